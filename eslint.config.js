@@ -1,0 +1,37 @@
+// Lint rules, chiefly the dependency direction of STYLE.md:
+//   cli -> client -> ssh, shared;  server -> ssh, shared;  ssh and shared import nothing of ours.
+import js from '@eslint/js'
+import tseslint from 'typescript-eslint'
+
+const serverPackages = ['fastify', '@fastify/*', 'better-sqlite3', 'pg', 'oidc-provider', 'yaml']
+const restrict = (patterns) => ['error', { patterns }]
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'dist-typecheck/**', 'node_modules/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', fetch: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', structuredClone: 'readonly', setImmediate: 'readonly', queueMicrotask: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-explicit-any': 'off',
+      'no-control-regex': 'off',
+    },
+  },
+  {
+    files: ['src/ssh/**', 'src/shared/**'],
+    rules: { 'no-restricted-imports': restrict([{ group: ['../*', '../../*', '../../../*'], message: 'src/ssh and src/shared import nothing of ours outside their own folder.' }, { group: ['*', '!node:*', '!./*'], message: 'src/ssh and src/shared use node: built-ins only.' }]) },
+  },
+  {
+    files: ['src/client/**'],
+    rules: { 'no-restricted-imports': restrict([{ group: ['**/server/**', '**/cli/**'], message: 'client imports only ssh and shared.' }, { group: serverPackages, message: 'server dependencies never load in the client.' }]) },
+  },
+  {
+    files: ['src/cli/**'],
+    rules: { 'no-restricted-imports': restrict([{ group: ['**/server/**'], message: 'the CLI never imports server code.' }, { group: serverPackages, message: 'server dependencies never load in the client.' }]) },
+  },
+  {
+    files: ['src/server/**'],
+    rules: { 'no-restricted-imports': restrict([{ group: ['**/client/**', '**/cli/**'], message: 'server never imports client code.' }]) },
+  },
+)

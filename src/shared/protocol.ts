@@ -1,0 +1,129 @@
+/**
+ * Wire shapes shared by the CLI and the server. Field names follow OAuth (snake_case) on the wire.
+ */
+
+export const CLIENT_ID = 'jitssh-cli'
+/** Exact path of the CLI's loopback redirect URI (RFC 8252 §7.3: any port, 127.0.0.1 or [::1]). */
+export const REDIRECT_PATH = '/callback'
+
+/** `GET /.well-known/jitssh` — a superset of RFC 8414 metadata (also at /.well-known/oauth-authorization-server). */
+export interface DiscoveryDocument {
+  issuer: string
+  authorization_endpoint: string
+  token_endpoint: string
+  device_authorization_endpoint: string
+  revocation_endpoint: string
+  jwks_uri: string
+  userinfo_endpoint: string
+  response_types_supported: string[]
+  grant_types_supported: string[]
+  code_challenge_methods_supported: string[]
+  token_endpoint_auth_methods_supported: string[]
+  jitssh: {
+    version: 1
+    client_id: string
+    sign_endpoint: string
+    tunnel_endpoint: string
+    krl_endpoint: string
+    admin_endpoint: string
+    /** `ssh-ed25519 AAAA... jitssh-user-ca` */
+    user_ca_public_key: string
+    host_ca_public_key: string
+  }
+}
+
+/** Token endpoint success (RFC 6749 §5.1) plus jitssh extensions. */
+export interface TokenResponse {
+  access_token: string
+  token_type: 'Bearer'
+  expires_in: number
+  refresh_token: string
+  scope?: string
+  /** ISO 8601: the absolute end of the server-side session. */
+  session_expires_at: string
+}
+
+/** OAuth error body (RFC 6749 §5.2 / RFC 8628 §3.5). */
+export interface OAuthErrorBody {
+  error: string
+  error_description?: string
+}
+
+/** Every non-OAuth error from the server: a stable code and a one-line message. */
+export interface ApiErrorBody {
+  error: string // an ErrorCode from errors.ts
+  message: string
+}
+
+/** `GET /v1/me` */
+export interface WhoAmI {
+  sub: string
+  email: string
+  name?: string
+  groups: string[]
+  session_id: string
+  session_expires_at: string
+  admin: boolean
+}
+
+/** `POST /v1/ssh/sign` — only the key and the host come from the requester. */
+export interface SignRequest {
+  public_key: string
+  hostname: string
+}
+
+export interface SignResponse {
+  /** The certificate line as written to `<host>-cert.pub`. */
+  certificate: string
+  serial: string
+  key_id: string
+  principals: string[]
+  valid_after: string
+  valid_before: string
+}
+
+/** Device authorization response (RFC 8628 §3.2). */
+export interface DeviceAuthorizationResponse {
+  device_code: string
+  user_code: string
+  verification_uri: string
+  verification_uri_complete: string
+  expires_in: number
+  interval: number
+}
+
+/** WebSocket close codes the bastion uses after the upgrade. */
+export const TUNNEL_CLOSE = {
+  NORMAL: 1000,
+  SESSION_REVOKED: 4001,
+  POLICY_DENIED: 4003,
+  TARGET_UNREACHABLE: 4502,
+  TARGET_CLOSED: 4000,
+} as const
+
+/** Admin API (`/v1/admin/...`). */
+export interface AuditEvent {
+  seq: number
+  time: string
+  type: string
+  user: string | null
+  session_id: string | null
+  host: string | null
+  outcome: 'ok' | 'denied' | 'error'
+  detail: Record<string, unknown>
+  hash: string
+}
+
+export interface AuditPage {
+  events: AuditEvent[]
+  next_cursor: string | null
+}
+
+export interface SessionInfo {
+  session_id: string
+  user: string
+  created_at: string
+  expires_at: string
+  revoked_at: string | null
+  live_tunnels: number
+}
