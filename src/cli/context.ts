@@ -1,0 +1,121 @@
+// The real outside world, gathered in one place: the process's streams and env, undici with
+// EnvHttpProxyAgent, the `open` package, @napi-rs/keyring, the clock, and SIGINT/SIGTERM → abort.
+import { homedir, userInfo } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { EnvHttpProxyAgent, fetch as undiciFetch } from 'undici'
+import { JitsshError } from '../shared/errors.js'
+import type { ClientContext, FetchLike, Keychain } from '../client/context.js'
+import { proxySettingsFromEnv } from '../client/proxy.js'
+
+export interface ProcessContext {
+  ctx: ClientContext
+  /** Releases what the context holds (HTTP connections, signal handlers). */
+  dispose(): Promise<void>
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new JitsshError('ERR_INTERRUPTED', 'interrupted'))
+      return
+    }
+    const onAbort = () => {
+      clearTimeout(timer)
+      reject(new JitsshError('ERR_INTERRUPTED', 'interrupted'))
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+/** A fetch through undici's EnvHttpProxyAgent configured from `env` (not from process.env). */
+export function createProxyFetch(env: Record<string, string | undefined>): { fetch: FetchLike; close(): Promise<void> } {
+  let dispatcher: EnvHttpProxyAgent | undefined
+  return {
+    fetch: async (url, init) => {
+      dispatcher ??= new EnvHttpProxyAgent({ ...proxySettingsFromEnv(env), connect: { timeout: 10_000 } })
+      return undiciFetch(url, { ...init, dispatcher })
+    },
+    close: async () => {
+      await dispatcher?.close().catch(() => undefined)
+    },
+  }
+}
+
+export async function loadKeychain(): Promise<Keychain> {
+  const { AsyncEntry } = await import('@napi-rs/keyring')
+  return {
+    get: (service, account) => new AsyncEntry(service, account).getPassword().then((v) => v ?? null),
+    set: (service, account, secret) => new AsyncEntry(service, account).setPassword(secret),
+    delete: (service, account) => new AsyncEntry(service, account).deleteCredential(),
+  }
+}
+
+export async function openInBrowser(url: string): Promise<void> {
+  const { default: open } = await import('open')
+  const child = await open(url)
+  child.once('error', () => undefined)
+  child.unref()
+}
+
+function sshHome(): string {
+  try {
+    return userInfo().homedir
+  } catch {
+    return homedir()
+  }
+}
+
+export function createProcessContext(): ProcessContext {
+  const controller = new AbortController()
+  let interrupts = 0
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupts++
+    if (interrupts === 1) {
+      controller.abort()
+      return
+    }
+    // A second Ctrl-C: stop waiting for a clean exit.
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    process.kill(process.pid, signal)
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  const env = process.env
+  const http = createProxyFetch(env)
+  const ctx: ClientContext = {
+    env,
+    homedir: homedir(),
+    sshHomedir: sshHome(),
+    cwd: process.cwd(),
+    platform: process.platform,
+    pid: process.pid,
+    get stdin() {
+      return process.stdin // created on first use only: ssh-gen never touches it
+    },
+    stdout: process.stdout,
+    stderr: process.stderr,
+    isTTY: process.stderr.isTTY === true,
+    now: () => Date.now(),
+    sleep,
+    fetch: http.fetch,
+    proxy: proxySettingsFromEnv(env),
+    openBrowser: openInBrowser,
+    keychain: loadKeychain,
+    signal: controller.signal,
+    execPath: process.execPath,
+    scriptPath: fileURLToPath(new URL('../../bin/jitssh.js', import.meta.url)),
+  }
+  return {
+    ctx,
+    dispose: async () => {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+      await http.close()
+    },
+  }
+}

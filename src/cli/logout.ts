@@ -1,0 +1,68 @@
+// jitssh logout [--server URL]
+import type { Command } from 'commander'
+import { JitsshError } from '../shared/errors.js'
+import type { ClientContext } from '../client/context.js'
+import { readConfig, updateConfig } from '../client/config-store.js'
+import { deleteSession, loadSession } from '../client/credentials.js'
+import { removeHostCa } from '../client/known-hosts.js'
+import { removeServerCertificates } from '../client/login.js'
+import { revokeToken } from '../client/oauth.js'
+import { jitsshPaths } from '../client/paths.js'
+import { lockSession, resolveServer } from '../client/session.js'
+import { parseServerArg } from './host-arg.js'
+import { createUi } from './output.js'
+
+export function defineLogout(program: Command, ctx: ClientContext, done: (code: number) => void): void {
+  program
+    .command('logout')
+    .description("end the session at the server and remove this machine's credentials, keys and certificates for it")
+    .option('--server <url>', 'the jitssh server (default: the last one logged in to)')
+    .action(async (options: { server?: string }) => done(await logoutCommand(ctx, options)))
+}
+
+export async function logoutCommand(ctx: ClientContext, options: { server?: string }): Promise<number> {
+  const paths = jitsshPaths(ctx.env, ctx.homedir)
+  const server = await resolveServer(paths, parseServerArg(options.server))
+  const ui = createUi(ctx)
+  if (server === null) {
+    ui.info('Not logged in.')
+    return 0
+  }
+  const lock = await lockSession(ctx, paths, server)
+  try {
+    const config = await readConfig(paths)
+    const record = config.servers[server]
+    const kind = record?.credential_store
+    const session = await loadSession(ctx, paths, server, kind).catch(() => null)
+    let revokeError: JitsshError | null = null
+    if (session !== null && record?.discovery !== undefined) {
+      try {
+        await revokeToken(ctx, record.discovery, session.refresh_token)
+      } catch (error) {
+        revokeError = error instanceof JitsshError ? error : new JitsshError('ERR_NETWORK', String(error))
+      }
+    }
+    await deleteSession(ctx, paths, server, kind, (m) => ui.warn(m))
+    const removed = record?.discovery ? await removeServerCertificates(paths, record.discovery) : []
+    await removeHostCa(paths, server)
+    await updateConfig(paths, (c) => {
+      const kept = c.servers[server]
+      if (kept) {
+        delete kept.subject
+        delete kept.email
+        delete kept.credential_store
+      }
+    })
+    if (revokeError !== null) {
+      throw new JitsshError(revokeError.code, `removed the local credentials, but could not end the session at ${server}: ${revokeError.message}`, {
+        cause: revokeError,
+        hint: 'the session stays valid at the server until it expires, unless an admin revokes it',
+      })
+    }
+    const certs = removed.length ? ` and ${removed.length} certificate${removed.length === 1 ? '' : 's'}` : ''
+    ui.info(session === null ? `Not logged in to ${server}; removed local files${certs}.` : `Logged out of ${server}${certs ? `; removed${certs.slice(4)}` : ''}.`)
+    return 0
+  } finally {
+    await lock.release()
+  }
+}

@@ -1,0 +1,103 @@
+// jitssh ssh-config --hostname H --short-lived-cert [--write | --remove] [--config FILE] [--server URL]
+import type { Command } from 'commander'
+import { isAbsolute, relative, resolve, sep } from 'node:path'
+import { JitsshError } from '../shared/errors.js'
+import { SshFormatError } from '../ssh/errors.js'
+import { removeManagedBlock, renderManagedBlock, upsertManagedBlock } from '../ssh/config.js'
+import type { ClientContext } from '../client/context.js'
+import { jitsshPaths } from '../client/paths.js'
+import { resolveServer } from '../client/session.js'
+import { conflictingProxySettings } from '../client/ssh-config-conflicts.js'
+import { readSshConfig, rewriteSshConfig, BACKUP_SUFFIX } from '../client/ssh-config-file.js'
+import { parseHostArg, parseServerArg } from './host-arg.js'
+import { createUi } from './output.js'
+
+export interface SshConfigOptions {
+  hostname?: string
+  shortLivedCert?: boolean
+  write?: boolean
+  remove?: boolean
+  config?: string
+  server?: string
+}
+
+export function defineSshConfig(program: Command, ctx: ClientContext, done: (code: number) => void): void {
+  program
+    .command('ssh-config')
+    .description('print (or write into ~/.ssh/config) the ssh config that routes a host through jitssh')
+    .option('--hostname <host>', 'host name or pattern, e.g. vm.example.com or *.prod.example.com')
+    .option('--short-lived-cert', 'authenticate with a short-lived certificate from ssh-gen (the only mode so far)')
+    .option('--write', 'put the block into the ssh config file instead of printing it')
+    .option('--remove', 'remove the block for this host from the ssh config file')
+    .option('--config <file>', 'the ssh config file for --write/--remove (default: ~/.ssh/config)')
+    .option('--server <url>', 'the jitssh server (default: the last one logged in to)')
+    .action(async (options: SshConfigOptions) => done(await sshConfigCommand(ctx, options)))
+}
+
+export async function sshConfigCommand(ctx: ClientContext, options: SshConfigOptions): Promise<number> {
+  // Everything from the command line is checked before any file is read or written.
+  const spec = parseHostArg(options.hostname, { allowPattern: true, allowPort: false })
+  const explicitServer = parseServerArg(options.server)
+  if (options.write === true && options.remove === true) throw new JitsshError('ERR_USAGE', '--write and --remove exclude each other')
+  const file = options.config !== undefined ? resolve(ctx.cwd, options.config) : resolve(ctx.homedir, '.ssh', 'config')
+  const ui = createUi(ctx)
+
+  if (options.remove === true) {
+    const result = await rewriteSshConfig(file, (text) => withConfigErrors(file, () => removeManagedBlock(text, spec.host)))
+    ui.info(result.changed ? `Removed the jitssh block for ${spec.host} from ${result.file}.` : `No jitssh block for ${spec.host} in ${result.file}; nothing changed.`)
+    return 0
+  }
+  if (options.shortLivedCert !== true) {
+    throw new JitsshError('ERR_USAGE', 'ssh-config needs --short-lived-cert (the only mode so far)', { hint: `jitssh ssh-config --hostname ${spec.host} --short-lived-cert` })
+  }
+  const paths = jitsshPaths(ctx.env, ctx.homedir)
+  const server = await resolveServer(paths, explicitServer)
+  if (server === null) throw new JitsshError('ERR_USAGE', 'which server? there is no default yet', { hint: 'pass --server URL, or run jitssh login --server URL first' })
+  const block = withConfigErrors(file, () =>
+    renderManagedBlock({
+      hostPattern: spec.host,
+      program: [ctx.execPath, ctx.scriptPath],
+      server,
+      certsDir: sshVisiblePath(paths.certs, ctx),
+      knownHostsFile: sshVisiblePath(paths.knownHosts, ctx),
+      platform: ctx.platform === 'win32' ? 'win32' : 'posix',
+    }, ctx.platform === 'win32' ? '\r\n' : '\n'),
+  )
+
+  const { text: existing } = await readSshConfig(file)
+  if (existing !== null) {
+    const others = withConfigErrors(file, () => removeManagedBlock(existing, spec.host))
+    for (const setting of conflictingProxySettings(others, spec.host)) {
+      ui.warn(`${file} already sets "${setting.slice(0, 120)}" for ${spec.host}; ssh uses the first value it reads, so jitssh's ProxyCommand would not apply. Remove that line for this host.`)
+    }
+  }
+  if (options.write !== true) {
+    ctx.stdout.write(block.endsWith('\n') ? block : `${block}\n`)
+    return 0
+  }
+  const result = await rewriteSshConfig(file, (text) => withConfigErrors(file, () => upsertManagedBlock(text, block, spec.host)))
+  if (!result.changed) ui.info(`${result.file} already has this jitssh block for ${spec.host}; nothing changed.`)
+  else ui.info(`${result.created ? 'Created' : 'Updated'} ${result.file} for ${spec.host}${result.backup ? ` (original kept in ${result.file}${BACKUP_SUFFIX})` : ''}.`)
+  return 0
+}
+
+function withConfigErrors<T>(file: string, f: () => T): T {
+  try {
+    return f()
+  } catch (error) {
+    if (error instanceof SshFormatError) {
+      throw new JitsshError(error.code === 'ERR_INVALID_HOSTNAME' ? 'ERR_INVALID_HOSTNAME' : 'ERR_INVALID_CONFIG', `${file}: ${error.message}`, {
+        cause: error,
+        hint: error.code === 'ERR_INVALID_CONFIG' ? 'fix or remove the jitssh marker lines by hand; nothing was changed' : undefined,
+      } as { cause: unknown; hint?: string })
+    }
+    throw error
+  }
+}
+
+/** `~/...` when under the home ssh expands `~` to, else the absolute path. */
+function sshVisiblePath(absolute: string, ctx: ClientContext): string {
+  const rel = relative(ctx.sshHomedir, absolute)
+  if (ctx.sshHomedir !== '' && rel !== '' && !rel.startsWith('..') && !isAbsolute(rel)) return `~/${rel.split(sep).join('/')}`
+  return absolute
+}

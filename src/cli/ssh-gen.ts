@@ -1,0 +1,30 @@
+// jitssh ssh-gen --hostname H [--server URL] — the slow path (src/cli/entry.ts has the fast one).
+// Runs under ssh's `Match exec`: stdin is /dev/null, stdout is discarded, stderr is the person's terminal.
+import type { Command } from 'commander'
+import { JitsshError } from '../shared/errors.js'
+import { ensureCertificate } from '../client/certificate-issue.js'
+import type { ClientContext } from '../client/context.js'
+import { jitsshPaths } from '../client/paths.js'
+import { resolveServer } from '../client/session.js'
+import { parseHostArg, parseServerArg } from './host-arg.js'
+import { createUi } from './output.js'
+
+export function defineSshGen(program: Command, ctx: ClientContext, done: (code: number) => void): void {
+  program
+    .command('ssh-gen')
+    .description('make sure ~/.jitssh/certs holds a valid certificate for the host (run by ssh via Match exec)')
+    .option('--hostname <host>', 'the host name ssh connects to (%h)')
+    .option('--server <url>', 'the jitssh server (default: the last one logged in to)')
+    .action(async (options: { hostname?: string; server?: string }) => done(await sshGenCommand(ctx, options)))
+}
+
+export async function sshGenCommand(ctx: ClientContext, options: { hostname?: string; server?: string }): Promise<number> {
+  const spec = parseHostArg(options.hostname, { allowPattern: false, allowPort: false })
+  const paths = jitsshPaths(ctx.env, ctx.homedir)
+  const server = await resolveServer(paths, parseServerArg(options.server))
+  if (server === null) {
+    throw new JitsshError('ERR_NOT_LOGGED_IN', 'no jitssh server configured', { hint: 'run: jitssh login --server https://access.example.com' })
+  }
+  await ensureCertificate(ctx, paths, server, spec.host, { ui: createUi(ctx), login: {} })
+  return 0
+}

@@ -1,0 +1,133 @@
+// jitssh status [--json] [--server URL]
+import type { Command } from 'commander'
+import { EXIT, JitsshError } from '../shared/errors.js'
+import type { WhoAmI } from '../shared/protocol.js'
+import { listCertificates } from '../client/cert-store.js'
+import type { ClientContext } from '../client/context.js'
+import { readConfig } from '../client/config-store.js'
+import { loadSession } from '../client/credentials.js'
+import { getDiscovery } from '../client/discovery.js'
+import { whoAmI } from '../client/login.js'
+import { jitsshPaths } from '../client/paths.js'
+import { getAccessToken, resolveServer } from '../client/session.js'
+import { parseServerArg } from './host-arg.js'
+
+export interface StatusReport {
+  server: string | null
+  logged_in: boolean
+  identity: WhoAmI | null
+  /** Why the identity is unknown although a session exists (e.g. server unreachable). */
+  identity_error: string | null
+  session_expires_at: string | null
+  certificates: Array<{
+    host: string
+    path: string
+    valid: boolean
+    valid_after: string | null
+    valid_before: string | null
+    principals: string[]
+    key_id: string | null
+    serial: string | null
+    problem?: string
+  }>
+}
+
+export function defineStatus(program: Command, ctx: ClientContext, done: (code: number) => void): void {
+  program
+    .command('status')
+    .description('show the server, who you are logged in as, the session expiry and the certificates on disk')
+    .option('--server <url>', 'the jitssh server (default: the last one logged in to)')
+    .option('--json', 'print JSON (for scripts)')
+    .action(async (options: { server?: string; json?: boolean }) => done(await statusCommand(ctx, options)))
+}
+
+export async function statusCommand(ctx: ClientContext, options: { server?: string; json?: boolean }): Promise<number> {
+  const report = await collectStatus(ctx, parseServerArg(options.server))
+  ctx.stdout.write(options.json === true ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report, ctx.now()))
+  return report.logged_in ? EXIT.OK : EXIT.AUTH
+}
+
+async function collectStatus(ctx: ClientContext, explicit: string | undefined): Promise<StatusReport> {
+  const paths = jitsshPaths(ctx.env, ctx.homedir)
+  const server = await resolveServer(paths, explicit)
+  const report: StatusReport = { server, logged_in: false, identity: null, identity_error: null, session_expires_at: null, certificates: [] }
+  const nowSeconds = ctx.now() / 1000
+  for (const entry of await listCertificates(paths)) {
+    const c = entry.certificate
+    report.certificates.push({
+      host: entry.host,
+      path: entry.certPath,
+      valid: c !== null && Number(c.validAfter) <= nowSeconds && nowSeconds < Number(c.validBefore),
+      valid_after: c ? isoSeconds(c.validAfter) : null,
+      valid_before: c ? isoSeconds(c.validBefore) : null,
+      principals: c ? c.principals : [],
+      key_id: c ? c.keyId : null,
+      serial: c ? c.serial.toString() : null,
+      ...(entry.problem ? { problem: entry.problem } : {}),
+    })
+  }
+  if (server === null) return report
+  const kind = (await readConfig(paths)).servers[server]?.credential_store
+  const session = await loadSession(ctx, paths, server, kind).catch(() => null)
+  if (session === null) return report
+  report.session_expires_at = session.session_expires_at
+  try {
+    const token = await getAccessToken(ctx, paths, server)
+    report.logged_in = true
+    report.identity = await whoAmI(ctx, await getDiscovery(ctx, paths, server), token)
+    report.session_expires_at = report.identity.session_expires_at ?? report.session_expires_at
+  } catch (error) {
+    if (error instanceof JitsshError && (error.code === 'ERR_NOT_LOGGED_IN' || error.code === 'ERR_SESSION_REVOKED')) {
+      report.logged_in = false
+      report.session_expires_at = null
+    } else {
+      // The server did not answer: the local session may still be good.
+      report.logged_in = Date.parse(session.session_expires_at) > ctx.now()
+      report.identity_error = error instanceof Error ? error.message : String(error)
+    }
+  }
+  return report
+}
+
+function isoSeconds(seconds: bigint): string {
+  const ms = Number(seconds) * 1000
+  return ms > 8.64e15 ? 'forever' : new Date(ms).toISOString()
+}
+
+export function relative(targetMs: number, nowMs: number): string {
+  const diff = Math.round((targetMs - nowMs) / 1000)
+  const abs = Math.abs(diff)
+  const text = abs < 60 ? `${abs}s` : abs < 3600 ? `${Math.floor(abs / 60)}m` : abs < 86400 ? `${Math.floor(abs / 3600)}h ${Math.floor((abs % 3600) / 60)}m` : `${Math.floor(abs / 86400)}d`
+  return diff >= 0 ? `in ${text}` : `${text} ago`
+}
+
+function renderStatus(r: StatusReport, nowMs: number): string {
+  const lines: string[] = []
+  lines.push(`Server:       ${r.server ?? '(none; run: jitssh login --server URL)'}`)
+  if (!r.logged_in) {
+    lines.push('Logged in:    no (run: jitssh login)')
+  } else if (r.identity) {
+    const groups = r.identity.groups?.length ? ` (groups: ${r.identity.groups.join(', ')})` : ''
+    lines.push(`Logged in as: ${r.identity.email || r.identity.sub}${groups}`)
+  } else {
+    lines.push(`Logged in as: unknown (${r.identity_error ?? 'server unreachable'})`)
+  }
+  if (r.logged_in && r.session_expires_at) {
+    const at = Date.parse(r.session_expires_at)
+    lines.push(`Session:      valid until ${new Date(at).toISOString()} (${relative(at, nowMs)})`)
+  }
+  if (r.certificates.length === 0) {
+    lines.push('Certificates: none')
+  } else {
+    lines.push('Certificates:')
+    for (const c of r.certificates) {
+      if (c.problem !== undefined) {
+        lines.push(`  ${c.host}  unreadable: ${c.problem}`)
+        continue
+      }
+      const until = c.valid_before === 'forever' || c.valid_before === null ? c.valid_before : `${c.valid_before} (${relative(Date.parse(c.valid_before), nowMs)})`
+      lines.push(`  ${c.host}  ${c.valid ? 'valid until' : 'expired/not yet valid:'} ${until}  principals: ${c.principals.join(', ')}`)
+    }
+  }
+  return `${lines.join('\n')}\n`
+}

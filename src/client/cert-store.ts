@@ -1,0 +1,74 @@
+// ~/.jitssh/certs: `<host>` (private key, 0600) and `<host>-cert.pub` (its certificate), per host.
+import { promises as fs } from 'node:fs'
+import { readValidBefore } from '../ssh/cert-validity.js'
+import { parseCertificate, type SshCertificate } from '../ssh/certificate.js'
+import { ensurePrivateDir, readTextOrNull, removeFile, writeFileAtomic } from './files.js'
+import { certPaths, type JitsshPaths } from './paths.js'
+
+/** true when `<host>-cert.pub` is valid for more than `marginSeconds` and its key file exists. */
+export async function hasFreshCertificate(paths: JitsshPaths, host: string, nowMs: number, marginSeconds: number): Promise<boolean> {
+  const files = certPaths(paths, host)
+  const text = await readTextOrNull(files.cert)
+  if (text === null) return false
+  const validBefore = readValidBefore(text)
+  if (validBefore === null || validBefore * 1000 <= nowMs + marginSeconds * 1000) return false
+  try {
+    await fs.access(files.key)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** The key first (0600), then the certificate, each atomically: a reader never sees a half-written file. */
+export async function writeKeyAndCertificate(paths: JitsshPaths, host: string, privateKey: string, certificateLine: string): Promise<void> {
+  await ensurePrivateDir(paths.home)
+  await ensurePrivateDir(paths.certs)
+  const files = certPaths(paths, host)
+  await writeFileAtomic(files.key, privateKey, 0o600)
+  await writeFileAtomic(files.cert, `${certificateLine.trim()}\n`, 0o644)
+}
+
+export interface CertificateOnDisk {
+  host: string
+  certPath: string
+  certificate: SshCertificate | null
+  /** Why the file could not be read as a certificate. */
+  problem?: string
+}
+
+export async function listCertificates(paths: JitsshPaths): Promise<CertificateOnDisk[]> {
+  let names: string[]
+  try {
+    names = await fs.readdir(paths.certs)
+  } catch {
+    return []
+  }
+  const out: CertificateOnDisk[] = []
+  for (const name of names.sort()) {
+    if (!name.endsWith('-cert.pub') || name.startsWith('.')) continue
+    const host = name.slice(0, -'-cert.pub'.length)
+    const { cert } = certPaths(paths, host)
+    const text = await readTextOrNull(cert)
+    if (text === null) continue
+    try {
+      out.push({ host, certPath: cert, certificate: parseCertificate(text) })
+    } catch (error) {
+      out.push({ host, certPath: cert, certificate: null, problem: error instanceof Error ? error.message : String(error) })
+    }
+  }
+  return out
+}
+
+/** Removes the key and certificate of every host for which `which` says yes; returns those hosts. */
+export async function removeCertificates(paths: JitsshPaths, which: (c: CertificateOnDisk) => boolean): Promise<string[]> {
+  const removed: string[] = []
+  for (const entry of await listCertificates(paths)) {
+    if (!which(entry)) continue
+    const files = certPaths(paths, entry.host)
+    await removeFile(files.cert)
+    await removeFile(files.key)
+    removed.push(entry.host)
+  }
+  return removed
+}

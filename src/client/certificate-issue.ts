@@ -1,0 +1,92 @@
+// ssh-gen's slow path: under a per-host single-flight lock, get an access token (refresh, or log in when
+// allowed), make a new Ed25519 key, have the server sign it, check the result and write key + certificate.
+import { join } from 'node:path'
+import { JitsshError } from '../shared/errors.js'
+import type { DiscoveryDocument, SignResponse } from '../shared/protocol.js'
+import { parseCertificate, type SshCertificate } from '../ssh/certificate.js'
+import { encodePrivateKey, formatPublicKey, generateKeyPair } from '../ssh/keys.js'
+import { hasFreshCertificate, writeKeyAndCertificate } from './cert-store.js'
+import type { ClientContext } from './context.js'
+import { getDiscovery } from './discovery.js'
+import { ensurePrivateDir } from './files.js'
+import { HttpStatusError, requestJson } from './http.js'
+import { acquireLock } from './lock.js'
+import type { LoginOptions, LoginUi } from './login.js'
+import { certMarginSeconds, type JitsshPaths } from './paths.js'
+import { getAccessToken } from './session.js'
+
+/** A holder of a host lock may be logging in (up to 5 minutes): only older locks are abandoned. */
+const HOST_LOCK_STALE_MS = 10 * 60_000
+
+export type IssueOutcome = 'fresh' | 'reused' | 'issued'
+
+export interface IssueOptions {
+  ui: LoginUi
+  /** null: never log in, fail with ERR_NOT_LOGGED_IN instead. */
+  login: LoginOptions | null
+}
+
+export async function ensureCertificate(ctx: ClientContext, paths: JitsshPaths, server: string, host: string, options: IssueOptions): Promise<IssueOutcome> {
+  const margin = certMarginSeconds(ctx.env)
+  if (await hasFreshCertificate(paths, host, ctx.now(), margin)) return 'fresh'
+  await ensurePrivateDir(paths.home)
+  await ensurePrivateDir(paths.locks)
+  const lock = await acquireLock(join(paths.locks, `host-${host}.lock`), {
+    now: ctx.now, sleep: ctx.sleep, signal: ctx.signal, staleMs: HOST_LOCK_STALE_MS, timeoutMs: HOST_LOCK_STALE_MS + 60_000,
+  })
+  try {
+    // Whoever held the lock before us may have just written a certificate: reuse it.
+    if (await hasFreshCertificate(paths, host, ctx.now(), margin)) return 'reused'
+    const login = options.login === null ? undefined : { ui: options.ui, options: options.login }
+    let token = await getAccessToken(ctx, paths, server, { ...(login ? { login } : {}), warn: options.ui.warn })
+    const discovery = await getDiscovery(ctx, paths, server)
+    let signed: { response: SignResponse; certificate: SshCertificate; privateKey: string }
+    try {
+      signed = await signNewKey(ctx, discovery, host, token)
+    } catch (error) {
+      if (!(error instanceof HttpStatusError && error.status === 401)) throw error
+      // The token was refused (revoked session, server restart, clock skew): get another once.
+      token = await getAccessToken(ctx, paths, server, { ...(login ? { login } : {}), rejected: token, warn: options.ui.warn })
+      signed = await signNewKey(ctx, discovery, host, token)
+    }
+    if (Number(signed.certificate.validBefore) * 1000 <= ctx.now()) {
+      throw new JitsshError('ERR_INVALID_CERTIFICATE', `the server issued a certificate for ${host} that has already expired`, { hint: 'check this machine\'s clock' })
+    }
+    const line = signed.certificate.line.trim().split(/\s+/).slice(0, 2).join(' ')
+    await writeKeyAndCertificate(paths, host, signed.privateKey, `${line} jitssh:${host}`)
+    return 'issued'
+  } finally {
+    await lock.release()
+  }
+}
+
+async function signNewKey(ctx: ClientContext, discovery: DiscoveryDocument, host: string, token: string) {
+  const pair = generateKeyPair('ssh-ed25519', `jitssh:${host}`)
+  let response: SignResponse
+  try {
+    response = await requestJson<SignResponse>(ctx, discovery.jitssh.sign_endpoint, {
+      bearer: token,
+      json: { public_key: formatPublicKey(pair.publicKey, `jitssh:${host}`), hostname: host },
+    })
+  } catch (error) {
+    if (error instanceof HttpStatusError && error.status === 403) {
+      const reason = error.body.message ?? error.body.error_description ?? 'denied by policy'
+      throw new JitsshError(error.code, `access to ${host} denied: ${reason.split('\n', 1)[0]}`, { cause: error })
+    }
+    throw error
+  }
+  let certificate: SshCertificate
+  try {
+    certificate = parseCertificate(response.certificate)
+  } catch (error) {
+    throw new JitsshError('ERR_INVALID_CERTIFICATE', `the server sent an invalid certificate for ${host}`, { cause: error })
+  }
+  if (!certificate.publicKey.blob.equals(pair.publicKey.blob)) {
+    throw new JitsshError('ERR_INVALID_CERTIFICATE', `the server's certificate for ${host} is for a different key`)
+  }
+  const caBase64 = discovery.jitssh.user_ca_public_key.trim().split(/\s+/)[1]
+  if (certificate.type !== 'user' || certificate.signatureKey.blob.toString('base64') !== caBase64) {
+    throw new JitsshError('ERR_INVALID_CERTIFICATE', `the certificate for ${host} is not a user certificate from ${new URL(discovery.issuer || discovery.token_endpoint).origin}'s CA`)
+  }
+  return { response, certificate, privateKey: encodePrivateKey(pair, `jitssh:${host}`) }
+}

@@ -1,0 +1,38 @@
+// ~/.jitssh/config.json: the default server and what we remember per server (discovery, which credential
+// store holds its refresh token, who is logged in).
+import type { DiscoveryDocument } from '../shared/protocol.js'
+import { ensurePrivateDir, readJsonOrNull, writeFileAtomic } from './files.js'
+import type { JitsshPaths } from './paths.js'
+
+export type CredentialStoreKind = 'keychain' | 'file'
+
+export interface ServerRecord {
+  discovery?: DiscoveryDocument
+  credential_store?: CredentialStoreKind
+  /** The subject (user) last logged in at this server. */
+  subject?: string
+  email?: string
+}
+
+export interface ClientConfig {
+  version: 1
+  default_server?: string
+  servers: Record<string, ServerRecord>
+  /** Set once the "no keychain, using a file" warning was shown. */
+  file_store_warned?: boolean
+}
+
+export async function readConfig(paths: JitsshPaths): Promise<ClientConfig> {
+  const parsed = await readJsonOrNull<Partial<ClientConfig>>(paths.config)
+  const servers = parsed && typeof parsed.servers === 'object' && parsed.servers !== null ? parsed.servers : {}
+  return { ...parsed, version: 1, servers }
+}
+
+/** Read-modify-write. Callers that may race (login, refresh) hold the server's session lock. */
+export async function updateConfig(paths: JitsshPaths, change: (config: ClientConfig) => void): Promise<ClientConfig> {
+  await ensurePrivateDir(paths.home)
+  const config = await readConfig(paths)
+  change(config)
+  await writeFileAtomic(paths.config, `${JSON.stringify(config, null, 2)}\n`, 0o600)
+  return config
+}

@@ -1,0 +1,63 @@
+// Every outside resource the client logic touches comes in through this object (STYLE.md: streams, env,
+// home directory, HTTP, browser, clock), so commands run in-process in tests with buffers and stubs.
+import type { Readable, Writable } from 'node:stream'
+import type { ProxySettings } from './proxy.js'
+
+/** The part of a fetch Response the client reads. */
+export interface FetchResponse {
+  status: number
+  ok: boolean
+  headers: { get(name: string): string | null }
+  text(): Promise<string>
+}
+
+export interface FetchInit {
+  method?: string
+  headers?: Record<string, string>
+  body?: string
+  signal?: AbortSignal
+  redirect?: 'manual' | 'follow' | 'error'
+}
+
+export type FetchLike = (url: string, init?: FetchInit) => Promise<FetchResponse>
+
+/** The OS keychain, or a stand-in for it. Every call may hang or throw; callers wrap it in a timeout. */
+export interface Keychain {
+  get(service: string, account: string): Promise<string | null>
+  set(service: string, account: string, secret: string): Promise<void>
+  delete(service: string, account: string): Promise<boolean>
+}
+
+export interface ClientContext {
+  env: Record<string, string | undefined>
+  homedir: string
+  /** The home directory ssh expands `~` to: the passwd entry, which need not be $HOME. */
+  sshHomedir: string
+  cwd: string
+  platform: NodeJS.Platform
+  pid: number
+  stdin: Readable
+  stdout: Writable
+  stderr: Writable
+  /** stderr is a terminal: spinners and colour are allowed (colour also needs NO_COLOR unset). */
+  isTTY: boolean
+  /** Milliseconds since the epoch. */
+  now(): number
+  /** Resolves after `ms`, rejects when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>
+  fetch: FetchLike
+  proxy: ProxySettings
+  /** Opens the URL in the user's browser; resolves once launched (not when the page loads). */
+  openBrowser(url: string): Promise<void>
+  keychain(): Promise<Keychain>
+  /** Aborted on SIGINT/SIGTERM. */
+  signal: AbortSignal
+  /** Absolute paths of node and bin/jitssh.js, for the generated ssh config. */
+  execPath: string
+  scriptPath: string
+}
+
+export function isDebug(ctx: Pick<ClientContext, 'env'>): boolean {
+  const v = ctx.env.JITSSH_DEBUG
+  return v !== undefined && v !== '' && v !== '0' && v !== 'false'
+}

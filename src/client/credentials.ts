@@ -1,0 +1,150 @@
+// Where the refresh token lives: the OS keychain (every call bounded by a timeout: keychains can hang),
+// else ~/.jitssh/credentials.json (0600) with a one-time warning. JITSSH_CREDENTIAL_STORE=file|keychain
+// forces one. The short-lived access token is cached apart, in ~/.jitssh/tokens/<server-id>.json (0600).
+import { JitsshError } from '../shared/errors.js'
+import type { ClientContext, Keychain } from './context.js'
+import { readConfig, updateConfig, type CredentialStoreKind } from './config-store.js'
+import { ensurePrivateDir, readJsonOrNull, removeFile, writeFileAtomic } from './files.js'
+import { acquireLock } from './lock.js'
+import type { JitsshPaths } from './paths.js'
+import { serverId } from './server-url.js'
+import { join } from 'node:path'
+
+export const KEYCHAIN_SERVICE = 'jitssh'
+const KEYCHAIN_TIMEOUT_MS = 3_000
+
+export interface StoredSession {
+  refresh_token: string
+  /** ISO 8601 end of the server-side session. */
+  session_expires_at: string
+}
+
+export interface CachedAccessToken {
+  access_token: string
+  /** ms since the epoch */
+  expires_at: number
+  session_expires_at: string
+}
+
+interface CredentialsFile {
+  version: 1
+  servers: Record<string, StoredSession>
+}
+
+export function forcedStore(ctx: Pick<ClientContext, 'env'>): CredentialStoreKind | null {
+  const v = ctx.env.JITSSH_CREDENTIAL_STORE
+  return v === 'file' || v === 'keychain' ? v : null
+}
+
+async function withKeychain<T>(ctx: ClientContext, what: string, call: (k: Keychain) => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the OS keychain did not answer within ${KEYCHAIN_TIMEOUT_MS / 1000} s`)), KEYCHAIN_TIMEOUT_MS)
+  })
+  try {
+    return await Promise.race([ctx.keychain().then(call), timeout])
+  } catch (error) {
+    throw new JitsshError('ERR_INTERNAL', `cannot ${what} the OS keychain: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+      hint: 'set JITSSH_CREDENTIAL_STORE=file to keep the token in ~/.jitssh/credentials.json instead',
+    })
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Stores the session; returns where it went. Falls back from keychain to file unless the keychain is forced. */
+export async function saveSession(
+  ctx: ClientContext,
+  paths: JitsshPaths,
+  server: string,
+  session: StoredSession,
+  warn: (message: string) => void,
+): Promise<CredentialStoreKind> {
+  const forced = forcedStore(ctx)
+  if (forced !== 'file') {
+    try {
+      await withKeychain(ctx, 'write to', (k) => k.set(KEYCHAIN_SERVICE, server, JSON.stringify(session)))
+      await updateCredentialsFile(ctx, paths, (file) => delete file.servers[server])
+      return 'keychain'
+    } catch (error) {
+      if (forced === 'keychain') throw error
+      const config = await readConfig(paths)
+      if (config.file_store_warned !== true) {
+        warn(`no usable OS keychain (${error instanceof JitsshError ? error.message.replace(/^cannot write to the OS keychain: /, '') : 'error'}); keeping the login in ${paths.credentials} (mode 0600)`)
+        await updateConfig(paths, (c) => {
+          c.file_store_warned = true
+        })
+      }
+    }
+  }
+  await updateCredentialsFile(ctx, paths, (file) => {
+    file.servers[server] = session
+  })
+  return 'file'
+}
+
+export async function loadSession(ctx: ClientContext, paths: JitsshPaths, server: string, kind: CredentialStoreKind | undefined): Promise<StoredSession | null> {
+  if (kind === 'keychain' && forcedStore(ctx) !== 'file') {
+    const text = await withKeychain(ctx, 'read from', (k) => k.get(KEYCHAIN_SERVICE, server))
+    return parseSession(text)
+  }
+  const file = await readJsonOrNull<CredentialsFile>(paths.credentials)
+  const entry = file?.servers?.[server]
+  return entry && typeof entry.refresh_token === 'string' ? entry : null
+}
+
+function parseSession(text: string | null): StoredSession | null {
+  if (text === null) return null
+  try {
+    const parsed = JSON.parse(text) as StoredSession
+    return typeof parsed.refresh_token === 'string' ? parsed : null
+  } catch {
+    return null
+  }
+}
+
+/** Removes the session from both stores (a keychain that cannot be reached is reported, not fatal). */
+export async function deleteSession(ctx: ClientContext, paths: JitsshPaths, server: string, kind: CredentialStoreKind | undefined, warn: (m: string) => void): Promise<void> {
+  await updateCredentialsFile(ctx, paths, (file) => delete file.servers[server])
+  await removeFile(accessTokenPath(paths, server))
+  if (kind === 'keychain') {
+    try {
+      await withKeychain(ctx, 'delete from', (k) => k.delete(KEYCHAIN_SERVICE, server))
+    } catch (error) {
+      warn(error instanceof Error ? error.message : String(error))
+    }
+  }
+}
+
+async function updateCredentialsFile(ctx: ClientContext, paths: JitsshPaths, change: (file: CredentialsFile) => void): Promise<void> {
+  await ensurePrivateDir(paths.locks)
+  const lock = await acquireLock(join(paths.locks, 'credentials.lock'), {
+    now: ctx.now, sleep: ctx.sleep, signal: ctx.signal, staleMs: 30_000, timeoutMs: 30_000,
+  })
+  try {
+    const existing = await readJsonOrNull<CredentialsFile>(paths.credentials)
+    const file: CredentialsFile = { version: 1, servers: existing?.servers ?? {} }
+    const before = JSON.stringify(file)
+    change(file)
+    if (JSON.stringify(file) === before && existing !== null) return
+    if (existing === null && Object.keys(file.servers).length === 0) return
+    await writeFileAtomic(paths.credentials, `${JSON.stringify(file, null, 2)}\n`, 0o600)
+  } finally {
+    await lock.release()
+  }
+}
+
+export function accessTokenPath(paths: JitsshPaths, server: string): string {
+  return join(paths.tokens, `${serverId(server)}.json`)
+}
+
+export async function readAccessToken(paths: JitsshPaths, server: string): Promise<CachedAccessToken | null> {
+  const cached = await readJsonOrNull<CachedAccessToken>(accessTokenPath(paths, server))
+  return cached && typeof cached.access_token === 'string' && typeof cached.expires_at === 'number' ? cached : null
+}
+
+export async function writeAccessToken(paths: JitsshPaths, server: string, token: CachedAccessToken): Promise<void> {
+  await ensurePrivateDir(paths.tokens)
+  await writeFileAtomic(accessTokenPath(paths, server), JSON.stringify(token), 0o600)
+}

@@ -1,0 +1,96 @@
+// Logging in: choose the browser or the device flow, then keep what came back (refresh token in the
+// keychain or file, access token cache, host CA line, default server). Callers hold the session lock.
+import type { DiscoveryDocument, TokenResponse, WhoAmI } from '../shared/protocol.js'
+import { removeCertificates } from './cert-store.js'
+import type { ClientContext } from './context.js'
+import { updateConfig } from './config-store.js'
+import { saveSession, writeAccessToken } from './credentials.js'
+import { getDiscovery } from './discovery.js'
+import { requestJson } from './http.js'
+import { writeHostCa } from './known-hosts.js'
+import { browserLogin, DEFAULT_LOGIN_TIMEOUT_MS } from './login-browser.js'
+import { deviceLogin } from './login-device.js'
+import type { JitsshPaths } from './paths.js'
+
+/** How login talks to the person (always stderr in the CLI). */
+export interface LoginUi {
+  info(text: string): void
+  warn(text: string): void
+  /** Shows a spinner (on a terminal) until the returned function is called. */
+  waiting(text: string): () => void
+}
+
+export interface LoginOptions {
+  device?: boolean
+  noBrowser?: boolean
+  timeoutMs?: number
+}
+
+export interface LoginResult {
+  server: string
+  flow: 'browser' | 'device'
+  identity: WhoAmI | null
+  sessionExpiresAt: string
+}
+
+/** Whether a browser can open here: not over SSH, and on Linux/BSD only with a display. */
+export function browserAvailable(ctx: Pick<ClientContext, 'env' | 'platform'>): boolean {
+  if (ctx.env.SSH_CONNECTION || ctx.env.SSH_CLIENT || ctx.env.SSH_TTY) return false
+  if (ctx.platform === 'darwin' || ctx.platform === 'win32') return true
+  return Boolean(ctx.env.DISPLAY || ctx.env.WAYLAND_DISPLAY)
+}
+
+export function loginTimeoutMs(ctx: Pick<ClientContext, 'env'>): number {
+  const v = Number(ctx.env.JITSSH_LOGIN_TIMEOUT_MS)
+  return Number.isFinite(v) && v > 0 ? v : DEFAULT_LOGIN_TIMEOUT_MS
+}
+
+export async function performLogin(ctx: ClientContext, paths: JitsshPaths, server: string, ui: LoginUi, options: LoginOptions = {}): Promise<LoginResult> {
+  const discovery = await getDiscovery(ctx, paths, server, { fresh: true })
+  const canOpen = options.noBrowser !== true && browserAvailable(ctx)
+  const flow = options.device === true || (!canOpen && options.noBrowser !== true) ? 'device' : 'browser'
+  const timeoutMs = options.timeoutMs ?? loginTimeoutMs(ctx)
+  const tokens = flow === 'device'
+    ? await deviceLogin(ctx, discovery, ui, { timeoutMs })
+    : await browserLogin(ctx, discovery, ui, { openBrowser: canOpen, timeoutMs })
+  await storeTokens(ctx, paths, server, tokens, ui)
+  await writeHostCa(paths, server, discovery.jitssh.host_ca_public_key)
+  const identity = await whoAmI(ctx, discovery, tokens.access_token).catch(() => null)
+  let previousSubject: string | undefined
+  await updateConfig(paths, (config) => {
+    previousSubject = config.servers[server]?.subject
+    config.default_server = server
+    config.servers[server] = {
+      ...config.servers[server],
+      ...(identity ? { subject: identity.sub, email: identity.email } : {}),
+    }
+  })
+  if (identity && previousSubject !== undefined && previousSubject !== identity.sub) {
+    // A different person now: their certificates must not be reused.
+    await removeServerCertificates(paths, discovery)
+  }
+  return { server, flow, identity, sessionExpiresAt: tokens.session_expires_at }
+}
+
+export async function storeTokens(ctx: ClientContext, paths: JitsshPaths, server: string, tokens: TokenResponse, ui: Pick<LoginUi, 'warn'>): Promise<void> {
+  const sessionExpiresAt = tokens.session_expires_at
+  const kind = await saveSession(ctx, paths, server, { refresh_token: tokens.refresh_token, session_expires_at: sessionExpiresAt }, (m) => ui.warn(m))
+  await writeAccessToken(paths, server, {
+    access_token: tokens.access_token,
+    expires_at: ctx.now() + Math.max(0, Number(tokens.expires_in) || 0) * 1000,
+    session_expires_at: sessionExpiresAt,
+  })
+  await updateConfig(paths, (config) => {
+    config.servers[server] = { ...config.servers[server], credential_store: kind }
+  })
+}
+
+export async function whoAmI(ctx: ClientContext, discovery: DiscoveryDocument, accessToken: string): Promise<WhoAmI> {
+  return requestJson<WhoAmI>(ctx, discovery.userinfo_endpoint, { bearer: accessToken })
+}
+
+/** Certificates signed by this server's user CA (compared by key blob). */
+export async function removeServerCertificates(paths: JitsshPaths, discovery: DiscoveryDocument): Promise<string[]> {
+  const caBase64 = discovery.jitssh.user_ca_public_key.trim().split(/\s+/)[1]
+  return removeCertificates(paths, (c) => c.certificate !== null && c.certificate.signatureKey.blob.toString('base64') === caBase64)
+}

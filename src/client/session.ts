@@ -1,0 +1,88 @@
+// An access token for a server, at the least cost: the cached one while it is valid; else a refresh
+// (one at a time per server: refresh tokens are single-use, and reuse revokes the session); else, when
+// allowed, a login. The session lock also makes 50 parallel ssh-gen runs cause one login at most.
+import { join } from 'node:path'
+import { JitsshError } from '../shared/errors.js'
+import type { ClientContext } from './context.js'
+import { readConfig } from './config-store.js'
+import { deleteSession, loadSession, readAccessToken } from './credentials.js'
+import { getDiscovery } from './discovery.js'
+import { ensurePrivateDir } from './files.js'
+import { acquireLock, type HeldLock } from './lock.js'
+import { performLogin, storeTokens, type LoginOptions, type LoginUi } from './login.js'
+import { isSessionGone, refreshTokens } from './oauth.js'
+import type { JitsshPaths } from './paths.js'
+import { serverId } from './server-url.js'
+
+/** An access token is reused while it has at least this long left. */
+const ACCESS_TOKEN_MARGIN_MS = 30_000
+/** Longer than the login timeout: a lock held through a login is not stale. */
+const SESSION_LOCK_STALE_MS = 10 * 60_000
+
+export interface AccessTokenOptions {
+  /** Log in (talking through `ui`) when there is no usable session; otherwise ERR_NOT_LOGGED_IN. */
+  login?: { ui: LoginUi; options?: LoginOptions }
+  /** A token the server just refused: do not return it again. */
+  rejected?: string
+  warn?: (message: string) => void
+}
+
+export async function lockSession(ctx: ClientContext, paths: JitsshPaths, server: string, onWait?: () => void): Promise<HeldLock> {
+  await ensurePrivateDir(paths.home)
+  await ensurePrivateDir(paths.locks)
+  return acquireLock(join(paths.locks, `session-${serverId(server)}.lock`), {
+    now: ctx.now, sleep: ctx.sleep, signal: ctx.signal, staleMs: SESSION_LOCK_STALE_MS, timeoutMs: SESSION_LOCK_STALE_MS,
+    ...(onWait ? { onWait } : {}),
+  })
+}
+
+async function cachedToken(ctx: ClientContext, paths: JitsshPaths, server: string, rejected?: string): Promise<string | null> {
+  const cached = await readAccessToken(paths, server)
+  if (cached === null || cached.access_token === rejected) return null
+  return cached.expires_at - ctx.now() > ACCESS_TOKEN_MARGIN_MS ? cached.access_token : null
+}
+
+export async function getAccessToken(ctx: ClientContext, paths: JitsshPaths, server: string, options: AccessTokenOptions = {}): Promise<string> {
+  const quick = await cachedToken(ctx, paths, server, options.rejected)
+  if (quick !== null) return quick
+  const lock = await lockSession(ctx, paths, server, () => options.login?.ui.info('Waiting for another jitssh process to finish logging in...'))
+  try {
+    // Someone else may have refreshed or logged in while we waited.
+    const fresh = await cachedToken(ctx, paths, server, options.rejected)
+    if (fresh !== null) return fresh
+    const warn = options.warn ?? options.login?.ui.warn ?? (() => undefined)
+    const config = await readConfig(paths)
+    const kind = config.servers[server]?.credential_store
+    const session = await loadSession(ctx, paths, server, kind)
+    if (session !== null) {
+      const discovery = await getDiscovery(ctx, paths, server)
+      try {
+        const tokens = await refreshTokens(ctx, discovery, session.refresh_token)
+        await storeTokens(ctx, paths, server, tokens, { warn })
+        return tokens.access_token
+      } catch (error) {
+        if (!isSessionGone(error)) throw error
+        await deleteSession(ctx, paths, server, kind, warn)
+        if (options.login === undefined) {
+          throw new JitsshError('ERR_SESSION_REVOKED', `your session at ${server} has ended`, { cause: error, hint: 'run: jitssh login' })
+        }
+        options.login.ui.info(`Your session at ${server} has ended; logging in again.`)
+      }
+    }
+    if (options.login === undefined) {
+      throw new JitsshError('ERR_NOT_LOGGED_IN', `not logged in to ${server}`, { hint: 'run: jitssh login' })
+    }
+    await performLogin(ctx, paths, server, options.login.ui, options.login.options)
+    const after = await readAccessToken(paths, server)
+    if (after === null) throw new JitsshError('ERR_NOT_LOGGED_IN', `not logged in to ${server}`, { hint: 'run: jitssh login' })
+    return after.access_token
+  } finally {
+    await lock.release()
+  }
+}
+
+/** The server to use: --server, else the remembered default. */
+export async function resolveServer(paths: JitsshPaths, explicit: string | undefined): Promise<string | null> {
+  if (explicit !== undefined) return explicit
+  return (await readConfig(paths)).default_server ?? null
+}

@@ -1,0 +1,145 @@
+// The ProxyCommand bridge: a WebSocket to the bastion's /v1/tunnel, carrying stdin → server and
+// server → stdout with backpressure both ways, EOF propagated, keepalive pings, prompt exit.
+import { connect as tlsConnect } from 'node:tls'
+import type { Socket } from 'node:net'
+import type { Readable, Writable } from 'node:stream'
+import WebSocket from 'ws'
+import { JitsshError } from '../shared/errors.js'
+import { TUNNEL_CLOSE } from '../shared/protocol.js'
+import type { ClientContext } from './context.js'
+import { firstLine } from './http.js'
+import { proxyForUrl } from './proxy.js'
+import { connectThroughProxy } from './proxy-connect.js'
+import { bridge } from './tunnel-bridge.js'
+
+export interface TunnelTarget {
+  tunnelEndpoint: string
+  host: string
+  port: number
+  token: string
+}
+
+export interface TunnelOptions {
+  stdin: Readable
+  stdout: Writable
+  keepaliveMs: number
+  handshakeTimeoutMs: number
+}
+
+export function tunnelUrl(target: TunnelTarget): URL {
+  const url = new URL(target.tunnelEndpoint)
+  url.protocol = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss:' : 'ws:'
+  url.searchParams.set('host', target.host)
+  url.searchParams.set('port', String(target.port))
+  return url
+}
+
+/** Opens the tunnel; resolves with the open socket, or rejects with the server's refusal mapped to a fix. */
+export async function openTunnel(ctx: ClientContext, target: TunnelTarget, options: Pick<TunnelOptions, 'handshakeTimeoutMs'>): Promise<WebSocket> {
+  const url = tunnelUrl(target)
+  const secure = url.protocol === 'wss:'
+  const proxy = proxyForUrl(url, ctx.proxy)
+  let createConnection: (() => Socket) | undefined
+  if (proxy !== null) {
+    const port = Number(url.port) || (secure ? 443 : 80)
+    const raw = await connectThroughProxy(proxy, url.hostname.replace(/^\[|\]$/g, ''), port, { signal: ctx.signal, timeoutMs: options.handshakeTimeoutMs })
+    const servername = /^[\d.]+$|:/.test(url.hostname) ? undefined : url.hostname
+    createConnection = secure ? () => tlsConnect({ socket: raw, ...(servername ? { servername } : {}), ALPNProtocols: ['http/1.1'] }) : () => raw
+  }
+  const ws = new WebSocket(url, {
+    headers: { authorization: `Bearer ${target.token}`, 'user-agent': 'jitssh-cli' },
+    perMessageDeflate: false,
+    handshakeTimeout: options.handshakeTimeoutMs,
+    maxPayload: 16 * 1024 * 1024,
+    followRedirects: false,
+    ...(createConnection ? { createConnection } : {}),
+  })
+  const origin = url.host
+  return new Promise<WebSocket>((resolve, reject) => {
+    const onAbort = () => {
+      ws.terminate()
+      reject(new JitsshError('ERR_INTERRUPTED', 'interrupted'))
+    }
+    ctx.signal.addEventListener('abort', onAbort, { once: true })
+    const done = () => ctx.signal.removeEventListener('abort', onAbort)
+    ws.once('open', () => {
+      done()
+      resolve(ws)
+    })
+    ws.once('unexpected-response', (req, res) => {
+      const chunks: Buffer[] = []
+      let size = 0
+      res.on('data', (c: Buffer) => {
+        if ((size += c.length) <= 8192) chunks.push(c)
+      })
+      res.once('end', () => {
+        done()
+        req.destroy()
+        reject(refusal(target, res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8')))
+      })
+      res.once('error', () => undefined)
+    })
+    ws.once('error', (error) => {
+      done()
+      const code = (error as NodeJS.ErrnoException).code
+      reject(error instanceof JitsshError ? error : new JitsshError('ERR_NETWORK', `cannot reach the jitssh server ${origin}: ${code ?? error.message}`, {
+        cause: error,
+        hint: 'check the network and HTTPS_PROXY/NO_PROXY',
+      }))
+    })
+  })
+}
+
+function refusal(target: TunnelTarget, status: number, text: string): JitsshError {
+  let said = ''
+  try {
+    const body = JSON.parse(text) as { message?: string; error_description?: string; error?: string }
+    said = firstLine(body.message ?? body.error_description ?? body.error ?? '')
+  } catch {
+    said = ''
+  }
+  const where = `${target.host}:${target.port}`
+  switch (status) {
+    case 401:
+      return new JitsshError('ERR_NOT_LOGGED_IN', 'not logged in', { hint: 'run: jitssh login' })
+    case 403:
+      return new JitsshError('ERR_POLICY_DENIED', `access to ${where} denied${said ? `: ${said}` : ''}`)
+    case 502:
+    case 504:
+      return new JitsshError('ERR_TARGET_UNREACHABLE', `${where} is unreachable from the jitssh server${said ? `: ${said}` : ''}`, {
+        hint: 'check the host name and that its sshd is up',
+      })
+    default:
+      return new JitsshError('ERR_SERVER', `the jitssh server refused the tunnel to ${where} (HTTP ${status})${said ? `: ${said}` : ''}`)
+  }
+}
+
+/** Bridges an open tunnel until either side ends; rejects when the server closed it for a reason. */
+export async function runTunnel(ctx: ClientContext, ws: WebSocket, target: TunnelTarget, options: TunnelOptions): Promise<void> {
+  const result = await bridge(ws, options.stdin, options.stdout, { keepaliveMs: options.keepaliveMs, signal: ctx.signal })
+  const where = `${target.host}:${target.port}`
+  switch (result.kind) {
+    case 'closed':
+      return closeOutcome(result.code, result.reason, where)
+    case 'lost':
+      throw new JitsshError('ERR_NETWORK', `lost the connection to the jitssh server (${result.detail})`)
+    case 'interrupted':
+      throw new JitsshError('ERR_INTERRUPTED', 'interrupted')
+    default:
+      return
+  }
+}
+
+function closeOutcome(code: number, reason: string, where: string): void {
+  const said = firstLine(reason)
+  switch (code) {
+    case TUNNEL_CLOSE.SESSION_REVOKED:
+      throw new JitsshError('ERR_SESSION_REVOKED', `the server closed the connection to ${where}: session revoked${said ? ` (${said})` : ''}`, { hint: 'run: jitssh login' })
+    case TUNNEL_CLOSE.POLICY_DENIED:
+      throw new JitsshError('ERR_POLICY_DENIED', `access to ${where} denied${said ? `: ${said}` : ''}`)
+    case TUNNEL_CLOSE.TARGET_UNREACHABLE:
+      throw new JitsshError('ERR_TARGET_UNREACHABLE', `${where} is unreachable from the jitssh server${said ? `: ${said}` : ''}`)
+    default:
+      return
+  }
+}

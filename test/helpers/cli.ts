@@ -1,0 +1,129 @@
+/**
+ * Runs the jitssh CLI in-process (main(argv, ctx)) against a temp HOME, with buffers for the streams,
+ * JITSSH_CREDENTIAL_STORE=file, the real undici fetch (configured from the test's env only) and a
+ * browser that must be given explicitly: an unexpected browser open fails the test.
+ */
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises'
+import { tmpdir, userInfo } from 'node:os'
+import { join, relative, resolve } from 'node:path'
+import { PassThrough, type Readable } from 'node:stream'
+import { fileURLToPath } from 'node:url'
+import type { ClientContext, Keychain } from '../../src/client/context.js'
+import { proxySettingsFromEnv } from '../../src/client/proxy.js'
+import { createProxyFetch, sleep } from '../../src/cli/context.js'
+import { main } from '../../src/cli/main.js'
+
+export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
+export const BIN_JITSSH = join(REPO_ROOT, 'bin', 'jitssh.js')
+
+export interface CliOptions {
+  home: string
+  env?: Record<string, string | undefined>
+  stdin?: Readable
+  openBrowser?: (url: string) => Promise<void>
+  keychain?: Keychain
+  now?: () => number
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>
+  isTTY?: boolean
+  platform?: NodeJS.Platform
+  signal?: AbortSignal
+  cwd?: string
+  /** The home ssh expands `~` to; defaults to the real passwd home (as the real ssh does). */
+  sshHomedir?: string
+  /** Receives stderr as it is written (e.g. to read a device code while the command runs). */
+  onStderr?: (text: string) => void
+}
+
+export interface CliResult {
+  code: number
+  stdout: string
+  stderr: string
+  stdoutBytes: Buffer
+}
+
+export async function makeTempHome(prefix = 'jitssh-cli-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix))
+}
+
+export async function removeTempHome(home: string): Promise<void> {
+  await rm(home, { recursive: true, force: true })
+}
+
+export function testContext(options: CliOptions): { ctx: ClientContext; stdout: PassThrough; stderr: PassThrough; close(): Promise<void> } {
+  const env: Record<string, string | undefined> = {
+    HOME: options.home,
+    PATH: process.env.PATH,
+    JITSSH_CREDENTIAL_STORE: 'file',
+    ...options.env,
+  }
+  const http = createProxyFetch(env)
+  const stdout = new PassThrough()
+  const stderr = new PassThrough()
+  const ctx: ClientContext = {
+    env,
+    homedir: options.home,
+    sshHomedir: options.sshHomedir ?? userInfo().homedir,
+    cwd: options.cwd ?? options.home,
+    platform: options.platform ?? 'linux',
+    pid: process.pid,
+    stdin: options.stdin ?? new PassThrough().end(),
+    stdout,
+    stderr,
+    isTTY: options.isTTY ?? false,
+    now: options.now ?? (() => Date.now()),
+    sleep: options.sleep ?? sleep,
+    fetch: http.fetch,
+    proxy: proxySettingsFromEnv(env),
+    openBrowser: options.openBrowser ?? (async (url) => {
+      throw new Error(`unexpected browser open: ${url}`)
+    }),
+    keychain: async () => {
+      if (options.keychain) return options.keychain
+      throw new Error('no keychain in tests')
+    },
+    signal: options.signal ?? new AbortController().signal,
+    execPath: process.execPath,
+    scriptPath: BIN_JITSSH,
+  }
+  return { ctx, stdout, stderr, close: () => http.close() }
+}
+
+export async function runCli(argv: string[], options: CliOptions): Promise<CliResult> {
+  const { ctx, stdout, stderr, close } = testContext(options)
+  const out: Buffer[] = []
+  const err: Buffer[] = []
+  stdout.on('data', (c: Buffer) => out.push(c))
+  stderr.on('data', (c: Buffer) => {
+    err.push(c)
+    options.onStderr?.(c.toString('utf8'))
+  })
+  let code: number
+  try {
+    code = await main(argv, ctx)
+  } finally {
+    await close()
+  }
+  await new Promise((r) => setImmediate(r))
+  const stdoutBytes = Buffer.concat(out)
+  return { code, stdout: stdoutBytes.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), stdoutBytes }
+}
+
+/** Every file under `dir` with its mode, size and content hash: to assert a run touched nothing. */
+export async function snapshotTree(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {}
+  const walk = async (d: string) => {
+    for (const entry of await readdir(d, { withFileTypes: true })) {
+      const full = join(d, entry.name)
+      const st = await stat(full)
+      const rel = relative(dir, full)
+      if (entry.isDirectory()) {
+        out[`${rel}/`] = `dir ${(st.mode & 0o7777).toString(8)}`
+        await walk(full)
+      } else {
+        out[rel] = `file ${(st.mode & 0o7777).toString(8)} ${st.mtimeMs} ${(await readFile(full)).toString('base64')}`
+      }
+    }
+  }
+  await walk(dir)
+  return out
+}

@@ -1,0 +1,189 @@
+import { chmod, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { BIN_JITSSH, makeTempHome, removeTempHome, runCli, snapshotTree } from '../helpers/cli.js'
+
+const SERVER = 'https://access.example.com'
+let home: string
+
+beforeEach(async () => {
+  home = await makeTempHome()
+})
+afterEach(async () => {
+  await removeTempHome(home)
+})
+
+const run = (...argv: string[]) => runCli(['ssh-config', ...argv], { home })
+
+describe('jitssh ssh-config', () => {
+  it('prints the managed block on stdout and touches no file', async () => {
+    const before = await snapshotTree(home)
+    const r = await run('--hostname', 'vm.example.com', '--short-lived-cert', '--server', SERVER)
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('Match final host vm.example.com\n')
+    expect(r.stdout).toContain(`'${process.execPath}' '${BIN_JITSSH}' ssh --server ${SERVER} --hostname '%h' --port %p`)
+    expect(r.stdout).toContain(`IdentityFile ${home}/.jitssh/certs/%h`)
+    expect(r.stdout).toContain(`CertificateFile ${home}/.jitssh/certs/%h-cert.pub`)
+    expect(r.stdout).toContain(`UserKnownHostsFile ~/.ssh/known_hosts ${home}/.jitssh/known_hosts`)
+    expect(r.stderr).toBe('')
+    expect(await snapshotTree(home)).toEqual(before)
+  })
+
+  it('writes ~ paths when the jitssh home is under the home ssh expands ~ to', async () => {
+    const r = await runCli(['ssh-config', '--hostname', 'vm.example.com', '--short-lived-cert', '--server', SERVER], { home, sshHomedir: home })
+    expect(r.stdout).toContain('IdentityFile ~/.jitssh/certs/%h\n')
+  })
+
+  it('uses JITSSH_HOME for the certificate paths', async () => {
+    const r = await runCli(['ssh-config', '--hostname', 'vm.example.com', '--short-lived-cert', '--server', SERVER], {
+      home,
+      env: { JITSSH_HOME: join(home, 'elsewhere') },
+    })
+    expect(r.stdout).toContain(`IdentityFile ${home}/elsewhere/certs/%h`)
+  })
+
+  it('takes host patterns', async () => {
+    const r = await run('--hostname', '*.prod.example.com', '--short-lived-cert', '--server', SERVER)
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('Match final host *.prod.example.com\n')
+  })
+
+  it('needs a server: --server or a remembered default', async () => {
+    const r = await run('--hostname', 'vm.example.com', '--short-lived-cert')
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/^jitssh: which server\?.*jitssh login --server/)
+  })
+
+  it('needs --short-lived-cert', async () => {
+    const r = await run('--hostname', 'vm.example.com', '--server', SERVER)
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('--short-lived-cert')
+  })
+
+  it('refuses a server URL that could inject into the config', async () => {
+    for (const bad of ["https://a.example.com/'x", 'https://a.example.com/%h', 'ftp://a.example.com', 'http://a.example.com', 'https://a.example.com x']) {
+      const r = await run('--hostname', 'vm.example.com', '--short-lived-cert', '--server', bad, '--write')
+      expect(r.code, bad).toBe(2)
+      expect(r.stderr, bad).toMatch(/^jitssh: invalid --server URL/)
+    }
+    expect(await snapshotTree(home)).toEqual({})
+  })
+
+  describe('--write', () => {
+    it('creates ~/.ssh (0700) and the config (0600), then changes nothing on a second run', async () => {
+      const first = await run('--hostname', 'vm.example.com', '--short-lived-cert', '--server', SERVER, '--write')
+      expect(first.code).toBe(0)
+      expect(first.stdout).toBe('')
+      expect(first.stderr).toContain('Created')
+      const file = join(home, '.ssh', 'config')
+      expect((await stat(join(home, '.ssh'))).mode & 0o777).toBe(0o700)
+      expect((await stat(file)).mode & 0o777).toBe(0o600)
+      const text = await readFile(file, 'utf8')
+      expect(text).toContain('# >>> jitssh vm.example.com >>>')
+      const snapshot = await snapshotTree(home)
+      const second = await run('--hostname', 'vm.example.com', '--short-lived-cert', '--server', SERVER, '--write')
+      expect(second.code).toBe(0)
+      expect(second.stderr).toContain('nothing changed')
+      expect(await snapshotTree(home)).toEqual(snapshot) // no backup, no rewrite (same mtime)
+    })
+
+    it('keeps every other byte, the mode, and a one-time backup of the original', async () => {
+      await mkdir(join(home, '.ssh'), { mode: 0o700 })
+      const file = join(home, '.ssh', 'config')
+      const original = 'Host other\r\n    User bob\n\n# my comment\nHost *\n    ServerAliveInterval 30\n'
+      await writeFile(file, original)
+      await chmod(file, 0o640)
+      const r = await run('--hostname', 'vm.example.com', '--short-lived-cert', '--server', SERVER, '--write')
+      expect(r.code).toBe(0)
+      expect(r.stderr).toContain(`original kept in ${file}.jitssh-backup`)
+      const text = await readFile(file, 'utf8')
+      expect((await stat(file)).mode & 0o777).toBe(0o640)
+      expect(await readFile(`${file}.jitssh-backup`, 'utf8')).toBe(original)
+      // Our block comes before the first Host line; the rest is untouched.
+      expect(text.indexOf('# >>> jitssh')).toBeLessThan(text.indexOf('Host other'))
+      expect(text.endsWith(original)).toBe(true)
+
+      // A second host: the backup (the original) is not overwritten.
+      await run('--hostname', 'db.example.com', '--short-lived-cert', '--server', SERVER, '--write')
+      expect(await readFile(`${file}.jitssh-backup`, 'utf8')).toBe(original)
+      const both = await readFile(file, 'utf8')
+      expect(both).toContain('# >>> jitssh db.example.com >>>')
+      expect(both).toContain('# >>> jitssh vm.example.com >>>')
+
+      // --remove takes out exactly our blocks again.
+      expect((await run('--hostname', 'vm.example.com', '--remove')).code).toBe(0)
+      expect((await run('--hostname', 'db.example.com', '--remove')).code).toBe(0)
+      expect(await readFile(file, 'utf8')).toBe(original)
+      expect((await stat(file)).mode & 0o777).toBe(0o640)
+    })
+
+    it('writes through a symlinked config to its target', async () => {
+      await mkdir(join(home, 'dotfiles'))
+      await mkdir(join(home, '.ssh'), { mode: 0o700 })
+      await writeFile(join(home, 'dotfiles', 'ssh_config'), 'Host x\n')
+      await symlink(join(home, 'dotfiles', 'ssh_config'), join(home, '.ssh', 'config'))
+      const r = await run('--hostname', 'vm.example.com', '--short-lived-cert', '--server', SERVER, '--write')
+      expect(r.code).toBe(0)
+      expect(await readFile(join(home, 'dotfiles', 'ssh_config'), 'utf8')).toContain('# >>> jitssh vm.example.com >>>')
+    })
+
+    it('honours --config relative to the working directory', async () => {
+      const r = await runCli(['ssh-config', '--hostname', 'vm.example.com', '--short-lived-cert', '--server', SERVER, '--write', '--config', 'my_config'], { home, cwd: home })
+      expect(r.code).toBe(0)
+      expect(await readFile(join(home, 'my_config'), 'utf8')).toContain('Match final host vm.example.com')
+    })
+
+    it('refuses a garbled file (unbalanced markers) with one line and changes nothing', async () => {
+      await mkdir(join(home, '.ssh'), { mode: 0o700 })
+      const file = join(home, '.ssh', 'config')
+      await writeFile(file, '# >>> jitssh vm.example.com >>>\nMatch final host vm.example.com\nHost other\n')
+      const before = await snapshotTree(home)
+      const r = await run('--hostname', 'vm.example.com', '--short-lived-cert', '--server', SERVER, '--write')
+      expect(r.code).toBe(1)
+      expect(r.stderr.trim().split('\n')).toHaveLength(1)
+      expect(r.stderr).toMatch(/^jitssh: .*config/)
+      expect(await snapshotTree(home)).toEqual(before)
+      const removal = await run('--hostname', 'vm.example.com', '--remove')
+      expect(removal.code).toBe(1)
+      expect(await snapshotTree(home)).toEqual(before)
+    })
+
+    it('warns when the user config already sets a ProxyJump for the host', async () => {
+      await mkdir(join(home, '.ssh'), { mode: 0o700 })
+      await writeFile(join(home, '.ssh', 'config'), 'Host vm.example.com\n    ProxyJump bastion.example.com\n')
+      const r = await run('--hostname', 'vm.example.com', '--short-lived-cert', '--server', SERVER, '--write')
+      expect(r.code).toBe(0)
+      expect(r.stderr).toMatch(/warning: .*ProxyJump bastion\.example\.com.*first value/)
+    })
+
+    it('--write and --remove together is a usage error', async () => {
+      const r = await run('--hostname', 'vm.example.com', '--short-lived-cert', '--server', SERVER, '--write', '--remove')
+      expect(r.code).toBe(2)
+    })
+
+    it('--remove without a file or block changes nothing', async () => {
+      const r = await run('--hostname', 'vm.example.com', '--remove')
+      expect(r.code).toBe(0)
+      expect(r.stderr).toContain('nothing changed')
+      expect(await snapshotTree(home)).toEqual({})
+    })
+  })
+
+  describe('hostile --hostname values', () => {
+    const hostile = ['vm\nProxyCommand evil', '../x', 'a b', '%h', '"q"', "'q'", '-oProxyCommand=x', 'a/b', 'vm.example.com\r', '', '*', 'a;b', '$(x)', 'x`y`']
+    for (const value of hostile) {
+      it(`refuses ${JSON.stringify(value)} with exit 2 before touching any file`, async () => {
+        await mkdir(join(home, '.ssh'), { mode: 0o700 })
+        await writeFile(join(home, '.ssh', 'config'), 'Host x\n')
+        const before = await snapshotTree(home)
+        for (const extra of [['--write'], ['--remove'], []]) {
+          const r = await run(`--hostname=${value}`, '--short-lived-cert', '--server', SERVER, ...extra)
+          expect(r.code, `${JSON.stringify(value)} ${extra.join(' ')}`).toBe(2)
+          expect(r.stderr.trim().split('\n')).toHaveLength(1)
+          expect(r.stdout).toBe('')
+        }
+        expect(await snapshotTree(home)).toEqual(before)
+      })
+    }
+  })
+})
