@@ -1,0 +1,127 @@
+import { readFileSync } from 'node:fs'
+import formbody from '@fastify/formbody'
+import rateLimit from '@fastify/rate-limit'
+import websocket from '@fastify/websocket'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { JitsshError } from '../shared/errors.js'
+import { AuditLog } from './audit/audit-log.js'
+import { closeTunnelsOfEndedSessions, registerTunnelRoute } from './bastion/tunnel-route.js'
+import { TunnelRegistry } from './bastion/tunnel-registry.js'
+import { registerSignRoute } from './ca/sign-route.js'
+import { loadServerKeys } from './ca/server-keys.js'
+import type { ServerConfig } from './config/types.js'
+import type { ServerContext } from './context.js'
+import { registerDiscoveryRoutes } from './http/discovery-routes.js'
+import { OAuthError, installErrorHandlers } from './http/errors.js'
+import { loggerOptions } from './http/logger-options.js'
+import { installSecurityHeaders } from './http/security-headers.js'
+import { BrowserSessions } from './identity/browser-session.js'
+import { registerLocalLoginRoutes } from './identity/local-login-routes.js'
+import { LoginThrottle } from './identity/login-throttle.js'
+import { registerOidcLoginRoutes } from './identity/oidc-login-routes.js'
+import { AccessTokens } from './oauth/access-token.js'
+import { registerAuthorizeRoute } from './oauth/authorize-route.js'
+import { registerDeviceRoutes } from './oauth/device-routes.js'
+import { registerTokenRoutes } from './oauth/token-routes.js'
+import { SessionService } from './sessions/session-service.js'
+import { SqliteStore } from './store/sqlite-store.js'
+import type { Store } from './store/store.js'
+
+/** Request bodies larger than this are refused with 413 (sign requests and forms are tiny). */
+export const BODY_LIMIT = 16 * 1024
+
+export interface ServerDeps {
+  /** The clock, Unix ms (tests move time forward). */
+  now?: () => number
+  /** Where JSON log lines go (default stderr). */
+  logStream?: NodeJS.WritableStream
+  /** A store to use instead of the configured SQLite file (it is then not closed by `close`). */
+  store?: Store
+}
+
+export interface JitsshServer {
+  /** The base URL once listening (the configured public_url, else http://<bound address>). */
+  readonly url: string
+  listen(): Promise<string>
+  close(): Promise<void>
+  readonly store: Store
+  readonly context: ServerContext
+  readonly app: FastifyInstance
+}
+
+export async function createServer(config: ServerConfig, deps: ServerDeps = {}): Promise<JitsshServer> {
+  const now = deps.now ?? Date.now
+  const keys = await loadServerKeys(config.keysDir)
+  const store = deps.store ?? new SqliteStore(config.storage.sqlite)
+  const https = config.tls ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } : null
+  const secureCookies = (config.publicUrl ?? '').startsWith('https:')
+
+  const app = Fastify({
+    logger: loggerOptions(config.logLevel, deps.logStream ?? process.stderr),
+    bodyLimit: BODY_LIMIT,
+    trustProxy: config.behindTlsProxy ? config.trustedProxies : false,
+    ...(https ? { https } : {}),
+    requestTimeout: 30_000,
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance
+
+  let boundUrl: string | undefined
+  const publicUrl = (): string => config.publicUrl ?? boundUrl ?? `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${config.listen.port}`
+  const audit = new AuditLog(store, now)
+  const sessions = new SessionService(store, audit, config.sessions.lifetimeMs, now)
+  const ctx: ServerContext = {
+    config, store, audit, keys, now, publicUrl, sessions,
+    browser: new BrowserSessions(store, config.sessions.browserLifetimeMs, now, secureCookies),
+    throttle: new LoginThrottle(store, config.rateLimits, now),
+    accessTokens: new AccessTokens(keys.tokenSigning, publicUrl, config.sessions.accessTokenTtlMs, now),
+    tunnels: new TunnelRegistry(),
+  }
+
+  await app.register(formbody, { bodyLimit: BODY_LIMIT })
+  await app.register(websocket, { options: { maxPayload: 4 * 1024 * 1024, perMessageDeflate: false } })
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (request, context) => {
+      const message = `too many requests; retry in ${Math.ceil(context.ttl / 1000)}s`
+      const path = request.url.split('?')[0]
+      return path === '/token' || path === '/device_authorization' || path === '/revoke'
+        ? new OAuthError('slow_down', message, 429)
+        : new JitsshError('ERR_RATE_LIMITED', message)
+    },
+  })
+  installErrorHandlers(app, BODY_LIMIT)
+  installSecurityHeaders(app, { https: https !== null || config.behindTlsProxy })
+
+  registerDiscoveryRoutes(app, ctx)
+  registerAuthorizeRoute(app, ctx)
+  registerTokenRoutes(app, ctx)
+  registerDeviceRoutes(app, ctx)
+  if (config.identity.kind === 'local') registerLocalLoginRoutes(app, ctx, config.identity)
+  else registerOidcLoginRoutes(app, ctx, config.identity)
+  registerSignRoute(app, ctx)
+  registerTunnelRoute(app, ctx)
+
+  const timers: NodeJS.Timeout[] = []
+  return {
+    get url() {
+      return publicUrl()
+    },
+    store,
+    context: ctx,
+    app,
+    async listen() {
+      const address = await app.listen({ host: config.listen.host, port: config.listen.port })
+      boundUrl = address.replace('://localhost', '://127.0.0.1')
+      timers.push(setInterval(() => void closeTunnelsOfEndedSessions(ctx).catch(() => undefined), 1_000).unref())
+      timers.push(setInterval(() => void store.purgeExpired(now(), now() - config.rateLimits.loginWindowMs).catch(() => undefined), 60_000).unref())
+      app.log.info({ url: publicUrl(), user_ca: keys.userCaLine }, 'jitssh-server listening')
+      return publicUrl()
+    },
+    async close() {
+      for (const timer of timers) clearInterval(timer)
+      ctx.tunnels.closeAll(1001, 'server shutting down')
+      await app.close()
+      if (!deps.store) await store.close()
+    },
+  }
+}

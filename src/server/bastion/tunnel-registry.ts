@@ -1,0 +1,68 @@
+/** A live tunnel as the registry sees it. */
+export interface LiveTunnel {
+  id: number
+  sessionId: string
+  user: string
+  host: string
+  openedAt: number
+  /** Closes the WebSocket with `code` and drops the TCP side at once. */
+  close(code: number, reason: string): void
+}
+
+/**
+ * Every live tunnel of this process, by session and user, so a revocation (or the end of a session) can
+ * close them: `closeSession`, `closeUser`.
+ */
+export class TunnelRegistry {
+  private readonly tunnels = new Map<number, LiveTunnel>()
+  private nextId = 1
+
+  add(tunnel: Omit<LiveTunnel, 'id'>): LiveTunnel {
+    const entry = { ...tunnel, id: this.nextId++ }
+    this.tunnels.set(entry.id, entry)
+    return entry
+  }
+
+  remove(id: number): void {
+    this.tunnels.delete(id)
+  }
+
+  get size(): number {
+    return this.tunnels.size
+  }
+
+  list(): LiveTunnel[] {
+    return [...this.tunnels.values()]
+  }
+
+  countForSession(sessionId: string): number {
+    return this.list().filter((tunnel) => tunnel.sessionId === sessionId).length
+  }
+
+  /** Session ids with at least one live tunnel. */
+  sessionIds(): string[] {
+    return [...new Set(this.list().map((tunnel) => tunnel.sessionId))]
+  }
+
+  closeSession(sessionId: string, code: number, reason: string): number {
+    return this.closeWhere((tunnel) => tunnel.sessionId === sessionId, code, reason)
+  }
+
+  closeUser(user: string, code: number, reason: string): number {
+    return this.closeWhere((tunnel) => tunnel.user === user, code, reason)
+  }
+
+  closeAll(code: number, reason: string): number {
+    return this.closeWhere(() => true, code, reason)
+  }
+
+  private closeWhere(match: (tunnel: LiveTunnel) => boolean, code: number, reason: string): number {
+    let closed = 0
+    for (const tunnel of this.list()) {
+      if (!match(tunnel)) continue
+      tunnel.close(code, reason)
+      closed++
+    }
+    return closed
+  }
+}

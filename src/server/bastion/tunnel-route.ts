@@ -1,0 +1,142 @@
+import { connect, type Socket } from 'node:net'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { WebSocket } from 'ws'
+import { JitsshError } from '../../shared/errors.js'
+import { TUNNEL_CLOSE } from '../../shared/protocol.js'
+import { requestedHost } from '../ca/sign-route.js'
+import type { TargetAddress } from '../config/types.js'
+import type { ServerContext } from '../context.js'
+import { authenticateBearer, type Authenticated } from '../http/bearer-auth.js'
+import { decideAccess } from '../policy/policy.js'
+import { bridgeWebSocketToTcp } from './tcp-bridge.js'
+
+interface PreparedTunnel {
+  auth: Authenticated
+  host: string
+  target: TargetAddress
+  tcp: Socket
+  startedAt: number
+}
+
+/**
+ * Port rule: the config maps a host to one address. The ProxyCommand sends `port=%p`; the configured
+ * address is used when the port is 22, absent, or equal to the configured port. Anything else is refused.
+ */
+export function resolveTargetPort(host: string, target: TargetAddress, portParam: unknown): void {
+  if (portParam === undefined || portParam === '') return
+  if (typeof portParam !== 'string' || !/^[1-9][0-9]{0,4}$/.test(portParam) || Number(portParam) > 65535) {
+    throw new JitsshError('ERR_BAD_REQUEST', 'port must be a number from 1 to 65535')
+  }
+  const port = Number(portParam)
+  if (port !== 22 && port !== target.port) throw new JitsshError('ERR_FORBIDDEN', `port ${port} is not open for ${host}`)
+}
+
+function connectWithTimeout(target: TargetAddress, timeoutMs: number, host: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: target.host, port: target.port, noDelay: true })
+    const fail = (why: string): void => {
+      socket.destroy()
+      reject(new JitsshError('ERR_TARGET_UNREACHABLE', `cannot reach ${host}: ${why}`))
+    }
+    const timer = setTimeout(() => fail(`no answer within ${timeoutMs / 1000}s`), timeoutMs)
+    socket.once('connect', () => {
+      clearTimeout(timer)
+      socket.removeAllListeners('error')
+      resolve(socket)
+    })
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer)
+      fail(error.code === 'ECONNREFUSED' ? 'connection refused' : (error.code ?? 'connection failed'))
+    })
+  })
+}
+
+/**
+ * `GET /v1/tunnel?host=&port=` (WebSocket): every check — token, session, policy, target, TCP connect —
+ * happens before the upgrade, so a failure is a plain HTTP 401/403/502 with a JSON body.
+ */
+export function registerTunnelRoute(app: FastifyInstance, ctx: ServerContext): void {
+  const prepared = new WeakMap<FastifyRequest, PreparedTunnel>()
+
+  async function prepare(request: FastifyRequest<{ Querystring: { host?: unknown; port?: unknown } }>): Promise<void> {
+    let auth: Authenticated | undefined
+    let host: string | null = null
+    try {
+      if (!(request as { ws?: boolean }).ws) throw new JitsshError('ERR_BAD_REQUEST', 'this endpoint needs a WebSocket upgrade')
+      auth = await authenticateBearer(ctx, request)
+      host = requestedHost(request.query.host)
+      const decision = decideAccess(ctx.config.policy, auth.session.identity, host, { sourceAddress: undefined })
+      if (!decision.allowed) throw new JitsshError('ERR_POLICY_DENIED', decision.reason)
+      const target = ctx.config.targets.get(host)
+      if (!target) throw new JitsshError('ERR_FORBIDDEN', `${host} is not a target of this bastion`)
+      resolveTargetPort(host, target, request.query.port)
+      const startedAt = Date.now()
+      const tcp = await connectWithTimeout(target, ctx.config.bastion.connectTimeoutMs, host)
+      // If the upgrade never completes (bad handshake, client gone), do not keep the target connection.
+      request.raw.socket.once('close', () => {
+        if (prepared.has(request)) tcp.destroy()
+      })
+      prepared.set(request, { auth, host, target, tcp, startedAt })
+    } catch (error) {
+      if (error instanceof JitsshError) {
+        await ctx.audit.record({
+          type: 'access.denied', outcome: error.code === 'ERR_TARGET_UNREACHABLE' ? 'error' : 'denied',
+          user: auth?.session.identity.email ?? null, sessionId: auth?.session.id ?? null, host,
+          detail: { action: 'tunnel', code: error.code, reason: error.message, ip: request.ip },
+        })
+      }
+      throw error
+    }
+  }
+
+  async function open(ws: WebSocket, request: FastifyRequest): Promise<void> {
+    const tunnel = prepared.get(request)
+    prepared.delete(request)
+    if (!tunnel) return ws.close(1011, 'tunnel was not prepared')
+    const { auth, host, target, tcp } = tunnel
+    const openedAt = ctx.now()
+    const user = auth.session.identity.email
+    await ctx.audit.record({
+      type: 'tunnel.open', outcome: 'ok', user, sessionId: auth.session.id, host,
+      detail: { target: `${target.host}:${target.port}`, ip: request.ip, connect_ms: Date.now() - tunnel.startedAt },
+    })
+    let entryId = 0
+    const bridge = bridgeWebSocketToTcp(ws, tcp, {
+      keepaliveMs: ctx.config.bastion.keepaliveMs,
+      onClose: (stats) => {
+        ctx.tunnels.remove(entryId)
+        void ctx.audit
+          .record({
+            type: 'tunnel.close', outcome: 'ok', user, sessionId: auth.session.id, host,
+            detail: { bytes_up: stats.bytesUp, bytes_down: stats.bytesDown, duration_ms: ctx.now() - openedAt, close_code: stats.closeCode, reason: stats.closeReason },
+          })
+          .catch((error: unknown) => request.log.error({ err: error }, 'audit write failed for tunnel.close'))
+      },
+    })
+    entryId = ctx.tunnels.add({ sessionId: auth.session.id, user, host, openedAt, close: (code, reason) => bridge.close(code, reason) }).id
+  }
+
+  app.route<{ Querystring: { host?: unknown; port?: unknown } }>({
+    method: 'GET',
+    url: '/v1/tunnel',
+    preHandler: prepare,
+    handler: async () => {
+      throw new JitsshError('ERR_BAD_REQUEST', 'this endpoint needs a WebSocket upgrade')
+    },
+    wsHandler: open,
+  })
+
+  /** Closes tunnels whose session was revoked elsewhere or ran out; a revocation here closes them at once. */
+  ctx.sessions.onRevoke((sessionId, reason) => ctx.tunnels.closeSession(sessionId, TUNNEL_CLOSE.SESSION_REVOKED, `session revoked: ${reason}`))
+}
+
+/** Checks each session with live tunnels once; call every second. */
+export async function closeTunnelsOfEndedSessions(ctx: ServerContext): Promise<void> {
+  for (const sessionId of ctx.tunnels.sessionIds()) {
+    try {
+      await ctx.sessions.requireActive(sessionId)
+    } catch (error) {
+      if (error instanceof JitsshError) ctx.tunnels.closeSession(sessionId, TUNNEL_CLOSE.SESSION_REVOKED, error.message)
+    }
+  }
+}

@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto'
+import type { CertificateFields } from '../../ssh/certificate.js'
+import type { SshPublicKey } from '../../ssh/keys.js'
+import type { AccessGrant } from '../policy/policy.js'
+import type { SessionRow } from '../store/store.js'
+
+/** A random, non-zero unsigned 64-bit serial. */
+export function randomSerial(): bigint {
+  for (;;) {
+    const serial = randomBytes(8).readBigUInt64BE()
+    if (serial !== 0n) return serial
+  }
+}
+
+/** `jitssh:alice@example.com:sid=<session>:host=vm.example.com:serial=<n>` — ties the sshd log line to the audit event. */
+export function certificateKeyId(email: string, sessionId: string, host: string, serial: bigint): string {
+  return `jitssh:${email}:sid=${sessionId}:host=${host}:serial=${serial}`
+}
+
+export interface UserCertificatePlan {
+  /** Came from the requester (validated): the key and the host. */
+  requested: { publicKey: SshPublicKey; host: string }
+  /** Decided by the server from policy, session and clock. */
+  decided: CertificateFields
+}
+
+/**
+ * Everything that goes into a user certificate, before signing. Only the key and the host come from the
+ * request; principals, lifetime, options and extensions come from the policy grant, the session and the clock.
+ */
+export function planUserCertificate(input: {
+  publicKey: SshPublicKey
+  host: string
+  session: SessionRow
+  grant: AccessGrant
+  nowMs: number
+  backdateMs: number
+}): UserCertificatePlan {
+  const { grant, session } = input
+  if (grant.principals.length === 0) throw new Error('refusing to plan a certificate without principals')
+  const serial = randomSerial()
+  const now = Math.floor(input.nowMs / 1000)
+  const validBefore = Math.min(now + Math.floor(grant.ttlMs / 1000), Math.floor(session.expiresAt / 1000))
+  const criticalOptions: Record<string, string> = {}
+  if (grant.sourceAddress) criticalOptions['source-address'] = grant.sourceAddress.join(',')
+  return {
+    requested: { publicKey: input.publicKey, host: input.host },
+    decided: {
+      type: 'user',
+      publicKey: input.publicKey,
+      serial,
+      keyId: certificateKeyId(session.identity.email, session.id, input.host, serial),
+      principals: [...grant.principals],
+      validAfter: BigInt(now - Math.floor(input.backdateMs / 1000)),
+      validBefore: BigInt(validBefore),
+      criticalOptions,
+      extensions: [...grant.extensions].sort(),
+    },
+  }
+}

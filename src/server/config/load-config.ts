@@ -1,0 +1,137 @@
+import { readFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { parseDocument } from 'yaml'
+import { JitsshError } from '../../shared/errors.js'
+import { isLoopbackHost, parseHostPort } from './address.js'
+import { ConfigNode } from './config-node.js'
+import { parseIdentity, parsePolicyRule, parseSourceAddress, parseTargets } from './parse-sections.js'
+import type { ServerConfig } from './types.js'
+
+const TOP_LEVEL_KEYS = [
+  'public_url', 'listen', 'tls', 'behind_tls_proxy', 'trusted_proxies', 'storage', 'keys_dir', 'identity', 'sessions',
+  'oauth', 'certificates', 'policy', 'targets', 'admins', 'rate_limits', 'bastion', 'log_level',
+] as const
+
+/** Reads and validates a YAML config file. Errors name the file, the key path and what is wrong. */
+export function loadConfig(file: string): ServerConfig {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new JitsshError('ERR_INVALID_CONFIG', `${file}: cannot read the config file (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
+  }
+  return parseConfigText(text, file)
+}
+
+export function parseConfigText(text: string, file: string): ServerConfig {
+  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true })
+  const firstError = document.errors[0]
+  if (firstError) {
+    const line = firstError.linePos?.[0]?.line
+    throw new JitsshError('ERR_INVALID_CONFIG', `${file}${line ? `:${line}` : ''}: not valid YAML: ${firstError.message.split('\n')[0]}`)
+  }
+  const root = new ConfigNode(file, document.toJS(), '')
+  root.mapping()
+  root.onlyKeys(TOP_LEVEL_KEYS)
+  return parseRoot(root, dirname(resolve(file)))
+}
+
+function parseRoot(root: ConfigNode, baseDir: string): ServerConfig {
+  const path = (node: ConfigNode, fallback?: string): string => resolve(baseDir, node.string(fallback))
+
+  const listenNode = root.child('listen')
+  const listen =
+    parseHostPort(listenNode.string('127.0.0.1:8443')) ?? listenNode.fail('expected an address like "127.0.0.1:8443" or "[::1]:8443"')
+
+  const tlsNode = root.child('tls').onlyKeys(['cert', 'key'])
+  const tls = tlsNode.missing ? undefined : { cert: path(tlsNode.child('cert')), key: path(tlsNode.child('key')) }
+  const behindTlsProxy = root.child('behind_tls_proxy').boolean(false)
+  if (!tls && !behindTlsProxy && !isLoopbackHost(listen.host)) {
+    listenNode.fail('plain HTTP is allowed on loopback only: configure tls {cert, key} or set behind_tls_proxy: true')
+  }
+
+  const publicUrl = parsePublicUrl(root.child('public_url'), { tls: tls !== undefined, behindTlsProxy, listenHost: listen.host })
+
+  const storage = root.child('storage').onlyKeys(['sqlite'])
+  const sessions = root.child('sessions').onlyKeys(['lifetime', 'access_token_ttl', 'browser_lifetime'])
+  const oauth = root.child('oauth').onlyKeys(['code_ttl', 'device_code_ttl', 'device_poll_interval'])
+  const certs = root.child('certificates').onlyKeys(['default_ttl', 'backdate', 'source_address'])
+  const admins = root.child('admins').onlyKeys(['users', 'groups'])
+  const limits = root.child('rate_limits').onlyKeys([
+    'login_failures_per_user', 'login_failures_per_ip', 'login_window', 'user_code_failures_per_ip',
+    'token_per_minute', 'device_authorization_per_minute', 'login_posts_per_minute',
+  ])
+  const bastion = root.child('bastion').onlyKeys(['connect_timeout', 'keepalive'])
+
+  const defaultTtlMs = certs.child('default_ttl').duration(3_600_000, { min: 60_000, max: 7 * 86_400_000 })
+  const policyNode = root.child('policy')
+  const policy = policyNode.list().map((rule, index) => parsePolicyRule(rule, index, defaultTtlMs))
+
+  const lifetimeMs = sessions.child('lifetime').duration(12 * 3_600_000, { min: 60_000, max: 30 * 86_400_000 })
+  return {
+    source: root.file,
+    publicUrl,
+    listen,
+    tls,
+    behindTlsProxy,
+    trustedProxies: root.child('trusted_proxies').missing ? ['127.0.0.1', '::1'] : root.child('trusted_proxies').stringList(),
+    storage: { sqlite: path(storage.child('sqlite'), 'jitssh.db') },
+    keysDir: path(root.child('keys_dir'), 'keys'),
+    identity: parseIdentity(root.child('identity')),
+    sessions: {
+      lifetimeMs,
+      accessTokenTtlMs: sessions.child('access_token_ttl').duration(600_000, { min: 30_000, max: 3_600_000 }),
+      browserLifetimeMs: sessions.child('browser_lifetime').duration(3_600_000, { min: 60_000, max: lifetimeMs }),
+    },
+    oauth: {
+      codeTtlMs: oauth.child('code_ttl').duration(60_000, { min: 10_000, max: 600_000 }),
+      deviceCodeTtlMs: oauth.child('device_code_ttl').duration(600_000, { min: 60_000, max: 1_800_000 }),
+      devicePollIntervalSeconds: oauth.child('device_poll_interval').duration(5_000, { min: 1_000, max: 60_000 }) / 1000,
+    },
+    certificates: {
+      defaultTtlMs,
+      backdateMs: certs.child('backdate').duration(60_000, { max: 600_000 }),
+      sourceAddress: parseSourceAddress(certs.child('source_address')),
+    },
+    policy,
+    targets: parseTargets(root.child('targets')),
+    admins: { users: admins.child('users').stringList(), groups: admins.child('groups').stringList() },
+    rateLimits: {
+      loginFailuresPerUser: limits.child('login_failures_per_user').integer(10, 1, 10_000),
+      loginFailuresPerIp: limits.child('login_failures_per_ip').integer(50, 1, 100_000),
+      loginWindowMs: limits.child('login_window').duration(15 * 60_000, { min: 1_000 }),
+      userCodeFailuresPerIp: limits.child('user_code_failures_per_ip').integer(20, 1, 10_000),
+      tokenPerMinute: limits.child('token_per_minute').integer(300, 1, 100_000),
+      deviceAuthorizationPerMinute: limits.child('device_authorization_per_minute').integer(30, 1, 100_000),
+      loginPostsPerMinute: limits.child('login_posts_per_minute').integer(60, 1, 100_000),
+    },
+    bastion: {
+      connectTimeoutMs: bastion.child('connect_timeout').duration(10_000, { min: 100, max: 120_000 }),
+      keepaliveMs: bastion.child('keepalive').duration(30_000, { min: 1_000, max: 600_000 }),
+    },
+    logLevel: root.child('log_level').string('info'),
+  }
+}
+
+function parsePublicUrl(
+  node: ConfigNode,
+  listen: { tls: boolean; behindTlsProxy: boolean; listenHost: string },
+): string | undefined {
+  if (node.missing) {
+    if (listen.tls || listen.behindTlsProxy) node.fail('is required with tls or behind_tls_proxy (e.g. "https://access.example.com")')
+    return undefined
+  }
+  let url: URL
+  try {
+    url = new URL(node.string())
+  } catch {
+    node.fail('expected a URL like "https://access.example.com"')
+  }
+  if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
+    node.fail('expected only scheme, host and port (no path, query or credentials)')
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    node.fail('must be https:// (http:// only for a loopback address)')
+  }
+  return url.origin
+}

@@ -1,0 +1,92 @@
+/**
+ * The server configuration after validation: paths are absolute, durations are milliseconds,
+ * host names are lower-case. The YAML shape is documented in the starter config (cli/starter-config.ts).
+ */
+
+export interface LocalUser {
+  username: string
+  email: string
+  name: string | undefined
+  groups: string[]
+  /** `scrypt$N$r$p$salt$hash` (see identity/password-hash.ts). */
+  passwordHash: string
+}
+
+export interface LocalIdentityConfig {
+  kind: 'local'
+  users: LocalUser[]
+}
+
+export interface OidcIdentityConfig {
+  kind: 'oidc'
+  issuer: string
+  clientId: string
+  clientSecret: string | undefined
+  scopes: string[]
+  groupsClaim: string
+  /** Claim used for `{username}`; falls back to the email's local part. */
+  usernameClaim: string
+  /** Test and development only: allow an http:// issuer (openid-client refuses it otherwise). */
+  allowInsecureIssuer: boolean
+}
+
+export type IdentityConfig = LocalIdentityConfig | OidcIdentityConfig
+
+/** One policy rule: who (users / groups / email domains) → which hosts → which principals, how long. */
+export interface PolicyRule {
+  name: string
+  users: string[]
+  groups: string[]
+  emailDomains: string[]
+  /** Lower-case host names or ssh-style patterns (`*.prod.example.com`). */
+  hosts: string[]
+  /** Literal unix account names or templates: `{email_local}`, `{username}`. */
+  principals: string[]
+  maxTtlMs: number
+  extensions: string[]
+  /** CIDR list for the certificate's `source-address` critical option; undefined = the global setting. */
+  sourceAddress: string[] | undefined
+}
+
+export interface TargetAddress {
+  host: string
+  port: number
+}
+
+export interface RateLimitConfig {
+  /** Failed logins per username within `loginWindowMs` before further tries are refused. */
+  loginFailuresPerUser: number
+  loginFailuresPerIp: number
+  loginWindowMs: number
+  /** Wrong user codes per IP on the device page within `loginWindowMs`. */
+  userCodeFailuresPerIp: number
+  /** Requests per minute per IP. */
+  tokenPerMinute: number
+  deviceAuthorizationPerMinute: number
+  loginPostsPerMinute: number
+}
+
+export interface ServerConfig {
+  /** The YAML file this came from (named in errors); relative paths were resolved against its directory. */
+  source: string
+  /** `https://access.example.com` without a trailing slash; undefined = derived from the bound address (loopback only). */
+  publicUrl: string | undefined
+  listen: { host: string; port: number }
+  tls: { cert: string; key: string } | undefined
+  behindTlsProxy: boolean
+  /** Addresses / CIDRs whose X-Forwarded-For is believed (only with behindTlsProxy). */
+  trustedProxies: string[]
+  storage: { sqlite: string }
+  keysDir: string
+  identity: IdentityConfig
+  sessions: { lifetimeMs: number; accessTokenTtlMs: number; browserLifetimeMs: number }
+  oauth: { codeTtlMs: number; deviceCodeTtlMs: number; devicePollIntervalSeconds: number }
+  certificates: { defaultTtlMs: number; backdateMs: number; sourceAddress: string[] | undefined }
+  policy: PolicyRule[]
+  /** Lower-case host name → address the bastion connects to. */
+  targets: Map<string, TargetAddress>
+  admins: { users: string[]; groups: string[] }
+  rateLimits: RateLimitConfig
+  bastion: { connectTimeoutMs: number; keepaliveMs: number }
+  logLevel: string
+}

@@ -1,0 +1,74 @@
+import type { FastifyInstance } from 'fastify'
+import { CLIENT_ID, type DiscoveryDocument, type WhoAmI } from '../../shared/protocol.js'
+import type { ServerContext } from '../context.js'
+import { GRANT_TYPES } from '../oauth/token-routes.js'
+import { authenticateBearer } from './bearer-auth.js'
+
+export function discoveryDocument(ctx: ServerContext): DiscoveryDocument & { authorization_response_iss_parameter_supported: boolean; revocation_endpoint_auth_methods_supported: string[] } {
+  const base = ctx.publicUrl()
+  return {
+    issuer: base,
+    authorization_endpoint: `${base}/authorize`,
+    token_endpoint: `${base}/token`,
+    device_authorization_endpoint: `${base}/device_authorization`,
+    revocation_endpoint: `${base}/revoke`,
+    jwks_uri: `${base}/jwks`,
+    userinfo_endpoint: `${base}/v1/me`,
+    response_types_supported: ['code'],
+    grant_types_supported: GRANT_TYPES,
+    code_challenge_methods_supported: ['S256'],
+    token_endpoint_auth_methods_supported: ['none'],
+    revocation_endpoint_auth_methods_supported: ['none'],
+    authorization_response_iss_parameter_supported: true,
+    jitssh: {
+      version: 1,
+      client_id: CLIENT_ID,
+      sign_endpoint: `${base}/v1/ssh/sign`,
+      tunnel_endpoint: `${base.replace(/^http/, 'ws')}/v1/tunnel`,
+      krl_endpoint: `${base}/v1/ssh/krl`,
+      admin_endpoint: `${base}/v1/admin`,
+      user_ca_public_key: ctx.keys.userCaLine,
+      host_ca_public_key: ctx.keys.hostCaLine,
+    },
+  }
+}
+
+export function isAdmin(ctx: ServerContext, identity: { username: string; email: string; groups: string[] }): boolean {
+  const { users, groups } = ctx.config.admins
+  return users.includes(identity.username) || users.includes(identity.email) || identity.groups.some((group) => groups.includes(group))
+}
+
+/** Discovery, JWKS, who-am-I and health. */
+export function registerDiscoveryRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const sendDiscovery = async (): Promise<DiscoveryDocument> => discoveryDocument(ctx)
+  app.get('/.well-known/jitssh', sendDiscovery)
+  app.get('/.well-known/oauth-authorization-server', sendDiscovery)
+
+  app.get('/jwks', async (_request, reply) => {
+    reply.header('cache-control', 'public, max-age=300')
+    return { keys: [ctx.keys.tokenSigning.publicJwk] }
+  })
+
+  app.get('/v1/me', async (request): Promise<WhoAmI> => {
+    const { session } = await authenticateBearer(ctx, request)
+    const { identity } = session
+    return {
+      sub: identity.sub,
+      email: identity.email,
+      ...(identity.name ? { name: identity.name } : {}),
+      groups: identity.groups,
+      session_id: session.id,
+      session_expires_at: new Date(session.expiresAt).toISOString(),
+      admin: isAdmin(ctx, identity),
+    }
+  })
+
+  app.get('/healthz', async (_request, reply) => {
+    try {
+      await ctx.store.ping()
+      return { status: 'ok', tunnels: ctx.tunnels.size }
+    } catch {
+      return reply.code(503).send({ status: 'unavailable', error: 'storage is not reachable' })
+    }
+  })
+}

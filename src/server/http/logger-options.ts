@@ -1,0 +1,47 @@
+import type { FastifyServerOptions } from 'fastify'
+
+/** Query parameters whose values never reach the log. */
+const SECRET_PARAMS = new Set(['code', 'state', 'user_code', 'device_code', 'token', 'refresh_token', 'access_token', 'password', 'code_verifier', 'nonce'])
+
+/** The URL with secret query values replaced, e.g. `/authorize?code_challenge=...&state=[redacted]`. */
+export function redactUrl(url: string): string {
+  const question = url.indexOf('?')
+  if (question < 0) return url
+  const params = new URLSearchParams(url.slice(question + 1))
+  for (const key of [...params.keys()]) if (SECRET_PARAMS.has(key)) params.set(key, '[redacted]')
+  return `${url.slice(0, question)}?${params.toString()}`
+}
+
+/**
+ * pino options for fastify: JSON lines to `stream` (stderr by default), request URLs with secrets removed,
+ * and the authorization / cookie headers redacted wherever they appear.
+ */
+export function loggerOptions(level: string, stream: NodeJS.WritableStream): FastifyServerOptions['logger'] {
+  return {
+    level,
+    stream,
+    redact: {
+      paths: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'res.headers["set-cookie"]',
+        '*.password',
+        '*.refresh_token',
+        '*.access_token',
+        '*.code',
+        '*.device_code',
+        '*.code_verifier',
+        '*.token',
+      ],
+      censor: '[redacted]',
+    },
+    serializers: {
+      req: (request: { method: string; url: string; ip?: string; headers: Record<string, unknown> }) => ({
+        method: request.method,
+        url: redactUrl(request.url),
+        remoteAddress: request.ip,
+        userAgent: request.headers['user-agent'],
+      }),
+    },
+  } as FastifyServerOptions['logger']
+}

@@ -1,0 +1,62 @@
+import type { FastifyInstance } from 'fastify'
+import type { LocalIdentityConfig } from '../config/types.js'
+import { safeReturnTo, type ServerContext } from '../context.js'
+import { PAGE_CSP } from '../pages/html.js'
+import { renderLoginPage, renderMessagePage } from '../pages/login-page.js'
+import { LocalUsers } from './local-users.js'
+
+interface LoginForm {
+  username?: unknown
+  password?: unknown
+  csrf_token?: unknown
+  return_to?: unknown
+}
+
+/** `GET /login` shows the form; `POST /login` checks CSRF, rate limits and the password, then redirects. */
+export function registerLocalLoginRoutes(app: FastifyInstance, ctx: ServerContext, identity: LocalIdentityConfig): void {
+  const users = new LocalUsers(identity)
+
+  app.get<{ Querystring: { return_to?: string } }>('/login', async (request, reply) => {
+    const csrfToken = ctx.browser.csrfToken(request, reply)
+    return reply
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', PAGE_CSP)
+      .send(renderLoginPage({ csrfToken, returnTo: safeReturnTo(request.query.return_to) }))
+  })
+
+  app.post<{ Body: LoginForm }>(
+    '/login',
+    { config: { rateLimit: { max: ctx.config.rateLimits.loginPostsPerMinute, timeWindow: 60_000 } } },
+    async (request, reply) => {
+      const form = request.body ?? {}
+      const returnTo = safeReturnTo(form.return_to)
+      const username = typeof form.username === 'string' ? form.username.trim().toLowerCase().slice(0, 200) : ''
+      const password = typeof form.password === 'string' ? form.password.slice(0, 1024) : ''
+      reply.type('text/html; charset=utf-8').header('content-security-policy', PAGE_CSP)
+
+      if (!ctx.browser.verifyCsrf(request, form.csrf_token)) {
+        await ctx.audit.record({ type: 'login', outcome: 'denied', user: username || null, detail: { reason: 'csrf', ip: request.ip } })
+        return reply.code(403).send(renderMessagePage('Sign-in form expired', 'The form was stale or not sent from this site. Go back, reload the page and sign in again.', { error: true }))
+      }
+      const again = (status: number, error: string): unknown => {
+        const csrfToken = ctx.browser.csrfToken(request, reply)
+        return reply.code(status).send(renderLoginPage({ csrfToken, returnTo, username, error }))
+      }
+      const refusal = await ctx.throttle.check(username, request.ip)
+      if (refusal) {
+        await ctx.audit.record({ type: 'login', outcome: 'denied', user: username || null, detail: { reason: 'rate_limited', ip: request.ip } })
+        return again(429, refusal)
+      }
+      const who = username && password ? await users.authenticate(username, password) : undefined
+      if (!who) {
+        await ctx.throttle.failed(username, request.ip)
+        await ctx.audit.record({ type: 'login', outcome: 'denied', user: username || null, detail: { reason: 'bad_credentials', ip: request.ip } })
+        return again(401, 'Wrong username or password.')
+      }
+      await ctx.throttle.succeeded(username)
+      await ctx.browser.start(request, reply, who)
+      await ctx.audit.record({ type: 'login', outcome: 'ok', user: who.email, detail: { method: 'local', ip: request.ip, user_agent: request.headers['user-agent'] ?? null } })
+      return reply.code(303).header('location', returnTo).send()
+    },
+  )
+}

@@ -1,0 +1,52 @@
+import type { FastifyInstance } from 'fastify'
+import { JitsshError } from '../../shared/errors.js'
+import type { OidcIdentityConfig } from '../config/types.js'
+import { safeReturnTo, type ServerContext } from '../context.js'
+import { parseCookies, serializeCookie } from '../http/cookies.js'
+import { randomToken, sha256Hex } from '../oauth/secrets.js'
+import { PAGE_CSP } from '../pages/html.js'
+import { renderMessagePage } from '../pages/login-page.js'
+import { OidcUpstream } from './oidc-upstream.js'
+
+/** Where the upstream provider sends the browser back; register `<public_url>/oidc/callback` there. */
+export const OIDC_CALLBACK_PATH = '/oidc/callback'
+const PENDING_MS = 10 * 60_000
+
+/** `GET /login` → the upstream provider; `GET /oidc/callback` → a browser session, then back to return_to. */
+export function registerOidcLoginRoutes(app: FastifyInstance, ctx: ServerContext, settings: OidcIdentityConfig): void {
+  const upstream = new OidcUpstream(settings)
+  const cookieName = ctx.publicUrl().startsWith('https:') ? '__Host-jitssh_oidc' : 'jitssh_oidc'
+  const secure = ctx.publicUrl().startsWith('https:')
+
+  app.get<{ Querystring: { return_to?: string } }>('/login', async (request, reply) => {
+    const begun = await upstream.begin(`${ctx.publicUrl()}${OIDC_CALLBACK_PATH}`)
+    const id = randomToken(32)
+    await ctx.store.insertOidcLogin({
+      idHash: sha256Hex(id), state: begun.state, nonce: begun.nonce, codeVerifier: begun.codeVerifier,
+      returnTo: safeReturnTo(request.query.return_to), expiresAt: ctx.now() + PENDING_MS,
+    })
+    reply.header('set-cookie', serializeCookie(cookieName, id, { secure, maxAgeSeconds: PENDING_MS / 1000 }))
+    return reply.code(302).header('location', begun.url).send()
+  })
+
+  app.get(OIDC_CALLBACK_PATH, async (request, reply) => {
+    reply.type('text/html; charset=utf-8').header('content-security-policy', PAGE_CSP)
+    const id = parseCookies(request.headers.cookie).get(cookieName)
+    const pending = id ? await ctx.store.takeOidcLogin(sha256Hex(id), ctx.now()) : undefined
+    reply.header('set-cookie', serializeCookie(cookieName, '', { secure, maxAgeSeconds: 0 }))
+    if (!pending) {
+      return reply.code(400).send(renderMessagePage('Sign-in expired', 'This sign-in was not started here or took too long. Start again from your terminal.', { error: true }))
+    }
+    try {
+      const identity = await upstream.finish(new URL(request.url, ctx.publicUrl()), pending)
+      await ctx.browser.start(request, reply, identity)
+      await ctx.audit.record({ type: 'login', outcome: 'ok', user: identity.email, detail: { method: 'oidc', issuer: settings.issuer, ip: request.ip, user_agent: request.headers['user-agent'] ?? null } })
+      return reply.code(303).header('location', pending.returnTo).send()
+    } catch (error) {
+      const reason = error instanceof JitsshError ? error.message : 'the identity provider response was not valid'
+      request.log.warn({ err: error }, 'upstream OIDC login failed')
+      await ctx.audit.record({ type: 'login', outcome: 'denied', detail: { method: 'oidc', reason, ip: request.ip } })
+      return reply.code(401).send(renderMessagePage('Sign-in failed', reason, { error: true }))
+    }
+  })
+}

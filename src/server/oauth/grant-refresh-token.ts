@@ -1,0 +1,47 @@
+import type { FastifyRequest } from 'fastify'
+import { isJitsshError } from '../../shared/errors.js'
+import type { TokenResponse } from '../../shared/protocol.js'
+import type { ServerContext } from '../context.js'
+import { OAuthError } from '../http/errors.js'
+import type { TokenParams } from './grant-authorization-code.js'
+import { sha256Hex } from './secrets.js'
+import { issueTokenResponse } from './token-issuer.js'
+
+/**
+ * `grant_type=refresh_token`: one use each. A second use of the same token means it leaked (or a client
+ * bug): the whole session is revoked and the event audited.
+ */
+export async function rotateRefreshToken(ctx: ServerContext, params: TokenParams, request: FastifyRequest): Promise<TokenResponse> {
+  const presented = params.refresh_token
+  if (!presented) throw new OAuthError('invalid_request', 'refresh_token is required')
+  const tokenHash = sha256Hex(presented)
+  const row = await ctx.store.getRefreshToken(tokenHash)
+  if (!row) {
+    await ctx.audit.record({ type: 'token.denied', outcome: 'denied', detail: { grant: 'refresh_token', reason: 'unknown refresh token', ip: request.ip } })
+    throw new OAuthError('invalid_grant', 'refresh token is not valid')
+  }
+  const reuse = async (): Promise<never> => {
+    const session = await ctx.store.getSession(row.sessionId)
+    await ctx.audit.record({
+      type: 'token.refresh_reuse', outcome: 'denied', user: session?.identity.email ?? null, sessionId: row.sessionId,
+      detail: { ip: request.ip, user_agent: request.headers['user-agent'] ?? null },
+    })
+    await ctx.sessions.revoke(row.sessionId, 'refresh token reused', { user: session?.identity.email ?? null })
+    throw new OAuthError('invalid_grant', 'refresh token was already used; the session has been revoked')
+  }
+  if (row.usedAt !== null) return reuse()
+
+  let session
+  try {
+    session = await ctx.sessions.requireActive(row.sessionId)
+  } catch (error) {
+    if (!isJitsshError(error)) throw error
+    await ctx.audit.record({ type: 'token.denied', outcome: 'denied', sessionId: row.sessionId, detail: { grant: 'refresh_token', reason: error.message, ip: request.ip } })
+    throw new OAuthError('invalid_grant', error.message)
+  }
+  if (!(await ctx.store.markRefreshTokenUsed(tokenHash, ctx.now()))) return reuse()
+
+  const response = await issueTokenResponse(ctx, session, params.client_id ?? '')
+  await ctx.audit.record({ type: 'token.refresh', outcome: 'ok', user: session.identity.email, sessionId: session.id, detail: { ip: request.ip } })
+  return response
+}

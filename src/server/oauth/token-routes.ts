@@ -1,0 +1,82 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { CLIENT_ID } from '../../shared/protocol.js'
+import type { ServerContext } from '../context.js'
+import { OAuthError } from '../http/errors.js'
+import { exchangeAuthorizationCode, type TokenParams } from './grant-authorization-code.js'
+import { pollDeviceCode, startDeviceAuthorization } from './grant-device-code.js'
+import { rotateRefreshToken } from './grant-refresh-token.js'
+import { sha256Hex } from './secrets.js'
+
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', DEVICE_CODE_GRANT]
+
+/** Form parameters, each at most once (RFC 6749 §3.1), from an application/x-www-form-urlencoded body. */
+function formParams(request: FastifyRequest): TokenParams {
+  if (!(request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
+    throw new OAuthError('invalid_request', 'the body must be application/x-www-form-urlencoded')
+  }
+  const body = (request.body ?? {}) as Record<string, unknown>
+  const params: TokenParams = {}
+  for (const [key, value] of Object.entries(body)) {
+    if (typeof value !== 'string') throw new OAuthError('invalid_request', `parameter ${key} given more than once`)
+    params[key] = value
+  }
+  return params
+}
+
+function requireClient(params: TokenParams): string {
+  if (params.client_id !== CLIENT_ID) throw new OAuthError('invalid_client', `unknown client_id (only ${CLIENT_ID} is registered)`, 401)
+  return CLIENT_ID
+}
+
+export function registerTokenRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const limits = ctx.config.rateLimits
+
+  app.post('/token', { config: { rateLimit: { max: limits.tokenPerMinute, timeWindow: 60_000 } } }, async (request, reply) => {
+    const params = formParams(request)
+    requireClient(params)
+    reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+    switch (params.grant_type) {
+      case 'authorization_code':
+        return exchangeAuthorizationCode(ctx, params, request)
+      case 'refresh_token':
+        return rotateRefreshToken(ctx, params, request)
+      case DEVICE_CODE_GRANT:
+        return pollDeviceCode(ctx, params, request)
+      case undefined:
+        throw new OAuthError('invalid_request', 'grant_type is required')
+      default:
+        throw new OAuthError('unsupported_grant_type', `grant_type ${params.grant_type} is not supported`)
+    }
+  })
+
+  app.post(
+    '/device_authorization',
+    { config: { rateLimit: { max: limits.deviceAuthorizationPerMinute, timeWindow: 60_000 } } },
+    async (request, reply) => {
+      const params = formParams(request)
+      const clientId = requireClient(params)
+      reply.header('cache-control', 'no-store')
+      return startDeviceAuthorization(ctx, clientId, request)
+    },
+  )
+
+  /** RFC 7009: revoking a refresh token (or an access token) ends the whole session. Unknown tokens: 200 too. */
+  app.post('/revoke', { config: { rateLimit: { max: limits.tokenPerMinute, timeWindow: 60_000 } } }, async (request, reply) => {
+    const params = formParams(request)
+    if (params.client_id !== undefined) requireClient(params)
+    if (!params.token) throw new OAuthError('invalid_request', 'token is required')
+    let sessionId: string | undefined
+    const refresh = await ctx.store.getRefreshToken(sha256Hex(params.token))
+    if (refresh) sessionId = refresh.sessionId
+    else if (params.token.split('.').length === 3) {
+      sessionId = await ctx.accessTokens.verify(params.token).then((claims) => claims.sid, () => undefined)
+    }
+    if (sessionId) {
+      const session = await ctx.store.getSession(sessionId)
+      const user = session?.identity.email ?? null
+      await ctx.sessions.revoke(sessionId, 'logout', { user, detail: { ip: request.ip, via: 'revocation_endpoint' } })
+    }
+    return reply.code(200).header('cache-control', 'no-store').send()
+  })
+}

@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto'
+
+/** Escapes text for HTML element content and double-quoted attribute values. */
+export function escapeHtml(value: unknown): string {
+  return String(value ?? '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;')
+}
+
+/** A template tag: every interpolated value is escaped unless it is already `SafeHtml`. */
+export class SafeHtml {
+  constructor(readonly value: string) {}
+  toString(): string {
+    return this.value
+  }
+}
+
+export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeHtml {
+  let out = strings[0] ?? ''
+  values.forEach((value, index) => {
+    const rendered = Array.isArray(value)
+      ? value.map((item) => (item instanceof SafeHtml ? item.value : escapeHtml(item))).join('')
+      : value instanceof SafeHtml
+        ? value.value
+        : escapeHtml(value)
+    out += rendered + (strings[index + 1] ?? '')
+  })
+  return new SafeHtml(out)
+}
+
+const STYLE = `body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#222}
+h1{font-size:1.4rem}label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}
+button{margin-top:1rem;padding:.5rem 1.2rem;font-size:1rem;margin-right:.5rem}.error{color:#a00}.code{font-family:monospace;font-size:1.3rem;letter-spacing:.1rem}
+dl{display:grid;grid-template-columns:max-content auto;gap:.3rem 1rem}dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}`
+
+const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64')
+
+/**
+ * The CSP of every page: no scripts at all, only our inline style (by hash), forms may post to us and
+ * (after login) the flow may continue to the CLI's loopback redirect.
+ */
+export const PAGE_CSP = [
+  "default-src 'none'",
+  `style-src 'sha256-${STYLE_HASH}'`,
+  "form-action 'self' http://127.0.0.1:* http://[::1]:*",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ')
+
+export function page(title: string, body: SafeHtml): string {
+  return html`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="referrer" content="no-referrer"><title>${title} · jitssh</title><style>${new SafeHtml(STYLE)}</style></head>
+<body>${body}</body></html>`.value
+}

@@ -1,0 +1,78 @@
+import { JitsshError } from '../../shared/errors.js'
+import type { AuditLog } from '../audit/audit-log.js'
+import type { Identity } from '../identity/identity.js'
+import { randomToken } from '../oauth/secrets.js'
+import type { SessionRow, Store } from '../store/store.js'
+
+/** Session lookups are cached this long: a revocation made anywhere bites within it (< 1 s). */
+const CACHE_MS = 500
+
+export interface SessionMeta {
+  grant: SessionRow['grant']
+  clientIp: string | null
+  userAgent: string | null
+}
+
+/**
+ * Server-side sessions: one per CLI login, with an absolute end and a revoked state. Every token check
+ * goes through `requireActive`. Revocation listeners (the bastion's tunnel registry) run on revoke.
+ */
+export class SessionService {
+  private readonly cache = new Map<string, { row: SessionRow; until: number }>()
+  private readonly revokeListeners: Array<(sessionId: string, reason: string) => void> = []
+
+  constructor(
+    private readonly store: Store,
+    private readonly audit: AuditLog,
+    private readonly lifetimeMs: number,
+    private readonly now: () => number,
+  ) {}
+
+  async create(identity: Identity, meta: SessionMeta): Promise<SessionRow> {
+    const createdAt = this.now()
+    const row: SessionRow = {
+      id: randomToken(18),
+      identity,
+      grant: meta.grant,
+      createdAt,
+      expiresAt: createdAt + this.lifetimeMs,
+      revokedAt: null,
+      revokedReason: null,
+      clientIp: meta.clientIp,
+      userAgent: meta.userAgent,
+    }
+    await this.store.createSession(row)
+    return row
+  }
+
+  /** The session if it exists, is not revoked and has not ended; otherwise a 401 error that says which. */
+  async requireActive(sessionId: string): Promise<SessionRow> {
+    const now = this.now()
+    const cached = this.cache.get(sessionId)
+    let row = cached && cached.until > Date.now() ? cached.row : undefined
+    if (!row) {
+      row = await this.store.getSession(sessionId)
+      if (row) this.cache.set(sessionId, { row, until: Date.now() + CACHE_MS })
+      if (this.cache.size > 10_000) this.cache.clear()
+    }
+    if (!row) throw new JitsshError('ERR_NOT_LOGGED_IN', 'session not found', { hint: 'run: jitssh login' })
+    if (row.revokedAt !== null) throw new JitsshError('ERR_SESSION_REVOKED', 'session has been revoked', { hint: 'run: jitssh login' })
+    if (row.expiresAt <= now) throw new JitsshError('ERR_NOT_LOGGED_IN', 'session has ended', { hint: 'run: jitssh login' })
+    return row
+  }
+
+  /** Revokes a session (idempotent), audits it once, and tells the listeners (live tunnels close). */
+  async revoke(sessionId: string, reason: string, actor: { user: string | null; detail?: Record<string, unknown> }): Promise<boolean> {
+    const changed = await this.store.revokeSession(sessionId, this.now(), reason)
+    this.cache.delete(sessionId)
+    if (changed) {
+      await this.audit.record({ type: 'session.revoke', outcome: 'ok', user: actor.user, sessionId, detail: { reason, ...actor.detail } })
+    }
+    for (const listener of this.revokeListeners) listener(sessionId, reason)
+    return changed
+  }
+
+  onRevoke(listener: (sessionId: string, reason: string) => void): void {
+    this.revokeListeners.push(listener)
+  }
+}

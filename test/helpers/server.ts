@@ -1,0 +1,218 @@
+/**
+ * A real jitssh-server for tests, on 127.0.0.1:0, from a real YAML config in a temp directory with freshly
+ * generated keys. Use it from the server's, the CLI's and the end-to-end tests:
+ *
+ *   const srv = await startTestServer({ targets: { 'vm.example.com': `127.0.0.1:${sshd.port}` } })
+ *   const tokens = await loginWithPassword(srv.url)            // code + PKCE through the login page
+ *   ...
+ *   await srv.stop()
+ *
+ * Defaults: local users alice (alice@example.com, groups [dev]) and bob (bob@example.com, groups [ops]), both
+ * with password TEST_PASSWORD; policy "dev": group dev → "*.example.com" as {email_local}, 1h.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import { stringify } from 'yaml'
+import { CLIENT_ID, type TokenResponse } from '../../src/shared/protocol.js'
+import { createServer, type JitsshServer } from '../../src/server/app.js'
+import { generateServerKeys } from '../../src/server/ca/server-keys.js'
+import { loadConfig } from '../../src/server/config/load-config.js'
+import { hashPassword } from '../../src/server/identity/password-hash.js'
+
+export const TEST_PASSWORD = 'correct horse battery staple'
+
+export interface TestUser {
+  username: string
+  email: string
+  groups: string[]
+  password?: string
+}
+
+export const DEFAULT_USERS: TestUser[] = [
+  { username: 'alice', email: 'alice@example.com', groups: ['dev'] },
+  { username: 'bob', email: 'bob@example.com', groups: ['ops'] },
+]
+
+export const DEFAULT_POLICY = [{ name: 'dev', groups: ['dev'], hosts: ['*.example.com'], principals: ['{email_local}'], max_ttl: '1h' }]
+
+export interface TestServerOptions {
+  /** hostname → "host:port" the bastion may connect to. */
+  targets?: Record<string, string>
+  /** Policy rules as in the YAML file (snake_case keys). */
+  policy?: Array<Record<string, unknown>>
+  users?: TestUser[]
+  /** An `identity.oidc` block instead of local users (see test/helpers/oidc-provider.ts). */
+  oidc?: Record<string, unknown>
+  /** Any other top-level config keys (sessions, oauth, rate_limits, certificates, admins, ...). */
+  config?: Record<string, unknown>
+  /** The server's clock (Unix ms); see `testClock()`. */
+  now?: () => number
+  /** Receives the JSON log lines (default: dropped). */
+  logStream?: NodeJS.WritableStream
+}
+
+export interface TestServer {
+  url: string
+  configPath: string
+  dir: string
+  server: JitsshServer
+  stop(): Promise<void>
+}
+
+/** A clock to inject: starts at the real time and moves only when told. */
+export function testClock(start = Date.now()): { now: () => number; advance(ms: number): void } {
+  let current = start
+  return { now: () => current, advance: (ms) => void (current += ms) }
+}
+
+/** Writes the config and keys into a fresh temp dir; returns the config path. */
+export async function writeTestConfig(dir: string, options: TestServerOptions = {}): Promise<string> {
+  generateServerKeys(join(dir, 'keys'))
+  // Cheap scrypt (N=1024) keeps the tests fast; production hashes use N=32768.
+  const users = await Promise.all(
+    (options.users ?? DEFAULT_USERS).map(async (user) => ({
+      username: user.username,
+      email: user.email,
+      groups: user.groups,
+      password_hash: await hashPassword(user.password ?? TEST_PASSWORD, { N: 1024, r: 8, p: 1 }),
+    })),
+  )
+  const config = {
+    listen: '127.0.0.1:0',
+    storage: { sqlite: 'jitssh.db' },
+    keys_dir: 'keys',
+    identity: options.oidc ? { oidc: options.oidc } : { local: { users } },
+    policy: options.policy ?? DEFAULT_POLICY,
+    targets: options.targets ?? {},
+    ...options.config,
+  }
+  const configPath = join(dir, 'config.yaml')
+  writeFileSync(configPath, stringify(config), { mode: 0o600 })
+  return configPath
+}
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'jitssh-server-'))
+  const configPath = await writeTestConfig(dir, options)
+  const logStream = options.logStream ?? new Writable({ write: (_chunk, _encoding, done) => done() })
+  const server = await createServer(loadConfig(configPath), { ...(options.now ? { now: options.now } : {}), logStream })
+  const url = await server.listen()
+  return {
+    url,
+    configPath,
+    dir,
+    server,
+    async stop() {
+      await server.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** A fetch-based browser: keeps cookies per origin, follows nothing by itself. */
+export class TestBrowser {
+  private readonly jar = new Map<string, Map<string, string>>()
+
+  async request(url: string, init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Response> {
+    const target = new URL(url)
+    const cookies = this.jar.get(target.origin) ?? new Map<string, string>()
+    const headers: Record<string, string> = { ...init.headers }
+    if (cookies.size > 0) headers.cookie = [...cookies].map(([name, value]) => `${name}=${value}`).join('; ')
+    if (init.form) headers['content-type'] = 'application/x-www-form-urlencoded'
+    const response = await fetch(target, {
+      method: init.method ?? (init.form ? 'POST' : 'GET'),
+      headers,
+      body: init.form ? new URLSearchParams(init.form).toString() : undefined,
+      redirect: 'manual',
+    })
+    for (const line of response.headers.getSetCookie()) {
+      const [pair] = line.split(';')
+      const eq = pair!.indexOf('=')
+      const name = pair!.slice(0, eq)
+      const value = pair!.slice(eq + 1)
+      if (/max-age=0/i.test(line)) cookies.delete(name)
+      else cookies.set(name, value)
+    }
+    this.jar.set(target.origin, cookies)
+    return response
+  }
+
+  /** GETs `url` and follows redirects within `origins` (default: url's own); returns the last response. */
+  async follow(url: string, origins: string[] = [new URL(url).origin]): Promise<{ response: Response; url: string }> {
+    let current = url
+    for (let hops = 0; hops < 10; hops++) {
+      const response = await this.request(current)
+      const location = response.headers.get('location')
+      if (response.status < 300 || response.status >= 400 || !location) return { response, url: current }
+      const next = new URL(location, current)
+      if (!origins.includes(next.origin)) return { response, url: current }
+      current = next.href
+    }
+    throw new Error('too many redirects')
+  }
+}
+
+export function csrfTokenOf(html: string): string {
+  const match = /name="csrf_token" value="([^"]+)"/.exec(html)
+  if (!match) throw new Error(`no csrf_token in page:\n${html.slice(0, 500)}`)
+  return match[1]!
+}
+
+export function pkcePair(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString('base64url')
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') }
+}
+
+/** Signs in on the login page the browser is sent to; returns the response to the login POST. */
+export async function submitLogin(browser: TestBrowser, loginPageUrl: string, username: string, password: string): Promise<Response> {
+  const page = await browser.request(loginPageUrl)
+  const html = await page.text()
+  const returnTo = /name="return_to" value="([^"]*)"/.exec(html)?.[1]?.replace(/&amp;/g, '&') ?? '/device'
+  return browser.request(new URL('/login', loginPageUrl).href, { form: { username, password, csrf_token: csrfTokenOf(html), return_to: returnTo } })
+}
+
+/**
+ * The CLI's browser flow without the CLI: /authorize → login page → back to /authorize → the loopback
+ * redirect (not listened on; its URL is read) → POST /token with the verifier.
+ */
+export async function loginWithPassword(url: string, user = 'alice', password = TEST_PASSWORD): Promise<TokenResponse & { session_id: string }> {
+  const browser = new TestBrowser()
+  const { code, redirectUri, verifier } = await authorizeInBrowser(browser, url, user, password)
+  const response = await fetch(`${url}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier, client_id: CLIENT_ID }),
+  })
+  if (response.status !== 200) throw new Error(`token endpoint: ${response.status} ${await response.text()}`)
+  const tokens = (await response.json()) as TokenResponse
+  const payload = JSON.parse(Buffer.from(tokens.access_token.split('.')[1]!, 'base64url').toString()) as { sid: string }
+  return { ...tokens, session_id: payload.sid }
+}
+
+/** Runs /authorize through the login page; returns the code from the loopback redirect. */
+export async function authorizeInBrowser(
+  browser: TestBrowser,
+  url: string,
+  user = 'alice',
+  password = TEST_PASSWORD,
+  redirectUri = 'http://127.0.0.1:49152/callback',
+): Promise<{ code: string; state: string; redirectUri: string; verifier: string }> {
+  const { verifier, challenge } = pkcePair()
+  const state = randomBytes(16).toString('base64url')
+  const query = new URLSearchParams({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: redirectUri, code_challenge: challenge, code_challenge_method: 'S256', state })
+  let step = await browser.follow(`${url}/authorize?${query}`)
+  if (new URL(step.url).pathname === '/login') {
+    const posted = await submitLogin(browser, step.url, user, password)
+    if (posted.status !== 303) throw new Error(`login failed: ${posted.status}`)
+    step = await browser.follow(new URL(posted.headers.get('location')!, url).href)
+  }
+  const location = step.response.headers.get('location')
+  if (!location) throw new Error(`no redirect from /authorize: ${step.response.status} ${await step.response.text()}`)
+  const back = new URL(location)
+  const code = back.searchParams.get('code')
+  if (!code) throw new Error(`authorize returned an error: ${location}`)
+  return { code, state: back.searchParams.get('state') ?? '', redirectUri, verifier }
+}
