@@ -1,0 +1,186 @@
+// Renders jitssh's block for one host pattern (DESIGN.md "The user's path"): two `Match final host`
+// sections between marker lines. The first carries the ProxyCommand and nothing that can fail, so a failed
+// certificate step never leaves ssh connecting directly; the second runs `ssh-gen` and, when it succeeds,
+// points ssh at the fresh key and certificate. A closing `Match all` puts whatever follows back in the
+// global context, so lines a user later adds below the block are not silently scoped to our host.
+import {
+  assertNoControlCharacters,
+  escapeSshPercent,
+  quoteArg,
+  quotePosixArgForMatchExec,
+  win32ArgForMatchExec,
+  type Platform,
+} from './command-quoting.js'
+import { SshFormatError } from './errors.js'
+import { describeForMessage, parseHostSpec } from './host-spec.js'
+import { assertArgvSplitAccepts, assertConfigWords } from './ssh-config-tokenizers.js'
+
+export interface ManagedBlockInput {
+  /** Validated host name or pattern (HostSpec.host). */
+  hostPattern: string
+  /** argv prefix of our program: [absolute node, absolute script]. */
+  program: string[]
+  server: string
+  /** Directory for keys and certificates as ssh should see it, e.g. `~/.jitssh/certs`. */
+  certsDir: string
+  platform: Platform
+  /** A known_hosts file with the host CA's @cert-authority line, trusted alongside ~/.ssh/known_hosts. */
+  knownHostsFile?: string
+  /**
+   * The argv prefix for the `Match exec` line when it must differ from `program`: on Windows that line
+   * cannot quote, so pass space-free (8.3 short) paths here. Defaults to `program`.
+   */
+  execProgram?: string[]
+}
+
+export type Eol = '\n' | '\r\n'
+
+export const MARKER_START_PREFIX = '# >>> jitssh '
+export const MARKER_END_PREFIX = '# <<< jitssh '
+
+export function startMarker(hostPattern: string): string {
+  return `${MARKER_START_PREFIX}${hostPattern} >>>`
+}
+
+export function endMarker(hostPattern: string): string {
+  return `${MARKER_END_PREFIX}${hostPattern} <<<`
+}
+
+function configError(message: string): SshFormatError {
+  return new SshFormatError('ERR_INVALID_CONFIG', message)
+}
+
+/** The server URL goes into both command lines: http(s), a host, an optional port and a plain path only. */
+export function checkServerUrl(server: string): string {
+  const bad = (why: string) => configError(`invalid server URL ${describeForMessage(server)}: ${why}`)
+  if (!/^[A-Za-z0-9._~:/[\]-]+$/.test(server)) {
+    throw bad('only letters, digits and . _ ~ : / [ ] - may appear (no spaces, quotes, %, query or fragment)')
+  }
+  let url: URL
+  try {
+    url = new URL(server)
+  } catch {
+    throw bad('not a URL')
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw bad('must start with https:// (or http://)')
+  if (url.username !== '' || url.password !== '' || url.hostname === '') throw bad('needs a host and no credentials')
+  if (!server.toLowerCase().startsWith(`${url.protocol}//`)) throw bad('must start with https:// (or http://)')
+  return server
+}
+
+function isAbsolute(path: string, platform: Platform): boolean {
+  return platform === 'win32' ? /^([A-Za-z]:[\\/]|\\\\)/.test(path) : path.startsWith('/')
+}
+
+function checkProgram(program: readonly string[], platform: Platform, what: string): void {
+  if (!Array.isArray(program) || program.length === 0 || program.some((arg) => typeof arg !== 'string' || arg === '')) {
+    throw configError(`${what} must be a non-empty list of non-empty arguments`)
+  }
+  if (!isAbsolute(program[0] as string, platform)) {
+    throw configError(`${what}[0] must be an absolute path, got ${describeForMessage(program[0] as string)}`)
+  }
+  for (const arg of program) {
+    assertNoControlCharacters(arg, `${what} argument ${describeForMessage(arg)}`)
+    if (platform === 'posix' && arg.includes('\\')) {
+      throw configError(`${what} argument ${describeForMessage(arg)} contains a backslash, which ssh_config would read as an escape`)
+    }
+    if (platform === 'win32' && arg.includes('"')) {
+      throw configError(`${what} argument ${describeForMessage(arg)} contains a double quote, which Windows paths cannot have`)
+    }
+  }
+}
+
+/**
+ * A file path as one ssh_config word (IdentityFile, CertificateFile, UserKnownHostsFile): `%` doubled,
+ * Windows backslashes turned into `/` (Win32-OpenSSH accepts both; a backslash would be an escape to
+ * argv_split), double-quoted when it has spaces or quotes. `"`, `\` on POSIX and `${` are refused.
+ */
+function configPathWord(path: string, platform: Platform, what: string): string {
+  assertNoControlCharacters(path, what)
+  if (path === '') throw configError(`${what} is empty`)
+  if (path.includes('"')) throw configError(`${what} ${describeForMessage(path)} contains a double quote`)
+  if (path.includes('${')) throw configError(`${what} ${describeForMessage(path)} contains "\${", which ssh would expand`)
+  if (platform === 'posix' && path.includes('\\')) {
+    throw configError(`${what} ${describeForMessage(path)} contains a backslash, which ssh_config would read as an escape`)
+  }
+  const word = escapeSshPercent(platform === 'win32' ? path.replaceAll('\\', '/') : path)
+  return /^[A-Za-z0-9_@%+:,./~-]+$/.test(word) ? word : `"${word}"`
+}
+
+/**
+ * `%h` as a shell word. Quoted on POSIX: before OpenSSH 9.6 a host name typed on the command line could
+ * carry shell metacharacters into %h (CVE-2023-51385), and a wildcard pattern would let it through to us.
+ * (cmd.exe has no quoting we can write inside Match exec; Windows relies on OpenSSH's own check.)
+ */
+const hostTokenFor = (platform: Platform) => (platform === 'posix' ? "'%h'" : '%h')
+
+function proxyCommand(input: ManagedBlockInput): string {
+  const { platform } = input
+  const literal = (arg: string, always = false) => escapeSshPercent(quoteArg(arg, platform, always))
+  return [
+    ...input.program.map((arg, index) => literal(arg, index === 0 || platform === 'posix')),
+    'ssh',
+    '--server',
+    literal(input.server),
+    '--hostname',
+    hostTokenFor(platform),
+    '--port',
+    '%p',
+  ].join(' ')
+}
+
+function execCommand(input: ManagedBlockInput, program: readonly string[]): string {
+  const { platform } = input
+  const literal = (arg: string, always: boolean) =>
+    escapeSshPercent(platform === 'posix' ? quotePosixArgForMatchExec(arg, always) : win32ArgForMatchExec(arg))
+  return [
+    ...program.map((arg) => literal(arg, true)),
+    'ssh-gen',
+    '--server',
+    literal(input.server, false),
+    '--hostname',
+    hostTokenFor(platform),
+  ].join(' ')
+}
+
+/** The text of our two `Match final host` blocks, between marker lines, with the platform's quoting. */
+export function renderManagedBlock(input: ManagedBlockInput, eol: Eol = '\n'): string {
+  if (input.platform !== 'posix' && input.platform !== 'win32') throw configError(`unknown platform ${String(input.platform)}`)
+  if (eol !== '\n' && eol !== '\r\n') throw configError('the line ending must be "\\n" or "\\r\\n"')
+  const { host } = parseHostSpec(input.hostPattern, { allowPattern: true, allowPort: false })
+  checkServerUrl(input.server)
+  checkProgram(input.program, input.platform, 'program')
+  const execProgram = input.execProgram ?? input.program
+  checkProgram(execProgram, input.platform, 'execProgram')
+  const certsDir = configPathWord(input.certsDir.replace(/[\\/]+$/, ''), input.platform, 'certsDir')
+  const inCerts = (suffix: string) => (certsDir.endsWith('"') ? `${certsDir.slice(0, -1)}/${suffix}"` : `${certsDir}/${suffix}`)
+
+  const proxyLine = `ProxyCommand ${proxyCommand(input)}`
+  assertArgvSplitAccepts(proxyLine)
+  const exec = execCommand(input, execProgram)
+  const matchExecLine = `Match final host ${host} exec "${exec}"`
+  assertConfigWords(matchExecLine, ['Match', 'final', 'host', host, 'exec', exec])
+
+  const lines = [
+    startMarker(host),
+    `# Managed by \`jitssh ssh-config\` (rewritten on each run). To remove: jitssh ssh-config --hostname ${host} --remove`,
+    `Match final host ${host}`,
+    `    ${proxyLine}`,
+  ]
+  if (input.knownHostsFile !== undefined) {
+    const knownHosts = configPathWord(input.knownHostsFile, input.platform, 'knownHostsFile')
+    const line = `UserKnownHostsFile ~/.ssh/known_hosts ${knownHosts}`
+    assertArgvSplitAccepts(line)
+    lines.push(`    ${line}`)
+  }
+  lines.push(
+    '    # ssh-gen runs before every connection; if it fails, the ProxyCommand above still applies.',
+    matchExecLine,
+    `    IdentityFile ${inCerts('%h')}`,
+    `    CertificateFile ${inCerts('%h-cert.pub')}`,
+    '    IdentitiesOnly yes',
+    'Match all',
+    endMarker(host),
+  )
+  return lines.join(eol) + eol
+}
