@@ -117,5 +117,6 @@ export function bridge(ws: WebSocket, stdin: Readable, stdout: Writable, options
     if (options.signal.aborted) onAbort()
     else options.signal.addEventListener('abort', onAbort, { once: true })
     stdin.resume()
+    ws.resume() // openTunnel paused it until now
   })
 }

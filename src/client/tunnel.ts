@@ -34,7 +34,7 @@ export function tunnelUrl(target: TunnelTarget): URL {
   return url
 }
 
-/** Opens the tunnel; resolves with the open socket, or rejects with the server's refusal mapped to a fix. */
+/** Opens the tunnel; resolves with the open socket (paused: the bridge resumes it), or rejects with the server's refusal mapped to a fix. */
 export async function openTunnel(ctx: ClientContext, target: TunnelTarget, options: Pick<TunnelOptions, 'handshakeTimeoutMs'>): Promise<WebSocket> {
   const url = tunnelUrl(target)
   const secure = url.protocol === 'wss:'
@@ -63,6 +63,8 @@ export async function openTunnel(ctx: ClientContext, target: TunnelTarget, optio
     ctx.signal.addEventListener('abort', onAbort, { once: true })
     const done = () => ctx.signal.removeEventListener('abort', onAbort)
     ws.once('open', () => {
+      // Hold incoming data until the bridge listens: the target's first bytes can arrive with the upgrade.
+      ws.pause()
       done()
       resolve(ws)
     })
