@@ -2,7 +2,6 @@ import { createServer as createHttpServer, type IncomingMessage, type Server } f
 import { connect, type AddressInfo, type Socket } from 'node:net'
 import { PassThrough, Writable } from 'node:stream'
 import { mkdir, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { isJitsshError } from '../../src/shared/errors.js'
