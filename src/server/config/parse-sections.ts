@@ -19,6 +19,8 @@ const EMAIL = /^[^\s@<>"]+@[a-z0-9.-]+\.[a-z]{2,}$/i
 
 /** A host name (or pattern) through the shared validator, lower-cased; the validator's message on failure. */
 export function hostName(node: ConfigNode, allowPattern: boolean): string {
+  // In a policy rule, a lone "*" means every host (the shared validator refuses it for ssh_config use).
+  if (allowPattern && node.value === '*') return '*'
   try {
     return parseHostSpec(node.string(), { allowPattern, allowPort: false }).host.toLowerCase()
   } catch (error) {

@@ -165,8 +165,8 @@ export class SqliteStore implements Store {
   }
 
   async listCertificates(filter: { sessionId?: string; userEmail?: string }): Promise<CertificateRow[]> {
-    const rows = this.sql(`SELECT * FROM certificates WHERE (?1 IS NULL OR session_id = ?1) AND (?2 IS NULL OR user_email = ?2) ORDER BY issued_at`)
-      .all(filter.sessionId ?? null, filter.userEmail ?? null) as SqlRow[]
+    const rows = this.sql(`SELECT * FROM certificates WHERE (@session IS NULL OR session_id = @session) AND (@email IS NULL OR user_email = @email) ORDER BY issued_at`)
+      .all({ session: filter.sessionId ?? null, email: filter.userEmail ?? null }) as SqlRow[]
     return rows.map(toCertificate)
   }
 
