@@ -1,3 +1,5 @@
+import { EventEmitter } from 'node:events'
+
 /** A live tunnel as the registry sees it. */
 export interface LiveTunnel {
   id: number
@@ -11,20 +13,24 @@ export interface LiveTunnel {
 
 /**
  * Every live tunnel of this process, by session and user, so a revocation (or the end of a session) can
- * close them: `closeSession`, `closeUser`.
+ * close them: `closeSession`, `closeUser`. Emits 'added' and 'removed' (after the close is audited).
  */
-export class TunnelRegistry {
+export class TunnelRegistry extends EventEmitter<{ added: [LiveTunnel]; removed: [LiveTunnel] }> {
   private readonly tunnels = new Map<number, LiveTunnel>()
   private nextId = 1
 
   add(tunnel: Omit<LiveTunnel, 'id'>): LiveTunnel {
     const entry = { ...tunnel, id: this.nextId++ }
     this.tunnels.set(entry.id, entry)
+    this.emit('added', entry)
     return entry
   }
 
   remove(id: number): void {
+    const entry = this.tunnels.get(id)
+    if (!entry) return
     this.tunnels.delete(id)
+    this.emit('removed', entry)
   }
 
   get size(): number {

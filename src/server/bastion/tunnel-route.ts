@@ -104,13 +104,13 @@ export function registerTunnelRoute(app: FastifyInstance, ctx: ServerContext): v
     const bridge = bridgeWebSocketToTcp(ws, tcp, {
       keepaliveMs: ctx.config.bastion.keepaliveMs,
       onClose: (stats) => {
-        ctx.tunnels.remove(entryId)
         void ctx.audit
           .record({
             type: 'tunnel.close', outcome: 'ok', user, sessionId: auth.session.id, host,
             detail: { bytes_up: stats.bytesUp, bytes_down: stats.bytesDown, duration_ms: ctx.now() - openedAt, close_code: stats.closeCode, reason: stats.closeReason },
           })
           .catch((error: unknown) => request.log.error({ err: error }, 'audit write failed for tunnel.close'))
+          .finally(() => ctx.tunnels.remove(entryId))
       },
     })
     entryId = ctx.tunnels.add({ sessionId: auth.session.id, user, host, openedAt, close: (code, reason) => bridge.close(code, reason) }).id
