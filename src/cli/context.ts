@@ -48,9 +48,9 @@ export function createProxyFetch(env: Record<string, string | undefined>): { fet
 export async function loadKeychain(): Promise<Keychain> {
   const { AsyncEntry } = await import('@napi-rs/keyring')
   return {
-    get: (service, account) => new AsyncEntry(service, account).getPassword().then((v) => v ?? null),
-    set: (service, account, secret) => new AsyncEntry(service, account).setPassword(secret),
-    delete: (service, account) => new AsyncEntry(service, account).deleteCredential(),
+    get: (service, account, signal) => new AsyncEntry(service, account).getPassword(signal).then((v) => v ?? null),
+    set: (service, account, secret, signal) => new AsyncEntry(service, account).setPassword(secret, signal),
+    delete: (service, account, signal) => new AsyncEntry(service, account).deleteCredential(signal),
   }
 }
 

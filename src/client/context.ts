@@ -23,9 +23,9 @@ export type FetchLike = (url: string, init?: FetchInit) => Promise<FetchResponse
 
 /** The OS keychain, or a stand-in for it. Every call may hang or throw; callers wrap it in a timeout. */
 export interface Keychain {
-  get(service: string, account: string): Promise<string | null>
-  set(service: string, account: string, secret: string): Promise<void>
-  delete(service: string, account: string): Promise<boolean>
+  get(service: string, account: string, signal?: AbortSignal): Promise<string | null>
+  set(service: string, account: string, secret: string, signal?: AbortSignal): Promise<void>
+  delete(service: string, account: string, signal?: AbortSignal): Promise<boolean>
 }
 
 export interface ClientContext {

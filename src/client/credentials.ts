@@ -36,13 +36,17 @@ export function forcedStore(ctx: Pick<ClientContext, 'env'>): CredentialStoreKin
   return v === 'file' || v === 'keychain' ? v : null
 }
 
-async function withKeychain<T>(ctx: ClientContext, what: string, call: (k: Keychain) => Promise<T>): Promise<T> {
+async function withKeychain<T>(ctx: ClientContext, what: string, call: (k: Keychain, signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController()
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the OS keychain did not answer within ${KEYCHAIN_TIMEOUT_MS / 1000} s`)), KEYCHAIN_TIMEOUT_MS)
+    timer = setTimeout(() => {
+      controller.abort()
+      reject(new Error(`the OS keychain did not answer within ${KEYCHAIN_TIMEOUT_MS / 1000} s`))
+    }, KEYCHAIN_TIMEOUT_MS)
   })
   try {
-    return await Promise.race([ctx.keychain().then(call), timeout])
+    return await Promise.race([ctx.keychain().then((k) => call(k, controller.signal)), timeout])
   } catch (error) {
     throw new JitsshError('ERR_INTERNAL', `cannot ${what} the OS keychain: ${error instanceof Error ? error.message : String(error)}`, {
       cause: error,
@@ -64,7 +68,7 @@ export async function saveSession(
   const forced = forcedStore(ctx)
   if (forced !== 'file') {
     try {
-      await withKeychain(ctx, 'write to', (k) => k.set(KEYCHAIN_SERVICE, server, JSON.stringify(session)))
+      await withKeychain(ctx, 'write to', (k, signal) => k.set(KEYCHAIN_SERVICE, server, JSON.stringify(session), signal))
       await updateCredentialsFile(ctx, paths, (file) => delete file.servers[server])
       return 'keychain'
     } catch (error) {
@@ -86,7 +90,7 @@ export async function saveSession(
 
 export async function loadSession(ctx: ClientContext, paths: JitsshPaths, server: string, kind: CredentialStoreKind | undefined): Promise<StoredSession | null> {
   if (kind === 'keychain' && forcedStore(ctx) !== 'file') {
-    const text = await withKeychain(ctx, 'read from', (k) => k.get(KEYCHAIN_SERVICE, server))
+    const text = await withKeychain(ctx, 'read from', (k, signal) => k.get(KEYCHAIN_SERVICE, server, signal))
     return parseSession(text)
   }
   const file = await readJsonOrNull<CredentialsFile>(paths.credentials)
@@ -110,7 +114,7 @@ export async function deleteSession(ctx: ClientContext, paths: JitsshPaths, serv
   await removeFile(accessTokenPath(paths, server))
   if (kind === 'keychain') {
     try {
-      await withKeychain(ctx, 'delete from', (k) => k.delete(KEYCHAIN_SERVICE, server))
+      await withKeychain(ctx, 'delete from', (k, signal) => k.delete(KEYCHAIN_SERVICE, server, signal))
     } catch (error) {
       warn(error instanceof Error ? error.message : String(error))
     }

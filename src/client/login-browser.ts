@@ -75,6 +75,12 @@ export async function browserLogin(
     stopSpinner()
     const error = params.get('error')
     const code = params.get('code')
+    const iss = params.get('iss')
+    if (iss !== null && discovery.issuer && iss !== discovery.issuer) {
+      // RFC 9207: the answer came from another authorization server (a mix-up attack); do not use it.
+      page(res, 400, callbackPage('error', 'This answer came from a different server than the one jitssh asked.'))
+      throw new JitsshError('ERR_LOGIN_DENIED', `login answer came from ${iss.slice(0, 100)}, not ${discovery.issuer}`, { hint: 'run jitssh login again' })
+    }
     if (error !== null || code === null) {
       const said = params.get('error_description') ?? error ?? 'no code'
       page(res, 400, callbackPage('error', `Login failed: ${said}`))

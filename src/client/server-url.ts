@@ -32,13 +32,14 @@ export function serverId(server: string): string {
   return createHash('sha256').update(server).digest('hex').slice(0, 16)
 }
 
-/** An endpoint from discovery, resolved against the server URL; https (or loopback http) only. */
+/** An endpoint from discovery, resolved against the server URL; https/wss (or loopback http/ws) only. */
 export function checkEndpoint(server: string, value: unknown, name: string): string {
   if (typeof value !== 'string' || value === '') {
     throw new JitsshError('ERR_SERVER', `the server's discovery document has no ${name}`, { hint: 'check the --server URL' })
   }
   const url = new URL(value, `${server}/`)
-  const ok = url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname))
+  const secure = url.protocol === 'https:' || url.protocol === 'wss:'
+  const ok = secure || ((url.protocol === 'http:' || url.protocol === 'ws:') && LOOPBACK.has(url.hostname))
   if (!ok) throw new JitsshError('ERR_SERVER', `the server's ${name} is not https: ${url.origin}`)
   return url.toString()
 }
