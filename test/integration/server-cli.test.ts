@@ -1,0 +1,180 @@
+// The jitssh-server command line, in-process with buffers: init (keys 0600, refuses to overwrite),
+// hash-password, check / start with config errors that name the file, key path and problem, and
+// `audit verify` on a real chain, intact and tampered.
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PassThrough, Readable } from 'node:stream'
+import Database from 'better-sqlite3'
+import { describe, expect, it } from 'vitest'
+import { run } from '../../src/server/cli/main.js'
+import { verifyPassword } from '../../src/server/identity/password-hash.js'
+import { auditHash } from '../../src/server/audit/audit-chain.js'
+import { formatPublicKey, generateKeyPair, parsePrivateKey } from '../../src/ssh/keys.js'
+import { TEST_PASSWORD, loginWithPassword, startTestServer, writeTestConfig } from '../helpers/server.js'
+
+async function cli(argv: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough()
+  const stderr = new PassThrough()
+  let out = ''
+  let err = ''
+  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
+  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()))
+  const code = await run(argv, { stdin: Readable.from([stdin]), stdout, stderr, stopSignal: Promise.resolve() })
+  return { code, stdout: out, stderr: err }
+}
+
+const tempDir = (): string => mkdtempSync(join(tmpdir(), 'jitssh-server-cli-'))
+
+describe('jitssh-server init', () => {
+  it('writes a commented config that validates, CA keys (0600) and a token-signing key, and prints the first password', async () => {
+    const dir = tempDir()
+    const result = await cli(['init', dir, '--user', 'root', '--email', 'root@example.com'])
+    expect(result.code).toBe(0)
+    const password = /has the password: (\S+)/.exec(result.stderr)?.[1]
+    expect(password).toBeDefined()
+    for (const name of ['user_ca', 'host_ca', 'token_signing_key.pem']) expect(statSync(join(dir, 'keys', name)).mode & 0o777).toBe(0o600)
+    expect(statSync(join(dir, 'config.yaml')).mode & 0o777).toBe(0o600)
+    const userCa = parsePrivateKey(readFileSync(join(dir, 'keys', 'user_ca'), 'utf8'))
+    expect(readFileSync(join(dir, 'keys', 'user_ca.pub'), 'utf8').trim()).toBe(formatPublicKey(userCa.publicKey, 'jitssh-user-ca'))
+    const config = readFileSync(join(dir, 'config.yaml'), 'utf8')
+    expect(config).toMatch(/^# jitssh-server configuration/)
+    const hash = /password_hash: "([^"]+)"/.exec(config)![1]!
+    expect(await verifyPassword(password!, hash)).toBe(true)
+    expect(await cli(['check', '--config', join(dir, 'config.yaml')])).toMatchObject({ code: 0, stderr: expect.stringMatching(/: ok \(1 policy rules, 0 targets\)/) })
+    // start listens (the config says 127.0.0.1:8443; use a free port) and stops on the signal.
+    writeFileSync(join(dir, 'config.yaml'), config.replace('listen: 127.0.0.1:8443', 'listen: 127.0.0.1:0'))
+    const started = await cli(['start', '--config', join(dir, 'config.yaml')])
+    expect(started.code).toBe(0)
+    expect(started.stderr).toMatch(/"msg":"jitssh-server listening"/)
+  })
+
+  it('refuses to overwrite an existing config, or existing keys', async () => {
+    const dir = tempDir()
+    expect((await cli(['init', dir])).code).toBe(0)
+    const before = readFileSync(join(dir, 'keys', 'user_ca'), 'utf8')
+    const again = await cli(['init', dir])
+    expect(again.code).toBe(1)
+    expect(again.stderr).toMatch(/config\.yaml already exists: refusing to overwrite it/)
+    rmSync(join(dir, 'config.yaml'))
+    const third = await cli(['init', dir])
+    expect(third.code).toBe(1)
+    expect(third.stderr).toMatch(/user_ca already exists: refusing to overwrite keys/)
+    expect(readFileSync(join(dir, 'keys', 'user_ca'), 'utf8')).toBe(before)
+  })
+})
+
+describe('jitssh-server hash-password', () => {
+  it('prints scrypt$N$r$p$salt$hash for the password on stdin', async () => {
+    const result = await cli(['hash-password'], 'hunter2hunter2\n')
+    expect(result.code).toBe(0)
+    const hash = result.stdout.trim()
+    expect(hash).toMatch(/^scrypt\$32768\$8\$1\$[A-Za-z0-9+/]+=*\$[A-Za-z0-9+/]+=*$/)
+    expect(await verifyPassword('hunter2hunter2', hash)).toBe(true)
+    expect(await verifyPassword('hunter2hunter3', hash)).toBe(false)
+  })
+
+  it('refuses a short password', async () => {
+    expect(await cli(['hash-password'], 'short\n')).toMatchObject({ code: 2, stderr: expect.stringMatching(/at least 8/) })
+  })
+})
+
+describe('config validation', () => {
+  async function configError(yamlPatch: (text: string) => string): Promise<string> {
+    const dir = tempDir()
+    const configPath = await writeTestConfig(dir)
+    writeFileSync(configPath, yamlPatch(readFileSync(configPath, 'utf8')))
+    const result = await cli(['start', '--config', configPath])
+    expect(result.code).toBe(1)
+    return result.stderr.replace(configPath, 'config.yaml')
+  }
+
+  it.each([
+    ['a bad duration', (t: string) => t.replace('max_ttl: 1h', 'max_ttl: forever'), 'config.yaml: policy[0].max_ttl: expected a duration like "15m"'],
+    ['an unknown key', (t: string) => `${t}\nsesions: {}\n`, 'config.yaml: sesions: unknown key'],
+    ['a typo inside a rule', (t: string) => t.replace('max_ttl: 1h', 'max_tll: 1h'), 'config.yaml: policy[0].max_tll: unknown key'],
+    ['a bad principal template', (t: string) => t.replace('"{email_local}"', '"{email}"'), 'config.yaml: policy[0].principals[0]: unknown placeholder {email}'],
+    ['a bad host pattern', (t: string) => t.replace('"*.example.com"', '"bad host"'), 'config.yaml: policy[0].hosts[0]: invalid host name "bad host": contains a space'],
+    ['plain HTTP off loopback', (t: string) => t.replace('127.0.0.1:0', '0.0.0.0:8443'), 'config.yaml: listen: plain HTTP is allowed on loopback only'],
+    ['an http public URL', (t: string) => `public_url: http://access.example.com\n${t}`, 'config.yaml: public_url: must be https://'],
+    ['a bad target address', (t: string) => t.replace('targets: {}', 'targets:\n  vm.example.com: "not an address!"'), 'config.yaml: targets.vm.example.com: expected an address'],
+    ['a bad password hash', (t: string) => t.replace(/password_hash: \S+/, 'password_hash: plain'), 'config.yaml: identity.local.users[0].password_hash: expected "scrypt$N$r$p$salt$hash"'],
+    ['two identity sources', (t: string) => t.replace('identity:', 'identity:\n  oidc: { issuer: "https://x.example.com", client_id: a }'), 'config.yaml: identity: configure exactly one of "local" or "oidc"'],
+    ['broken YAML', (t: string) => `${t}\npolicy: [\n`, 'config.yaml'],
+  ])('names the file, key path and problem for %s', async (_name, patch, expected) => {
+    expect(await configError(patch)).toContain(expected)
+  })
+
+  it('refuses key files other users can read', async () => {
+    const dir = tempDir()
+    const configPath = await writeTestConfig(dir)
+    chmodSync(join(dir, 'keys', 'user_ca'), 0o644)
+    const result = await cli(['check', '--config', configPath])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/user_ca: permissions 644 are too open \(run: chmod 600 /)
+  })
+
+  it('names a missing config file', async () => {
+    expect(await cli(['start', '--config', '/nonexistent/config.yaml'])).toMatchObject({ code: 1, stderr: expect.stringMatching(/\/nonexistent\/config\.yaml: cannot read the config file \(ENOENT\)/) })
+  })
+})
+
+describe('jitssh-server audit verify', () => {
+  it('verifies the chain of a used server, then names the row that was altered', async () => {
+    const srv = await startTestServer()
+    try {
+      const tokens = await loginWithPassword(srv.url)
+      await fetch(`${srv.url}/v1/ssh/sign`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tokens.access_token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ public_key: formatPublicKey(generateKeyPair().publicKey), hostname: 'vm.example.com' }),
+      })
+      await fetch(`${srv.url}/v1/ssh/sign`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tokens.access_token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ public_key: formatPublicKey(generateKeyPair().publicKey), hostname: 'db.internal' }),
+      })
+      const ok = await cli(['audit', 'verify', '--config', srv.configPath])
+      expect(ok.code).toBe(0)
+      const count = Number(/ok: (\d+) events verified/.exec(ok.stdout)?.[1])
+      expect(count).toBeGreaterThanOrEqual(4) // login, token.issue, cert.sign, access.denied
+
+      // The table refuses edits...
+      const db = new Database(join(srv.dir, 'jitssh.db'))
+      const sign = db.prepare("SELECT seq FROM audit_events WHERE type = 'cert.sign'").pluck().get() as number
+      expect(() => db.prepare("UPDATE audit_events SET user = 'mallory@example.com' WHERE seq = ?").run(sign)).toThrow(/append-only/)
+      // ...and when someone with the file removes that guard, the chain shows it.
+      db.exec('DROP TRIGGER audit_events_no_update')
+      db.prepare("UPDATE audit_events SET user = 'mallory@example.com' WHERE seq = ?").run(sign)
+      db.close()
+      const broken = await cli(['audit', 'verify', '--config', srv.configPath])
+      expect(broken.code).toBe(1)
+      expect(broken.stdout).toContain(`audit chain BROKEN at seq ${sign}: content does not match its hash: the row (cert.sign at `)
+    } finally {
+      await srv.stop()
+    }
+  })
+
+  it('detects a re-hashed row through the next row, and a deleted row', async () => {
+    const srv = await startTestServer()
+    try {
+      for (let i = 0; i < 3; i++) await loginWithPassword(srv.url, 'alice', TEST_PASSWORD)
+      const db = new Database(join(srv.dir, 'jitssh.db'))
+      db.exec('DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete')
+      const row = db.prepare('SELECT * FROM audit_events WHERE seq = 2').get() as Record<string, string | number>
+      const forged = { seq: 2, time: String(row.time), type: String(row.type), user: 'mallory@example.com', sessionId: row.session_id as string | null, host: row.host as string | null, outcome: row.outcome as 'ok', detail: JSON.parse(String(row.detail)) as Record<string, unknown>, prevHash: String(row.prev_hash) }
+      db.prepare('UPDATE audit_events SET user = ?, hash = ? WHERE seq = 2').run('mallory@example.com', auditHash(forged))
+      db.close()
+      const rehashed = await cli(['audit', 'verify', '--config', srv.configPath])
+      expect(rehashed).toMatchObject({ code: 1, stdout: expect.stringContaining('BROKEN at seq 3: prev_hash does not match the hash of seq 2') })
+
+      const db2 = new Database(join(srv.dir, 'jitssh.db'))
+      db2.prepare('DELETE FROM audit_events WHERE seq = 2').run()
+      db2.close()
+      const deleted = await cli(['audit', 'verify', '--config', srv.configPath])
+      expect(deleted).toMatchObject({ code: 1, stdout: expect.stringContaining('BROKEN at seq 3: expected seq 2 next, found 3') })
+    } finally {
+      await srv.stop()
+    }
+  })
+})
