@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { EventEmitter, once } from 'node:events'
-import { accessSync, appendFileSync, constants, mkdirSync, writeFileSync } from 'node:fs'
+import { accessSync, appendFileSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir, userInfo } from 'node:os'
@@ -26,6 +26,8 @@ export interface SshdOptions {
   authorizedPrincipalsFile?: string
   /** More sshd_config lines, appended last. */
   extraConfig?: string[]
+  /** Given the host public key line, returns a host certificate line for it (sshd then presents it: `HostCertificate`). */
+  hostCertificate?: (hostPublicKeyLine: string) => string
 }
 
 export interface RunningSshd {
@@ -135,6 +137,7 @@ function sshdConfig(dir: string, port: number, options: SshdOptions): string {
     'PidFile none',
     'LogLevel VERBOSE',
   ]
+  if (options.hostCertificate) lines.push(`HostCertificate ${quote(join(dir, 'host_ed25519_key-cert.pub'))}`)
   if (options.revokedKeysPath) lines.push(`RevokedKeys ${quote(options.revokedKeysPath)}`)
   if (options.authorizedPrincipalsFile) lines.push(`AuthorizedPrincipalsFile ${quote(options.authorizedPrincipalsFile)}`)
   lines.push(...(options.extraConfig ?? []))
@@ -182,6 +185,10 @@ export async function startSshd(options: SshdOptions): Promise<RunningSshd> {
   const dir = await mkdtemp(join(tmpdir(), 'jitssh-sshd-'))
   const keygen = await runSshKeygen(['-q', '-t', 'ed25519', '-N', '', '-C', 'jitssh-test-host', '-f', join(dir, 'host_ed25519_key')])
   if (keygen.code !== 0) throw new Error(`ssh-keygen failed: ${keygen.stderr}`)
+  if (options.hostCertificate) {
+    const hostKeyLine = readFileSync(join(dir, 'host_ed25519_key.pub'), 'utf8').trim()
+    writeFileSync(join(dir, 'host_ed25519_key-cert.pub'), `${options.hostCertificate(hostKeyLine).trim()}\n`)
+  }
   writeFileSync(join(dir, 'trusted_user_ca_keys'), options.trustedUserCaKeys.endsWith('\n') ? options.trustedUserCaKeys : `${options.trustedUserCaKeys}\n`)
 
   let started: Awaited<ReturnType<typeof launch>> | undefined
