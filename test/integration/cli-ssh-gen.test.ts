@@ -1,0 +1,198 @@
+// jitssh ssh-gen and jitssh ssh, in-process against the real server and its bastion.
+import { execFileSync } from 'node:child_process'
+import { readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { parseCertificate } from '../../src/ssh/certificate.js'
+import { parsePrivateKey } from '../../src/ssh/keys.js'
+import { accessTokenPath } from '../../src/client/credentials.js'
+import { jitsshPaths } from '../../src/client/paths.js'
+import { makeTempHome, removeTempHome, runCli, snapshotTree } from '../helpers/cli.js'
+import { startTestServer, type TestServer } from '../helpers/server.js'
+import { createStubBrowser } from '../helpers/stub-browser.js'
+
+let srv: TestServer
+let target: Server
+let home: string
+let closedPort: number
+const received: string[] = []
+
+/** A stand-in for a target sshd: answers "ping" with "pong" and hangs up. */
+async function startTarget(): Promise<Server> {
+  const server = createServer((socket: Socket) => {
+    let data = ''
+    socket.on('data', (chunk) => {
+      data += chunk.toString()
+      if (data.includes('ping\n')) {
+        received.push(data)
+        socket.end('pong\n')
+      }
+    })
+    socket.on('error', () => undefined)
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  return server
+}
+
+beforeAll(async () => {
+  target = await startTarget()
+  const probe = createServer()
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r))
+  closedPort = (probe.address() as AddressInfo).port
+  await new Promise((r) => probe.close(r))
+  srv = await startTestServer({
+    targets: {
+      'echo.example.com': `127.0.0.1:${(target.address() as AddressInfo).port}`,
+      'down.example.com': `127.0.0.1:${closedPort}`,
+    },
+  })
+})
+afterAll(async () => {
+  await srv.stop()
+  await new Promise((r) => target.close(r))
+})
+beforeEach(async () => {
+  home = await makeTempHome()
+})
+afterEach(async () => {
+  await removeTempHome(home)
+})
+
+const paths = () => jitsshPaths({}, home)
+async function login(): Promise<void> {
+  const browser = createStubBrowser()
+  const r = await runCli(['login', '--server', srv.url], { home, env: { DISPLAY: ':0' }, openBrowser: browser.open })
+  expect(r.code, r.stderr).toBe(0)
+}
+async function auditCount(type: string): Promise<number> {
+  return (await srv.server.store.readAudit(0, 100_000)).filter((e) => e.type === type).length
+}
+const refreshToken = async () => (JSON.parse(await readFile(paths().credentials, 'utf8')) as any).servers[srv.url].refresh_token as string
+
+describe('jitssh ssh-gen', () => {
+  it('issues a key and certificate that belong together, then reuses them without asking the server', async () => {
+    await login()
+    const signsBefore = await auditCount('cert.sign')
+    const r = await runCli(['ssh-gen', '--hostname', 'vm.example.com'], { home })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toBe('')
+    expect(r.stderr).toBe('')
+    const keyFile = join(paths().certs, 'vm.example.com')
+    const certFile = `${keyFile}-cert.pub`
+    expect((await stat(keyFile)).mode & 0o777).toBe(0o600)
+    expect((await stat(paths().certs)).mode & 0o777).toBe(0o700)
+    const key = parsePrivateKey(await readFile(keyFile, 'utf8'))
+    const cert = parseCertificate(await readFile(certFile, 'utf8'))
+    expect(cert.publicKey.blob.equals(key.publicKey.blob)).toBe(true)
+    expect(cert.type).toBe('user')
+    expect(cert.principals).toEqual(['alice'])
+    expect(Number(cert.validBefore) * 1000).toBeGreaterThan(Date.now() + 30 * 60_000)
+    // ssh-keygen agrees (the oracle)
+    expect(execFileSync('ssh-keygen', ['-L', '-f', certFile]).toString()).toMatch(/Type: ssh-ed25519-cert-v01@openssh.com user certificate[\s\S]*Principals:\s+alice/)
+    expect(await auditCount('cert.sign')).toBe(signsBefore + 1)
+
+    const again = await runCli(['ssh-gen', '--hostname', 'VM.Example.com'], { home })
+    expect(again.code).toBe(0)
+    expect(await auditCount('cert.sign')).toBe(signsBefore + 1)
+  })
+
+  it('a certificate inside the margin is replaced by a new key and certificate', async () => {
+    await login()
+    await runCli(['ssh-gen', '--hostname', 'vm.example.com'], { home })
+    const keyFile = join(paths().certs, 'vm.example.com')
+    const firstKey = await readFile(keyFile, 'utf8')
+    const r = await runCli(['ssh-gen', '--hostname', 'vm.example.com'], { home, env: { JITSSH_CERT_MARGIN: '7200' } })
+    expect(r.code).toBe(0)
+    const key = parsePrivateKey(await readFile(keyFile, 'utf8'))
+    expect(await readFile(keyFile, 'utf8')).not.toBe(firstKey)
+    expect(parseCertificate(await readFile(`${keyFile}-cert.pub`, 'utf8')).publicKey.blob.equals(key.publicKey.blob)).toBe(true)
+  })
+
+  it('refreshes an expired access token silently (and rotates the refresh token)', async () => {
+    await login()
+    const before = await refreshToken()
+    const cached = JSON.parse(await readFile(accessTokenPath(paths(), srv.url), 'utf8'))
+    await writeFile(accessTokenPath(paths(), srv.url), JSON.stringify({ ...cached, expires_at: Date.now() - 1000 }))
+    const r = await runCli(['ssh-gen', '--hostname', 'vm.example.com'], { home })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).toBe('')
+    expect(await refreshToken()).not.toBe(before)
+  })
+
+  it('logs in from inside ssh when the session is gone (talking on stderr), then issues', async () => {
+    await login()
+    // The session ends at the server: revoke the refresh token, forget the access token.
+    await fetch(`${srv.url}/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: await refreshToken(), client_id: 'jitssh-cli' }) })
+    await rm(accessTokenPath(paths(), srv.url))
+    const browser = createStubBrowser()
+    const r = await runCli(['ssh-gen', '--hostname', 'vm.example.com'], { home, env: { DISPLAY: ':0' }, openBrowser: browser.open })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toBe('')
+    expect(r.stderr).toContain('has ended; logging in again')
+    expect(browser.opened).toHaveLength(1)
+    await stat(join(paths().certs, 'vm.example.com-cert.pub'))
+  })
+
+  it('a host the policy does not allow: exit 1, one line naming the host and the reason, no files', async () => {
+    await login()
+    const r = await runCli(['ssh-gen', '--hostname', 'vm.other.org'], { home })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^jitssh: access to vm\.other\.org denied: .+\n$/)
+    await expect(stat(join(paths().certs, 'vm.other.org'))).rejects.toMatchObject({ code: 'ENOENT' })
+  })
+
+  it('with no server configured: exit 4 and how to log in', async () => {
+    const r = await runCli(['ssh-gen', '--hostname', 'vm.example.com'], { home })
+    expect(r.code).toBe(4)
+    expect(r.stderr).toBe('jitssh: no jitssh server configured (run: jitssh login --server https://access.example.com)\n')
+  })
+
+  it('refuses hostile host names with exit 2 before touching any file', async () => {
+    await login()
+    const before = await snapshotTree(home)
+    for (const bad of ['vm\nx', '../x', 'a b', '%h', '"x"', "'x'", '-oProxyCommand=x', '*.example.com', 'vm.example.com:22']) {
+      const r = await runCli(['ssh-gen', `--hostname=${bad}`], { home })
+      expect(r.code, bad).toBe(2)
+    }
+    expect(await snapshotTree(home)).toEqual(before)
+  })
+})
+
+describe('jitssh ssh through the real bastion', () => {
+  it('carries bytes to the target and back; stdout has only the target bytes', async () => {
+    await login()
+    const stdin = new PassThrough()
+    stdin.write('ping\n')
+    const r = await runCli(['ssh', '--hostname', 'echo.example.com', '--port', '22'], { home, stdin })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toBe('pong\n')
+    expect(r.stderr).toBe('')
+    expect(received.at(-1)).toBe('ping\n')
+  })
+
+  it('403: names the host and the server\'s reason', async () => {
+    await login()
+    const r = await runCli(['ssh', '--hostname', 'vm.other.org'], { home })
+    expect(r.code).toBe(1)
+    expect(r.stdout).toBe('')
+    expect(r.stderr).toMatch(/^jitssh: access to vm\.other\.org:22 denied: .+\n$/)
+  })
+
+  it('502: the target is unreachable', async () => {
+    await login()
+    const r = await runCli(['ssh', '--hostname', 'down.example.com'], { home })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^jitssh: down\.example\.com:22 is unreachable from the jitssh server/)
+  })
+
+  it('401: not logged in, run jitssh login', async () => {
+    await login()
+    await fetch(`${srv.url}/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: await refreshToken(), client_id: 'jitssh-cli' }) })
+    const r = await runCli(['ssh', '--hostname', 'echo.example.com'], { home })
+    expect(r.code).toBe(4)
+    expect(r.stdout).toBe('')
+    expect(r.stderr).toMatch(/^jitssh: .*(not logged in|session .* has ended).*run: jitssh login\)\n$/)
+  })
+})
