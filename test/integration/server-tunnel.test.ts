@@ -89,7 +89,7 @@ describe('tunnel refusals happen before the upgrade, as plain HTTP with a JSON r
   ])('refuses %s', async (_name, query, token, status, error) => {
     const result = await openTunnel(query, token === undefined ? alice.access_token : token)
     expect(result).toMatchObject({ status, body: { error } })
-    expect(typeof (result as { body: { message: string } }).body.message).toBe('string')
+    expect(typeof (result as unknown as { body: { message: string } }).body.message).toBe('string')
   })
 
   it('says which port and host', async () => {
