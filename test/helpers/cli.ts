@@ -127,3 +127,46 @@ export async function snapshotTree(dir: string): Promise<Record<string, string>>
   await walk(dir)
   return out
 }
+
+/**
+ * `npm run build` once for the tests that run bin/jitssh.js as real child processes: skipped when dist is
+ * newer than every source file, serialised between test files by a lock. Type errors elsewhere (work in
+ * progress in other areas) do not stop it; errors in the client's own areas do.
+ */
+export async function ensureBuilt(): Promise<void> {
+  const { execFile } = await import('node:child_process')
+  const { mkdir: mkdirP } = await import('node:fs/promises')
+  const { acquireLock } = await import('../../src/client/lock.js')
+  const lockDir = join(REPO_ROOT, '.tmp')
+  await mkdirP(lockDir, { recursive: true })
+  const lock = await acquireLock(join(lockDir, 'build.lock'), { now: Date.now, sleep, staleMs: 300_000, timeoutMs: 300_000 })
+  try {
+    if (await builtIsFresh()) return
+    const output = await new Promise<string>((resolveBuild) => {
+      execFile(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(REPO_ROOT, 'tsconfig.build.json')], { cwd: REPO_ROOT }, (_error, stdout, stderr) => resolveBuild(`${stdout}${stderr}`))
+    })
+    const ours = output.split('\n').filter((line) => /^src\/(cli|client|ssh|shared)\//.test(line))
+    if (ours.length > 0) throw new Error(`build failed:\n${ours.join('\n')}`)
+    await stat(join(REPO_ROOT, 'dist/cli/entry.js'))
+  } finally {
+    await lock.release()
+  }
+}
+
+async function builtIsFresh(): Promise<boolean> {
+  let built: number
+  try {
+    built = (await stat(join(REPO_ROOT, 'dist/cli/entry.js'))).mtimeMs
+  } catch {
+    return false
+  }
+  const newest = async (dir: string): Promise<number> => {
+    let max = 0
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const full = join(dir, entry.name)
+      max = Math.max(max, entry.isDirectory() ? await newest(full) : (await stat(full)).mtimeMs)
+    }
+    return max
+  }
+  return (await newest(join(REPO_ROOT, 'src'))) < built
+}
