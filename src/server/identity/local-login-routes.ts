@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { LocalIdentityConfig } from '../config/types.js'
 import { safeReturnTo, type ServerContext } from '../context.js'
-import { PAGE_CSP } from '../pages/html.js'
+import { LOGIN_PAGE_CSP } from '../pages/html.js'
 import { renderLoginPage, renderMessagePage } from '../pages/login-page.js'
 import { LocalUsers } from './local-users.js'
 
@@ -20,7 +20,7 @@ export function registerLocalLoginRoutes(app: FastifyInstance, ctx: ServerContex
     const csrfToken = ctx.browser.csrfToken(request, reply)
     return reply
       .type('text/html; charset=utf-8')
-      .header('content-security-policy', PAGE_CSP)
+      .header('content-security-policy', LOGIN_PAGE_CSP)
       .send(renderLoginPage({ csrfToken, returnTo: safeReturnTo(request.query.return_to) }))
   })
 
@@ -32,7 +32,7 @@ export function registerLocalLoginRoutes(app: FastifyInstance, ctx: ServerContex
       const returnTo = safeReturnTo(form.return_to)
       const username = typeof form.username === 'string' ? form.username.trim().toLowerCase().slice(0, 200) : ''
       const password = typeof form.password === 'string' ? form.password.slice(0, 1024) : ''
-      reply.type('text/html; charset=utf-8').header('content-security-policy', PAGE_CSP)
+      reply.type('text/html; charset=utf-8').header('content-security-policy', LOGIN_PAGE_CSP)
 
       if (!ctx.browser.verifyCsrf(request, form.csrf_token)) {
         await ctx.audit.record({ type: 'login', outcome: 'denied', user: username || null, detail: { reason: 'csrf', ip: request.ip } })

@@ -38,17 +38,17 @@ dl{display:grid;grid-template-columns:max-content auto;gap:.3rem 1rem}dt{font-we
 
 const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64')
 
+const BASE_CSP = ["default-src 'none'", `style-src 'sha256-${STYLE_HASH}'`, "frame-ancestors 'none'", "base-uri 'none'"]
+
+/** The CSP of every page: no scripts at all, only our inline style (by hash); forms post to us only. */
+export const PAGE_CSP = [...BASE_CSP, "form-action 'self'"].join('; ')
+
 /**
- * The CSP of every page: no scripts at all, only our inline style (by hash), forms may post to us and
- * (after login) the flow may continue to the CLI's loopback redirect.
+ * The login page's CSP has no form-action: Chromium applies form-action to every redirect after the POST
+ * (login → /authorize → the CLI's loopback redirect), and CSP source lists cannot express
+ * `http://[::1]:*`, so the IPv6 loopback redirect would be blocked. Scripts stay forbidden.
  */
-export const PAGE_CSP = [
-  "default-src 'none'",
-  `style-src 'sha256-${STYLE_HASH}'`,
-  "form-action 'self' http://127.0.0.1:* http://[::1]:*",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-].join('; ')
+export const LOGIN_PAGE_CSP = BASE_CSP.join('; ')
 
 export function page(title: string, body: SafeHtml): string {
   return html`<!doctype html>
