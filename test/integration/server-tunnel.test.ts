@@ -14,7 +14,7 @@ let srv: TestServer
 let alice: Awaited<ReturnType<typeof loginWithPassword>>
 let echo: Server
 let sink: Server
-let sinkSockets: Socket[] = []
+const sinkSockets: Socket[] = []
 let closedPort: number
 
 async function listen(server: Server): Promise<number> {
