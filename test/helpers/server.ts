@@ -70,7 +70,8 @@ export function testClock(start = Date.now()): { now: () => number; advance(ms: 
 
 /** Writes the config and keys into a fresh temp dir; returns the config path. */
 export async function writeTestConfig(dir: string, options: TestServerOptions = {}): Promise<string> {
-  generateServerKeys(join(dir, 'keys'))
+  // Fresh keys unless the test brings its own (config.keys_dir), e.g. to start sshd with the CA first.
+  if (options.config?.keys_dir === undefined) generateServerKeys(join(dir, 'keys'))
   // Cheap scrypt (N=1024) keeps the tests fast; production hashes use N=32768.
   const users = await Promise.all(
     (options.users ?? DEFAULT_USERS).map(async (user) => ({
