@@ -98,6 +98,40 @@ describe('jitssh ssh-gen', () => {
     expect(await auditCount('cert.sign')).toBe(signsBefore + 1)
   })
 
+  it('status lists the certificate with its expiry and principals', async () => {
+    await login()
+    await runCli(['ssh-gen', '--hostname', 'vm.example.com'], { home })
+    const text = await runCli(['status'], { home })
+    expect(text.stdout).toMatch(/^ {2}vm\.example\.com {2}valid until \d{4}-\d\d-\d\dT[\d:.]+Z \(in (\d+h )?\d+m\) {2}principals: alice$/m)
+    const json = JSON.parse((await runCli(['status', '--json'], { home })).stdout)
+    expect(json.certificates).toEqual([expect.objectContaining({ host: 'vm.example.com', valid: true, principals: ['alice'] })])
+  })
+
+  it('parallel ssh-gen runs with no session cause one login, then all succeed', async () => {
+    const browser = createStubBrowser()
+    const logins = await auditCount('login')
+    const hosts = ['a.example.com', 'b.example.com', 'c.example.com', 'd.example.com', 'e.example.com']
+    const results = await Promise.all(hosts.map((host) => runCli(['ssh-gen', '--hostname', host, '--server', srv.url], { home, env: { DISPLAY: ':0' }, openBrowser: browser.open })))
+    expect(results.map((r) => r.code)).toEqual(hosts.map(() => 0))
+    expect(browser.opened).toHaveLength(1)
+    expect(await auditCount('login')).toBe(logins + 1)
+  })
+
+  it('Ctrl-C while waiting for the browser: exit 130, nothing kept', async () => {
+    const controller = new AbortController()
+    const browser = createStubBrowser({ idle: true })
+    const r = await runCli(['login', '--server', srv.url], {
+      home, env: { DISPLAY: ':0' }, signal: controller.signal,
+      openBrowser: async (url) => {
+        await browser.open(url)
+        setTimeout(() => controller.abort(), 50)
+      },
+    })
+    expect(r.code).toBe(130)
+    expect(r.stderr).toMatch(/jitssh: login interrupted\n$/)
+    await expect(stat(paths().credentials)).rejects.toMatchObject({ code: 'ENOENT' })
+  })
+
   it('a certificate inside the margin is replaced by a new key and certificate', async () => {
     await login()
     await runCli(['ssh-gen', '--hostname', 'vm.example.com'], { home })
