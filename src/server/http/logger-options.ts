@@ -3,13 +3,21 @@ import type { FastifyServerOptions } from 'fastify'
 /** Query parameters whose values never reach the log. */
 const SECRET_PARAMS = new Set(['code', 'state', 'user_code', 'device_code', 'token', 'refresh_token', 'access_token', 'password', 'code_verifier', 'nonce'])
 
-/** The URL with secret query values replaced, e.g. `/authorize?code_challenge=...&state=[redacted]`. */
+/**
+ * The URL with secret query values replaced, e.g. `/authorize?code_challenge=...&state=[redacted]`; a nested
+ * `return_to` URL (the login page's) is redacted the same way.
+ */
 export function redactUrl(url: string): string {
   const question = url.indexOf('?')
   if (question < 0) return url
   const params = new URLSearchParams(url.slice(question + 1))
-  for (const key of [...params.keys()]) if (SECRET_PARAMS.has(key)) params.set(key, '[redacted]')
-  return `${url.slice(0, question)}?${params.toString()}`
+  const parts: string[] = []
+  for (const [key, value] of params) {
+    if (SECRET_PARAMS.has(key)) parts.push(`${encodeURIComponent(key)}=[redacted]`)
+    else if (key === 'return_to') parts.push(`return_to=${encodeURIComponent(redactUrl(value))}`)
+    else parts.push(`${encodeURIComponent(key)}=${encodeURIComponent(value)}`)
+  }
+  return `${url.slice(0, question)}?${parts.join('&')}`
 }
 
 /**

@@ -18,7 +18,9 @@ export function registerOidcLoginRoutes(app: FastifyInstance, ctx: ServerContext
   const cookieName = ctx.publicUrl().startsWith('https:') ? '__Host-jitssh_oidc' : 'jitssh_oidc'
   const secure = ctx.publicUrl().startsWith('https:')
 
-  app.get<{ Querystring: { return_to?: string } }>('/login', async (request, reply) => {
+  const perMinute = { config: { rateLimit: { max: ctx.config.rateLimits.loginPostsPerMinute, timeWindow: 60_000 } } }
+
+  app.get<{ Querystring: { return_to?: string } }>('/login', perMinute, async (request, reply) => {
     const begun = await upstream.begin(`${ctx.publicUrl()}${OIDC_CALLBACK_PATH}`)
     const id = randomToken(32)
     await ctx.store.insertOidcLogin({
@@ -29,7 +31,7 @@ export function registerOidcLoginRoutes(app: FastifyInstance, ctx: ServerContext
     return reply.code(302).header('location', begun.url).send()
   })
 
-  app.get(OIDC_CALLBACK_PATH, async (request, reply) => {
+  app.get(OIDC_CALLBACK_PATH, perMinute, async (request, reply) => {
     reply.type('text/html; charset=utf-8').header('content-security-policy', PAGE_CSP)
     const id = parseCookies(request.headers.cookie).get(cookieName)
     const pending = id ? await ctx.store.takeOidcLogin(sha256Hex(id), ctx.now()) : undefined
