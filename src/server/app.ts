@@ -1,3 +1,4 @@
+import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import formbody from '@fastify/formbody'
 import rateLimit from '@fastify/rate-limit'
@@ -120,8 +121,17 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
     async close() {
       for (const timer of timers) clearInterval(timer)
       ctx.tunnels.closeAll(1001, 'server shutting down')
+      await waitForTunnelsToClose(ctx, 3_000)
       await app.close()
       if (!deps.store) await store.close()
     },
+  }
+}
+
+/** Waits until every tunnel has left the registry (its close is audited then), or `timeoutMs`. */
+async function waitForTunnelsToClose(ctx: ServerContext, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (ctx.tunnels.size > 0 && Date.now() < deadline) {
+    await Promise.race([once(ctx.tunnels, 'removed'), new Promise((resolve) => setTimeout(resolve, deadline - Date.now()).unref())])
   }
 }

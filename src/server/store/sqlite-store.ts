@@ -8,14 +8,17 @@ import type {
   WebSessionRow,
 } from './store.js'
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js'
+import { SqliteWriteBatch } from './sqlite-write-batch.js'
 import { toAudit, toAuthCode, toCertificate, toDeviceCode, toRefreshToken, toSession, type SqlRow } from './sqlite-rows.js'
 
 /**
  * The embedded store: one SQLite file (WAL, foreign keys, synchronous=FULL so an audit event is on disk
- * before the response). better-sqlite3 is synchronous; the methods are async to match the Store shape.
+ * before the response). better-sqlite3 is synchronous; the methods are async to match the Store shape, and
+ * writes go through a group commit (sqlite-write-batch.ts): one transaction and one fsync per event-loop turn.
  */
 export class SqliteStore implements Store {
   readonly db: Database.Database
+  private readonly batch: SqliteWriteBatch
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
@@ -25,6 +28,7 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON')
     this.db.pragma('busy_timeout = 5000')
     this.migrate()
+    this.batch = new SqliteWriteBatch(this.db)
   }
 
   private migrate(): void {
@@ -50,6 +54,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.batch.flush()
     this.db.close()
   }
 
@@ -58,11 +63,13 @@ export class SqliteStore implements Store {
   }
 
   async createSession(row: SessionRow): Promise<void> {
-    this.sql(`INSERT INTO sessions (id, sub, email, identity, grant_type, created_at, expires_at, revoked_at, revoked_reason, client_ip, user_agent)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
-      row.id, row.identity.sub, row.identity.email, JSON.stringify(row.identity), row.grant, row.createdAt, row.expiresAt,
-      row.revokedAt, row.revokedReason, row.clientIp, row.userAgent,
-    )
+    return this.batch.write(() => {
+      this.sql(`INSERT INTO sessions (id, sub, email, identity, grant_type, created_at, expires_at, revoked_at, revoked_reason, client_ip, user_agent)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+        row.id, row.identity.sub, row.identity.email, JSON.stringify(row.identity), row.grant, row.createdAt, row.expiresAt,
+        row.revokedAt, row.revokedReason, row.clientIp, row.userAgent,
+      )
+    })
   }
 
   async getSession(id: string): Promise<SessionRow | undefined> {
@@ -71,13 +78,15 @@ export class SqliteStore implements Store {
   }
 
   async revokeSession(id: string, now: number, reason: string): Promise<boolean> {
-    return this.sql('UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL').run(now, reason, id).changes === 1
+    return this.batch.write(() => this.sql('UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL').run(now, reason, id).changes === 1)
   }
 
   async createWebSession(row: WebSessionRow): Promise<void> {
-    this.sql('INSERT INTO web_sessions (id_hash, identity, created_at, expires_at) VALUES (?, ?, ?, ?)').run(
-      row.idHash, JSON.stringify(row.identity), row.createdAt, row.expiresAt,
-    )
+    return this.batch.write(() => {
+      this.sql('INSERT INTO web_sessions (id_hash, identity, created_at, expires_at) VALUES (?, ?, ?, ?)').run(
+        row.idHash, JSON.stringify(row.identity), row.createdAt, row.expiresAt,
+      )
+    })
   }
 
   async getWebSession(idHash: string): Promise<WebSessionRow | undefined> {
@@ -87,34 +96,42 @@ export class SqliteStore implements Store {
   }
 
   async deleteWebSession(idHash: string): Promise<void> {
-    this.sql('DELETE FROM web_sessions WHERE id_hash = ?').run(idHash)
+    return this.batch.write(() => {
+      this.sql('DELETE FROM web_sessions WHERE id_hash = ?').run(idHash)
+    })
   }
 
   async insertAuthCode(row: AuthCodeRow): Promise<void> {
-    this.sql(`INSERT INTO auth_codes (code_hash, client_id, redirect_uri, code_challenge, identity, created_at, expires_at, used_at, session_id)
-      VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)`).run(
-      row.codeHash, row.clientId, row.redirectUri, row.codeChallenge, JSON.stringify(row.identity), row.createdAt, row.expiresAt,
-    )
+    return this.batch.write(() => {
+      this.sql(`INSERT INTO auth_codes (code_hash, client_id, redirect_uri, code_challenge, identity, created_at, expires_at, used_at, session_id)
+        VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)`).run(
+        row.codeHash, row.clientId, row.redirectUri, row.codeChallenge, JSON.stringify(row.identity), row.createdAt, row.expiresAt,
+      )
+    })
   }
 
   async consumeAuthCode(codeHash: string, now: number): Promise<{ row: AuthCodeRow; firstUse: boolean } | undefined> {
-    return this.db.transaction(() => {
+    return this.batch.write(() => {
       const row = this.sql('SELECT * FROM auth_codes WHERE code_hash = ?').get(codeHash) as SqlRow | undefined
       if (!row) return undefined
       const firstUse = this.sql('UPDATE auth_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL').run(now, codeHash).changes === 1
       return { row: toAuthCode(row), firstUse }
-    }).immediate()
+    })
   }
 
   async attachSessionToAuthCode(codeHash: string, sessionId: string): Promise<void> {
-    this.sql('UPDATE auth_codes SET session_id = ? WHERE code_hash = ?').run(sessionId, codeHash)
+    return this.batch.write(() => {
+      this.sql('UPDATE auth_codes SET session_id = ? WHERE code_hash = ?').run(sessionId, codeHash)
+    })
   }
 
   async insertDeviceCode(row: DeviceCodeRow): Promise<void> {
-    this.sql(`INSERT INTO device_codes (device_code_hash, user_code, client_id, created_at, expires_at, interval_seconds, last_polled_at,
-      status, identity, decided_at, requester_ip, requester_user_agent, session_id) VALUES (?, ?, ?, ?, ?, ?, NULL, 'pending', NULL, NULL, ?, ?, NULL)`).run(
-      row.deviceCodeHash, row.userCode, row.clientId, row.createdAt, row.expiresAt, row.intervalSeconds, row.requesterIp, row.requesterUserAgent,
-    )
+    return this.batch.write(() => {
+      this.sql(`INSERT INTO device_codes (device_code_hash, user_code, client_id, created_at, expires_at, interval_seconds, last_polled_at,
+        status, identity, decided_at, requester_ip, requester_user_agent, session_id) VALUES (?, ?, ?, ?, ?, ?, NULL, 'pending', NULL, NULL, ?, ?, NULL)`).run(
+        row.deviceCodeHash, row.userCode, row.clientId, row.createdAt, row.expiresAt, row.intervalSeconds, row.requesterIp, row.requesterUserAgent,
+      )
+    })
   }
 
   async getDeviceCode(deviceCodeHash: string): Promise<DeviceCodeRow | undefined> {
@@ -128,23 +145,31 @@ export class SqliteStore implements Store {
   }
 
   async recordDevicePoll(deviceCodeHash: string, now: number, intervalSeconds: number): Promise<void> {
-    this.sql('UPDATE device_codes SET last_polled_at = ?, interval_seconds = ? WHERE device_code_hash = ?').run(now, intervalSeconds, deviceCodeHash)
+    return this.batch.write(() => {
+      this.sql('UPDATE device_codes SET last_polled_at = ?, interval_seconds = ? WHERE device_code_hash = ?').run(now, intervalSeconds, deviceCodeHash)
+    })
   }
 
   async decideDeviceCode(userCode: string, decision: 'approved' | 'denied', identity: Identity | null, now: number): Promise<boolean> {
-    return this.sql(`UPDATE device_codes SET status = ?, identity = ?, decided_at = ? WHERE user_code = ? AND status = 'pending'`)
-      .run(decision, identity && JSON.stringify(identity), now, userCode).changes === 1
+    return this.batch.write(() => {
+      return this.sql(`UPDATE device_codes SET status = ?, identity = ?, decided_at = ? WHERE user_code = ? AND status = 'pending'`)
+        .run(decision, identity && JSON.stringify(identity), now, userCode).changes === 1
+    })
   }
 
   async consumeDeviceCode(deviceCodeHash: string, sessionId: string): Promise<boolean> {
-    return this.sql(`UPDATE device_codes SET status = 'consumed', session_id = ? WHERE device_code_hash = ? AND status = 'approved'`)
-      .run(sessionId, deviceCodeHash).changes === 1
+    return this.batch.write(() => {
+      return this.sql(`UPDATE device_codes SET status = 'consumed', session_id = ? WHERE device_code_hash = ? AND status = 'approved'`)
+        .run(sessionId, deviceCodeHash).changes === 1
+    })
   }
 
   async insertRefreshToken(row: RefreshTokenRow): Promise<void> {
-    this.sql('INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, NULL)').run(
-      row.tokenHash, row.sessionId, row.createdAt, row.expiresAt,
-    )
+    return this.batch.write(() => {
+      this.sql('INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, NULL)').run(
+        row.tokenHash, row.sessionId, row.createdAt, row.expiresAt,
+      )
+    })
   }
 
   async getRefreshToken(tokenHash: string): Promise<RefreshTokenRow | undefined> {
@@ -153,15 +178,18 @@ export class SqliteStore implements Store {
   }
 
   async markRefreshTokenUsed(tokenHash: string, now: number): Promise<boolean> {
-    return this.sql('UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL').run(now, tokenHash).changes === 1
+    return this.batch.write(() => this.sql('UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL').run(now, tokenHash).changes === 1)
   }
 
-  async insertCertificate(row: CertificateRow): Promise<void> {
-    this.sql(`INSERT INTO certificates (serial, session_id, user_email, host, principals, key_id, fingerprint, valid_after, valid_before, issued_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
-      row.serial, row.sessionId, row.userEmail, row.host, JSON.stringify(row.principals), row.keyId, row.fingerprint,
-      row.validAfter, row.validBefore, row.issuedAt,
-    )
+  async recordCertificate(row: CertificateRow, audit: AuditDraft, now: number): Promise<AuditRecord> {
+    return this.batch.write(() => {
+      this.sql(`INSERT INTO certificates (serial, session_id, user_email, host, principals, key_id, fingerprint, valid_after, valid_before, issued_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+        row.serial, row.sessionId, row.userEmail, row.host, JSON.stringify(row.principals), row.keyId, row.fingerprint,
+        row.validAfter, row.validBefore, row.issuedAt,
+      )
+      return this.appendAuditInTransaction(audit, now)
+    })
   }
 
   async listCertificates(filter: { sessionId?: string; userEmail?: string }): Promise<CertificateRow[]> {
@@ -171,16 +199,18 @@ export class SqliteStore implements Store {
   }
 
   async appendAudit(draft: AuditDraft, now: number): Promise<AuditRecord> {
-    return this.db.transaction(() => {
-      const last = this.sql('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined
-      const record = sealAuditRecord(draft, last, now)
-      this.sql(`INSERT INTO audit_events (seq, time, type, user, session_id, host, outcome, detail, prev_hash, hash)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
-        record.seq, record.time, record.type, record.user, record.sessionId, record.host, record.outcome,
-        JSON.stringify(record.detail), record.prevHash, record.hash,
-      )
-      return record
-    }).immediate()
+    return this.batch.write(() => this.appendAuditInTransaction(draft, now))
+  }
+
+  private appendAuditInTransaction(draft: AuditDraft, now: number): AuditRecord {
+    const last = this.sql('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined
+    const record = sealAuditRecord(draft, last, now)
+    this.sql(`INSERT INTO audit_events (seq, time, type, user, session_id, host, outcome, detail, prev_hash, hash)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+      record.seq, record.time, record.type, record.user, record.sessionId, record.host, record.outcome,
+      JSON.stringify(record.detail), record.prevHash, record.hash,
+    )
+    return record
   }
 
   async readAudit(afterSeq: number, limit: number): Promise<AuditRecord[]> {
@@ -189,7 +219,9 @@ export class SqliteStore implements Store {
   }
 
   async recordLoginFailure(key: string, now: number): Promise<void> {
-    this.sql('INSERT INTO login_failures (key, at) VALUES (?, ?)').run(key, now)
+    return this.batch.write(() => {
+      this.sql('INSERT INTO login_failures (key, at) VALUES (?, ?)').run(key, now)
+    })
   }
 
   async countLoginFailures(key: string, since: number): Promise<number> {
@@ -197,28 +229,32 @@ export class SqliteStore implements Store {
   }
 
   async clearLoginFailures(key: string): Promise<void> {
-    this.sql('DELETE FROM login_failures WHERE key = ?').run(key)
+    return this.batch.write(() => {
+      this.sql('DELETE FROM login_failures WHERE key = ?').run(key)
+    })
   }
 
   async purgeExpired(now: number, loginFailuresBefore: number): Promise<void> {
-    this.db.transaction(() => {
+    return this.batch.write(() => {
       this.sql('DELETE FROM web_sessions WHERE expires_at < ?').run(now)
       this.sql('DELETE FROM oidc_logins WHERE expires_at < ?').run(now)
       this.sql('DELETE FROM login_failures WHERE at < ?').run(loginFailuresBefore)
       // Keep used codes for a day so a late replay is still recognised (and revokes its session).
       this.sql('DELETE FROM auth_codes WHERE expires_at < ?').run(now - 86_400_000)
       this.sql('DELETE FROM device_codes WHERE expires_at < ?').run(now - 86_400_000)
-    })()
+    })
   }
 
   async insertOidcLogin(row: OidcLoginRow): Promise<void> {
-    this.sql('INSERT INTO oidc_logins (id_hash, state, nonce, code_verifier, return_to, expires_at) VALUES (?, ?, ?, ?, ?, ?)').run(
-      row.idHash, row.state, row.nonce, row.codeVerifier, row.returnTo, row.expiresAt,
-    )
+    return this.batch.write(() => {
+      this.sql('INSERT INTO oidc_logins (id_hash, state, nonce, code_verifier, return_to, expires_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+        row.idHash, row.state, row.nonce, row.codeVerifier, row.returnTo, row.expiresAt,
+      )
+    })
   }
 
   async takeOidcLogin(idHash: string, now: number): Promise<OidcLoginRow | undefined> {
-    return this.db.transaction(() => {
+    return this.batch.write(() => {
       const row = this.sql('SELECT * FROM oidc_logins WHERE id_hash = ?').get(idHash) as SqlRow | undefined
       if (!row) return undefined
       this.sql('DELETE FROM oidc_logins WHERE id_hash = ?').run(idHash)
@@ -227,6 +263,6 @@ export class SqliteStore implements Store {
         idHash, state: row.state as string, nonce: row.nonce as string, codeVerifier: row.code_verifier as string,
         returnTo: row.return_to as string, expiresAt: row.expires_at as number,
       }
-    }).immediate()
+    })
   }
 }

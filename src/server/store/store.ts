@@ -44,7 +44,8 @@ export interface Store {
   /** Marks it used; false when it had already been used (a reuse). */
   markRefreshTokenUsed(tokenHash: string, now: number): Promise<boolean>
 
-  insertCertificate(row: CertificateRow): Promise<void>
+  /** Records an issued certificate and its audit event in one durable write (one fsync on the hot path). */
+  recordCertificate(row: CertificateRow, audit: AuditDraft, now: number): Promise<AuditRecord>
   listCertificates(filter: { sessionId?: string; userEmail?: string }): Promise<CertificateRow[]>
 
   /** Appends one event to the hash chain, atomically with respect to other writers, durably. */
