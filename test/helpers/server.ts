@@ -9,6 +9,11 @@
  *
  * Defaults: local users alice (alice@example.com, groups [dev]) and bob (bob@example.com, groups [ops]), both
  * with password TEST_PASSWORD; policy "dev": group dev → "*.example.com" as {email_local}, 1h.
+ *
+ * Also here: `testClock()` (inject with `now`), `TestBrowser` (fetch with a cookie jar, manual redirects),
+ * `submitLogin`, `authorizeInBrowser` and `loginWithPassword` (the login page and code + PKCE without a CLI),
+ * `pkcePair`, `csrfTokenOf`, and `writeTestConfig` (just the config and keys, for a server started otherwise).
+ * `srv.server.store` and `srv.server.context` (tunnels, sessions) are there for assertions.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
