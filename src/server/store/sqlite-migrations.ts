@@ -116,4 +116,24 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> 
       );
     `,
   },
+  {
+    // Admin API (issue 6): audit search by type and time, session listing, disabled users, and the KRL's
+    // "unexpired certificates of revoked sessions" query.
+    version: 2,
+    sql: `
+      CREATE INDEX audit_by_type ON audit_events (type, seq);
+      CREATE INDEX audit_by_time ON audit_events (time, seq);
+      CREATE INDEX sessions_by_created ON sessions (created_at);
+      CREATE INDEX sessions_by_revoked ON sessions (revoked_at) WHERE revoked_at IS NOT NULL;
+      CREATE INDEX certificates_by_valid_before ON certificates (valid_before);
+
+      CREATE TABLE disabled_users (
+        email TEXT PRIMARY KEY,
+        disabled INTEGER NOT NULL CHECK (disabled IN (0, 1)),
+        changed_at INTEGER NOT NULL,
+        changed_by TEXT,
+        reason TEXT
+      );
+    `,
+  },
 ]

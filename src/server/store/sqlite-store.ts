@@ -4,9 +4,10 @@ import Database from 'better-sqlite3'
 import { sealAuditRecord } from '../audit/audit-chain.js'
 import type { Identity } from '../identity/identity.js'
 import type {
-  AuditDraft, AuditRecord, AuthCodeRow, CertificateRow, DeviceCodeRow, OidcLoginRow, RefreshTokenRow, SessionRow, Store,
-  WebSessionRow,
+  AuditDraft, AuditQuery, AuditRecord, AuthCodeRow, CertificateRow, DeviceCodeRow, DisabledUserRow, OidcLoginRow, RefreshTokenRow,
+  RevokedCertificates, SessionQuery, SessionRow, Store, WebSessionRow,
 } from './store.js'
+import * as admin from './sqlite-admin-queries.js'
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js'
 import { SqliteWriteBatch } from './sqlite-write-batch.js'
 import { toAudit, toAuthCode, toCertificate, toDeviceCode, toRefreshToken, toSession, type SqlRow } from './sqlite-rows.js'
@@ -251,6 +252,30 @@ export class SqliteStore implements Store {
         row.idHash, row.state, row.nonce, row.codeVerifier, row.returnTo, row.expiresAt,
       )
     })
+  }
+
+  /** The admin API's queries live in sqlite-admin-queries.ts. */
+  private readonly access: admin.SqliteAccess = { sql: (text) => this.sql(text), write: (run) => this.batch.write(run) }
+  async searchAudit(query: AuditQuery): Promise<AuditRecord[]> {
+    return admin.searchAudit(this.access, query)
+  }
+  async listSessions(query: SessionQuery): Promise<SessionRow[]> {
+    return admin.listSessions(this.access, query)
+  }
+  async findEmailByUsername(username: string): Promise<string | undefined> {
+    return admin.findEmailByUsername(this.access, username)
+  }
+  async setUserDisabled(email: string, disabled: boolean, now: number, by: string | null, reason: string | null): Promise<boolean> {
+    return admin.setUserDisabled(this.access, email, disabled, now, by, reason)
+  }
+  async isUserDisabled(email: string): Promise<boolean> {
+    return admin.isUserDisabled(this.access, email)
+  }
+  async listDisabledUsers(): Promise<DisabledUserRow[]> {
+    return admin.listDisabledUsers(this.access)
+  }
+  async listRevokedCertificates(nowSeconds: number): Promise<RevokedCertificates> {
+    return admin.listRevokedCertificates(this.access, nowSeconds)
   }
 
   async takeOidcLogin(idHash: string, now: number): Promise<OidcLoginRow | undefined> {

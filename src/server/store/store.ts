@@ -3,8 +3,10 @@ import type {
   AuditDraft, AuditRecord, AuthCodeRow, CertificateRow, DeviceCodeRow, OidcLoginRow, RefreshTokenRow, SessionRow,
   WebSessionRow,
 } from './rows.js'
+import type { AuditQuery, DisabledUserRow, RevokedCertificates, SessionQuery } from './admin-rows.js'
 
 export type * from './rows.js'
+export type * from './admin-rows.js'
 
 /**
  * Everything the server persists. Async so that a PostgreSQL implementation fits the same shape; every
@@ -63,4 +65,18 @@ export interface Store {
   insertOidcLogin(row: OidcLoginRow): Promise<void>
   /** Returns and deletes the pending upstream login (single use); undefined when unknown or expired. */
   takeOidcLogin(idHash: string, now: number): Promise<OidcLoginRow | undefined>
+
+  // Admin API (issue 6).
+  /** Audit events matching every filter, in `order`, at most `limit`. */
+  searchAudit(query: AuditQuery): Promise<AuditRecord[]>
+  /** Sessions, newest first: active ones only unless `includeEnded`. */
+  listSessions(query: SessionQuery): Promise<SessionRow[]>
+  /** The email of the user whose newest session has this username (or sub); undefined when none. */
+  findEmailByUsername(username: string): Promise<string | undefined>
+  /** Disables or enables a user by email; false when it was already so. */
+  setUserDisabled(email: string, disabled: boolean, now: number, by: string | null, reason: string | null): Promise<boolean>
+  isUserDisabled(email: string): Promise<boolean>
+  listDisabledUsers(): Promise<DisabledUserRow[]>
+  /** Serials of certificates still valid at `nowSeconds` whose session is revoked or whose user is disabled. */
+  listRevokedCertificates(nowSeconds: number): Promise<RevokedCertificates>
 }
