@@ -17,8 +17,14 @@ export async function deviceLogin(ctx: ClientContext, discovery: DiscoveryDocume
     throw new JitsshError('ERR_SERVER', 'the server sent an incomplete device authorization response')
   }
   const printable = (s: string) => s.replace(/[\x00-\x1f\x7f]/g, '')
-  ui.info(`To log in, open ${printable(auth.verification_uri)} on any device and enter the code:\n\n    ${printable(auth.user_code)}\n`)
-  if (typeof auth.verification_uri_complete === 'string') ui.info(`(or open ${printable(auth.verification_uri_complete)})`)
+  // URLs stand alone (own line, or followed by a space): terminals and scripts pick them up cleanly.
+  const code = printable(auth.user_code)
+  if (typeof auth.verification_uri_complete === 'string' && auth.verification_uri_complete !== '') {
+    ui.info(`To log in, open this URL in a browser on any device and check that it shows the code ${code}:\n\n    ${printable(auth.verification_uri_complete)}\n`)
+    ui.info(`Or open ${printable(auth.verification_uri)} and enter the code ${code} there.`)
+  } else {
+    ui.info(`To log in, open ${printable(auth.verification_uri)} in a browser on any device and enter the code:\n\n    ${code}\n`)
+  }
 
   const started = ctx.now()
   const expiresMs = Math.min(options.timeoutMs, (Number(auth.expires_in) || 600) * 1000)

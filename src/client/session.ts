@@ -1,6 +1,8 @@
 // An access token for a server, at the least cost: the cached one while it is valid; else a refresh
 // (one at a time per server: refresh tokens are single-use, and reuse revokes the session); else, when
-// allowed, a login. The session lock also makes 50 parallel ssh-gen runs cause one login at most.
+// the session has ended (expired, revoked) and the caller allows it, a new login. With no session at all
+// (never logged in, or logged out) it is ERR_NOT_LOGGED_IN: a logout is not undone by the next ssh.
+// The session lock also makes 50 parallel ssh-gen runs cause one login at most.
 import { join } from 'node:path'
 import { JitsshError } from '../shared/errors.js'
 import type { ClientContext } from './context.js'
@@ -54,23 +56,22 @@ export async function getAccessToken(ctx: ClientContext, paths: JitsshPaths, ser
     const config = await readConfig(paths)
     const kind = config.servers[server]?.credential_store
     const session = await loadSession(ctx, paths, server, kind)
-    if (session !== null) {
-      const discovery = await getDiscovery(ctx, paths, server)
-      try {
-        const tokens = await refreshTokens(ctx, discovery, session.refresh_token)
-        await storeTokens(ctx, paths, server, tokens, { warn })
-        return tokens.access_token
-      } catch (error) {
-        if (!isSessionGone(error)) throw error
-        await deleteSession(ctx, paths, server, kind, warn)
-        if (options.login === undefined) {
-          throw new JitsshError('ERR_SESSION_REVOKED', `your session at ${server} has ended`, { cause: error, hint: 'run: jitssh login' })
-        }
-        options.login.ui.info(`Your session at ${server} has ended; logging in again.`)
-      }
-    }
-    if (options.login === undefined) {
+    if (session === null) {
+      // Never logged in here, or logged out on purpose: say so rather than start a login unasked.
       throw new JitsshError('ERR_NOT_LOGGED_IN', `not logged in to ${server}`, { hint: 'run: jitssh login' })
+    }
+    const discovery = await getDiscovery(ctx, paths, server)
+    try {
+      const tokens = await refreshTokens(ctx, discovery, session.refresh_token)
+      await storeTokens(ctx, paths, server, tokens, { warn })
+      return tokens.access_token
+    } catch (error) {
+      if (!isSessionGone(error)) throw error
+      await deleteSession(ctx, paths, server, kind, warn)
+      if (options.login === undefined) {
+        throw new JitsshError('ERR_SESSION_REVOKED', `your session at ${server} has ended`, { cause: error, hint: 'run: jitssh login' })
+      }
+      options.login.ui.info(`Your session at ${server} has ended; logging in again.`)
     }
     await performLogin(ctx, paths, server, options.login.ui, options.login.options)
     const after = await readAccessToken(paths, server)

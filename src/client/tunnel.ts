@@ -54,7 +54,8 @@ export async function openTunnel(ctx: ClientContext, target: TunnelTarget, optio
     followRedirects: false,
     ...(createConnection ? { createConnection } : {}),
   })
-  const origin = url.host
+  // Named like the HTTP errors name it (the server's http(s) origin), not by the ws:// URL.
+  const origin = `${secure ? 'https' : 'http'}://${url.host}`
   return new Promise<WebSocket>((resolve, reject) => {
     const onAbort = () => {
       ws.terminate()
@@ -84,7 +85,7 @@ export async function openTunnel(ctx: ClientContext, target: TunnelTarget, optio
     ws.once('error', (error) => {
       done()
       const code = (error as NodeJS.ErrnoException).code
-      reject(error instanceof JitsshError ? error : new JitsshError('ERR_NETWORK', `cannot reach the jitssh server ${origin}: ${code ?? error.message}`, {
+      reject(error instanceof JitsshError ? error : new JitsshError('ERR_NETWORK', `cannot reach ${origin}: ${code ?? error.message}`, {
         cause: error,
         hint: 'check the network and HTTPS_PROXY/NO_PROXY',
       }))

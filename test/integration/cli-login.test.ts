@@ -184,7 +184,7 @@ describe('jitssh login (device)', () => {
       home,
       env,
       onStderr: (text) => {
-        const url = /\(or open (\S+)\)/.exec(text)?.[1]
+        const url = /(http:\/\/\S+\/device\?user_code=\S+)/.exec(text)?.[1]
         if (url && !answered) answered = browser.answerDevice(url, action)
       },
     })
@@ -194,7 +194,7 @@ describe('jitssh login (device)', () => {
   it('is chosen automatically over SSH and completes when approved', async () => {
     const { r, page } = await deviceLogin({ SSH_CONNECTION: '10.0.0.1 5000 10.0.0.2 22' }, 'approve')
     expect(r.code, r.stderr).toBe(0)
-    expect(r.stderr).toMatch(/enter the code:\n\n\s+[A-Z0-9]{4}-[A-Z0-9]{4}/)
+    expect(r.stderr).toMatch(/shows the code [A-Z0-9]{4}-[A-Z0-9]{4}:\n\n {4}http:\/\/127\.0\.0\.1:\d+\/device\?user_code=[A-Z0-9]{4}-[A-Z0-9]{4}\n/)
     expect(page).toContain('Device approved')
     expect(r.stderr).toContain('Logged in to')
   })

@@ -107,7 +107,10 @@ describe('jitssh ssh-gen', () => {
     expect(json.certificates).toEqual([expect.objectContaining({ host: 'vm.example.com', valid: true, principals: ['alice'] })])
   })
 
-  it('parallel ssh-gen runs with no session cause one login, then all succeed', async () => {
+  it('parallel ssh-gen runs after the session ended cause one login, then all succeed', async () => {
+    await login()
+    await fetch(`${srv.url}/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: await refreshToken(), client_id: 'jitssh-cli' }) })
+    await rm(accessTokenPath(paths(), srv.url))
     const browser = createStubBrowser()
     const logins = await auditCount('login')
     const hosts = ['a.example.com', 'b.example.com', 'c.example.com', 'd.example.com', 'e.example.com']
@@ -175,6 +178,19 @@ describe('jitssh ssh-gen', () => {
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/^jitssh: access to vm\.other\.org denied: .+\n$/)
     await expect(stat(join(paths().certs, 'vm.other.org'))).rejects.toMatchObject({ code: 'ENOENT' })
+  })
+
+  it('never logged in, or logged out: exit 4 "not logged in" without starting a login', async () => {
+    const browser = createStubBrowser()
+    const r = await runCli(['ssh-gen', '--hostname', 'vm.example.com', '--server', srv.url], { home, env: { DISPLAY: ':0' }, openBrowser: browser.open })
+    expect(r.code).toBe(4)
+    expect(r.stderr).toBe(`jitssh: not logged in to ${srv.url} (run: jitssh login)\n`)
+    expect(browser.opened).toEqual([])
+    await login()
+    expect((await runCli(['logout'], { home })).code).toBe(0)
+    const after = await runCli(['ssh-gen', '--hostname', 'vm.example.com'], { home, env: { DISPLAY: ':0' }, openBrowser: browser.open })
+    expect(after.code).toBe(4)
+    expect(browser.opened).toEqual([])
   })
 
   it('with no server configured: exit 4 and how to log in', async () => {

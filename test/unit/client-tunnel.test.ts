@@ -128,7 +128,7 @@ describe('openTunnel', () => {
     const error = await openTunnel(ctx, target(), { handshakeTimeoutMs: 5000 }).catch((e: unknown) => e)
     await close()
     expect(isJitsshError(error, 'ERR_NETWORK')).toBe(true)
-    expect((error as Error).message).toMatch(/cannot reach the jitssh server 127\.0\.0\.1:\d+: ECONNREFUSED/)
+    expect((error as Error).message).toMatch(/^cannot reach http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED$/)
   })
 
   it('goes through an HTTP CONNECT proxy from HTTP_PROXY, and not when NO_PROXY matches', async () => {
@@ -336,7 +336,7 @@ describe('jitssh ssh (in-process, seeded session)', () => {
     await bastion.close()
     const r = await runCli(['ssh', '--hostname', 'vm.example.com'], { home })
     expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(/^jitssh: cannot reach the jitssh server/)
+    expect(r.stderr).toMatch(/^jitssh: cannot reach http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/)
   })
 
   it('refuses a bad --port with exit 2', async () => {
