@@ -49,6 +49,13 @@ export async function ensureCertificate(ctx: ClientContext, paths: JitsshPaths, 
       token = await getAccessToken(ctx, paths, server, { ...(login ? { login } : {}), rejected: token, warn: options.ui.warn })
       signed = await signNewKey(ctx, discovery, host, token)
     }
+    if (!signedByUserCa(signed.certificate, discovery)) {
+      // Perhaps the server rotated its CA since we cached its discovery document: ask once more.
+      const fresh = await getDiscovery(ctx, paths, server, { fresh: true })
+      if (!signedByUserCa(signed.certificate, fresh)) {
+        throw new JitsshError('ERR_INVALID_CERTIFICATE', `the certificate for ${host} is not a user certificate from ${server}'s user CA`)
+      }
+    }
     if (Number(signed.certificate.validBefore) * 1000 <= ctx.now()) {
       throw new JitsshError('ERR_INVALID_CERTIFICATE', `the server issued a certificate for ${host} that has already expired`, { hint: 'check this machine\'s clock' })
     }
@@ -84,9 +91,11 @@ async function signNewKey(ctx: ClientContext, discovery: DiscoveryDocument, host
   if (!certificate.publicKey.blob.equals(pair.publicKey.blob)) {
     throw new JitsshError('ERR_INVALID_CERTIFICATE', `the server's certificate for ${host} is for a different key`)
   }
-  const caBase64 = discovery.jitssh.user_ca_public_key.trim().split(/\s+/)[1]
-  if (certificate.type !== 'user' || certificate.signatureKey.blob.toString('base64') !== caBase64) {
-    throw new JitsshError('ERR_INVALID_CERTIFICATE', `the certificate for ${host} is not a user certificate from ${new URL(discovery.issuer || discovery.token_endpoint).origin}'s CA`)
-  }
+  if (certificate.type !== 'user') throw new JitsshError('ERR_INVALID_CERTIFICATE', `the server sent a ${certificate.type} certificate for ${host}, not a user certificate`)
   return { response, certificate, privateKey: encodePrivateKey(pair, `jitssh:${host}`) }
+}
+
+function signedByUserCa(certificate: SshCertificate, discovery: DiscoveryDocument): boolean {
+  const caBase64 = discovery.jitssh.user_ca_public_key.trim().split(/\s+/)[1]
+  return certificate.signatureKey.blob.toString('base64') === caBase64
 }

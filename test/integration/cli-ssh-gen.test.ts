@@ -147,6 +147,17 @@ describe('jitssh ssh-gen', () => {
     expect(parseCertificate(await readFile(`${keyFile}-cert.pub`, 'utf8')).publicKey.blob.equals(key.publicKey.blob)).toBe(true)
   })
 
+  it('a CA that changed since discovery was cached: asks the server again, then accepts', async () => {
+    await login()
+    const config = JSON.parse(await readFile(paths().config, 'utf8'))
+    const real = config.servers[srv.url].discovery.jitssh.user_ca_public_key as string
+    config.servers[srv.url].discovery.jitssh.user_ca_public_key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl old-ca'
+    await writeFile(paths().config, JSON.stringify(config))
+    const r = await runCli(['ssh-gen', '--hostname', 'vm.example.com'], { home })
+    expect(r.code, r.stderr).toBe(0)
+    expect(JSON.parse(await readFile(paths().config, 'utf8')).servers[srv.url].discovery.jitssh.user_ca_public_key).toBe(real)
+  })
+
   it('refreshes an expired access token silently (and rotates the refresh token)', async () => {
     await login()
     const before = await refreshToken()
