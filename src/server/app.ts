@@ -5,6 +5,7 @@ import rateLimit from '@fastify/rate-limit'
 import websocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { JitsshError } from '../shared/errors.js'
+import { registerAdminRoutes } from './admin/admin-routes.js'
 import { AuditLog } from './audit/audit-log.js'
 import { closeTunnelsOfEndedSessions, registerTunnelRoute } from './bastion/tunnel-route.js'
 import { TunnelRegistry } from './bastion/tunnel-registry.js'
@@ -24,6 +25,7 @@ import { AccessTokens } from './oauth/access-token.js'
 import { registerAuthorizeRoute } from './oauth/authorize-route.js'
 import { registerDeviceRoutes } from './oauth/device-routes.js'
 import { registerTokenRoutes } from './oauth/token-routes.js'
+import { registerKrlRoute } from './revocation/krl-route.js'
 import { SessionService } from './sessions/session-service.js'
 import { SqliteStore } from './store/sqlite-store.js'
 import type { Store } from './store/store.js'
@@ -101,6 +103,8 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   else registerOidcLoginRoutes(app, ctx, config.identity)
   registerSignRoute(app, ctx)
   registerTunnelRoute(app, ctx)
+  registerAdminRoutes(app, ctx)
+  registerKrlRoute(app, ctx)
 
   const timers: NodeJS.Timeout[] = []
   return {

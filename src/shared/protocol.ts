@@ -127,3 +127,64 @@ export interface SessionInfo {
   revoked_at: string | null
   live_tunnels: number
 }
+
+/** Extra fields of `SessionInfo` in `GET /v1/admin/sessions` (added with issue 6). */
+export interface SessionInfoDetail {
+  /** `active`, `revoked`, or `expired`. */
+  state: 'active' | 'revoked' | 'expired'
+  revoked_reason: string | null
+  grant: string
+  client_ip: string | null
+}
+
+/** `GET /v1/admin/sessions[?all=1][&user=U]`. `live_tunnels` counts the tunnels on the replica that answered. */
+export interface SessionList {
+  sessions: Array<SessionInfo & SessionInfoDetail>
+}
+
+/** `GET /v1/admin/tunnels`: the live tunnels of the replica that answered. */
+export interface TunnelInfo {
+  id: number
+  session_id: string
+  user: string
+  host: string
+  opened_at: string
+}
+
+export interface TunnelList {
+  tunnels: TunnelInfo[]
+}
+
+/** `POST /v1/admin/revoke`: exactly one of `session_id` and `user` (an email or a username). */
+export interface RevokeRequest {
+  session_id?: string
+  user?: string
+  reason?: string
+}
+
+export interface RevokeResult {
+  /** The user whose sessions were revoked (null when a session id was unknown to the user lookup). */
+  user: string | null
+  /** Sessions this request revoked (already revoked or ended ones are not listed). */
+  revoked_sessions: string[]
+  /** Live tunnels closed on the replica that answered (other replicas close theirs within a second). */
+  tunnels_closed: number
+}
+
+/** `POST /v1/admin/users/disable` and `/enable`: `{user, reason?}`. */
+export interface UserAccessRequest {
+  user?: string
+  reason?: string
+}
+
+export interface UserAccessResult extends RevokeResult {
+  user: string
+  disabled: boolean
+  /** False when the user already was in that state. */
+  changed: boolean
+}
+
+/** `GET /v1/admin/users/disabled` */
+export interface DisabledUserList {
+  users: Array<{ user: string; disabled_at: string; disabled_by: string | null; reason: string | null }>
+}

@@ -16,6 +16,9 @@ export type AuditType =
   | 'tunnel.close'
   | 'session.revoke'
   | 'access.denied'
+  | 'admin.revoke'
+  | 'admin.user.disable'
+  | 'admin.user.enable'
 
 export interface AuditEventInput {
   type: AuditType

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander'
 import { EXIT, exitCodeFor, isJitsshError } from '../../shared/errors.js'
 import { auditVerifyCommand, checkCommand, hashPasswordCommand, initCommand, startCommand, type ServerCliIo } from './commands.js'
+import { krlCommand } from './krl-command.js'
 
 function buildProgram(io: ServerCliIo, setResult: (run: () => Promise<number>) => void): Command {
   const program = new Command('jitssh-server')
@@ -40,6 +41,13 @@ function buildProgram(io: ServerCliIo, setResult: (run: () => Promise<number>) =
     .description('check the hash chain of the audit log; names the first altered row')
     .requiredOption('--config <file>', 'config file')
     .action((options: { config: string }) => setResult(() => auditVerifyCommand(io, options.config)))
+
+  program
+    .command('krl')
+    .description("write the KRL of revoked certificates (as served at /v1/ssh/krl) for sshd's RevokedKeys, atomically")
+    .requiredOption('--config <file>', 'config file')
+    .requiredOption('--out <file>', "where to write it ('-' for stdout)")
+    .action((options: { config: string; out: string }) => setResult(() => krlCommand(io, options.config, options.out)))
 
   return program
 }

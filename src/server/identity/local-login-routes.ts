@@ -54,6 +54,10 @@ export function registerLocalLoginRoutes(app: FastifyInstance, ctx: ServerContex
         return again(401, 'Wrong username or password.')
       }
       await ctx.throttle.succeeded(username)
+      if (await ctx.store.isUserDisabled(who.email)) {
+        await ctx.audit.record({ type: 'login', outcome: 'denied', user: who.email, detail: { reason: 'user_disabled', ip: request.ip } })
+        return again(403, 'This account has been disabled by an administrator of this server.')
+      }
       await ctx.browser.start(request, reply, who)
       await ctx.audit.record({ type: 'login', outcome: 'ok', user: who.email, detail: { method: 'local', ip: request.ip, user_agent: request.headers['user-agent'] ?? null } })
       return reply.code(303).header('location', returnTo).send()

@@ -41,6 +41,10 @@ export function registerOidcLoginRoutes(app: FastifyInstance, ctx: ServerContext
     }
     try {
       const identity = await upstream.finish(new URL(request.url, ctx.publicUrl()), pending)
+      if (await ctx.store.isUserDisabled(identity.email)) {
+        await ctx.audit.record({ type: 'login', outcome: 'denied', user: identity.email, detail: { method: 'oidc', reason: 'user_disabled', ip: request.ip } })
+        return reply.code(403).send(renderMessagePage('Account disabled', `${identity.email} has been disabled by an administrator of this server.`, { error: true }))
+      }
       await ctx.browser.start(request, reply, identity)
       await ctx.audit.record({ type: 'login', outcome: 'ok', user: identity.email, detail: { method: 'oidc', issuer: settings.issuer, ip: request.ip, user_agent: request.headers['user-agent'] ?? null } })
       return reply.code(303).header('location', pending.returnTo).send()

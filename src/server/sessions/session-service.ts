@@ -1,5 +1,6 @@
 import { JitsshError } from '../../shared/errors.js'
 import type { AuditLog } from '../audit/audit-log.js'
+import { OAuthError } from '../http/errors.js'
 import type { Identity } from '../identity/identity.js'
 import { randomToken } from '../oauth/secrets.js'
 import type { SessionRow, Store } from '../store/store.js'
@@ -20,6 +21,8 @@ export interface SessionMeta {
 export class SessionService {
   private readonly cache = new Map<string, { row: SessionRow; until: number }>()
   private readonly revokeListeners: Array<(sessionId: string, reason: string) => void> = []
+  /** Bumped by every revoke: a store read that raced with one is not cached (it may predate it). */
+  private revocations = 0
 
   constructor(
     private readonly store: Store,
@@ -28,7 +31,12 @@ export class SessionService {
     private readonly now: () => number,
   ) {}
 
+  /**
+   * Sessions are created only by the token endpoint, so a disabled user is refused as an OAuth
+   * `invalid_grant`. Checked again after the insert: a disable that ran in between has not seen this session.
+   */
   async create(identity: Identity, meta: SessionMeta): Promise<SessionRow> {
+    if (await this.store.isUserDisabled(identity.email)) throw await this.disabledRefusal(identity, meta)
     const createdAt = this.now()
     const row: SessionRow = {
       id: randomToken(18),
@@ -42,7 +50,17 @@ export class SessionService {
       userAgent: meta.userAgent,
     }
     await this.store.createSession(row)
+    if (await this.store.isUserDisabled(identity.email)) {
+      await this.revoke(row.id, 'user disabled', { user: identity.email })
+      throw await this.disabledRefusal(identity, meta)
+    }
     return row
+  }
+
+  private async disabledRefusal(identity: Identity, meta: SessionMeta): Promise<OAuthError> {
+    const reason = `${identity.email} has been disabled by an administrator of this server`
+    await this.audit.record({ type: 'token.denied', outcome: 'denied', user: identity.email, detail: { grant: meta.grant, reason, ip: meta.clientIp } })
+    return new OAuthError('invalid_grant', reason)
   }
 
   /** The session if it exists, is not revoked and has not ended; otherwise a 401 error that says which. */
@@ -51,8 +69,9 @@ export class SessionService {
     const cached = this.cache.get(sessionId)
     let row = cached && cached.until > Date.now() ? cached.row : undefined
     if (!row) {
+      const revocationsBefore = this.revocations
       row = await this.store.getSession(sessionId)
-      if (row) this.cache.set(sessionId, { row, until: Date.now() + CACHE_MS })
+      if (row && revocationsBefore === this.revocations) this.cache.set(sessionId, { row, until: Date.now() + CACHE_MS })
       if (this.cache.size > 10_000) this.cache.clear()
     }
     if (!row) throw new JitsshError('ERR_NOT_LOGGED_IN', 'session not found', { hint: 'run: jitssh login' })
@@ -63,7 +82,9 @@ export class SessionService {
 
   /** Revokes a session (idempotent), audits it once, and tells the listeners (live tunnels close). */
   async revoke(sessionId: string, reason: string, actor: { user: string | null; detail?: Record<string, unknown> }): Promise<boolean> {
+    this.revocations++
     const changed = await this.store.revokeSession(sessionId, this.now(), reason)
+    this.revocations++
     this.cache.delete(sessionId)
     if (changed) {
       await this.audit.record({ type: 'session.revoke', outcome: 'ok', user: actor.user, sessionId, detail: { reason, ...actor.detail } })

@@ -1,0 +1,26 @@
+import type { FastifyRequest } from 'fastify'
+import { JitsshError } from '../../shared/errors.js'
+import type { ServerContext } from '../context.js'
+import { authenticateBearer, type Authenticated } from '../http/bearer-auth.js'
+import { isAdmin } from '../http/discovery-routes.js'
+
+/**
+ * A live session of a configured admin (`admins: {users, groups}`), else 401 (no or bad token) or 403. The
+ * 403 is audited (`access.denied`, action `admin`): someone tried to use admin rights they do not have.
+ */
+export async function requireAdmin(ctx: ServerContext, request: FastifyRequest): Promise<Authenticated> {
+  const auth = await authenticateBearer(ctx, request)
+  const { identity } = auth.session
+  if (isAdmin(ctx, identity)) return auth
+  const reason = `admin rights needed: ${identity.email} is not an admin of this server`
+  await ctx.audit.record({
+    type: 'access.denied', outcome: 'denied', user: identity.email, sessionId: auth.session.id,
+    detail: { action: 'admin', method: request.method, path: request.url.split('?')[0], reason, ip: request.ip },
+  })
+  throw new JitsshError('ERR_FORBIDDEN', reason)
+}
+
+/** Who did it, for the audit detail of every admin action. */
+export function actorOf(auth: Authenticated): { by: string; by_session: string } {
+  return { by: auth.session.identity.email, by_session: auth.session.id }
+}
