@@ -34,12 +34,11 @@ if (nonInteractive && !existsSync(CHROMIUM_PATH)) {
   process.exit(1)
 }
 
-let stack: Stack | undefined
-let stopping = false
+const running: { stack?: Stack; stopping?: boolean } = {}
 async function shutdown(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true
-    await stack?.stop()
+  if (!running.stopping) {
+    running.stopping = true
+    await running.stack?.stop()
   }
   process.exit(code)
 }
@@ -48,11 +47,12 @@ process.on('SIGTERM', () => void shutdown(143))
 
 const password = randomBytes(12).toString('base64url')
 const principal = userInfo().username
-stack = await startStack({
+const stack = await startStack({
   hosts: [HOST],
   users: [{ username: 'demo', email: 'demo@example.com', groups: ['demo'], password }],
   policy: [{ name: 'demo', groups: ['demo'], hosts: [HOST], principals: [principal], max_ttl: '15m' }],
 })
+running.stack = stack
 say(`access server  ${stack.server.url}  (SQLite in ${stack.server.dir})`)
 say(`target sshd    127.0.0.1:${stack.sshd.port}, trusts the jitssh user CA, reached as "${HOST}" through the bastion`)
 say(`demo login     user: demo   password: ${password}`)
