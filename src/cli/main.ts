@@ -11,6 +11,10 @@ import { defineStatus } from './status.js'
 import { defineSshConfig } from './ssh-config.js'
 import { defineSshGen } from './ssh-gen.js'
 import { defineSsh } from './ssh.js'
+import { defineAudit } from './audit.js'
+import { defineRevoke } from './revoke.js'
+import { defineSessions } from './sessions.js'
+import { defineUserAccess } from './user-access.js'
 
 export const VERSION = '0.1.0'
 
@@ -34,7 +38,7 @@ export async function main(argv: string[], context?: ClientContext): Promise<num
       outputError: (s, write) => write(s.replace(/^error: /, 'jitssh: ')),
     })
     .showSuggestionAfterError(true)
-  for (const define of [defineLogin, defineLogout, defineStatus, defineSshConfig, defineSshGen, defineSsh] as Define[]) {
+  for (const define of [defineLogin, defineLogout, defineStatus, defineSshConfig, defineSshGen, defineSsh, defineAudit, defineSessions, defineRevoke, defineUserAccess] as Define[]) {
     define(program, ctx, (c) => (code = c))
   }
   try {

@@ -1,0 +1,62 @@
+// jitssh user disable <user> [--reason TEXT] | user enable <user> | user list-disabled   [--json] [--server URL]
+import type { Command } from 'commander'
+import type { DisabledUserList, UserAccessResult } from '../shared/protocol.js'
+import { adminClient } from '../client/admin-api.js'
+import type { ClientContext } from '../client/context.js'
+import { formatLocalTime, resolveTimeZone } from '../client/zoned-time.js'
+import { parseServerArg } from './host-arg.js'
+import { renderTable } from './table.js'
+
+interface UserAccessOptions {
+  reason?: string
+  json?: boolean
+  server?: string
+}
+
+const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`
+
+export function defineUserAccess(program: Command, ctx: ClientContext, done: (code: number) => void): void {
+  const user = program.command('user').description('disable or enable a user at the server (admins only)')
+  const common = (command: Command): Command =>
+    command.option('--json', 'print JSON (for scripts)').option('--server <url>', 'the jitssh server (default: the last one logged in to)')
+  common(
+    user
+      .command('disable')
+      .description('stop a user: every session ends now, and login, refresh, signing and tunnels are refused until enabled')
+      .argument('<user>', 'email or username')
+      .option('--reason <text>', 'why, for the audit log'),
+  ).action(async (name: string, options: UserAccessOptions) => done(await changeUserAccess(ctx, 'disable', name, options)))
+  common(user.command('enable').description('let a disabled user log in again').argument('<user>', 'email or username')).action(
+    async (name: string, options: UserAccessOptions) => done(await changeUserAccess(ctx, 'enable', name, options)),
+  )
+  common(user.command('list-disabled').description('list the disabled users')).action(async (options: UserAccessOptions) => done(await listDisabled(ctx, options)))
+}
+
+export async function changeUserAccess(ctx: ClientContext, action: 'disable' | 'enable', name: string, options: UserAccessOptions): Promise<number> {
+  const client = await adminClient(ctx, parseServerArg(options.server))
+  const result = await client.post<UserAccessResult>(`users/${action}`, { user: name.trim(), ...(options.reason !== undefined ? { reason: options.reason } : {}) })
+  if (options.json === true) {
+    ctx.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
+    return 0
+  }
+  if (!result.changed) ctx.stdout.write(`${result.user} was already ${action}d.\n`)
+  else if (action === 'enable') ctx.stdout.write(`Enabled ${result.user}: they can log in again.\n`)
+  else ctx.stdout.write(`Disabled ${result.user}: revoked ${plural(result.revoked_sessions.length, 'session')}; closed ${plural(result.tunnels_closed, 'live tunnel')}.\n`)
+  return 0
+}
+
+async function listDisabled(ctx: ClientContext, options: UserAccessOptions): Promise<number> {
+  const client = await adminClient(ctx, parseServerArg(options.server))
+  const list = await client.get<DisabledUserList>('users/disabled')
+  if (options.json === true) {
+    ctx.stdout.write(`${JSON.stringify(list, null, 2)}\n`)
+    return 0
+  }
+  if (list.users.length === 0) {
+    ctx.stderr.write('No disabled users.\n')
+    return 0
+  }
+  const timeZone = resolveTimeZone(ctx.env)
+  ctx.stdout.write(renderTable(['USER', 'DISABLED', 'BY', 'REASON'], list.users.map((u) => [u.user, formatLocalTime(Date.parse(u.disabled_at), timeZone), u.disabled_by ?? '-', u.reason ?? '-'])))
+  return 0
+}
