@@ -66,7 +66,18 @@ export interface Stack {
   loginWithBrowser(browser: Browser, creds?: Credentials): Promise<ToolResult>
   /** `jitssh login --device`, approved in headless Chromium. */
   loginWithDevice(browser: Browser, creds?: Credentials): Promise<ToolResult>
+  /** Another person on the same machine (e.g. an admin): a second temp HOME with its own CLI runner. */
+  addHome(): StackHome
   stop(): Promise<void>
+}
+
+/** A second user's temp HOME (removed by `stop`), with the CLI run as that user. */
+export interface StackHome {
+  home: string
+  env: Record<string, string>
+  jitssh(args: string[], opts?: ToolOptions): Promise<ToolResult>
+  /** `jitssh login --no-browser` in this HOME, completed by headless Chromium with `creds`. */
+  loginWithBrowser(browser: Browser, creds: Credentials): Promise<ToolResult>
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -140,6 +151,42 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     return { code, stdout, stderr }
   }
 
+  const extraHomes: string[] = []
+  const addHome = (): StackHome => {
+    const other = mkdtempSync(join(tmpdir(), 'jitssh-home-'))
+    extraHomes.push(other)
+    const otherEnv = { ...env, HOME: other, JITSSH_HOME: join(other, '.jitssh') }
+    const otherIsolated = { ...isolated, ...otherEnv }
+    return {
+      home: other,
+      env: otherEnv,
+      jitssh: (args, opts = {}) => runTool(process.execPath, [JITSSH_BIN, ...args], { timeoutMs: 60_000, ...opts, env: { ...otherIsolated, ...opts.env } }),
+      loginWithBrowser: async (browser, creds) => {
+        const child = spawn(process.execPath, [JITSSH_BIN, 'login', '--server', server.url, '--no-browser'], { env: { ...process.env, ...otherIsolated }, stdio: ['ignore', 'pipe', 'pipe'] })
+        let stdout = ''
+        let stderr = ''
+        child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+        const closed = once(child, 'close')
+        const url = await new Promise<string>((resolveUrl, reject) => {
+          child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+            stderr += chunk
+            const match = /(https?:\/\/\S+\/authorize\?\S+)/.exec(stderr)
+            if (match) resolveUrl(match[1]!)
+          })
+          child.once('exit', () => reject(new Error(`jitssh login exited before printing a URL:\n${stderr}`)))
+        })
+        try {
+          await completeBrowserLogin(browser, url, creds)
+        } catch (error) {
+          child.kill('SIGKILL')
+          throw error
+        }
+        const [code] = (await closed) as [number | null]
+        return { code, stdout, stderr }
+      },
+    }
+  }
+
   return {
     server,
     sshd,
@@ -152,9 +199,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     spawnJitssh,
     loginWithBrowser: (browser, creds = ALICE) => loginWith(['--no-browser'], (url) => completeBrowserLogin(browser, url, creds)),
     loginWithDevice: (browser, creds = ALICE) => loginWith(['--device'], (url) => answerDeviceCode(browser, url, creds)),
+    addHome,
     async stop() {
       await Promise.allSettled([server.stop(), sshd.stop()])
       rmSync(home, { recursive: true, force: true })
+      for (const other of extraHomes) rmSync(other, { recursive: true, force: true })
       rmSync(keysDir, { recursive: true, force: true })
       rmSync(sshd.dir, { recursive: true, force: true })
     },

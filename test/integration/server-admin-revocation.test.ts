@@ -92,7 +92,7 @@ describe('revoking a session', () => {
       ['session.revoke', 'alice@example.com', a1.session_id],
       ['admin.revoke', 'bob@example.com', bob.session_id],
     ])
-    expect(events[0]!.detail).toMatchObject({ reason: 'revoked by an admin', by: 'bob@example.com', admin_reason: 'laptop stolen' })
+    expect(events[0]!.detail).toMatchObject({ reason: 'by an admin', by: 'bob@example.com', admin_reason: 'laptop stolen' })
     expect(events[1]!.detail).toMatchObject({ target_user: 'alice@example.com', target_session: a1.session_id, tunnels_closed: 1, reason: 'laptop stolen' })
 
     const again = await adminCall(srv.url, bob.access_token, 'revoke', { session_id: a1.session_id })

@@ -4,7 +4,7 @@ import type { ServerContext } from '../context.js'
 import type { Authenticated } from '../http/bearer-auth.js'
 
 /** Stored as the session's revoked_reason and sent in the tunnel's close frame (which allows 123 bytes). */
-const REASON_ADMIN = 'revoked by an admin'
+const REASON_ADMIN = 'by an admin'
 const REASON_DISABLED = 'user disabled by an admin'
 const SESSION_ID_SHAPE = /^[A-Za-z0-9_-]{1,100}$/
 
