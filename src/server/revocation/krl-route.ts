@@ -9,7 +9,8 @@ import { buildRevocationKrl } from './revocation-krl.js'
  * answers 304 until the revoked set changes. `jitssh-server krl --out FILE` writes the same bytes.
  */
 export function registerKrlRoute(app: FastifyInstance, ctx: ServerContext): void {
-  app.get('/v1/ssh/krl', async (request, reply) => {
+  // Per client address: plenty for cron jobs (even many hosts behind one NAT), a ceiling for abuse.
+  app.get('/v1/ssh/krl', { config: { rateLimit: { max: 600, timeWindow: 60_000 } } }, async (request, reply) => {
     const krl = await buildRevocationKrl(ctx.store, ctx.keys.userCa.publicKey, ctx.now())
     void reply
       .header('cache-control', 'public, max-age=10')
