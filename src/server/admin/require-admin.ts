@@ -20,7 +20,3 @@ export async function requireAdmin(ctx: ServerContext, request: FastifyRequest):
   throw new JitsshError('ERR_FORBIDDEN', reason)
 }
 
-/** Who did it, for the audit detail of every admin action. */
-export function actorOf(auth: Authenticated): { by: string; by_session: string } {
-  return { by: auth.session.identity.email, by_session: auth.session.id }
-}
