@@ -27,7 +27,7 @@ import { registerDeviceRoutes } from './oauth/device-routes.js'
 import { registerTokenRoutes } from './oauth/token-routes.js'
 import { registerKrlRoute } from './revocation/krl-route.js'
 import { SessionService } from './sessions/session-service.js'
-import { SqliteStore } from './store/sqlite-store.js'
+import { openStore } from './store/open-store.js'
 import type { Store } from './store/store.js'
 
 /** Request bodies larger than this are refused with 413 (sign requests and forms are tiny). */
@@ -38,7 +38,7 @@ export interface ServerDeps {
   now?: () => number
   /** Where JSON log lines go (default stderr). */
   logStream?: NodeJS.WritableStream
-  /** A store to use instead of the configured SQLite file (it is then not closed by `close`). */
+  /** A store to use instead of the configured one (it is then not closed by `close`). */
   store?: Store
 }
 
@@ -55,7 +55,7 @@ export interface JitsshServer {
 export async function createServer(config: ServerConfig, deps: ServerDeps = {}): Promise<JitsshServer> {
   const now = deps.now ?? Date.now
   const keys = await loadServerKeys(config.keysDir)
-  const store = deps.store ?? new SqliteStore(config.storage.sqlite)
+  const store = deps.store ?? (await openStore(config.storage, { listenForRevocations: true }))
   const https = config.tls ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } : null
   const secureCookies = (config.publicUrl ?? '').startsWith('https:')
 

@@ -7,7 +7,7 @@ import { verifyAuditChain } from '../audit/audit-log.js'
 import { generateServerKeys } from '../ca/server-keys.js'
 import { loadConfig } from '../config/load-config.js'
 import { hashPassword } from '../identity/password-hash.js'
-import { SqliteStore } from '../store/sqlite-store.js'
+import { openStore } from '../store/open-store.js'
 import { renderStarterConfig } from './starter-config.js'
 
 /** Streams and signals a command uses; tests pass buffers. */
@@ -73,7 +73,7 @@ export async function startCommand(io: ServerCliIo, configPath: string): Promise
 
 export async function auditVerifyCommand(io: ServerCliIo, configPath: string): Promise<number> {
   const config = loadConfig(configPath)
-  const store = new SqliteStore(config.storage.sqlite)
+  const store = await openStore(config.storage, { listenForRevocations: false })
   try {
     const result = await verifyAuditChain(store)
     if (result.problem) {

@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path'
 import { loadServerKeys } from '../ca/server-keys.js'
 import { loadConfig } from '../config/load-config.js'
 import { buildRevocationKrl } from '../revocation/revocation-krl.js'
-import { SqliteStore } from '../store/sqlite-store.js'
+import { openStore } from '../store/open-store.js'
 import type { ServerCliIo } from './commands.js'
 
 /** Writes `bytes` to `path` so that a reader sees the old file or the new one, never a part: temp file, fsync, rename. */
@@ -33,7 +33,7 @@ export function writeFileAtomically(path: string, bytes: Buffer, mode = 0o644): 
 export async function krlCommand(io: ServerCliIo, configPath: string, out: string): Promise<number> {
   const config = loadConfig(configPath)
   const keys = await loadServerKeys(config.keysDir)
-  const store = new SqliteStore(config.storage.sqlite)
+  const store = await openStore(config.storage, { listenForRevocations: false })
   try {
     const krl = await buildRevocationKrl(store, keys.userCa.publicKey, Date.now())
     if (out === '-') {

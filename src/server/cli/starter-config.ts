@@ -19,8 +19,20 @@ listen: 127.0.0.1:8443
 # behind_tls_proxy: true
 # trusted_proxies: [127.0.0.1, ::1]
 
+# Where sessions, tokens, issued certificates and the audit log live. One of:
+# sqlite: a file (WAL) for a single server process...
 storage:
   sqlite: data/jitssh.db
+# ...or PostgreSQL for several replicas behind a load balancer (they must also share keys_dir). The
+# schema is created on first start. Revocations reach every replica at once (LISTEN/NOTIFY on the
+# channel jitssh_revocations): live tunnels close and refresh/signing fail everywhere. Put the password in
+# the URL or in the PGPASSWORD environment variable; for TLS add ?sslmode=verify-full.
+# storage:
+#   postgres: postgres://jitssh@db.internal:5432/jitssh
+# or, to size the pool (connections per replica; each replica also holds one for LISTEN):
+#   postgres:
+#     url: postgres://jitssh@db.internal:5432/jitssh
+#     pool_size: 10
 
 # user_ca, host_ca (OpenSSH private keys) and token_signing_key.pem (Ed25519), all mode 0600.
 keys_dir: keys

@@ -5,6 +5,7 @@ import { JitsshError } from '../../shared/errors.js'
 import { isLoopbackHost, parseHostPort } from './address.js'
 import { ConfigNode } from './config-node.js'
 import { parseIdentity, parsePolicyRule, parseSourceAddress, parseTargets } from './parse-sections.js'
+import { parseStorage } from './parse-storage.js'
 import type { ServerConfig } from './types.js'
 
 const TOP_LEVEL_KEYS = [
@@ -52,7 +53,6 @@ function parseRoot(root: ConfigNode, baseDir: string): ServerConfig {
 
   const publicUrl = parsePublicUrl(root.child('public_url'), { tls: tls !== undefined, behindTlsProxy, listenHost: listen.host })
 
-  const storage = root.child('storage').onlyKeys(['sqlite'])
   const sessions = root.child('sessions').onlyKeys(['lifetime', 'access_token_ttl', 'browser_lifetime'])
   const oauth = root.child('oauth').onlyKeys(['code_ttl', 'device_code_ttl', 'device_poll_interval'])
   const certs = root.child('certificates').onlyKeys(['default_ttl', 'backdate', 'source_address'])
@@ -75,7 +75,7 @@ function parseRoot(root: ConfigNode, baseDir: string): ServerConfig {
     tls,
     behindTlsProxy,
     trustedProxies: root.child('trusted_proxies').missing ? ['127.0.0.1', '::1'] : root.child('trusted_proxies').stringList(),
-    storage: { sqlite: path(storage.child('sqlite'), 'jitssh.db') },
+    storage: parseStorage(root.child('storage'), baseDir),
     keysDir: path(root.child('keys_dir'), 'keys'),
     identity: parseIdentity(root.child('identity')),
     sessions: {

@@ -66,6 +66,12 @@ export interface RateLimitConfig {
   loginPostsPerMinute: number
 }
 
+/** Where state lives: one SQLite file (one process), or PostgreSQL (several replicas share it). */
+export type StorageConfig =
+  | { kind: 'sqlite'; sqlite: string }
+  /** `url`: postgres:// or postgresql://; `poolSize`: connections per replica (plus one for LISTEN). */
+  | { kind: 'postgres'; url: string; poolSize: number }
+
 export interface ServerConfig {
   /** The YAML file this came from (named in errors); relative paths were resolved against its directory. */
   source: string
@@ -76,7 +82,7 @@ export interface ServerConfig {
   behindTlsProxy: boolean
   /** Addresses / CIDRs whose X-Forwarded-For is believed (only with behindTlsProxy). */
   trustedProxies: string[]
-  storage: { sqlite: string }
+  storage: StorageConfig
   keysDir: string
   identity: IdentityConfig
   sessions: { lifetimeMs: number; accessTokenTtlMs: number; browserLifetimeMs: number }

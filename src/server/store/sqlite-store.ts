@@ -5,7 +5,7 @@ import { sealAuditRecord } from '../audit/audit-chain.js'
 import type { Identity } from '../identity/identity.js'
 import type {
   AuditDraft, AuditQuery, AuditRecord, AuthCodeRow, CertificateRow, DeviceCodeRow, DisabledUserRow, OidcLoginRow, RefreshTokenRow,
-  RevokedCertificates, SessionQuery, SessionRow, Store, WebSessionRow,
+  RevocationListener, RevokedCertificates, SessionQuery, SessionRow, Store, WebSessionRow,
 } from './store.js'
 import * as admin from './sqlite-admin-queries.js'
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js'
@@ -276,6 +276,11 @@ export class SqliteStore implements Store {
   }
   async listRevokedCertificates(nowSeconds: number): Promise<RevokedCertificates> {
     return admin.listRevokedCertificates(this.access, nowSeconds)
+  }
+
+  /** One process owns the SQLite file, so no other replica can revoke anything: nothing to hear. */
+  onRevocation(_listener: RevocationListener): () => void {
+    return () => undefined
   }
 
   async takeOidcLogin(idHash: string, now: number): Promise<OidcLoginRow | undefined> {

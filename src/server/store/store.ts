@@ -4,9 +4,11 @@ import type {
   WebSessionRow,
 } from './rows.js'
 import type { AuditQuery, DisabledUserRow, RevokedCertificates, SessionQuery } from './admin-rows.js'
+import type { RevocationListener } from './revocation-events.js'
 
 export type * from './rows.js'
 export type * from './admin-rows.js'
+export type * from './revocation-events.js'
 
 /**
  * Everything the server persists. Async so that a PostgreSQL implementation fits the same shape; every
@@ -79,4 +81,11 @@ export interface Store {
   listDisabledUsers(): Promise<DisabledUserRow[]>
   /** Serials of certificates still valid at `nowSeconds` whose session is revoked or whose user is disabled. */
   listRevokedCertificates(nowSeconds: number): Promise<RevokedCertificates>
+
+  /**
+   * Revocations (revokeSession, setUserDisabled to true) made through *other* Store instances on the same
+   * database, i.e. other replicas, as soon as they commit; a `resync` when some may have been missed.
+   * Returns the unsubscribe. SQLite serves one process only, so it never calls the listener.
+   */
+  onRevocation(listener: RevocationListener): () => void
 }

@@ -1,0 +1,35 @@
+import { resolve } from 'node:path'
+import type { ConfigNode } from './config-node.js'
+import type { StorageConfig } from './types.js'
+
+const DEFAULT_POOL_SIZE = 10
+
+/**
+ * `storage:` is one of
+ *   sqlite: data/jitssh.db                       (the default, relative to the config file)
+ *   postgres: postgres://jitssh@db.internal/jitssh
+ *   postgres: { url: postgres://..., pool_size: 10 }
+ */
+export function parseStorage(node: ConfigNode, baseDir: string): StorageConfig {
+  node.onlyKeys(['sqlite', 'postgres'])
+  const sqlite = node.child('sqlite')
+  const postgres = node.child('postgres')
+  if (!sqlite.missing && !postgres.missing) node.fail('configure one of "sqlite" or "postgres", not both')
+  if (postgres.missing) return { kind: 'sqlite', sqlite: resolve(baseDir, sqlite.string('jitssh.db')) }
+
+  const long = typeof postgres.value === 'object'
+  if (long) postgres.onlyKeys(['url', 'pool_size'])
+  const urlNode = long ? postgres.child('url') : postgres
+  const url = urlNode.string()
+  let parsed: URL | undefined
+  try {
+    parsed = new URL(url)
+  } catch {
+    parsed = undefined
+  }
+  if (!parsed || (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') || !parsed.pathname.slice(1)) {
+    urlNode.fail('expected a URL like "postgres://jitssh@db.example.com:5432/jitssh" (password in the URL or in PGPASSWORD)')
+  }
+  const poolSize = long ? postgres.child('pool_size').integer(DEFAULT_POOL_SIZE, 1, 1000) : DEFAULT_POOL_SIZE
+  return { kind: 'postgres', url, poolSize }
+}

@@ -1,0 +1,49 @@
+import pg from 'pg'
+
+/** A row as node-postgres returns it: snake_case columns; BIGINT arrives as a decimal string. */
+export type PgRow = Record<string, unknown>
+
+/** What PostgresStore and its query modules need from the pool: one-shot queries and transactions. */
+export class PostgresDatabase {
+  readonly pool: pg.Pool
+
+  constructor(readonly config: pg.PoolConfig) {
+    this.pool = new pg.Pool(config)
+    // An idle client whose connection dropped reports here; the pool replaces it on the next checkout,
+    // and the query that needs it fails with the real cause. Without a listener the process would exit.
+    this.pool.on('error', () => undefined)
+  }
+
+  async query(text: string, params: unknown[] = []): Promise<pg.QueryResult<PgRow>> {
+    return this.pool.query<PgRow>(text, params)
+  }
+
+  async rows(text: string, params: unknown[] = []): Promise<PgRow[]> {
+    return (await this.query(text, params)).rows
+  }
+
+  /**
+   * Runs `run` inside one transaction on one connection: COMMIT when it resolves, ROLLBACK when it throws.
+   * `begin` is the opening statement(s), sent in one round trip (e.g. BEGIN plus a lock); its results go
+   * to `run`. A connection that failed mid-way is discarded instead of going back to the pool.
+   */
+  async transaction<T>(run: (client: pg.PoolClient, opened: pg.QueryResult<PgRow>[]) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+    const client = await this.pool.connect()
+    let broken: Error | undefined
+    try {
+      const opened = (await client.query<PgRow>(begin)) as pg.QueryResult<PgRow> | pg.QueryResult<PgRow>[]
+      const result = await run(client, Array.isArray(opened) ? opened : [opened])
+      await client.query('COMMIT')
+      return result
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollbackError: Error) => void (broken = rollbackError))
+      throw error
+    } finally {
+      client.release(broken)
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end()
+  }
+}

@@ -1,0 +1,281 @@
+// The Store contract, run against every implementation on a real database: SQLite (a temp file) and
+// PostgreSQL (a private server, test/helpers/postgres.ts). Compare-and-set methods have exactly one winner
+// even when two Store instances on the same database race; concurrent audit appends from two instances keep
+// one unbroken hash chain.
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { verifyAuditChain } from '../../src/server/audit/audit-log.js'
+import type { Identity } from '../../src/server/identity/identity.js'
+import { PostgresStore } from '../../src/server/store/postgres-store.js'
+import { SqliteStore } from '../../src/server/store/sqlite-store.js'
+import type { AuditDraft, CertificateRow, SessionRow, Store } from '../../src/server/store/store.js'
+import { postgresAvailable, startPostgres, type TestPostgres } from '../helpers/postgres.js'
+
+/** Opens Store instances on one fresh database (`open()` again gives a second instance, like a second replica). */
+interface Backend {
+  name: string
+  available: boolean
+  fresh(): Promise<{ open(): Promise<Store>; cleanup(): Promise<void> }>
+}
+
+let postgres: TestPostgres | undefined
+const backends: Backend[] = [
+  {
+    name: 'SQLite',
+    available: true,
+    async fresh() {
+      const dir = mkdtempSync(join(tmpdir(), 'jitssh-store-'))
+      return { open: async () => new SqliteStore(join(dir, 'jitssh.db')), cleanup: async () => rmSync(dir, { recursive: true, force: true }) }
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    available: postgresAvailable(),
+    async fresh() {
+      postgres ??= await startPostgres()
+      const url = await postgres.createDatabase()
+      return { open: () => PostgresStore.open({ url, poolSize: 5, listenForRevocations: false }), cleanup: async () => undefined }
+    },
+  },
+]
+afterAll(async () => postgres?.stop())
+
+const NOW = Date.UTC(2030, 0, 2, 12, 0, 0)
+const id = (prefix: string): string => `${prefix}-${randomBytes(6).toString('hex')}`
+const identityOf = (username: string): Identity => ({ sub: username, username, email: `${username}@example.com`, name: username.toUpperCase(), groups: ['dev'] })
+function sessionRow(username: string, overrides: Partial<SessionRow> = {}): SessionRow {
+  return { id: id('s'), identity: identityOf(username), grant: 'authorization_code', createdAt: NOW, expiresAt: NOW + 3_600_000, revokedAt: null, revokedReason: null, clientIp: '127.0.0.1', userAgent: 'test', ...overrides }
+}
+function draft(type: string, overrides: Partial<AuditDraft> = {}): AuditDraft {
+  return { type, user: null, sessionId: null, host: null, outcome: 'ok', detail: {}, ...overrides }
+}
+function certificate(session: SessionRow, validBefore: number): CertificateRow {
+  const serial = BigInt(`0x${randomBytes(8).toString('hex')}`) | 1n
+  return {
+    serial: serial.toString(), sessionId: session.id, userEmail: session.identity.email, host: 'vm.example.com', principals: [session.identity.username, 'deploy'],
+    keyId: `jitssh:${session.id}`, fingerprint: 'SHA256:test', validAfter: Math.floor(NOW / 1000) - 60, validBefore, issuedAt: NOW,
+  }
+}
+
+for (const backend of backends) {
+  describe.skipIf(!backend.available)(`Store contract: ${backend.name}`, () => {
+    let store: Store
+    let replica: Store
+    let cleanup: () => Promise<void>
+    beforeAll(async () => {
+      const database = await backend.fresh()
+      store = await database.open()
+      replica = await database.open()
+      cleanup = database.cleanup
+    })
+    afterAll(async () => {
+      await store?.close()
+      await replica?.close()
+      await cleanup?.()
+    })
+
+    it('sessions: create, read back, revoke exactly once, list active and ended, find an email by username', async () => {
+      const session = sessionRow('alice')
+      await store.createSession(session)
+      expect(await replica.getSession(session.id)).toEqual(session)
+      expect(await store.getSession('no-such-session')).toBeUndefined()
+      const ended = sessionRow('alice', { createdAt: NOW - 10, expiresAt: NOW - 1 })
+      await store.createSession(ended)
+
+      const outcomes = await Promise.all([store.revokeSession(session.id, NOW + 5, 'by an admin'), replica.revokeSession(session.id, NOW + 6, 'again')])
+      expect(outcomes.filter(Boolean)).toHaveLength(1)
+      const revoked = await store.getSession(session.id)
+      expect(revoked?.revokedAt === NOW + 5 ? revoked.revokedReason : revoked?.revokedReason).toBe(revoked?.revokedAt === NOW + 5 ? 'by an admin' : 'again')
+      expect(await store.revokeSession('no-such-session', NOW, 'x')).toBe(false)
+
+      const active = sessionRow('alice', { createdAt: NOW + 1 })
+      await store.createSession(active)
+      expect((await store.listSessions({ now: NOW, includeEnded: false, userEmail: 'alice@example.com', limit: 10 })).map((s) => s.id)).toEqual([active.id])
+      expect((await store.listSessions({ now: NOW, includeEnded: true, userEmail: 'alice@example.com', limit: 10 })).map((s) => s.id)).toEqual([active.id, session.id, ended.id])
+      expect(await store.listSessions({ now: NOW, includeEnded: true, userEmail: 'alice@example.com', limit: 1 })).toHaveLength(1)
+      expect(await store.findEmailByUsername('alice')).toBe('alice@example.com')
+      const oidc = sessionRow('x', { identity: { ...identityOf('dana'), sub: 'oidc:1234' } })
+      await store.createSession(oidc)
+      expect(await store.findEmailByUsername('dana')).toBe('dana@example.com')
+      expect(await store.findEmailByUsername('oidc:1234')).toBe('dana@example.com')
+      expect(await store.findEmailByUsername('nobody')).toBeUndefined()
+    })
+
+    it('browser sessions: create, read, delete', async () => {
+      const row = { idHash: id('w'), identity: identityOf('bob'), createdAt: NOW, expiresAt: NOW + 60_000 }
+      await store.createWebSession(row)
+      expect(await replica.getWebSession(row.idHash)).toEqual(row)
+      await replica.deleteWebSession(row.idHash)
+      expect(await store.getWebSession(row.idHash)).toBeUndefined()
+    })
+
+    it('authorization codes: of two concurrent consumes (two instances) exactly one is the first use', async () => {
+      const session = sessionRow('alice')
+      await store.createSession(session)
+      const code = { codeHash: id('c'), clientId: 'jitssh-cli', redirectUri: 'http://127.0.0.1:1/callback', codeChallenge: 'x'.repeat(43), identity: identityOf('alice'), createdAt: NOW, expiresAt: NOW + 60_000, usedAt: null, sessionId: null }
+      await store.insertAuthCode(code)
+      for (let round = 0; round < 5; round++) {
+        const hash = round === 0 ? code.codeHash : id('c')
+        if (round > 0) await store.insertAuthCode({ ...code, codeHash: hash })
+        const results = await Promise.all([store.consumeAuthCode(hash, NOW + 1), replica.consumeAuthCode(hash, NOW + 2), store.consumeAuthCode(hash, NOW + 3)])
+        expect(results.filter((result) => result?.firstUse)).toHaveLength(1)
+        expect(results.find((result) => result?.firstUse)!.row).toEqual({ ...code, codeHash: hash, usedAt: null })
+      }
+      await store.attachSessionToAuthCode(code.codeHash, session.id)
+      const replay = await replica.consumeAuthCode(code.codeHash, NOW + 10)
+      expect(replay?.firstUse).toBe(false)
+      expect(replay?.row.sessionId).toBe(session.id)
+      expect(replay?.row.usedAt).toBeGreaterThanOrEqual(NOW + 1)
+      expect(await store.consumeAuthCode('unknown', NOW)).toBeUndefined()
+    })
+
+    it('refresh tokens: one use; of two concurrent uses (two instances) exactly one wins, the other is a reuse', async () => {
+      const session = sessionRow('alice')
+      await store.createSession(session)
+      for (let round = 0; round < 5; round++) {
+        const token = { tokenHash: id('r'), sessionId: session.id, createdAt: NOW, expiresAt: NOW + 86_400_000, usedAt: null }
+        await store.insertRefreshToken(token)
+        expect(await replica.getRefreshToken(token.tokenHash)).toEqual(token)
+        const wins = await Promise.all([store.markRefreshTokenUsed(token.tokenHash, NOW + 1), replica.markRefreshTokenUsed(token.tokenHash, NOW + 2)])
+        expect(wins.filter(Boolean)).toHaveLength(1)
+        expect(await store.markRefreshTokenUsed(token.tokenHash, NOW + 3)).toBe(false)
+        expect((await store.getRefreshToken(token.tokenHash))?.usedAt).toBe(wins[0] ? NOW + 1 : NOW + 2)
+      }
+      expect(await store.getRefreshToken('unknown')).toBeUndefined()
+    })
+
+    it('device codes: poll, decide once (approve and deny race), consume once', async () => {
+      const session = sessionRow('alice')
+      await store.createSession(session)
+      const row = {
+        deviceCodeHash: id('d'), userCode: randomBytes(4).toString('hex').toUpperCase(), clientId: 'jitssh-cli', createdAt: NOW, expiresAt: NOW + 600_000,
+        intervalSeconds: 5, lastPolledAt: null, status: 'pending' as const, identity: null, decidedAt: null, requesterIp: '10.0.0.1', requesterUserAgent: 'cli', sessionId: null,
+      }
+      await store.insertDeviceCode(row)
+      expect(await replica.getDeviceCode(row.deviceCodeHash)).toEqual(row)
+      await store.recordDevicePoll(row.deviceCodeHash, NOW + 5_000, 10)
+      expect(await replica.getDeviceCodeByUserCode(row.userCode)).toMatchObject({ lastPolledAt: NOW + 5_000, intervalSeconds: 10 })
+      expect(await store.consumeDeviceCode(row.deviceCodeHash, session.id)).toBe(false)
+      const decisions = await Promise.all([
+        store.decideDeviceCode(row.userCode, 'approved', identityOf('alice'), NOW + 6_000),
+        replica.decideDeviceCode(row.userCode, 'denied', null, NOW + 6_001),
+      ])
+      expect(decisions.filter(Boolean)).toHaveLength(1)
+      if (decisions[1]) return // denied won: nothing to consume
+      expect(await store.getDeviceCode(row.deviceCodeHash)).toMatchObject({ status: 'approved', identity: identityOf('alice'), decidedAt: NOW + 6_000 })
+      const consumed = await Promise.all([store.consumeDeviceCode(row.deviceCodeHash, session.id), replica.consumeDeviceCode(row.deviceCodeHash, session.id)])
+      expect(consumed.filter(Boolean)).toHaveLength(1)
+      expect(await store.getDeviceCode(row.deviceCodeHash)).toMatchObject({ status: 'consumed', sessionId: session.id })
+    })
+
+    it('certificates: recorded with their audit event, listed by session and by user', async () => {
+      const session = sessionRow('carol')
+      await store.createSession(session)
+      const cert = certificate(session, Math.floor(NOW / 1000) + 3600)
+      const event = await store.recordCertificate(cert, draft('cert.sign', { user: 'carol@example.com', sessionId: session.id, host: 'vm.example.com', detail: { serial: cert.serial } }), NOW)
+      expect(event).toMatchObject({ type: 'cert.sign', user: 'carol@example.com', detail: { serial: cert.serial } })
+      expect(await replica.listCertificates({ sessionId: session.id })).toEqual([cert])
+      expect(await replica.listCertificates({ userEmail: 'carol@example.com' })).toEqual([cert])
+      expect((await store.readAudit(event.seq - 1, 1))[0]).toEqual(event)
+    })
+
+    it('audit: concurrent appends from two instances make one unbroken chain', async () => {
+      const before = await verifyAuditChain(store)
+      const appends = Array.from({ length: 120 }, (_unused, index) =>
+        (index % 2 === 0 ? store : replica).appendAudit(draft('test.concurrent', { user: `u${index}@example.com`, detail: { index, nested: { b: 1, a: [index] } } }), NOW + index))
+      const records = await Promise.all(appends)
+      expect(new Set(records.map((record) => record.seq)).size).toBe(120)
+      const after = await verifyAuditChain(replica)
+      expect(after.problem).toBeUndefined()
+      expect(after.events).toBe(before.events + 120)
+      const stored = await store.readAudit(0, 100_000)
+      expect(stored.map((record) => record.seq)).toEqual(stored.map((_record, index) => index + 1))
+      const record = records[7]!
+      expect(stored.find((row) => row.seq === record.seq)).toEqual(record)
+    })
+
+    it('audit search: by user, host, type family, time range, order and paging', async () => {
+      const base = NOW + 1_000_000
+      const written = []
+      for (const [offset, type, user, host] of [
+        [0, 'tunnel.open', 'erin@example.com', 'a.example.com'], [1, 'tunnel.close', 'erin@example.com', 'a.example.com'], [2, 'tunnels', 'erin@example.com', null],
+        [3, 'tunnel', 'erin@example.com', 'b.example.com'], [4, 'cert.sign', 'erin@example.com', 'a.example.com'], [5, 'tunnel.open', 'frank@example.com', 'a.example.com'],
+      ] as const) {
+        written.push(await store.appendAudit(draft(type, { user, host, outcome: 'ok' }), base + offset * 1000))
+      }
+      const seqs = (records: Array<{ seq: number }>): number[] => records.map((record) => record.seq)
+      const at = (offset: number): string => new Date(base + offset * 1000).toISOString()
+      const erin = { user: 'erin@example.com', order: 'asc' as const, limit: 100 }
+      expect(seqs(await replica.searchAudit({ ...erin, types: ['tunnel'] }))).toEqual(seqs([written[0]!, written[1]!, written[3]!]))
+      expect(seqs(await replica.searchAudit({ ...erin, types: ['tunnel.open', 'cert'] }))).toEqual(seqs([written[0]!, written[4]!]))
+      expect(seqs(await replica.searchAudit({ ...erin, host: 'a.example.com' }))).toEqual(seqs([written[0]!, written[1]!, written[4]!]))
+      expect(seqs(await replica.searchAudit({ ...erin, since: at(1), until: at(4) }))).toEqual(seqs(written.slice(1, 4)))
+      expect(seqs(await replica.searchAudit({ host: 'a.example.com', types: ['tunnel.open'], order: 'desc', limit: 100 }))).toEqual(seqs([written[5]!, written[0]!]))
+      const page1 = await replica.searchAudit({ ...erin, order: 'desc', limit: 2 })
+      expect(seqs(page1)).toEqual(seqs([written[4]!, written[3]!]))
+      expect(seqs(await replica.searchAudit({ ...erin, order: 'desc', limit: 2, afterSeq: page1[1]!.seq }))).toEqual(seqs([written[2]!, written[1]!]))
+      expect(seqs(await replica.searchAudit({ ...erin, afterSeq: written[3]!.seq }))).toEqual(seqs([written[4]!]))
+    })
+
+    it('disabled users: change only when it changes, listed while disabled', async () => {
+      expect(await store.setUserDisabled('gina@example.com', false, NOW, 'bob@example.com', null)).toBe(false)
+      const disables = await Promise.all([
+        store.setUserDisabled('gina@example.com', true, NOW + 1, 'bob@example.com', 'left'),
+        replica.setUserDisabled('gina@example.com', true, NOW + 2, 'bob@example.com', 'left'),
+      ])
+      expect(disables.filter(Boolean)).toHaveLength(1)
+      expect(await replica.isUserDisabled('gina@example.com')).toBe(true)
+      expect(await replica.isUserDisabled('nobody@example.com')).toBe(false)
+      expect(await replica.listDisabledUsers()).toEqual([{ email: 'gina@example.com', disabled: true, changedAt: disables[0] ? NOW + 1 : NOW + 2, changedBy: 'bob@example.com', reason: 'left' }])
+      expect(await store.setUserDisabled('gina@example.com', false, NOW + 3, 'bob@example.com', 'back')).toBe(true)
+      expect(await store.setUserDisabled('gina@example.com', false, NOW + 4, 'bob@example.com', 'back')).toBe(false)
+      expect(await replica.isUserDisabled('gina@example.com')).toBe(false)
+      expect(await replica.listDisabledUsers()).toEqual([])
+    })
+
+    it('revoked certificates: unexpired ones of revoked sessions and disabled users, with a growing version', async () => {
+      const nowSeconds = Math.floor(NOW / 1000)
+      const before = await store.listRevokedCertificates(nowSeconds)
+      const kept = sessionRow('hank')
+      const revoked = sessionRow('hank')
+      const disabled = sessionRow('ivy')
+      for (const session of [kept, revoked, disabled]) await store.createSession(session)
+      const live = { kept: certificate(kept, nowSeconds + 600), revoked: certificate(revoked, nowSeconds + 600), expired: certificate(revoked, nowSeconds - 1), disabled: certificate(disabled, nowSeconds + 600) }
+      for (const cert of Object.values(live)) await store.recordCertificate(cert, draft('cert.sign'), NOW)
+      await store.revokeSession(revoked.id, NOW + 10, 'by an admin')
+      const afterRevoke = await replica.listRevokedCertificates(nowSeconds)
+      expect(afterRevoke.serials).toEqual([...before.serials, live.revoked.serial].sort())
+      expect(afterRevoke.version).toBe(Math.max(before.version, NOW + 10))
+      await store.setUserDisabled('ivy@example.com', true, NOW + 20, null, null)
+      const afterDisable = await replica.listRevokedCertificates(nowSeconds)
+      expect(afterDisable.serials).toEqual([...before.serials, live.revoked.serial, live.disabled.serial].sort())
+      expect(afterDisable.version).toBe(Math.max(before.version, NOW + 20))
+    })
+
+    it('login failures, pending upstream logins (single use) and the purge', async () => {
+      await store.recordLoginFailure('user:jo', NOW - 120_000)
+      await store.recordLoginFailure('user:jo', NOW)
+      await replica.recordLoginFailure('user:jo', NOW + 1)
+      expect(await store.countLoginFailures('user:jo', NOW - 60_000)).toBe(2)
+      const login = { idHash: id('o'), state: 'st', nonce: 'no', codeVerifier: 'cv', returnTo: '/device', expiresAt: NOW + 60_000 }
+      await store.insertOidcLogin(login)
+      const takes = await Promise.all([store.takeOidcLogin(login.idHash, NOW), replica.takeOidcLogin(login.idHash, NOW)])
+      expect(takes.filter(Boolean)).toEqual([login])
+      const stale = { ...login, idHash: id('o'), expiresAt: NOW - 1 }
+      await store.insertOidcLogin(stale)
+      expect(await store.takeOidcLogin(stale.idHash, NOW)).toBeUndefined()
+
+      const web = { idHash: id('w'), identity: identityOf('jo'), createdAt: NOW - 10, expiresAt: NOW - 1 }
+      await store.createWebSession(web)
+      await store.purgeExpired(NOW, NOW - 60_000)
+      expect(await store.getWebSession(web.idHash)).toBeUndefined()
+      expect(await store.countLoginFailures('user:jo', 0)).toBe(2)
+      await replica.clearLoginFailures('user:jo')
+      expect(await store.countLoginFailures('user:jo', 0)).toBe(0)
+      await store.ping()
+    })
+  })
+}
