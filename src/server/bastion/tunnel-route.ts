@@ -96,10 +96,17 @@ export function registerTunnelRoute(app: FastifyInstance, ctx: ServerContext): v
     const { auth, host, target, tcp } = tunnel
     const openedAt = ctx.now()
     const user = auth.session.identity.email
+    // The client may send at once (ssh's banner): hold its messages while the open is audited (a network
+    // round trip with PostgreSQL), and hand them to the bridge in order once it is attached.
+    ws.pause()
+    const early: Array<[Buffer, boolean]> = []
+    const hold = (data: Buffer, isBinary: boolean): void => void early.push([data, isBinary])
+    ws.on('message', hold)
     await ctx.audit.record({
       type: 'tunnel.open', outcome: 'ok', user, sessionId: auth.session.id, host,
       detail: { target: `${target.host}:${target.port}`, ip: request.ip, connect_ms: Date.now() - tunnel.startedAt },
     })
+    ws.off('message', hold)
     let entryId = 0
     const bridge = bridgeWebSocketToTcp(ws, tcp, {
       keepaliveMs: ctx.config.bastion.keepaliveMs,
@@ -114,6 +121,8 @@ export function registerTunnelRoute(app: FastifyInstance, ctx: ServerContext): v
       },
     })
     entryId = ctx.tunnels.add({ sessionId: auth.session.id, user, host, openedAt, close: (code, reason) => bridge.close(code, reason) }).id
+    ws.resume() // the socket's next data comes on a later tick, after the held messages
+    for (const [data, isBinary] of early) ws.emit('message', data, isBinary)
   }
 
   app.route<{ Querystring: { host?: unknown; port?: unknown } }>({
@@ -126,8 +135,11 @@ export function registerTunnelRoute(app: FastifyInstance, ctx: ServerContext): v
     wsHandler: open,
   })
 
-  /** Closes tunnels whose session was revoked elsewhere or ran out; a revocation here closes them at once. */
+  // A revocation, here or on another replica (the store tells us), closes the live tunnels at once. After
+  // the store's subscription was lost for a while, every live tunnel's session is checked again.
   ctx.sessions.onRevoke((sessionId, reason) => ctx.tunnels.closeSession(sessionId, TUNNEL_CLOSE.SESSION_REVOKED, `session revoked: ${reason}`))
+  ctx.sessions.onUserRevoke((user, reason) => ctx.tunnels.closeUser(user, TUNNEL_CLOSE.SESSION_REVOKED, `session revoked: ${reason}`))
+  ctx.sessions.onResync(() => void closeTunnelsOfEndedSessions(ctx).catch(() => undefined))
 }
 
 /** Checks each session with live tunnels once; call every second. */

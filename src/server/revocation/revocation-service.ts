@@ -18,8 +18,9 @@ export function adminReason(value: unknown): string | null {
 /**
  * What an admin can do to access: revoke one session, revoke every session of a user, disable or enable a
  * user. Revoking goes through SessionService.revoke, so the store marks the session (refresh and signing
- * fail at once: this replica drops its cache, others within their 500 ms cache), the tunnel registry closes
- * the live tunnels here, and the next KRL lists the session's unexpired certificates. Each action is
+ * fail at once: this replica drops its cache; with PostgreSQL the other replicas hear of it by NOTIFY as it
+ * commits, drop theirs and close their tunnels), the tunnel registry closes the live tunnels here (the
+ * `tunnels_closed` count is this replica's), and the next KRL lists the session's unexpired certificates. Each action is
  * audited twice: `session.revoke` per session (user = whose session, detail.by = the admin) and one
  * `admin.*` event (user = the admin, detail.target_user = whom).
  */

@@ -3,9 +3,13 @@ import type { AuditLog } from '../audit/audit-log.js'
 import { OAuthError } from '../http/errors.js'
 import type { Identity } from '../identity/identity.js'
 import { randomToken } from '../oauth/secrets.js'
-import type { SessionRow, Store } from '../store/store.js'
+import type { RevocationEvent, SessionRow, Store } from '../store/store.js'
 
-/** Session lookups are cached this long: a revocation made anywhere bites within it (< 1 s). */
+/**
+ * Session lookups are cached this long. A revocation here drops the entry at once; one made by another
+ * replica drops it when the store tells us (PostgreSQL NOTIFY, milliseconds), and at worst — while that
+ * subscription is down — the entry expires within this time.
+ */
 const CACHE_MS = 500
 
 export interface SessionMeta {
@@ -21,6 +25,8 @@ export interface SessionMeta {
 export class SessionService {
   private readonly cache = new Map<string, { row: SessionRow; until: number }>()
   private readonly revokeListeners: Array<(sessionId: string, reason: string) => void> = []
+  private readonly userRevokeListeners: Array<(user: string, reason: string) => void> = []
+  private readonly resyncListeners: Array<() => void> = []
   /** Bumped by every revoke: a store read that raced with one is not cached (it may predate it). */
   private revocations = 0
 
@@ -29,7 +35,9 @@ export class SessionService {
     private readonly audit: AuditLog,
     private readonly lifetimeMs: number,
     private readonly now: () => number,
-  ) {}
+  ) {
+    store.onRevocation((event) => this.revokedElsewhere(event))
+  }
 
   /**
    * Sessions are created only by the token endpoint, so a disabled user is refused as an OAuth
@@ -93,7 +101,33 @@ export class SessionService {
     return changed
   }
 
+  /** Runs for every revocation of a session: made here (even a repeated one) or by another replica. */
   onRevoke(listener: (sessionId: string, reason: string) => void): void {
     this.revokeListeners.push(listener)
+  }
+
+  /** Runs when another replica disabled a user (this replica's own disables revoke session by session). */
+  onUserRevoke(listener: (user: string, reason: string) => void): void {
+    this.userRevokeListeners.push(listener)
+  }
+
+  /** Runs when other replicas' revocations may have been missed: check every session still in use. */
+  onResync(listener: () => void): void {
+    this.resyncListeners.push(listener)
+  }
+
+  /** Another replica revoked something: forget what the cache says about it, then tell the listeners. */
+  private revokedElsewhere(event: RevocationEvent): void {
+    this.revocations++
+    if (event.kind === 'session') {
+      this.cache.delete(event.sessionId)
+      for (const listener of this.revokeListeners) listener(event.sessionId, event.reason)
+    } else if (event.kind === 'user') {
+      for (const [id, entry] of this.cache) if (entry.row.identity.email === event.user) this.cache.delete(id)
+      for (const listener of this.userRevokeListeners) listener(event.user, event.reason)
+    } else {
+      this.cache.clear()
+      for (const listener of this.resyncListeners) listener()
+    }
   }
 }

@@ -1,0 +1,153 @@
+// Two jitssh-server replicas on one PostgreSQL database and one keys dir, with no load balancer: what one
+// replica revokes, the other enforces at once. A tunnel through B closes (4001) within a second of an admin
+// revoking its session — or disabling its user — on A, pushed by NOTIFY (the close reason says so: the 1 s
+// poll would say "session has been revoked"); B then refuses refresh and signing. A refresh token used on A
+// is a reuse on B. After B's LISTEN connection is cut, B re-checks what it caches and holds.
+import { once } from 'node:events'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer, type AddressInfo, type Server } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import { TUNNEL_CLOSE } from '../../src/shared/protocol.js'
+import { verifyAuditChain } from '../../src/server/audit/audit-log.js'
+import { generateServerKeys } from '../../src/server/ca/server-keys.js'
+import type { PostgresStore } from '../../src/server/store/postgres-store.js'
+import type { RevocationEvent } from '../../src/server/store/store.js'
+import { adminCall, refreshWith, signFor } from '../helpers/admin.js'
+import { postgresAvailable, startPostgres, type TestPostgres } from '../helpers/postgres.js'
+import { DEFAULT_USERS, loginWithPassword, startTestServer, type TestServer } from '../helpers/server.js'
+
+type Login = Awaited<ReturnType<typeof loginWithPassword>>
+let postgres: TestPostgres
+let echo: Server
+let keysDir: string
+let a: TestServer
+let b: TestServer
+/** B's own address (its url is the shared public_url, which is A's). */
+let bUrl: string
+let bob: Login
+
+beforeAll(async () => {
+  if (!postgresAvailable()) return
+  postgres = await startPostgres()
+  echo = createServer((socket) => socket.pipe(socket)).listen(0, '127.0.0.1')
+  await once(echo, 'listening')
+  keysDir = mkdtempSync(join(tmpdir(), 'jitssh-replica-keys-'))
+  generateServerKeys(keysDir)
+  const options = {
+    users: [...DEFAULT_USERS, { username: 'carol', email: 'carol@example.com', groups: ['dev'] }],
+    targets: { 'echo.example.com': `127.0.0.1:${(echo.address() as AddressInfo).port}` },
+    config: { storage: { postgres: postgres.url }, keys_dir: keysDir, admins: { groups: ['ops'] } },
+  }
+  a = await startTestServer(options)
+  // Replicas share the public URL (a load balancer's, in production): tokens from one are valid on the other.
+  b = await startTestServer({ ...options, config: { ...options.config, public_url: a.url } })
+  bUrl = `http://127.0.0.1:${(b.server.app.server.address() as AddressInfo).port}`
+  bob = await loginWithPassword(a.url, 'bob')
+})
+afterAll(async () => {
+  await b?.stop()
+  await a?.stop()
+  await postgres?.stop()
+  echo?.close()
+  if (keysDir) rmSync(keysDir, { recursive: true, force: true })
+})
+
+async function openTunnel(url: string, token: string): Promise<WebSocket> {
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/tunnel?host=echo.example.com`, { headers: { authorization: `Bearer ${token}` } })
+  await once(ws, 'open')
+  ws.send(Buffer.from('ping through B'))
+  const [echoed] = (await once(ws, 'message')) as [Buffer]
+  expect(echoed.toString()).toBe('ping through B')
+  return ws
+}
+function closeOf(ws: WebSocket): Promise<{ code: number; reason: string; at: number }> {
+  return once(ws, 'close').then(([code, reason]) => ({ code: code as number, reason: String(reason), at: performance.now() }))
+}
+/** Refresh and signing on `url` both refused, right away. */
+async function expectRefused(url: string, login: Login): Promise<void> {
+  const refresh = await refreshWith(url, login.refresh_token)
+  expect(refresh.status).toBe(400)
+  expect(refresh.body.error).toBe('invalid_grant')
+  const sign = await signFor(url, login.access_token, 'echo.example.com')
+  expect(sign.status).toBe(401)
+  expect(sign.body).toMatchObject({ error: 'ERR_SESSION_REVOKED' })
+}
+
+describe.skipIf(!postgresAvailable())('two replicas on one PostgreSQL', () => {
+  it('closes B’s tunnel within 1 s of a revoke on A, then B refuses refresh and signing at once', async () => {
+    const alice = await loginWithPassword(a.url, 'alice')
+    // B caches the active session now; only the fan-out can make B forget it within the next 500 ms.
+    expect((await signFor(bUrl, alice.access_token, 'echo.example.com')).status).toBe(200)
+    const ws = await openTunnel(bUrl, alice.access_token)
+    const closed = closeOf(ws)
+    const started = performance.now()
+    const revoked = await adminCall(a.url, bob.access_token, 'revoke', { session_id: alice.session_id })
+    expect(revoked).toMatchObject({ status: 200, body: { revoked_sessions: [alice.session_id] } })
+    const { code, reason, at } = await closed
+    console.log(`revoke on A -> tunnel on B closed: ${(at - started).toFixed(1)} ms`)
+    expect(code).toBe(TUNNEL_CLOSE.SESSION_REVOKED)
+    expect(reason).toBe('session revoked: by an admin')
+    expect(at - started).toBeLessThan(1000)
+    await expectRefused(bUrl, alice)
+    await expectRefused(a.url, alice)
+  })
+
+  it('closes B’s tunnels of a user disabled on A within 1 s', async () => {
+    const carol = await loginWithPassword(a.url, 'carol')
+    const ws = await openTunnel(bUrl, carol.access_token)
+    const closed = closeOf(ws)
+    const started = performance.now()
+    expect((await adminCall(a.url, bob.access_token, 'users/disable', { user: 'carol@example.com' })).status).toBe(200)
+    const { code, reason, at } = await closed
+    console.log(`disable on A -> tunnel on B closed: ${(at - started).toFixed(1)} ms`)
+    expect(code).toBe(TUNNEL_CLOSE.SESSION_REVOKED)
+    expect(reason).toMatch(/^session revoked: user disabled/)
+    expect(at - started).toBeLessThan(1000)
+    await expectRefused(bUrl, carol)
+    expect((await adminCall(a.url, bob.access_token, 'users/enable', { user: 'carol@example.com' })).status).toBe(200)
+  })
+
+  it('treats a refresh token used on A as reused on B: the session ends on both replicas', async () => {
+    const alice = await loginWithPassword(a.url, 'alice')
+    const rotated = await refreshWith(a.url, alice.refresh_token)
+    expect(rotated.status).toBe(200)
+    const next = rotated.body as unknown as Login
+    expect((await signFor(a.url, next.access_token, 'echo.example.com')).status).toBe(200) // A caches the session
+    const reused = await refreshWith(bUrl, alice.refresh_token)
+    expect(reused.status).toBe(400)
+    expect(reused.body).toMatchObject({ error: 'invalid_grant', error_description: expect.stringMatching(/already used; the session has been revoked/) })
+    // B revoked the session; A hears of it and drops its cached copy.
+    await expectRefused(a.url, { ...next, session_id: alice.session_id })
+  })
+
+  it('after B’s LISTEN connection is cut, B reconnects, forgets its cached sessions and re-checks its live tunnels', async () => {
+    const alice = await loginWithPassword(a.url, 'alice')
+    const storeB = b.server.store as PostgresStore
+    const resynced = new Promise<RevocationEvent>((resolve) => {
+      const unsubscribe = storeB.onRevocation((event) => event.kind === 'resync' && (unsubscribe(), resolve(event)))
+    })
+    expect((await signFor(bUrl, alice.access_token, 'echo.example.com')).status).toBe(200) // cached on B for 500 ms
+    const ws = await openTunnel(bUrl, alice.access_token)
+    const closed = closeOf(ws)
+    const started = performance.now()
+    await (a.server.store as PostgresStore).db.query('SELECT pg_terminate_backend($1)', [storeB.revocationListener!.backendPid])
+    // Revoked while B cannot hear it (B's first retry waits at least 75 ms).
+    await a.server.context.sessions.revoke(alice.session_id, 'by an admin', { user: null })
+    await resynced
+    const sign = await signFor(bUrl, alice.access_token, 'echo.example.com')
+    expect(sign.status).toBe(401)
+    const { code, at } = await closed
+    console.log(`revoke on A while B was not listening -> tunnel on B closed after B reconnected: ${(at - started).toFixed(1)} ms`)
+    expect(code).toBe(TUNNEL_CLOSE.SESSION_REVOKED)
+    expect(at - started).toBeLessThan(1000)
+  })
+
+  it('kept one unbroken audit chain across both replicas', async () => {
+    const result = await verifyAuditChain(a.server.store)
+    expect(result.problem).toBeUndefined()
+    expect(result.events).toBeGreaterThan(20)
+  })
+})
