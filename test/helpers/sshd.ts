@@ -155,7 +155,11 @@ async function launch(dir: string, options: SshdOptions): Promise<{ child: Child
   registerForCleanup(child)
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     log.text += chunk
-    appendFileSync(logPath, chunk)
+    try {
+      appendFileSync(logPath, chunk)
+    } catch {
+      // The directory may be gone already: a connection child's last lines can arrive after stop() and cleanup.
+    }
     log.emit('data')
   })
   await new Promise<void>((resolve, reject) => {
