@@ -2,7 +2,7 @@
 // EnvHttpProxyAgent, the `open` package, @napi-rs/keyring, the clock, and SIGINT/SIGTERM → abort.
 import { homedir, userInfo } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { EnvHttpProxyAgent, fetch as undiciFetch } from 'undici'
+import type { EnvHttpProxyAgent } from 'undici'
 import { JitsshError } from '../shared/errors.js'
 import type { ClientContext, FetchLike, Keychain } from '../client/context.js'
 import { proxySettingsFromEnv } from '../client/proxy.js'
@@ -31,13 +31,18 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   })
 }
 
-/** A fetch through undici's EnvHttpProxyAgent configured from `env` (not from process.env). */
+/**
+ * A fetch through undici's EnvHttpProxyAgent configured from `env` (not from process.env). undici loads on
+ * the first request only: loading it takes longer than all the rest of the CLI, and the ProxyCommand with a
+ * cached token (`jitssh ssh`, on every connection) makes no HTTP request at all.
+ */
 export function createProxyFetch(env: Record<string, string | undefined>): { fetch: FetchLike; close(): Promise<void> } {
   let dispatcher: EnvHttpProxyAgent | undefined
   return {
     fetch: async (url, init) => {
-      dispatcher ??= new EnvHttpProxyAgent({ ...proxySettingsFromEnv(env), connect: { timeout: 10_000 } })
-      return undiciFetch(url, { ...init, dispatcher })
+      const undici = await import('undici')
+      dispatcher ??= new undici.EnvHttpProxyAgent({ ...proxySettingsFromEnv(env), connect: { timeout: 10_000 } })
+      return undici.fetch(url, { ...init, dispatcher })
     },
     close: async () => {
       await dispatcher?.close().catch(() => undefined)
