@@ -113,6 +113,10 @@ describe.each(KEY_TYPES.flatMap((ca) => KEY_TYPES.flatMap((subject) => (['user',
       expect(parsed.nonce.length).toBe(32)
       expect(parsed.line).toBe(cert.line)
       expect(parseCertificate(cert.blob).blob.equals(cert.blob)).toBe(true)
+      // signCertificate builds its result without parsing its own output: it must be what parsing gives.
+      const withoutKeyObjects = (c: typeof cert) => ({ ...c, publicKey: { ...c.publicKey, key: null }, signatureKey: { ...c.signatureKey, key: null } })
+      expect(withoutKeyObjects(cert)).toEqual(withoutKeyObjects(parsed))
+      expect(cert.publicKey.key.equals(parsed.publicKey.key) && cert.signatureKey.key.equals(parsed.signatureKey.key)).toBe(true)
 
       const theirs = sshpk.parseCertificate(cert.line.split(' ').slice(0, 2).join(' '), 'openssh')
       expect(theirs.isSignedByKey(sshpk.parseKey(formatPublicKey(ca.publicKey), 'ssh'))).toBe(true)
