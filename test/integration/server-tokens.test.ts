@@ -122,4 +122,16 @@ describe('access tokens', () => {
     }
     expect(Date.now() - started).toBeLessThan(1000)
   })
+
+  // Last: it moves the shared clock forward.
+  it('refuses a token once it expires, although it was accepted (and remembered as verified) before', async () => {
+    const token = await resign({ exp: Math.floor(clock.now() / 1000) + 20 })
+    const me = (): Promise<Response> => fetch(`${srv.url}/v1/me`, { headers: { authorization: `Bearer ${token}` } })
+    expect((await me()).status).toBe(200)
+    expect((await me()).status).toBe(200)
+    clock.advance(30_000)
+    const after = await me()
+    expect(after.status).toBe(401)
+    expect(await after.json()).toMatchObject({ message: 'access token has expired' })
+  })
 })

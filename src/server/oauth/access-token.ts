@@ -20,12 +20,22 @@ export interface AccessTokenClaims {
 
 const TOKEN_TYPE = 'at+jwt'
 const CLOCK_TOLERANCE_SECONDS = 5
+/** At most this many verified tokens are remembered (the oldest goes first). */
+const VERIFIED_CACHE_SIZE = 10_000
 
 /**
  * Issues and verifies EdDSA access tokens. The issuer (and audience: the API at the same origin) is a
  * function because with port 0 the URL is known only after listen.
  */
 export class AccessTokens {
+  /**
+   * Tokens whose signature and claims this process has verified, by their exact text. A CLI sends the same
+   * token with every request for its lifetime (each ssh-gen sign, each tunnel), and the EdDSA check was
+   * the largest cost of an authenticated request. What can change for a given text is only time: `exp`
+   * is checked again on every use; the session is looked up by the caller on every use.
+   */
+  private readonly verified = new Map<string, { issuer: string; claims: AccessTokenClaims }>()
+
   constructor(
     private readonly key: TokenSigningKey,
     private readonly issuer: () => string,
@@ -51,12 +61,27 @@ export class AccessTokens {
 
   /** Signature (EdDSA only), typ, iss, aud, exp and the claims we rely on; throws ERR_NOT_LOGGED_IN. */
   async verify(token: string): Promise<AccessTokenClaims> {
+    const issuer = this.issuer()
+    const known = this.verified.get(token)
+    if (known !== undefined && known.issuer === issuer) {
+      // As jose decides it: expired when exp <= now - tolerance.
+      if (known.claims.exp > Math.floor(this.now() / 1000) - CLOCK_TOLERANCE_SECONDS) return known.claims
+      this.verified.delete(token)
+      throw new JitsshError('ERR_NOT_LOGGED_IN', 'access token has expired', { hint: 'run: jitssh login' })
+    }
+    const claims = await this.verifySignatureAndClaims(token, issuer)
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string)
+    this.verified.set(token, { issuer, claims })
+    return claims
+  }
+
+  private async verifySignatureAndClaims(token: string, issuer: string): Promise<AccessTokenClaims> {
     try {
       const { payload } = await jwtVerify(token, this.key.publicKey, {
         algorithms: ['EdDSA'],
         typ: TOKEN_TYPE,
-        issuer: this.issuer(),
-        audience: this.issuer(),
+        issuer,
+        audience: issuer,
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
         currentDate: new Date(this.now()),
         requiredClaims: ['sub', 'sid', 'exp', 'iat', 'jti'],
@@ -64,7 +89,9 @@ export class AccessTokens {
       if (typeof payload.sid !== 'string' || typeof payload.email !== 'string' || !Array.isArray(payload.groups)) {
         throw new JitsshError('ERR_NOT_LOGGED_IN', 'access token is missing required claims')
       }
-      return payload as unknown as AccessTokenClaims
+      // Shared by every later request with this token: nobody may change it.
+      Object.freeze(payload.groups)
+      return Object.freeze(payload) as unknown as AccessTokenClaims
     } catch (error) {
       if (error instanceof JitsshError) throw error
       const message = error instanceof joseErrors.JWTExpired ? 'access token has expired' : 'access token is not valid'
