@@ -8,11 +8,13 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type AddressInfo, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { TUNNEL_CLOSE } from '../../src/shared/protocol.js'
 import { verifyAuditChain } from '../../src/server/audit/audit-log.js'
 import { generateServerKeys } from '../../src/server/ca/server-keys.js'
+import { run as runServerCli } from '../../src/server/cli/main.js'
 import type { PostgresStore } from '../../src/server/store/postgres-store.js'
 import type { RevocationEvent } from '../../src/server/store/store.js'
 import { adminCall, refreshWith, signFor } from '../helpers/admin.js'
@@ -145,9 +147,14 @@ describe.skipIf(!postgresAvailable())('two replicas on one PostgreSQL', () => {
     expect(at - started).toBeLessThan(1000)
   })
 
-  it('kept one unbroken audit chain across both replicas', async () => {
+  it('kept one unbroken audit chain across both replicas, as jitssh-server audit verify (on B’s config) also finds', async () => {
     const result = await verifyAuditChain(a.server.store)
     expect(result.problem).toBeUndefined()
     expect(result.events).toBeGreaterThan(20)
+    const stdout = new PassThrough()
+    let said = ''
+    stdout.on('data', (chunk: Buffer) => (said += chunk.toString()))
+    expect(await runServerCli(['audit', 'verify', '--config', b.configPath], { stdout, stderr: new PassThrough() })).toBe(0)
+    expect(said).toMatch(new RegExp(`^audit chain ok: (${result.events}|${result.events + 1}|${result.events + 2}) events verified`))
   })
 })
