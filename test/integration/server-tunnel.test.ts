@@ -4,10 +4,11 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer, type Server, type Socket } from 'node:net'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { CLIENT_ID, TUNNEL_CLOSE } from '../../src/shared/protocol.js'
 import type { LiveTunnel } from '../../src/server/bastion/tunnel-registry.js'
+import type { AuditEventInput } from '../../src/server/audit/audit-log.js'
 import { loginWithPassword, startTestServer, type TestServer } from '../helpers/server.js'
 
 let srv: TestServer
@@ -241,5 +242,67 @@ describe('backpressure', () => {
     target.resume()
     await done
     ws.close()
+  })
+})
+
+describe('while tunnel.open is being written to the audit log', () => {
+  const audit = () => srv.server.context.audit
+  const originalRecord = (): typeof srv.server.context.audit.record => Object.getPrototypeOf(audit()).record.bind(audit())
+  afterEach(() => void Reflect.deleteProperty(audit(), 'record'))
+
+  /**
+   * Holds the next `tunnel.open` audit write until release() (then writes or fails it); `closeWritten`
+   * resolves with the `tunnel.close` event written after it.
+   */
+  function holdTunnelOpenAudit(outcome: 'ok' | 'fail' = 'ok'): { written: Promise<void>; release(): void; closeWritten: Promise<AuditEventInput> } {
+    const original = originalRecord()
+    let release!: () => void
+    let reached!: () => void
+    let closeSeen!: (event: AuditEventInput) => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const written = new Promise<void>((resolve) => (reached = resolve))
+    const closeWritten = new Promise<AuditEventInput>((resolve) => (closeSeen = resolve))
+    audit().record = async (event) => {
+      if (event.type === 'tunnel.close') {
+        const record = await original(event)
+        closeSeen(event)
+        return record
+      }
+      if (event.type !== 'tunnel.open') return original(event)
+      reached()
+      await gate
+      if (outcome === 'fail') throw new Error('disk full')
+      return original(event)
+    }
+    return { written, release, closeWritten }
+  }
+
+  it('a client that leaves meanwhile leaves no target connection and no live tunnel behind', async () => {
+    const held = holdTunnelOpenAudit()
+    const targetConnected = once(sink, 'connection').then(([socket]) => socket as Socket)
+    const ws = await open('host=sink.example.com')
+    await held.written
+    const target = await targetConnected
+    const targetClosed = once(target, 'close')
+    ws.terminate()
+    await once(ws, 'close')
+    held.release()
+    await targetClosed
+    expect(await held.closeWritten).toMatchObject({ type: 'tunnel.close', host: 'sink.example.com', detail: { reason: 'the client left before the tunnel started' } })
+    expect(srv.server.context.tunnels.size).toBe(0)
+  })
+
+  it('an audit write that fails closes the tunnel (1011) instead of carrying an unrecorded session', async () => {
+    const held = holdTunnelOpenAudit('fail')
+    const targetConnected = once(sink, 'connection').then(([socket]) => socket as Socket)
+    const ws = await open('host=sink.example.com')
+    const wsClosed = closed(ws)
+    const target = await targetConnected
+    const targetClosed = once(target, 'close')
+    await held.written
+    held.release()
+    expect(await wsClosed).toEqual({ code: 1011, reason: 'the audit log is unavailable' })
+    await targetClosed
+    expect(srv.server.context.tunnels.size).toBe(0)
   })
 })

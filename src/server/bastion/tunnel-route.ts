@@ -102,11 +102,26 @@ export function registerTunnelRoute(app: FastifyInstance, ctx: ServerContext): v
     const early: Array<[Buffer, boolean]> = []
     const hold = (data: Buffer, isBinary: boolean): void => void early.push([data, isBinary])
     ws.on('message', hold)
-    await ctx.audit.record({
-      type: 'tunnel.open', outcome: 'ok', user, sessionId: auth.session.id, host,
-      detail: { target: `${target.host}:${target.port}`, ip: request.ip, connect_ms: Date.now() - tunnel.startedAt },
-    })
+    const recorded = await ctx.audit
+      .record({
+        type: 'tunnel.open', outcome: 'ok', user, sessionId: auth.session.id, host,
+        detail: { target: `${target.host}:${target.port}`, ip: request.ip, connect_ms: Date.now() - tunnel.startedAt },
+      })
+      .then(() => true, (error: unknown) => (request.log.error({ err: error }, 'audit write failed for tunnel.open'), false))
     ws.off('message', hold)
+    // No session is carried unrecorded, and none to a client that left while the open was written.
+    if (!recorded || ws.readyState !== ws.OPEN) {
+      tcp.destroy()
+      ws.resume() // a paused socket would never read the client's answer to our close frame
+      if (!recorded) return ws.close(1011, 'the audit log is unavailable')
+      await ctx.audit
+        .record({
+          type: 'tunnel.close', outcome: 'ok', user, sessionId: auth.session.id, host,
+          detail: { bytes_up: 0, bytes_down: 0, duration_ms: ctx.now() - openedAt, reason: 'the client left before the tunnel started' },
+        })
+        .catch((error: unknown) => request.log.error({ err: error }, 'audit write failed for tunnel.close'))
+      return
+    }
     let entryId = 0
     const bridge = bridgeWebSocketToTcp(ws, tcp, {
       keepaliveMs: ctx.config.bastion.keepaliveMs,
