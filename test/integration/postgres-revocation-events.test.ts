@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PostgresStore } from '../../src/server/store/postgres-store.js'
 import type { RevocationEvent, SessionRow } from '../../src/server/store/store.js'
-import { postgresAvailable, startPostgres, type TestPostgres } from '../helpers/postgres.js'
+import { startPostgres, type TestPostgres } from '../helpers/postgres.js'
 
 let postgres: TestPostgres
 let a: PostgresStore
@@ -15,7 +15,6 @@ const heardByB: RevocationEvent[] = []
 const RECONNECT_MIN_MS = 300
 
 beforeAll(async () => {
-  if (!postgresAvailable()) return
   postgres = await startPostgres()
   const timing = { reconnectMinMs: RECONNECT_MIN_MS, reconnectMaxMs: 1_000, heartbeatMs: 10_000 }
   a = await PostgresStore.open({ url: postgres.url, poolSize: 3, listenForRevocations: true, listenerTiming: timing })
@@ -48,7 +47,7 @@ async function newSession(email = 'alice@example.com'): Promise<SessionRow> {
   return row
 }
 
-describe.skipIf(!postgresAvailable())('revocation fan-out between store instances', () => {
+describe('revocation fan-out between store instances', () => {
   it('tells the other instance of a revoked session and a disabled user as they commit, and not the instance that made them', async () => {
     const session = await newSession()
     const heard = nextEvent(b)

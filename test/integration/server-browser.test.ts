@@ -2,11 +2,10 @@
 // redirect over IPv4 and IPv6, and the device page shows the request and approves or denies it.
 import { once } from 'node:events'
 import { createServer, type Server } from 'node:http'
-import { existsSync } from 'node:fs'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CLIENT_ID, type DeviceAuthorizationResponse } from '../../src/shared/protocol.js'
-import { CHROMIUM_PATH, answerDeviceCode, completeBrowserLogin, launchChromium } from '../helpers/chromium.js'
+import { answerDeviceCode, completeBrowserLogin, launchChromium } from '../helpers/chromium.js'
 import { TEST_PASSWORD, pkcePair, startTestServer, type TestServer } from '../helpers/server.js'
 
 let srv: TestServer
@@ -27,7 +26,7 @@ async function loopback(host: '127.0.0.1' | '::1'): Promise<string> {
   return host === '::1' ? `http://[::1]:${port}/callback` : `http://127.0.0.1:${port}/callback`
 }
 
-describe.skipIf(!existsSync(CHROMIUM_PATH) && !process.env.CI)('pages in headless Chromium', () => {
+describe('pages in headless Chromium', () => {
   beforeAll(async () => {
     srv = await startTestServer()
     browser = await launchChromium()

@@ -18,7 +18,7 @@ import { run as runServerCli } from '../../src/server/cli/main.js'
 import type { PostgresStore } from '../../src/server/store/postgres-store.js'
 import type { RevocationEvent } from '../../src/server/store/store.js'
 import { adminCall, refreshWith, signFor } from '../helpers/admin.js'
-import { postgresAvailable, startPostgres, type TestPostgres } from '../helpers/postgres.js'
+import { startPostgres, type TestPostgres } from '../helpers/postgres.js'
 import { DEFAULT_USERS, loginWithPassword, startTestServer, type TestServer } from '../helpers/server.js'
 
 type Login = Awaited<ReturnType<typeof loginWithPassword>>
@@ -32,7 +32,6 @@ let bUrl: string
 let bob: Login
 
 beforeAll(async () => {
-  if (!postgresAvailable()) return
   postgres = await startPostgres()
   echo = createServer((socket) => socket.pipe(socket)).listen(0, '127.0.0.1')
   await once(echo, 'listening')
@@ -78,7 +77,7 @@ async function expectRefused(url: string, login: Login): Promise<void> {
   expect(sign.body).toMatchObject({ error: 'ERR_SESSION_REVOKED' })
 }
 
-describe.skipIf(!postgresAvailable())('two replicas on one PostgreSQL', () => {
+describe('two replicas on one PostgreSQL', () => {
   it('closes B’s tunnel within 1 s of a revoke on A, then B refuses refresh and signing at once', async () => {
     const alice = await loginWithPassword(a.url, 'alice')
     // B caches the active session now; only the fan-out can make B forget it within the next 500 ms.

@@ -12,7 +12,7 @@ import { generateServerKeys, loadServerKeys } from '../../src/server/ca/server-k
 import type { SignResponse } from '../../src/shared/protocol.js'
 import { encodePrivateKey, formatPublicKey, generateKeyPair } from '../../src/ssh/keys.js'
 import { loginWithPassword, startTestServer, type TestServer } from '../helpers/server.js'
-import { runSsh, sshdAvailable, startSshd, type RunningSshd } from '../helpers/sshd.js'
+import { runSsh, startSshd, type RunningSshd } from '../helpers/sshd.js'
 
 const WS_MODULE = pathToFileURL(join(createRequire(import.meta.url).resolve('ws'), '..', 'wrapper.mjs')).href
 
@@ -29,7 +29,7 @@ ws.on('unexpected-response', (_req, res) => { process.stderr.write('bastion refu
 ws.on('error', (error) => { process.stderr.write(String(error) + '\\n'); process.exit(1) })
 `
 
-describe.skipIf(!sshdAvailable() && !process.env.CI)('sign + bastion + real sshd', () => {
+describe('sign + bastion + real sshd', () => {
   let keysDir: string
   let work: string
   let sshd: RunningSshd

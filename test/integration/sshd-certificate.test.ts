@@ -8,14 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { signCertificate, type CertificateFields } from '../../src/ssh/certificate.js'
 import { encodePrivateKey, formatPublicKey, generateKeyPair, type KeyType, type SshKeyPair } from '../../src/ssh/keys.js'
 import { buildKrl } from '../../src/ssh/krl.js'
-import { runSsh, sshdAvailable, startSshd, type RunningSshd, type ToolResult } from '../helpers/sshd.js'
+import { runSsh, startSshd, type RunningSshd, type ToolResult } from '../helpers/sshd.js'
 
 const REVOKED_SERIAL = 0x7eadbeefn
 const REVOKED_KEY_ID = 'revoked-session'
 
 const escapeRe = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
-describe.skipIf(!sshdAvailable() && !process.env.CI)('a real sshd with TrustedUserCAKeys = our CA', () => {
+describe('a real sshd with TrustedUserCAKeys = our CA', () => {
   const ca = generateKeyPair('ssh-ed25519', 'jitssh-test-user-ca')
   const ecdsaCa = generateKeyPair('ecdsa-sha2-nistp256', 'jitssh-test-user-ca-ecdsa')
   const untrustedCa = generateKeyPair('ssh-ed25519', 'someone-elses-ca')

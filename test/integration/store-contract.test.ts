@@ -12,12 +12,11 @@ import type { Identity } from '../../src/server/identity/identity.js'
 import { PostgresStore } from '../../src/server/store/postgres-store.js'
 import { SqliteStore } from '../../src/server/store/sqlite-store.js'
 import type { AuditDraft, CertificateRow, SessionRow, Store } from '../../src/server/store/store.js'
-import { postgresAvailable, startPostgres, type TestPostgres } from '../helpers/postgres.js'
+import { startPostgres, type TestPostgres } from '../helpers/postgres.js'
 
 /** Opens Store instances on one fresh database (`open()` again gives a second instance, like a second replica). */
 interface Backend {
   name: string
-  available: boolean
   fresh(): Promise<{ open(): Promise<Store>; cleanup(): Promise<void> }>
 }
 
@@ -25,7 +24,6 @@ let postgres: TestPostgres | undefined
 const backends: Backend[] = [
   {
     name: 'SQLite',
-    available: true,
     async fresh() {
       const dir = mkdtempSync(join(tmpdir(), 'jitssh-store-'))
       return { open: async () => new SqliteStore(join(dir, 'jitssh.db')), cleanup: async () => rmSync(dir, { recursive: true, force: true }) }
@@ -33,7 +31,6 @@ const backends: Backend[] = [
   },
   {
     name: 'PostgreSQL',
-    available: postgresAvailable(),
     async fresh() {
       postgres ??= await startPostgres()
       const url = await postgres.createDatabase()
@@ -61,7 +58,7 @@ function certificate(session: SessionRow, validBefore: number): CertificateRow {
 }
 
 for (const backend of backends) {
-  describe.skipIf(!backend.available)(`Store contract: ${backend.name}`, () => {
+  describe(`Store contract: ${backend.name}`, () => {
     let store: Store
     let replica: Store
     let cleanup: () => Promise<void>
