@@ -1,6 +1,6 @@
 // jitssh ssh-config --hostname H --short-lived-cert [--write | --remove] [--config FILE] [--server URL]
 import type { Command } from 'commander'
-import { isAbsolute, relative, resolve, sep } from 'node:path'
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { JitsshError } from '../shared/errors.js'
 import { SshFormatError } from '../ssh/errors.js'
 import { removeManagedBlock, renderManagedBlock, upsertManagedBlock } from '../ssh/config.js'
@@ -57,6 +57,8 @@ export async function sshConfigCommand(ctx: ClientContext, options: SshConfigOpt
     renderManagedBlock({
       hostPattern: spec.host,
       program: [ctx.execPath, ctx.scriptPath],
+      // Match exec runs before every connection: bin/jitssh-ssh-gen.cjs starts as fast as `node -e 0`.
+      execProgram: [ctx.execPath, join(dirname(ctx.scriptPath), 'jitssh-ssh-gen.cjs')],
       server,
       certsDir: sshVisiblePath(paths.certs, ctx),
       knownHostsFile: sshVisiblePath(paths.knownHosts, ctx),
