@@ -3,7 +3,7 @@
  * each measured against its baseline in the same run, on 127.0.0.1 only. Prints a markdown table, writes it
  * with the machine's details to bench/results.md, and exits 1 when a budget is missed.
  *
- *   1  ssh-gen fast path vs `node -e 0`                      (end-to-end stack: server in this process)
+ *   1  ssh-gen fast path vs `node -e 0`                      (jitssh-server in its own process throughout)
  *   2  `ssh vm true`: jitssh vs direct vs ProxyJump
  *   3  bulk transfer, both directions: jitssh vs direct vs ProxyJump
  *   4  sign endpoint vs /healthz under 32 and 64 clients    (jitssh-server in its own process)
@@ -61,7 +61,7 @@ async function main(): Promise<number> {
   const started = Date.now()
 
   if (['1', '2', '3'].some(wanted)) {
-    log('starting the end-to-end stack (server, sshd, bastion sshd, headless Chromium login)')
+    log('starting sshd, jitssh-server (own process), the bastion sshd; jitssh login in headless Chromium')
     const bench = await startBenchEnvironment(log)
     try {
       if (wanted('1')) {

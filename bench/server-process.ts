@@ -22,8 +22,8 @@ export interface ServerProcess {
   stop(): Promise<void>
 }
 
-/** `nodeArgs` go before the script, e.g. ['--cpu-prof'] to profile the server. */
-export async function startServerProcess(options: TestServerOptions, nodeArgs: string[] = []): Promise<ServerProcess> {
+/** `nodeArgs` go before the script; BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles every bench server. */
+export async function startServerProcess(options: TestServerOptions, nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)): Promise<ServerProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'jitssh-bench-server-'))
   const configPath = await writeTestConfig(dir, options)
   const logPath = join(dir, 'server.log')

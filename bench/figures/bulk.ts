@@ -36,20 +36,21 @@ export async function benchBulk(bench: BenchEnvironment, options: { megabytes: n
       ? `head -c ${megabytes}M /dev/zero | ${ssh} 'cat > /dev/null'`
       : `${ssh} 'head -c ${megabytes}M /dev/zero' > /dev/null`
   }
-  const cpu: Record<Direction, Record<string, number[]>> = { upload: {}, download: {} }
+  // CPU seconds per GiB by process, per variant (every variant is sampled alike: the sampler costs a little).
+  const cpu: Record<Direction, Record<Variant, Record<string, number[]>>> = {
+    upload: { jitssh: {}, direct: {}, proxyjump: {} },
+    download: { jitssh: {}, direct: {}, proxyjump: {} },
+  }
   const transfer = (variant: Variant, direction: Direction) => async (): Promise<number> => {
-    const sampler = variant === 'jitssh' ? new CpuSampler(classify, 100) : undefined
-    const serverCpu = process.cpuUsage()
-    sampler?.start()
+    const sampler = new CpuSampler(classify, 200)
+    const serverCpu = bench.server.cpuSeconds()
+    sampler.start()
     const start = nowMs()
     const result = await runBash(`set -o pipefail; ${command(variant, direction)}`, bench.env)
     const seconds = (nowMs() - start) / 1000
-    if (sampler) {
-      const used = sampler.stop()
-      const server = process.cpuUsage(serverCpu)
-      used['jitssh-server (bench process)'] = (server.user + server.system) / 1e6
-      for (const [label, value] of Object.entries(used)) (cpu[direction][label] ??= []).push(value / (megabytes / 1024))
-    }
+    const used = sampler.stop()
+    if (variant === 'jitssh') used['jitssh-server'] = bench.server.cpuSeconds() - serverCpu
+    for (const [label, value] of Object.entries(used)) (cpu[direction][variant][label] ??= []).push(value / (megabytes / 1024))
     if (result.code !== 0) throw new Error(`${variant} ${direction} failed (${result.code}):\n${result.stderr}`)
     return megabytes / seconds
   }
@@ -64,7 +65,11 @@ export async function benchBulk(bench: BenchEnvironment, options: { megabytes: n
     const jitssh = median(samples.jitssh)
     const direct = median(samples.direct)
     const proxyjump = median(samples.proxyjump)
-    const perGb = Object.entries(cpu[direction]).map(([label, values]) => `${label} ${fmt(median(values), 2)}`).join(', ')
+    const perGb = (variant: Variant): string => {
+      const entries = Object.entries(cpu[direction][variant]).map(([label, values]) => [label, median(values)] as const)
+      const total = entries.reduce((sum, [, value]) => sum + value, 0)
+      return `${entries.map(([label, value]) => `${label} ${fmt(value, 2)}`).join(', ')} (total ${fmt(total, 2)})`
+    }
     rows.push({
       id: direction === 'upload' ? '3a' : '3b',
       what: `bulk ${direction}, ${megabytes} MB ${direction === 'upload' ? "`/dev/zero | ssh vm 'cat > /dev/null'`" : "`ssh vm 'head -c … /dev/zero' > /dev/null`"}`,
@@ -73,7 +78,7 @@ export async function benchBulk(bench: BenchEnvironment, options: { megabytes: n
       ratio: `${fmt(jitssh / direct, 2)}× direct, ${fmt(jitssh / proxyjump, 2)}× ProxyJump`,
       budget: `≥ ${BULK_BUDGET}× direct`,
       pass: jitssh >= BULK_BUDGET * direct,
-      notes: `median of ${runs} runs each, interleaved; MB = MiB, whole command incl. connection setup; CPU s/GiB on the jitssh path: ${perGb}`,
+      notes: `median of ${runs} runs each, interleaved; MB = MiB, whole command incl. connection setup; CPU s/GiB by process — jitssh: ${perGb('jitssh')}; direct: ${perGb('direct')}; ProxyJump: ${perGb('proxyjump')}`,
     })
   }
   return rows

@@ -22,7 +22,7 @@ export function matchExecCommand(configText: string, host: string): string {
 }
 
 export async function benchSshGen(bench: BenchEnvironment, runs: number): Promise<Row> {
-  const exec = matchExecCommand(readFileSync(bench.stack.sshConfigPath, 'utf8'), VM_HOST)
+  const exec = matchExecCommand(readFileSync(bench.sshConfigPath, 'utf8'), VM_HOST)
   const node = process.execPath
   // Each round: both commands, in alternating order; a failing ssh-gen stops the loop (exit 3).
   const script = `
