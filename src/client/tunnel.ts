@@ -141,8 +141,11 @@ export async function runTunnel(ctx: ClientContext, ws: WebSocket, target: Tunne
 function closeOutcome(code: number, reason: string, where: string): void {
   const said = firstLine(reason)
   switch (code) {
-    case TUNNEL_CLOSE.SESSION_REVOKED:
-      throw new JitsshError('ERR_SESSION_REVOKED', `the server closed the connection to ${where}: session revoked${said ? ` (${said})` : ''}`, { hint: 'run: jitssh login' })
+    case TUNNEL_CLOSE.SESSION_REVOKED: {
+      // The server's reason usually repeats "session revoked: ..."; keep only what it adds.
+      const why = said.replace(/^session revoked:?\s*/i, '')
+      throw new JitsshError('ERR_SESSION_REVOKED', `the server closed the connection to ${where}: session revoked${why ? ` (${why})` : ''}`, { hint: 'run: jitssh login' })
+    }
     case TUNNEL_CLOSE.POLICY_DENIED:
       throw new JitsshError('ERR_POLICY_DENIED', `access to ${where} denied${said ? `: ${said}` : ''}`)
     case TUNNEL_CLOSE.TARGET_UNREACHABLE:

@@ -111,7 +111,7 @@ describe('revocation end to end', { timeout: 90_000 }, () => {
     expect(serverSide).toBeLessThan(1000)
     expect(at - commandStarted).toBeLessThan(5000) // node start-up, token refresh and the request included
     expect(code).not.toBe(0)
-    expect(stderr).toMatch(/session revoked/)
+    expect(stderr).toMatch(/^jitssh: the server closed the connection to vm\.example\.com:22: session revoked \(by an admin\) \(run: jitssh login\)$/m)
     console.log(`the running ssh said: ${stderr.trim()}`)
   })
 
