@@ -10,7 +10,7 @@ import { BIN_JITSSH, REPO_ROOT, ensureBuilt, makeTempHome, removeTempHome } from
 import { createRequire } from 'node:module'
 import { hasFreshCertificate } from '../../src/cli/entry.js'
 
-/** The Match exec command `jitssh ssh-config` writes: CommonJS, so node starts it as fast as `node -e 0`. */
+/** The Match exec command `jitssh ssh-config` writes: CommonJS (src/cli/fast-path.ts bundled into dist/fast-path.cjs), so node starts it as fast as `node -e 0`. */
 const BIN_SSH_GEN = join(REPO_ROOT, 'bin', 'jitssh-ssh-gen.cjs')
 const launcher = createRequire(import.meta.url)(BIN_SSH_GEN) as { hasFreshCertificate: typeof hasFreshCertificate }
 
@@ -75,6 +75,7 @@ describe('ssh-gen fast path', () => {
     expect(ours.map((u) => u.replace(pathToFileURL(REPO_ROOT).href, '')).sort()).toEqual([
       '/bin/jitssh.js',
       '/dist/cli/entry.js',
+      '/dist/cli/fast-path.js',
       '/dist/client/paths.js',
       '/dist/ssh/cert-validity.js',
       '/dist/ssh/errors.js',
@@ -116,7 +117,7 @@ describe('hasFreshCertificate (the fast path check)', () => {
 })
 
 describe('bin/jitssh-ssh-gen.cjs (the Match exec command of the written ssh config)', () => {
-  it('exits 0 with a valid certificate, having loaded only itself: no ES module, nothing from dist/', async () => {
+  it('exits 0 with a valid certificate, having loaded only itself and the bundled fast path: no ES module, no node_modules', async () => {
     const jitsshHome = join(home, 'fast-cjs')
     await mkdir(join(jitsshHome, 'certs'), { recursive: true })
     makeCertificate(join(jitsshHome, 'certs'), 'vm.example.com', '-1m:+1h')
@@ -128,7 +129,8 @@ describe('bin/jitssh-ssh-gen.cjs (the Match exec command of the written ssh conf
     const loaded = (await readFile(log, 'utf8')).trim().split('\n')
     const ours = loaded.filter((u) => (u.startsWith('file://') || u.startsWith('cjs:')) && !u.includes('/record-loads.mjs') && !u.includes('/record-hooks.mjs'))
     // (--import runs the entry through the ESM resolver: it shows once as a URL, once as a CommonJS module.)
-    expect([...new Set(ours.map((u) => u.replace(/^cjs:/, '').replace(pathToFileURL(REPO_ROOT).href, REPO_ROOT)))]).toEqual([BIN_SSH_GEN])
+    const files = [...new Set(ours.map((u) => u.replace(/^cjs:/, '').replace(pathToFileURL(REPO_ROOT).href, REPO_ROOT)))]
+    expect(files.map((file) => file.replace(REPO_ROOT, '')).sort()).toEqual(['/bin/jitssh-ssh-gen.cjs', '/dist/fast-path.cjs'])
   })
 
   it('otherwise runs the full jitssh ssh-gen: same exit code and message', async () => {
@@ -142,7 +144,7 @@ describe('bin/jitssh-ssh-gen.cjs (the Match exec command of the written ssh conf
     expect(await readFile(log, 'utf8')).toContain('/dist/cli/main.js')
   })
 
-  it('answers exactly like the fast path in src/cli/entry.ts', async () => {
+  it('answers exactly like the ES-module build of the same check (src/cli/fast-path.ts)', async () => {
     const dir = join(home, 'parity')
     await mkdir(join(dir, 'certs'), { recursive: true })
     makeCertificate(join(dir, 'certs'), 'vm.example.com', '-1m:+30s')

@@ -1,0 +1,46 @@
+// The ssh-gen fast path: ssh runs `Match exec ... ssh-gen` before every connection, and nearly every time
+// a certificate on disk is still good. This check decides that with node: built-ins and a few of our own
+// small modules, nothing from node_modules. It is built twice: as ES modules for src/cli/entry.ts, and
+// bundled into one CommonJS file (dist/fast-path.cjs, see the build script) for bin/jitssh-ssh-gen.cjs,
+// because node starts a CommonJS entry point as fast as `node -e 0` and an ES-module one about 20% slower.
+import { accessSync, readFileSync } from 'node:fs'
+import { readValidBefore } from '../ssh/cert-validity.js'
+// host-spec.ts is the validator src/ssh/config.ts re-exports; imported directly to load as little as possible.
+import { parseHostSpec } from '../ssh/host-spec.js'
+import { certMarginSeconds, certPaths, jitsshPaths } from '../client/paths.js'
+
+/**
+ * `ssh-gen` arguments (after the command name) → true when the host's certificate is valid for longer than
+ * the margin and its key is there. Anything unexpected (other flags, a bad host) → false: the full CLI decides.
+ */
+export function hasFreshCertificate(args: string[], env: Record<string, string | undefined>, home: string, nowMs: number): boolean {
+  let hostArg: string | undefined
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string
+    const eq = arg.indexOf('=')
+    const name = eq > 0 ? arg.slice(0, eq) : arg
+    if (name !== '--hostname' && name !== '--server') return false
+    const value = eq > 0 ? arg.slice(eq + 1) : args[++i]
+    if (value === undefined) return false
+    if (name === '--hostname') {
+      if (hostArg !== undefined) return false
+      hostArg = value
+    }
+  }
+  if (hostArg === undefined) return false
+  let host: string
+  try {
+    host = parseHostSpec(hostArg, { allowPattern: false, allowPort: false }).host
+  } catch {
+    return false
+  }
+  const files = certPaths(jitsshPaths(env, home), host)
+  try {
+    const validBefore = readValidBefore(readFileSync(files.cert, 'utf8'))
+    if (validBefore === null || validBefore * 1000 <= nowMs + certMarginSeconds(env) * 1000) return false
+    accessSync(files.key)
+    return true
+  } catch {
+    return false
+  }
+}
