@@ -8,6 +8,6 @@ export default defineConfig({
     pool: 'forks',
     // Two cores: the end-to-end suites start sshd, the server and Chromium; keep them from starving each other.
     maxWorkers: 2,
-    reporters: ['default'],
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
   },
 })
