@@ -1,10 +1,10 @@
 // HTTPS_PROXY / HTTP_PROXY / NO_PROXY: HTTP requests (undici EnvHttpProxyAgent) and the WebSocket tunnel
 // (our CONNECT) take the same route, through a tiny CONNECT proxy on 127.0.0.1.
-import { createServer as createHttpServer } from 'node:http'
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { PassThrough } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeTempHome, removeTempHome, runCli } from '../helpers/cli.js'
+import { startConnectProxy, type ConnectProxy } from '../helpers/connect-proxy.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 import { createStubBrowser } from '../helpers/stub-browser.js'
 
@@ -12,41 +12,21 @@ let srv: TestServer
 let target: Server
 let home: string
 let proxyUrl: string
-const connects: string[] = []
-let closeProxy: () => Promise<void>
+let proxy: ConnectProxy
 
 beforeAll(async () => {
   target = createServer((socket: Socket) => socket.once('data', () => socket.end('pong\n')))
   await new Promise<void>((r) => target.listen(0, '127.0.0.1', r))
   srv = await startTestServer({ targets: { 'echo.example.com': `127.0.0.1:${(target.address() as AddressInfo).port}` } })
-  const sockets = new Set<Socket>()
-  const proxy = createHttpServer((_req, res) => res.writeHead(405).end())
-  proxy.on('connect', (req, client: Socket, head) => {
-    connects.push(req.url ?? '')
-    const [host, port] = (req.url ?? '').split(':')
-    const upstream = connect(Number(port), host!, () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
-      if (head.length) upstream.write(head)
-      upstream.pipe(client)
-      client.pipe(upstream)
-    })
-    sockets.add(client).add(upstream)
-    upstream.on('error', () => client.destroy())
-    client.on('error', () => upstream.destroy())
-  })
-  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r))
-  proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`
-  closeProxy = async () => {
-    for (const s of sockets) s.destroy()
-    await new Promise((r) => proxy.close(r))
-  }
+  proxy = await startConnectProxy()
+  proxyUrl = proxy.url
   home = await makeTempHome()
   const browser = createStubBrowser()
   const r = await runCli(['login', '--server', srv.url], { home, env: { DISPLAY: ':0' }, openBrowser: browser.open })
   expect(r.code, r.stderr).toBe(0)
 })
 afterAll(async () => {
-  await closeProxy()
+  await proxy.close()
   await srv.stop()
   await new Promise((r) => target.close(r))
   await removeTempHome(home)
@@ -56,31 +36,31 @@ const serverAuthority = () => new URL(srv.url).host
 
 describe('proxy settings', () => {
   it('HTTP requests and the tunnel go through HTTP_PROXY', async () => {
-    connects.length = 0
+    proxy.connects.length = 0
     const env = { HTTP_PROXY: proxyUrl, NO_PROXY: '' }
     const status = await runCli(['status', '--json'], { home, env })
     expect(JSON.parse(status.stdout).identity.email).toBe('alice@example.com')
     const gen = await runCli(['ssh-gen', '--hostname', 'vm.example.com'], { home, env })
     expect(gen.code, gen.stderr).toBe(0)
-    const httpConnects = connects.length
+    const httpConnects = proxy.connects.length
     expect(httpConnects).toBeGreaterThan(0)
     const stdin = new PassThrough()
     stdin.write('ping\n')
     const ssh = await runCli(['ssh', '--hostname', 'echo.example.com'], { home, env, stdin })
     expect(ssh.code, ssh.stderr).toBe(0)
     expect(ssh.stdout).toBe('pong\n')
-    expect(connects.length).toBe(httpConnects + 1)
-    expect(new Set(connects)).toEqual(new Set([serverAuthority()]))
+    expect(proxy.connects.length).toBe(httpConnects + 1)
+    expect(new Set(proxy.connects)).toEqual(new Set([serverAuthority()]))
   })
 
   it('NO_PROXY keeps both direct', async () => {
-    connects.length = 0
+    proxy.connects.length = 0
     const env = { HTTP_PROXY: proxyUrl, HTTPS_PROXY: proxyUrl, NO_PROXY: '127.0.0.1' }
     expect((await runCli(['status'], { home, env })).code).toBe(0)
     const stdin = new PassThrough()
     stdin.write('ping\n')
     expect((await runCli(['ssh', '--hostname', 'echo.example.com'], { home, env, stdin })).stdout).toBe('pong\n')
-    expect(connects).toEqual([])
+    expect(proxy.connects).toEqual([])
   })
 
   it('a proxy that is down: one line naming the problem', async () => {

@@ -1,5 +1,5 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http'
-import { connect, type AddressInfo, type Socket } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { PassThrough, Writable } from 'node:stream'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -9,6 +9,7 @@ import { openTunnel, runTunnel, type TunnelTarget } from '../../src/client/tunne
 import { accessTokenPath } from '../../src/client/credentials.js'
 import { jitsshPaths } from '../../src/client/paths.js'
 import { makeTempHome, removeTempHome, runCli, testContext } from '../helpers/cli.js'
+import { startConnectProxy } from '../helpers/connect-proxy.js'
 
 const TOKEN = 'test-access-token'
 
@@ -50,35 +51,6 @@ async function startBastion(options: { autoPong?: boolean } = {}): Promise<Basti
     await new Promise((r) => http.close(r))
   }
   return bastion
-}
-
-/** A CONNECT-only proxy that counts what it tunnels. */
-async function startConnectProxy(): Promise<{ url: string; connects: string[]; close(): Promise<void> }> {
-  const connects: string[] = []
-  const sockets = new Set<Socket>()
-  const server = createHttpServer((_req, res) => res.writeHead(405).end())
-  server.on('connect', (req, client: Socket, head) => {
-    connects.push(req.url ?? '')
-    const [host, port] = (req.url ?? '').split(':')
-    const upstream = connect(Number(port), host!, () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
-      if (head.length) upstream.write(head)
-      upstream.pipe(client)
-      client.pipe(upstream)
-    })
-    sockets.add(client).add(upstream)
-    upstream.on('error', () => client.destroy())
-    client.on('error', () => upstream.destroy())
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    connects,
-    close: async () => {
-      for (const s of sockets) s.destroy()
-      await new Promise((r) => server.close(r))
-    },
-  }
 }
 
 let home: string

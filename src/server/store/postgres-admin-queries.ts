@@ -1,7 +1,7 @@
 import type { DisabledUserRow, RevokedCertificates, SessionQuery } from './admin-rows.js'
 import type { PostgresDatabase } from './postgres-database.js'
 import { REVOCATION_CHANNEL, revocationPayload } from './postgres-revocation-listener.js'
-import { toSession } from './postgres-rows.js'
+import { toDisabledUser, toSession } from './postgres-rows.js'
 import type { SessionRow } from './rows.js'
 
 /** The admin API's store methods for PostgreSQL (the same results as sqlite-admin-queries.ts). */
@@ -57,13 +57,7 @@ export async function isUserDisabled(db: PostgresDatabase, email: string): Promi
 
 export async function listDisabledUsers(db: PostgresDatabase): Promise<DisabledUserRow[]> {
   const rows = await db.rows('SELECT * FROM disabled_users WHERE disabled ORDER BY changed_at DESC')
-  return rows.map((row) => ({
-    email: String(row.email),
-    disabled: true,
-    changedAt: Number(row.changed_at),
-    changedBy: row.changed_by === null ? null : String(row.changed_by),
-    reason: row.reason === null ? null : String(row.reason),
-  }))
+  return rows.map(toDisabledUser)
 }
 
 /** The version is read first: a revocation landing in between then shows up as more serials, never as a newer version without its serial. */

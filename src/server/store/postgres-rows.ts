@@ -7,7 +7,7 @@ import type { PgRow } from './postgres-database.js'
  * SQLite mappers convert with Number()/String() (BIGINT arrives as a string here), so they are reused as
  * they are; only the audit event's user column is named differently (`user` is reserved in PostgreSQL).
  */
-export { toAuthCode, toCertificate, toDeviceCode, toRefreshToken, toSession } from './sqlite-rows.js'
+export { toAuthCode, toCertificate, toDeviceCode, toDisabledUser, toRefreshToken, toSession } from './sqlite-rows.js'
 
 export function toAuditEvent(row: PgRow): AuditRecord {
   return toAudit({ ...row, user: row.user_email } as SqlRow)

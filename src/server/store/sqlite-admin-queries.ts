@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3'
 import type { AuditQuery, DisabledUserRow, RevokedCertificates, SessionQuery } from './admin-rows.js'
 import type { AuditRecord, SessionRow } from './rows.js'
-import { toAudit, toSession, type SqlRow } from './sqlite-rows.js'
+import { toAudit, toDisabledUser, toSession, type SqlRow } from './sqlite-rows.js'
 
 /** What the admin queries need from SqliteStore: its statement cache and its group-commit writer. */
 export interface SqliteAccess {
@@ -79,13 +79,7 @@ export function isUserDisabled(db: SqliteAccess, email: string): boolean {
 
 export function listDisabledUsers(db: SqliteAccess): DisabledUserRow[] {
   const rows = db.sql('SELECT * FROM disabled_users WHERE disabled = 1 ORDER BY changed_at DESC').all() as SqlRow[]
-  return rows.map((row) => ({
-    email: String(row.email),
-    disabled: true,
-    changedAt: Number(row.changed_at),
-    changedBy: row.changed_by === null ? null : String(row.changed_by),
-    reason: row.reason === null ? null : String(row.reason),
-  }))
+  return rows.map(toDisabledUser)
 }
 
 export function listRevokedCertificates(db: SqliteAccess, nowSeconds: number): RevokedCertificates {

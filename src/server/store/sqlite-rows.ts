@@ -1,4 +1,5 @@
 import type { Identity } from '../identity/identity.js'
+import type { DisabledUserRow } from './admin-rows.js'
 import type { AuditRecord, AuthCodeRow, CertificateRow, DeviceCodeRow, RefreshTokenRow, SessionRow } from './rows.js'
 
 /** A row as better-sqlite3 returns it (snake_case columns). */
@@ -7,6 +8,17 @@ export type SqlRow = Record<string, unknown>
 const num = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value))
 const str = (value: unknown): string | null => (value === null || value === undefined ? null : String(value))
 const identity = (value: unknown): Identity => JSON.parse(String(value)) as Identity
+
+/** A `disabled_users` row (both stores). */
+export function toDisabledUser(row: SqlRow): DisabledUserRow {
+  return {
+    email: String(row.email),
+    disabled: Boolean(row.disabled),
+    changedAt: Number(row.changed_at),
+    changedBy: row.changed_by === null ? null : String(row.changed_by),
+    reason: row.reason === null ? null : String(row.reason),
+  }
+}
 
 export function toSession(row: SqlRow): SessionRow {
   return {
