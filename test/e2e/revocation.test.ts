@@ -34,7 +34,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.allSettled([browser?.close(), stack?.stop(), ...sshds.map((sshd) => sshd.stop())])
-  for (const sshd of sshds) rmSync(sshd.dir, { recursive: true, force: true })
   if (dir) rmSync(dir, { recursive: true, force: true })
 })
 

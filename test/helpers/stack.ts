@@ -205,7 +205,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       rmSync(home, { recursive: true, force: true })
       for (const other of extraHomes) rmSync(other, { recursive: true, force: true })
       rmSync(keysDir, { recursive: true, force: true })
-      rmSync(sshd.dir, { recursive: true, force: true })
     },
   }
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
 import Database from 'better-sqlite3'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { run } from '../../src/server/cli/main.js'
 import { verifyPassword } from '../../src/server/identity/password-hash.js'
 import { auditHash } from '../../src/server/audit/audit-chain.js'
@@ -24,7 +24,13 @@ async function cli(argv: string[], stdin = ''): Promise<{ code: number; stdout: 
   return { code, stdout: out, stderr: err }
 }
 
-const tempDir = (): string => mkdtempSync(join(tmpdir(), 'jitssh-server-cli-'))
+const tempDirs: string[] = []
+const tempDir = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'jitssh-server-cli-'))
+  tempDirs.push(dir)
+  return dir
+}
+afterAll(() => tempDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })))
 
 describe('jitssh-server init', () => {
   it('writes a commented config that validates, CA keys (0600) and a token-signing key, and prints the first password', async () => {

@@ -3,7 +3,7 @@
 // configured certificate with Secure cookies and HSTS; the admin flag in /v1/me.
 import { execFileSync } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { request as httpsRequest } from 'node:https'
 import { createServer as createNetServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -93,6 +93,7 @@ describe('HTTPS', () => {
       expect(String(response.headers['set-cookie'])).toMatch(/^__Host-jitssh_csrf=[^;]+; Path=\/; HttpOnly; SameSite=Strict; Secure/)
     } finally {
       await srv.stop()
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 })

@@ -4,7 +4,7 @@
 // is a 4xx JSON error that issues no certificate and leaves an audit event.
 import { execFileSync } from 'node:child_process'
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -112,6 +112,7 @@ describe('POST /v1/ssh/sign', () => {
     expect(listing).toContain(`Key ID: "${certificate.keyId}"`)
     expect(listing).toMatch(/Principals: \n\s+alice\n/)
     expect(listing).toMatch(/source-address 192\.0\.2\.1\/32/)
+    rmSync(dir, { recursive: true, force: true })
   })
 
   it('uses random serials and accepts ECDSA P-256 keys', async () => {
