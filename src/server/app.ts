@@ -21,6 +21,8 @@ import { BrowserSessions } from './identity/browser-session.js'
 import { registerLocalLoginRoutes } from './identity/local-login-routes.js'
 import { LoginThrottle } from './identity/login-throttle.js'
 import { registerOidcLoginRoutes } from './identity/oidc-login-routes.js'
+import { registerMetricsRoute } from './metrics/metrics-route.js'
+import { ServerMetrics } from './metrics/server-metrics.js'
 import { AccessTokens } from './oauth/access-token.js'
 import { registerAuthorizeRoute } from './oauth/authorize-route.js'
 import { registerDeviceRoutes } from './oauth/device-routes.js'
@@ -105,6 +107,11 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   registerTunnelRoute(app, ctx)
   registerAdminRoutes(app, ctx)
   registerKrlRoute(app, ctx)
+  if (config.metrics.enabled) {
+    const metrics = new ServerMetrics({ store, tunnels: ctx.tunnels, now, onError: (error) => app.log.warn({ err: error }, 'metrics: counting active sessions failed') })
+    audit.onRecorded((record) => metrics.countAuditEvent(record))
+    registerMetricsRoute(app, config.metrics, metrics)
+  }
 
   const timers: NodeJS.Timeout[] = []
   return {

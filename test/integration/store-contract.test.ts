@@ -74,7 +74,7 @@ for (const backend of backends) {
       await cleanup?.()
     })
 
-    it('sessions: create, read back, revoke exactly once, list active and ended, find an email by username', async () => {
+    it('sessions: create, read back, revoke exactly once, list active and ended, count active, find an email by username', async () => {
       const session = sessionRow('alice')
       await store.createSession(session)
       expect(await replica.getSession(session.id)).toEqual(session)
@@ -99,6 +99,9 @@ for (const backend of backends) {
       expect(await store.findEmailByUsername('dana')).toBe('dana@example.com')
       expect(await store.findEmailByUsername('oidc:1234')).toBe('dana@example.com')
       expect(await store.findEmailByUsername('nobody')).toBeUndefined()
+      // Active = neither revoked nor ended: `active` and `oidc`, not the revoked or the ended one.
+      expect(await replica.countActiveSessions(NOW)).toBe(2)
+      expect(await store.countActiveSessions(NOW + 3_600_000)).toBe(0)
     })
 
     it('browser sessions: create, read, delete', async () => {

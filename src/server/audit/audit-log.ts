@@ -1,4 +1,4 @@
-import type { AuditDraft, AuditOutcome, AuditRecord, Store } from '../store/store.js'
+import type { AuditDraft, AuditOutcome, AuditRecord, CertificateRow, Store } from '../store/store.js'
 import { checkAuditChain, type ChainProblem } from './audit-chain.js'
 
 /** Event types written by this server. */
@@ -19,6 +19,7 @@ export type AuditType =
   | 'admin.revoke'
   | 'admin.user.disable'
   | 'admin.user.enable'
+  | 'host_cert.sign'
 
 export interface AuditEventInput {
   type: AuditType
@@ -29,23 +30,55 @@ export interface AuditEventInput {
   detail?: Record<string, unknown>
 }
 
-/** Writes audit events to the store's hash chain. Callers await it before they respond. */
+/** Sees each event once it is durably in the chain (the metrics count from here). */
+export type AuditListener = (record: AuditRecord) => void
+
+/**
+ * Writes audit events to the store's hash chain. Callers await it before they respond. Every event this
+ * process writes passes through here, so listeners (`onRecorded`) see all of them, after the write.
+ */
 export class AuditLog {
+  private readonly listeners: AuditListener[] = []
+
   constructor(
     private readonly store: Store,
     private readonly now: () => number,
   ) {}
 
+  /** `listener` runs after each successful write; one that throws is ignored (it must not fail the request). */
+  onRecorded(listener: AuditListener): void {
+    this.listeners.push(listener)
+  }
+
   async record(event: AuditEventInput): Promise<AuditRecord> {
-    const draft: AuditDraft = {
-      type: event.type,
-      outcome: event.outcome,
-      user: event.user ?? null,
-      sessionId: event.sessionId ?? null,
-      host: event.host ?? null,
-      detail: event.detail ?? {},
+    return this.recorded(await this.store.appendAudit(auditDraft(event), this.now()))
+  }
+
+  /** An issued certificate and its audit event, in one durable write (see Store.recordCertificate). */
+  async recordCertificate(row: CertificateRow, event: AuditEventInput): Promise<AuditRecord> {
+    return this.recorded(await this.store.recordCertificate(row, auditDraft(event), this.now()))
+  }
+
+  private recorded(record: AuditRecord): AuditRecord {
+    for (const listener of this.listeners) {
+      try {
+        listener(record)
+      } catch {
+        // A listener's failure (a metrics bug) must not turn a written event into a failed request.
+      }
     }
-    return this.store.appendAudit(draft, this.now())
+    return record
+  }
+}
+
+function auditDraft(event: AuditEventInput): AuditDraft {
+  return {
+    type: event.type,
+    outcome: event.outcome,
+    user: event.user ?? null,
+    sessionId: event.sessionId ?? null,
+    host: event.host ?? null,
+    detail: event.detail ?? {},
   }
 }
 

@@ -15,6 +15,8 @@ export interface TunnelStats {
 
 export interface TunnelBridge {
   close(code: number, reason: string): void
+  /** Bytes carried so far: up = client to target, down = target to client. */
+  bytes(): { up: number; down: number }
 }
 
 /**
@@ -99,5 +101,6 @@ export function bridgeWebSocketToTcp(ws: WebSocket, tcp: Socket, options: { keep
       // A peer that does not answer the close frame is cut off.
       setTimeout(() => ws.terminate(), 1_000).unref()
     },
+    bytes: () => ({ up: bytesUp, down: bytesDown }),
   }
 }

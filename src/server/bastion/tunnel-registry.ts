@@ -9,6 +9,8 @@ export interface LiveTunnel {
   openedAt: number
   /** Closes the WebSocket with `code` and drops the TCP side at once. */
   close(code: number, reason: string): void
+  /** Bytes carried so far (final once it is removed): up = client to target, down = target to client. */
+  bytes(): { up: number; down: number }
 }
 
 /**

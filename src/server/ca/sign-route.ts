@@ -66,14 +66,14 @@ export function registerSignRoute(app: FastifyInstance, ctx: ServerContext): voi
         validBefore: Number(certificate.validBefore),
         issuedAt: ctx.now(),
       }
-      await ctx.store.recordCertificate(row, {
+      await ctx.audit.recordCertificate(row, {
         type: 'cert.sign', outcome: 'ok', user: identity.email, sessionId: auth.session.id, host,
         detail: {
           serial: row.serial, key_id: row.keyId, principals: row.principals, fingerprint: row.fingerprint, rule: decision.rule,
           valid_after: row.validAfter, valid_before: row.validBefore, extensions: certificate.extensions,
           critical_options: certificate.criticalOptions, ip: request.ip,
         },
-      }, ctx.now())
+      })
       return {
         certificate: certificate.line,
         serial: row.serial,

@@ -89,5 +89,12 @@ targets: {}
 # Who may use the admin API (audit search, revocation).
 admins:
   groups: [admins]
+
+# Prometheus metrics at /metrics (text format 0.0.4): off unless enabled, as they reveal usage. Served to
+# clients on loopback and to requests with "Authorization: Bearer <token>"; everyone else gets a 404.
+# Behind a TLS proxy the token is required (the proxy's own connections come from loopback).
+# metrics:
+#   enabled: true
+#   token: "<the output of: openssl rand -hex 32>"
 `
 }

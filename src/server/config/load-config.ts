@@ -4,13 +4,14 @@ import { parseDocument } from 'yaml'
 import { JitsshError } from '../../shared/errors.js'
 import { isLoopbackHost, parseHostPort } from './address.js'
 import { ConfigNode } from './config-node.js'
+import { parseMetrics } from './parse-metrics.js'
 import { parseIdentity, parsePolicyRule, parseSourceAddress, parseTargets } from './parse-sections.js'
 import { parseStorage } from './parse-storage.js'
 import type { ServerConfig } from './types.js'
 
 const TOP_LEVEL_KEYS = [
   'public_url', 'listen', 'tls', 'behind_tls_proxy', 'trusted_proxies', 'storage', 'keys_dir', 'identity', 'sessions',
-  'oauth', 'certificates', 'policy', 'targets', 'admins', 'rate_limits', 'bastion', 'log_level',
+  'oauth', 'certificates', 'policy', 'targets', 'admins', 'rate_limits', 'bastion', 'metrics', 'log_level',
 ] as const
 
 /** Reads and validates a YAML config file. Errors name the file, the key path and what is wrong. */
@@ -109,6 +110,7 @@ function parseRoot(root: ConfigNode, baseDir: string): ServerConfig {
       connectTimeoutMs: bastion.child('connect_timeout').duration(10_000, { min: 100, max: 120_000 }),
       keepaliveMs: bastion.child('keepalive').duration(30_000, { min: 1_000, max: 600_000 }),
     },
+    metrics: parseMetrics(root.child('metrics'), behindTlsProxy),
     logLevel: root.child('log_level').string('info'),
   }
 }

@@ -72,6 +72,15 @@ export type StorageConfig =
   /** `url`: postgres:// or postgresql://; `poolSize`: connections per replica (plus one for LISTEN). */
   | { kind: 'postgres'; url: string; poolSize: number }
 
+/** `GET /metrics` (Prometheus text format): off unless enabled; see config/parse-metrics.ts. */
+export interface MetricsConfig {
+  enabled: boolean
+  /** `Authorization: Bearer <token>` is let in from anywhere; undefined = loopback clients only. */
+  token: string | undefined
+  /** Loopback clients need no token (false behind a TLS proxy, whose connections come from loopback). */
+  allowLoopback: boolean
+}
+
 export interface ServerConfig {
   /** The YAML file this came from (named in errors); relative paths were resolved against its directory. */
   source: string
@@ -94,5 +103,6 @@ export interface ServerConfig {
   admins: { users: string[]; groups: string[] }
   rateLimits: RateLimitConfig
   bastion: { connectTimeoutMs: number; keepaliveMs: number }
+  metrics: MetricsConfig
   logLevel: string
 }

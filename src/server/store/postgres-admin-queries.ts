@@ -16,6 +16,11 @@ export async function listSessions(db: PostgresDatabase, query: SessionQuery): P
   return rows.map(toSession)
 }
 
+export async function countActiveSessions(db: PostgresDatabase, now: number): Promise<number> {
+  const rows = await db.rows('SELECT COUNT(*) AS active FROM sessions WHERE expires_at > $1 AND revoked_at IS NULL', [now])
+  return Number(rows[0]?.active ?? 0)
+}
+
 export async function findEmailByUsername(db: PostgresDatabase, username: string): Promise<string | undefined> {
   const rows = await db.rows(
     `SELECT email FROM sessions WHERE sub = $1 OR identity::jsonb ->> 'username' = $1 ORDER BY created_at DESC LIMIT 1`,

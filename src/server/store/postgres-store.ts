@@ -254,6 +254,9 @@ export class PostgresStore implements Store {
   async listSessions(query: SessionQuery): Promise<SessionRow[]> {
     return admin.listSessions(this.db, query)
   }
+  async countActiveSessions(now: number): Promise<number> {
+    return admin.countActiveSessions(this.db, now)
+  }
   async findEmailByUsername(username: string): Promise<string | undefined> {
     return admin.findEmailByUsername(this.db, username)
   }

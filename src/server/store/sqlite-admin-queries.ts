@@ -55,6 +55,10 @@ export function listSessions(db: SqliteAccess, query: SessionQuery): SessionRow[
   return rows.map(toSession)
 }
 
+export function countActiveSessions(db: SqliteAccess, now: number): number {
+  return db.sql('SELECT COUNT(*) FROM sessions WHERE expires_at > ? AND revoked_at IS NULL').pluck().get(now) as number
+}
+
 export function findEmailByUsername(db: SqliteAccess, username: string): string | undefined {
   return db
     .sql(`SELECT email FROM sessions WHERE sub = @name OR json_extract(identity, '$.username') = @name ORDER BY created_at DESC LIMIT 1`)

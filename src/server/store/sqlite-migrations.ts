@@ -136,4 +136,11 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> 
       );
     `,
   },
+  {
+    // The active-sessions gauge of /metrics counts sessions that have not ended: a range on expires_at.
+    version: 3,
+    sql: `
+      CREATE INDEX sessions_by_expires ON sessions (expires_at);
+    `,
+  },
 ]

@@ -262,6 +262,9 @@ export class SqliteStore implements Store {
   async listSessions(query: SessionQuery): Promise<SessionRow[]> {
     return admin.listSessions(this.access, query)
   }
+  async countActiveSessions(now: number): Promise<number> {
+    return admin.countActiveSessions(this.access, now)
+  }
   async findEmailByUsername(username: string): Promise<string | undefined> {
     return admin.findEmailByUsername(this.access, username)
   }

@@ -73,6 +73,8 @@ export interface Store {
   searchAudit(query: AuditQuery): Promise<AuditRecord[]>
   /** Sessions, newest first: active ones only unless `includeEnded`. */
   listSessions(query: SessionQuery): Promise<SessionRow[]>
+  /** How many sessions are active at `now` (neither revoked nor ended): the sessions gauge of /metrics. */
+  countActiveSessions(now: number): Promise<number>
   /** The email of the user whose newest session has this username (or sub); undefined when none. */
   findEmailByUsername(username: string): Promise<string | undefined>
   /** Disables or enables a user by email; false when it was already so. */
