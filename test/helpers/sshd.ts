@@ -26,8 +26,11 @@ export interface SshdOptions {
   authorizedPrincipalsFile?: string
   /** More sshd_config lines, appended last. */
   extraConfig?: string[]
-  /** Given the host public key line, returns a host certificate line for it (sshd then presents it: `HostCertificate`). */
-  hostCertificate?: (hostPublicKeyLine: string) => string
+  /**
+   * Given the host public key line, returns (or resolves to) a host certificate line for it (sshd then
+   * presents it: `HostCertificate`). Async so that a test can run `jitssh-server host-cert` itself.
+   */
+  hostCertificate?: (hostPublicKeyLine: string) => string | Promise<string>
 }
 
 export interface RunningSshd {
@@ -191,7 +194,7 @@ export async function startSshd(options: SshdOptions): Promise<RunningSshd> {
   if (keygen.code !== 0) throw new Error(`ssh-keygen failed: ${keygen.stderr}`)
   if (options.hostCertificate) {
     const hostKeyLine = readFileSync(join(dir, 'host_ed25519_key.pub'), 'utf8').trim()
-    writeFileSync(join(dir, 'host_ed25519_key-cert.pub'), `${options.hostCertificate(hostKeyLine).trim()}\n`)
+    writeFileSync(join(dir, 'host_ed25519_key-cert.pub'), `${(await options.hostCertificate(hostKeyLine)).trim()}\n`)
   }
   writeFileSync(join(dir, 'trusted_user_ca_keys'), options.trustedUserCaKeys.endsWith('\n') ? options.trustedUserCaKeys : `${options.trustedUserCaKeys}\n`)
 

@@ -1,30 +1,9 @@
-import { randomBytes } from 'node:crypto'
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs'
-import { basename, dirname, join, resolve } from 'node:path'
 import { loadServerKeys } from '../ca/server-keys.js'
 import { loadConfig } from '../config/load-config.js'
 import { buildRevocationKrl } from '../revocation/revocation-krl.js'
 import { openStore } from '../store/open-store.js'
+import { writeFileAtomically } from './atomic-file.js'
 import type { ServerCliIo } from './commands.js'
-
-/** Writes `bytes` to `path` so that a reader sees the old file or the new one, never a part: temp file, fsync, rename. */
-export function writeFileAtomically(path: string, bytes: Buffer, mode = 0o644): void {
-  const target = resolve(path)
-  const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`)
-  const fd = openSync(temp, 'wx', mode)
-  try {
-    writeSync(fd, bytes)
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-  try {
-    renameSync(temp, target)
-  } catch (error) {
-    rmSync(temp, { force: true })
-    throw error
-  }
-}
 
 /**
  * `jitssh-server krl --config FILE --out FILE|-`: the KRL that `GET /v1/ssh/krl` serves, written atomically

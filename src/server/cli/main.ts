@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander'
 import { EXIT, exitCodeFor, isJitsshError } from '../../shared/errors.js'
+import { DEFAULT_HOST_CERTIFICATE_VALIDITY } from '../ca/host-certificate.js'
 import { auditVerifyCommand, checkCommand, hashPasswordCommand, initCommand, startCommand, type ServerCliIo } from './commands.js'
+import { hostCertCommand, type HostCertOptions } from './host-cert-command.js'
 import { krlCommand } from './krl-command.js'
 
 function buildProgram(io: ServerCliIo, setResult: (run: () => Promise<number>) => void): Command {
@@ -48,6 +50,16 @@ function buildProgram(io: ServerCliIo, setResult: (run: () => Promise<number>) =
     .requiredOption('--config <file>', 'config file')
     .requiredOption('--out <file>', "where to write it ('-' for stdout)")
     .action((options: { config: string; out: string }) => setResult(() => krlCommand(io, options.config, options.out)))
+
+  program
+    .command('host-cert')
+    .description("sign a host's public key with the host CA as an OpenSSH host certificate; prints the sshd_config line")
+    .requiredOption('--config <file>', 'config file')
+    .requiredOption('--hostname <name>', 'a name clients connect to (repeat for more; the first names the key id)', (name: string, names: string[] | undefined) => [...(names ?? []), name])
+    .requiredOption('--key <file>', "the host's public key, e.g. /etc/ssh/ssh_host_ed25519_key.pub")
+    .option('--validity <duration>', 'how long it is valid, e.g. 52w, 365d (at most 5 years)', DEFAULT_HOST_CERTIFICATE_VALIDITY)
+    .option('--out <file>', "where to write it ('-' for stdout; default: <key without .pub>-cert.pub)")
+    .action((options: HostCertOptions) => setResult(() => hostCertCommand(io, options)))
 
   return program
 }
