@@ -8,6 +8,7 @@ import type { ClientContext } from '../client/context.js'
 import { jitsshPaths } from '../client/paths.js'
 import { resolveServer } from '../client/session.js'
 import { conflictingProxySettings } from '../client/ssh-config-conflicts.js'
+import { checkSshConfig } from '../client/ssh-config-check.js'
 import { readSshConfig, rewriteSshConfig, BACKUP_SUFFIX } from '../client/ssh-config-file.js'
 import { parseHostArg, parseServerArg } from './host-arg.js'
 import { createUi } from './output.js'
@@ -77,10 +78,29 @@ export async function sshConfigCommand(ctx: ClientContext, options: SshConfigOpt
     ctx.stdout.write(block.endsWith('\n') ? block : `${block}\n`)
     return 0
   }
-  const result = await rewriteSshConfig(file, (text) => withConfigErrors(file, () => upsertManagedBlock(text, block, spec.host)))
+  const result = await rewriteSshConfig(
+    file,
+    (text) => withConfigErrors(file, () => upsertManagedBlock(text, block, spec.host)),
+    (candidate, existing) => verifyWithSsh(ctx, ui, file, candidate, existing),
+  )
   if (!result.changed) ui.info(`${result.file} already has this jitssh block for ${spec.host}; nothing changed.`)
   else ui.info(`${result.created ? 'Created' : 'Updated'} ${result.file} for ${spec.host}${result.backup ? ` (original kept in ${result.file}${BACKUP_SUFFIX})` : ''}.`)
   return 0
+}
+
+/** The installed ssh must accept the new file before it replaces the old one (see ssh-config-check.ts). */
+async function verifyWithSsh(ctx: ClientContext, ui: ReturnType<typeof createUi>, file: string, candidate: string, existing: string | null): Promise<void> {
+  const verdict = await checkSshConfig(candidate, ctx.env)
+  if (verdict.kind === 'ok') return
+  if (verdict.kind === 'no-ssh') return ui.warn(`ssh is not on PATH, so the new ${file} was not checked with it`)
+  const before = existing === null ? null : await checkSshConfig(existing, ctx.env)
+  if (before?.kind === 'rejected') {
+    throw new JitsshError('ERR_INVALID_CONFIG', `ssh already rejects ${file}: ${before.message}`, { hint: 'fix that first; nothing was changed' })
+  }
+  const said = verdict.message.split(candidate).join(file) // ssh names the temp file it read
+  throw new JitsshError('ERR_INVALID_CONFIG', `the ssh on this machine would reject ${file} with the jitssh block: ${said}`, {
+    hint: 'jitssh needs OpenSSH 8.2 or later (Match final; see: ssh -V); nothing was changed',
+  })
 }
 
 function withConfigErrors<T>(file: string, f: () => T): T {

@@ -8,8 +8,11 @@ export async function ensurePrivateDir(path: string): Promise<void> {
   await fs.mkdir(path, { recursive: true, mode: 0o700 })
 }
 
-/** Writes `data` to `path` so that readers see the old or the new content, never a mix. */
-export async function writeFileAtomic(path: string, data: string | Buffer, mode = 0o600): Promise<void> {
+/**
+ * Writes `data` to `path` so that readers see the old or the new content, never a mix: a temp file beside `path`, syncs it and renames it over `path`. `beforeRename` may look at
+ * the complete temp file first; when it throws, the temp file goes and `path` is untouched.
+ */
+export async function writeFileAtomic(path: string, data: string | Buffer, mode = 0o600, beforeRename?: (tempPath: string) => Promise<void>): Promise<void> {
   const dir = dirname(path)
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
   const handle = await fs.open(temp, 'wx', mode)
@@ -24,6 +27,7 @@ export async function writeFileAtomic(path: string, data: string | Buffer, mode 
   }
   await handle.close()
   try {
+    await beforeRename?.(temp)
     await fs.rename(temp, path)
   } catch (error) {
     await fs.rm(temp, { force: true })

@@ -31,27 +31,37 @@ export async function readSshConfig(file: string): Promise<{ target: string; tex
 }
 
 /**
- * Applies `transform` to the file's text and writes the result. `transform` throws on a garbled file,
- * before anything is written.
+ * Applies `transform` to the file's text and writes the result. `transform` throws on a garbled file, and
+ * `verify` (given the complete new file under a temp name) on a result ssh would reject, before anything
+ * is written: no backup, no change.
  */
-export async function rewriteSshConfig(file: string, transform: (existing: string) => string): Promise<ConfigWriteResult> {
+export async function rewriteSshConfig(
+  file: string,
+  transform: (existing: string) => string,
+  verify?: (candidatePath: string, existingPath: string | null) => Promise<void>,
+): Promise<ConfigWriteResult> {
   const { target, text } = await readSshConfig(file)
   const next = transform(text ?? '')
   if (next === (text ?? '')) return { file: target, changed: false, created: false, backup: null }
   await fs.mkdir(dirname(target), { recursive: true, mode: 0o700 })
-  let mode = 0o600
+  const mode = text === null ? 0o600 : (await fs.stat(target)).mode & 0o7777
   let backup: string | null = null
-  if (text !== null) {
-    mode = (await fs.stat(target)).mode & 0o7777
-    backup = `${target}${BACKUP_SUFFIX}`
-    try {
-      await fs.copyFile(target, backup, constants.COPYFILE_EXCL)
-      await fs.chmod(backup, mode & 0o700 ? mode & 0o700 : 0o600)
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-      backup = null // the original from before the first change is already kept
-    }
-  }
-  await writeFileAtomic(target, next, mode)
+  await writeFileAtomic(target, next, mode, async (candidate) => {
+    await verify?.(candidate, text === null ? null : target)
+    if (text !== null) backup = await keepBackup(target, mode)
+  })
   return { file: target, changed: true, created: text === null, backup }
+}
+
+/** Copies the original beside it once (FILE.jitssh-backup, never overwritten); null when one is kept already. */
+async function keepBackup(target: string, mode: number): Promise<string | null> {
+  const backup = `${target}${BACKUP_SUFFIX}`
+  try {
+    await fs.copyFile(target, backup, constants.COPYFILE_EXCL)
+    await fs.chmod(backup, mode & 0o700 ? mode & 0o700 : 0o600)
+    return backup
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    return null // the original from before the first change is already kept
+  }
 }

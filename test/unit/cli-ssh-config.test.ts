@@ -133,6 +133,40 @@ describe('jitssh ssh-config', () => {
       expect(await readFile(join(home, 'my_config'), 'utf8')).toContain('Match final host vm.example.com')
     })
 
+    it('refuses, changing nothing, when the ssh on this machine would reject the new file (OpenSSH < 8.2 has no Match final)', async () => {
+      // A stand-in for OpenSSH 8.1 first on PATH: it parses everything but `Match final`, as that version did.
+      const bin = join(home, 'old-openssh')
+      await mkdir(bin)
+      await writeFile(
+        join(bin, 'ssh'),
+        '#!/bin/sh\nif grep -q "^Match final" "$3"; then\n  echo "Unsupported Match attribute final" >&2\n  echo "$3 line 3: Bad Match condition" >&2\n  exit 255\nfi\nexit 0\n',
+        { mode: 0o755 },
+      )
+      await mkdir(join(home, '.ssh'), { mode: 0o700 })
+      await writeFile(join(home, '.ssh', 'config'), 'Host other\n    User me\n')
+      const before = await snapshotTree(home)
+      const r = await runCli(['ssh-config', '--hostname', 'vm.example.com', '--short-lived-cert', '--server', SERVER, '--write'], {
+        home,
+        env: { PATH: `${bin}:${process.env.PATH}` },
+      })
+      expect(r.code).toBe(1)
+      expect(r.stderr.trim().split('\n')).toHaveLength(1)
+      expect(r.stderr).toMatch(/^jitssh: the ssh on this machine would reject .*config with the jitssh block: Unsupported Match attribute final/)
+      expect(r.stderr).toMatch(/OpenSSH 8\.2 or later/)
+      expect(r.stderr).toContain(`${join(home, '.ssh', 'config')} line 3: Bad Match condition`) // the user's file, not our temp file
+      expect(await snapshotTree(home)).toEqual(before) // no change, no backup, no temp file
+    })
+
+    it("says so when ssh already rejects the user's own file, and changes nothing", async () => {
+      await mkdir(join(home, '.ssh'), { mode: 0o700 })
+      await writeFile(join(home, '.ssh', 'config'), 'Host other\n    NoSuchOption yes\n')
+      const before = await snapshotTree(home)
+      const r = await run('--hostname', 'vm.example.com', '--short-lived-cert', '--server', SERVER, '--write')
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(/^jitssh: ssh already rejects .*config: .*line 2: Bad configuration option: nosuchoption/)
+      expect(await snapshotTree(home)).toEqual(before)
+    })
+
     it('refuses a garbled file (unbalanced markers) with one line and changes nothing', async () => {
       await mkdir(join(home, '.ssh'), { mode: 0o700 })
       const file = join(home, '.ssh', 'config')

@@ -1,0 +1,39 @@
+// Before jitssh replaces the user's ssh config, the installed ssh reads the new text: `ssh -G -F <file>`
+// for a host that no jitssh block matches, so none of our `Match exec` commands run (ssh skips an exec
+// whose earlier criteria failed) and nothing connects. An ssh that cannot parse the result (an OpenSSH
+// older than 8.2 rejects `Match final`, and with it the whole file) is caught here, before the rename.
+import { spawn } from 'node:child_process'
+
+/** RFC 2606 reserves .invalid: no block of ours, and no sane block of the user's, matches it. */
+const PROBE_HOST = 'jitssh-config-check.invalid'
+const TIMEOUT_MS = 10_000
+
+export type SshConfigVerdict = { kind: 'ok' } | { kind: 'rejected'; message: string } | { kind: 'no-ssh' }
+
+export function checkSshConfig(path: string, env: Record<string, string | undefined>): Promise<SshConfigVerdict> {
+  return new Promise((resolve) => {
+    const child = spawn('ssh', ['-G', '-F', path, PROBE_HOST], { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS)
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer)
+      resolve(error.code === 'ENOENT' ? { kind: 'no-ssh' } : { kind: 'rejected', message: error.message })
+    })
+    child.once('close', (code) => {
+      clearTimeout(timer)
+      if (code === 0) return resolve({ kind: 'ok' })
+      resolve({ kind: 'rejected', message: firstComplaint(stderr) || `ssh -G exited with ${code ?? 'a signal'}` })
+    })
+  })
+}
+
+/** ssh's own words, without the noise lines it prints around them. */
+function firstComplaint(stderr: string): string {
+  return stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !/^Pseudo-terminal will not be allocated|terminating, \d+ bad configuration options$/.test(line))
+    .slice(0, 2)
+    .join('; ')
+}
