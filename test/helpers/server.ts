@@ -19,10 +19,13 @@ import { createHash, randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
+import { once } from 'node:events'
+import type { Server as NetServer } from 'node:net'
+import { PassThrough, Readable, Writable } from 'node:stream'
 import { stringify } from 'yaml'
 import { CLIENT_ID, type TokenResponse } from '../../src/shared/protocol.js'
 import { createServer, type JitsshServer } from '../../src/server/app.js'
+import { run as runServerCommand } from '../../src/server/cli/main.js'
 import { generateServerKeys } from '../../src/server/ca/server-keys.js'
 import { loadConfig } from '../../src/server/config/load-config.js'
 import { hashPassword } from '../../src/server/identity/password-hash.js'
@@ -221,4 +224,23 @@ export async function authorizeInBrowser(
   const code = back.searchParams.get('code')
   if (!code) throw new Error(`authorize returned an error: ${location}`)
   return { code, state: back.searchParams.get('state') ?? '', redirectUri, verifier }
+}
+
+/** Runs the server CLI (`jitssh-server ARGV`) in-process with buffers; `start` returns at once (its stop signal has fired). */
+export async function runServerCli(argv: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough()
+  const stderr = new PassThrough()
+  let out = ''
+  let err = ''
+  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
+  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()))
+  const code = await runServerCommand(argv, { stdin: Readable.from([stdin]), stdout, stderr, stopSignal: Promise.resolve() })
+  return { code, stdout: out, stderr: err }
+}
+
+/** Listens on 127.0.0.1 with a port from the kernel; resolves with the port. */
+export async function listenOnLoopback(server: NetServer): Promise<number> {
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return (server.address() as { port: number }).port
 }

@@ -4,25 +4,14 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough, Readable } from 'node:stream'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
-import { run } from '../../src/server/cli/main.js'
 import { verifyPassword } from '../../src/server/identity/password-hash.js'
 import { auditHash } from '../../src/server/audit/audit-chain.js'
 import { formatPublicKey, generateKeyPair, parsePrivateKey } from '../../src/ssh/keys.js'
-import { TEST_PASSWORD, loginWithPassword, startTestServer, writeTestConfig } from '../helpers/server.js'
+import { TEST_PASSWORD, loginWithPassword, runServerCli, startTestServer, writeTestConfig } from '../helpers/server.js'
 
-async function cli(argv: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  let out = ''
-  let err = ''
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()))
-  const code = await run(argv, { stdin: Readable.from([stdin]), stdout, stderr, stopSignal: Promise.resolve() })
-  return { code, stdout: out, stderr: err }
-}
+const cli = runServerCli
 
 const tempDirs: string[] = []
 const tempDir = (): string => {

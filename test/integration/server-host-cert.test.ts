@@ -7,16 +7,14 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough, Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadServerKeys, type ServerKeys } from '../../src/server/ca/server-keys.js'
-import { run } from '../../src/server/cli/main.js'
 import { loadConfig } from '../../src/server/config/load-config.js'
 import { openStore } from '../../src/server/store/open-store.js'
 import type { AuditRecord } from '../../src/server/store/store.js'
 import { parseCertificate, signCertificate } from '../../src/ssh/certificate.js'
 import { encodePrivateKey, fingerprint, formatPublicKey, generateKeyPair } from '../../src/ssh/keys.js'
-import { writeTestConfig } from '../helpers/server.js'
+import { runServerCli, writeTestConfig } from '../helpers/server.js'
 import { SSH_PATH, runSshKeygen, runTool, startSshd, type RunningSshd, type ToolResult } from '../helpers/sshd.js'
 
 let dir: string
@@ -30,16 +28,7 @@ beforeAll(async () => {
 })
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  let out = ''
-  let err = ''
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()))
-  const code = await run(argv, { stdin: Readable.from(['']), stdout, stderr })
-  return { code, stdout: out, stderr: err }
-}
+const cli = runServerCli
 
 const hostCert = (args: string[]) => cli(['host-cert', '--config', configPath, ...args])
 

@@ -17,7 +17,7 @@ import { hashPassword } from '../../src/server/identity/password-hash.js'
 import { SESSIONS_CACHE_MS } from '../../src/server/metrics/server-metrics.js'
 import { adminCall, refreshWith, signFor } from '../helpers/admin.js'
 import { parseExposition, seriesValues } from '../helpers/prometheus.js'
-import { TestBrowser, loginWithPassword, startTestServer, submitLogin, testClock, writeTestConfig, type TestServer } from '../helpers/server.js'
+import { TestBrowser, loginWithPassword, startTestServer, submitLogin, testClock, writeTestConfig, type TestServer, listenOnLoopback } from '../helpers/server.js'
 
 const TOKEN = `m-${randomBytes(24).toString('hex')}`
 const clock = testClock()
@@ -25,11 +25,7 @@ let srv: TestServer
 let echo: Server
 let closedPort: number
 
-async function listen(server: Server): Promise<number> {
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  return (server.address() as { port: number }).port
-}
+const listen = listenOnLoopback
 
 beforeAll(async () => {
   echo = createServer((socket) => socket.pipe(socket))

@@ -9,7 +9,7 @@ import WebSocket from 'ws'
 import { CLIENT_ID, TUNNEL_CLOSE } from '../../src/shared/protocol.js'
 import type { LiveTunnel } from '../../src/server/bastion/tunnel-registry.js'
 import type { AuditEventInput } from '../../src/server/audit/audit-log.js'
-import { loginWithPassword, startTestServer, type TestServer } from '../helpers/server.js'
+import { loginWithPassword, startTestServer, type TestServer, listenOnLoopback } from '../helpers/server.js'
 
 let srv: TestServer
 let alice: Awaited<ReturnType<typeof loginWithPassword>>
@@ -18,11 +18,7 @@ let sink: Server
 const sinkSockets: Socket[] = []
 let closedPort: number
 
-async function listen(server: Server): Promise<number> {
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  return (server.address() as { port: number }).port
-}
+const listen = listenOnLoopback
 
 beforeAll(async () => {
   echo = createServer((socket) => socket.pipe(socket))
