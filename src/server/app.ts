@@ -108,7 +108,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   registerAdminRoutes(app, ctx)
   registerKrlRoute(app, ctx)
   if (config.metrics.enabled) {
-    const metrics = new ServerMetrics({ store, tunnels: ctx.tunnels, now, onError: (error) => app.log.warn({ err: error }, 'metrics: counting active sessions failed') })
+    const metrics = new ServerMetrics({ queries: store.admin, tunnels: ctx.tunnels, now, onError: (error) => app.log.warn({ err: error }, 'metrics: counting active sessions failed') })
     audit.onRecorded((record) => metrics.countAuditEvent(record))
     registerMetricsRoute(app, config.metrics, metrics)
   }

@@ -18,7 +18,7 @@ let stack: Stack
 let browser: Browser
 
 async function auditTypes(): Promise<string[]> {
-  return (await stack.server.server.store.readAudit(0, 100_000)).map((event) => event.type)
+  return (await stack.server.server.store.audit.read(0, 100_000)).map((event) => event.type)
 }
 const count = (types: string[], type: string): number => types.filter((t) => t === type).length
 const certPath = (host: string): string => join(stack.env.JITSSH_HOME!, 'certs', `${host}-cert.pub`)

@@ -92,7 +92,7 @@ describe('jitssh audit', () => {
   })
 
   it('follows the cursor across pages up to --limit, and says when more match', async () => {
-    await Promise.all(Array.from({ length: 1050 }, (_, i) => srv.server.store.appendAudit({ type: 'bulk.test', user: null, sessionId: null, host: null, outcome: 'ok', detail: { i } }, clock.now())))
+    await Promise.all(Array.from({ length: 1050 }, (_, i) => srv.server.store.audit.append({ type: 'bulk.test', user: null, sessionId: null, host: null, outcome: 'ok', detail: { i } }, clock.now())))
     const all = await asBob(['audit', '--type', 'bulk', '--limit', '5000', '--json'])
     const events = (JSON.parse(all.stdout) as { events: AuditEvent[]; more: boolean }).events
     expect(events).toHaveLength(1050)
@@ -125,12 +125,12 @@ describe('jitssh audit', () => {
     [['revoke'], /^jitssh: give exactly one of --user and --session \(e\.g\. jitssh revoke --user alice@example\.com\)/],
     [['revoke', '--user', 'alice', '--session', 'x'], /^jitssh: give exactly one of --user and --session/],
   ])('bad flags %j: exit 2 with one line saying what to do, nothing sent', async (args, message) => {
-    const before = (await srv.server.store.readAudit(0, 1_000_000)).length
+    const before = (await srv.server.store.audit.read(0, 1_000_000)).length
     const result = await asBob(args)
     expect(result.code).toBe(2)
     expect(result.stderr).toMatch(message)
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1)
-    expect((await srv.server.store.readAudit(0, 1_000_000)).length).toBe(before)
+    expect((await srv.server.store.audit.read(0, 1_000_000)).length).toBe(before)
   })
 
   it('not logged in: exit 4 with the fix', async () => {

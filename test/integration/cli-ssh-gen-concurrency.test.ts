@@ -32,7 +32,7 @@ afterAll(async () => {
 })
 
 const paths = () => jitsshPaths({}, home)
-const audit = async (type: string) => (await srv.server.store.readAudit(0, 100_000)).filter((e) => e.type === type).length
+const audit = async (type: string) => (await srv.server.store.audit.read(0, 100_000)).filter((e) => e.type === type).length
 
 /** One ssh-gen as ssh runs it: stdin /dev/null, no display (a login would have to use the device flow). */
 function sshGen(host: string): Promise<{ code: number | null; stderr: string }> {

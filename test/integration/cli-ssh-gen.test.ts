@@ -67,7 +67,7 @@ async function login(): Promise<void> {
   expect(r.code, r.stderr).toBe(0)
 }
 async function auditCount(type: string): Promise<number> {
-  return (await srv.server.store.readAudit(0, 100_000)).filter((e) => e.type === type).length
+  return (await srv.server.store.audit.read(0, 100_000)).filter((e) => e.type === type).length
 }
 const refreshToken = async () => (JSON.parse(await readFile(paths().credentials, 'utf8')) as any).servers[srv.url].refresh_token as string
 

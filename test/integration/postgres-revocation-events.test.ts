@@ -3,7 +3,7 @@
 // listening connection is cut, the store reconnects and emits `resync` (what was sent meanwhile is lost).
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { PostgresStore } from '../../src/server/store/postgres-store.js'
+import { PostgresStore } from '../../src/server/store/postgres/postgres-store.js'
 import type { RevocationEvent, SessionRow } from '../../src/server/store/store.js'
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js'
 
@@ -43,7 +43,7 @@ async function newSession(email = 'alice@example.com'): Promise<SessionRow> {
     id: randomBytes(9).toString('base64url'), identity: { sub: 'alice', username: 'alice', email, name: undefined, groups: [] }, grant: 'authorization_code',
     createdAt: Date.now(), expiresAt: Date.now() + 3_600_000, revokedAt: null, revokedReason: null, clientIp: null, userAgent: null,
   }
-  await a.createSession(row)
+  await a.sessions.create(row)
   return row
 }
 
@@ -52,22 +52,22 @@ describe('revocation fan-out between store instances', () => {
     const session = await newSession()
     const heard = nextEvent(b)
     const started = performance.now()
-    expect(await a.revokeSession(session.id, Date.now(), 'by an admin')).toBe(true)
+    expect(await a.sessions.revoke(session.id, Date.now(), 'by an admin')).toBe(true)
     expect(await heard).toEqual({ kind: 'session', sessionId: session.id, reason: 'by an admin' })
     console.log(`store instance B heard the revocation ${(performance.now() - started).toFixed(1)} ms after A started it`)
 
     // Nothing changes, nothing is sent: a repeated revoke, a repeated disable, an enable.
-    expect(await a.revokeSession(session.id, Date.now(), 'again')).toBe(false)
+    expect(await a.sessions.revoke(session.id, Date.now(), 'again')).toBe(false)
     const disabled = nextEvent(b)
-    expect(await a.setUserDisabled('carol@example.com', true, Date.now(), 'bob@example.com', 'left')).toBe(true)
+    expect(await a.users.setDisabled('carol@example.com', true, Date.now(), 'bob@example.com', 'left')).toBe(true)
     expect(await disabled).toEqual({ kind: 'user', user: 'carol@example.com', reason: 'user disabled' })
-    expect(await a.setUserDisabled('carol@example.com', true, Date.now(), 'bob@example.com', 'left')).toBe(false)
-    expect(await a.setUserDisabled('carol@example.com', false, Date.now(), 'bob@example.com', null)).toBe(true)
+    expect(await a.users.setDisabled('carol@example.com', true, Date.now(), 'bob@example.com', 'left')).toBe(false)
+    expect(await a.users.setDisabled('carol@example.com', false, Date.now(), 'bob@example.com', null)).toBe(true)
 
     // B's revocation reaches A; notifications arrive in commit order, so had A heard its own, they would be here first.
     const other = await newSession()
     const heardByAOnce = nextEvent(a)
-    await b.revokeSession(other.id, Date.now(), 'refresh token reused')
+    await b.sessions.revoke(other.id, Date.now(), 'refresh token reused')
     expect(await heardByAOnce).toEqual({ kind: 'session', sessionId: other.id, reason: 'refresh token reused' })
     expect(heardByA).toEqual([{ kind: 'session', sessionId: other.id, reason: 'refresh token reused' }])
     expect(heardByB).toEqual([
@@ -84,7 +84,7 @@ describe('revocation fan-out between store instances', () => {
     const resynced = nextEvent(b)
     await a.db.query('SELECT pg_terminate_backend($1)', [pid])
     // Made while B is away (its first retry waits at least 0.75 x RECONNECT_MIN_MS): B cannot hear it.
-    await a.revokeSession(missed.id, Date.now(), 'by an admin')
+    await a.sessions.revoke(missed.id, Date.now(), 'by an admin')
     expect(await resynced).toEqual({ kind: 'resync' })
     expect(heardByB).toEqual([{ kind: 'resync' }])
     expect(b.revocationListener!.backendPid).not.toBe(pid)
@@ -92,7 +92,7 @@ describe('revocation fan-out between store instances', () => {
     // Listening again: the next revocation arrives as usual.
     const after = await newSession()
     const heard = nextEvent(b)
-    await a.revokeSession(after.id, Date.now(), 'by an admin')
+    await a.sessions.revoke(after.id, Date.now(), 'by an admin')
     expect(await heard).toEqual({ kind: 'session', sessionId: after.id, reason: 'by an admin' })
   })
 })

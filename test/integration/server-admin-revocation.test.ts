@@ -87,7 +87,7 @@ describe('revoking a session', () => {
     await expectDead(a1)
     await issue(a2, 'alice, second session still signs')
 
-    const events = await srv.server.store.searchAudit({ types: ['session.revoke', 'admin.revoke'], order: 'asc', limit: 10 })
+    const events = await srv.server.store.admin.searchAudit({ types: ['session.revoke', 'admin.revoke'], order: 'asc', limit: 10 })
     expect(events.map((e) => [e.type, e.user, e.sessionId])).toEqual([
       ['session.revoke', 'alice@example.com', a1.session_id],
       ['admin.revoke', 'bob@example.com', bob.session_id],
@@ -111,7 +111,7 @@ describe('revoking a user', () => {
   it('revokes every active session of the user (by username), closes their tunnels, and nobody else’s', async () => {
     const a3 = await loginWithPassword(srv.url, 'alice')
     const carol = await loginWithPassword(srv.url, 'carol')
-    const aliceSessions = (await srv.server.store.listSessions({ now: clock.now(), includeEnded: false, userEmail: 'alice@example.com', limit: 10 })).map((s) => s.id)
+    const aliceSessions = (await srv.server.store.admin.listSessions({ now: clock.now(), includeEnded: false, userEmail: 'alice@example.com', limit: 10 })).map((s) => s.id)
     expect(aliceSessions).toHaveLength(2)
     const aliceTunnel = await openTunnel(a3.access_token)
     const carolTunnel = await openTunnel(carol.access_token)
@@ -131,7 +131,7 @@ describe('revoking a user', () => {
 
 describe('disabling a user', () => {
   it('ends their sessions and tunnels at once, refuses new logins and token exchanges, until enabled again', async () => {
-    const carol = (await srv.server.store.listSessions({ now: clock.now(), includeEnded: false, userEmail: 'carol@example.com', limit: 10 }))[0]!
+    const carol = (await srv.server.store.admin.listSessions({ now: clock.now(), includeEnded: false, userEmail: 'carol@example.com', limit: 10 }))[0]!
     const c2 = await loginWithPassword(srv.url, 'carol')
     await issue(c2, 'carol, disabled')
     const tunnel = await openTunnel(c2.access_token)
@@ -163,7 +163,7 @@ describe('disabling a user', () => {
     expect((await adminCall(srv.url, bob.access_token, 'users/enable', { user: 'carol' })).body).toMatchObject({ user: 'carol@example.com', disabled: false, changed: true })
     const back = await loginWithPassword(srv.url, 'carol')
     await issue(back, 'carol, after enable')
-    const types = (await srv.server.store.searchAudit({ types: ['admin.user'], order: 'asc', limit: 10 })).map((e) => `${e.type} ${e.user} ${String(e.detail.target_user)}`)
+    const types = (await srv.server.store.admin.searchAudit({ types: ['admin.user'], order: 'asc', limit: 10 })).map((e) => `${e.type} ${e.user} ${String(e.detail.target_user)}`)
     expect(types).toEqual(['admin.user.disable bob@example.com carol@example.com', 'admin.user.disable bob@example.com carol@example.com', 'admin.user.enable bob@example.com carol@example.com'])
   })
 })

@@ -36,7 +36,7 @@ beforeAll(async () => {
   expect((await signFor(srv.url, bob.access_token, 'vm1.example.com')).status).toBe(403) // ops has no policy: access.denied
   clock.advance(2 * MINUTE)
   expect((await signFor(srv.url, alice.access_token, 'vm1.example.com')).status).toBe(200)
-  all = await srv.server.store.readAudit(0, 100_000)
+  all = await srv.server.store.audit.read(0, 100_000)
 })
 afterAll(async () => {
   await srv?.stop()
@@ -161,10 +161,10 @@ describe('only admins', () => {
     ['POST', 'users/disable', { user: 'bob' }],
     ['POST', 'users/enable', { user: 'bob' }],
   ])('%s %s: 403 with a clear message for a non-admin (audited), 401 without a token', async (_method, path, body) => {
-    const before = (await srv.server.store.readAudit(0, 100_000)).length
+    const before = (await srv.server.store.audit.read(0, 100_000)).length
     const denied = await adminCall(srv.url, alice.access_token, path, body)
     expect(denied).toEqual({ status: 403, body: { error: 'ERR_FORBIDDEN', message: 'admin rights needed: alice@example.com is not an admin of this server' } })
-    const events = (await srv.server.store.readAudit(before, 100)).filter((e) => e.type === 'access.denied')
+    const events = (await srv.server.store.audit.read(before, 100)).filter((e) => e.type === 'access.denied')
     expect(events).toHaveLength(1)
     expect(events[0]).toMatchObject({ user: 'alice@example.com', outcome: 'denied', detail: { action: 'admin', path: `/v1/admin/${path.split('?')[0]}` } })
     const anonymous = await adminCall(srv.url, null, path, body)

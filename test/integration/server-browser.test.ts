@@ -61,7 +61,7 @@ describe('pages in headless Chromium', () => {
     const device = await startDevice()
     const text = await answerDeviceCode(browser, device.verification_uri_complete, { username: 'alice', password: TEST_PASSWORD }, action)
     expect(text).toContain(expected)
-    const row = await srv.server.store.getDeviceCodeByUserCode(device.user_code.replace('-', ''))
+    const row = await srv.server.store.oauth.getDeviceCodeByUserCode(device.user_code.replace('-', ''))
     expect(row?.status).toBe(action === 'approve' ? 'approved' : 'denied')
   })
 

@@ -137,10 +137,10 @@ describe('jitssh-server audit verify', () => {
       // The table refuses edits...
       const db = new Database(join(srv.dir, 'jitssh.db'))
       const sign = db.prepare("SELECT seq FROM audit_events WHERE type = 'cert.sign'").pluck().get() as number
-      expect(() => db.prepare("UPDATE audit_events SET user = 'mallory@example.com' WHERE seq = ?").run(sign)).toThrow(/append-only/)
+      expect(() => db.prepare("UPDATE audit_events SET user_email = 'mallory@example.com' WHERE seq = ?").run(sign)).toThrow(/append-only/)
       // ...and when someone with the file removes that guard, the chain shows it.
       db.exec('DROP TRIGGER audit_events_no_update')
-      db.prepare("UPDATE audit_events SET user = 'mallory@example.com' WHERE seq = ?").run(sign)
+      db.prepare("UPDATE audit_events SET user_email = 'mallory@example.com' WHERE seq = ?").run(sign)
       db.close()
       const broken = await cli(['audit', 'verify', '--config', srv.configPath])
       expect(broken.code).toBe(1)
@@ -158,7 +158,7 @@ describe('jitssh-server audit verify', () => {
       db.exec('DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete')
       const row = db.prepare('SELECT * FROM audit_events WHERE seq = 2').get() as Record<string, string | number>
       const forged = { seq: 2, time: String(row.time), type: String(row.type), user: 'mallory@example.com', sessionId: row.session_id as string | null, host: row.host as string | null, outcome: row.outcome as 'ok', detail: JSON.parse(String(row.detail)) as Record<string, unknown>, prevHash: String(row.prev_hash) }
-      db.prepare('UPDATE audit_events SET user = ?, hash = ? WHERE seq = 2').run('mallory@example.com', auditHash(forged))
+      db.prepare('UPDATE audit_events SET user_email = ?, hash = ? WHERE seq = 2').run('mallory@example.com', auditHash(forged))
       db.close()
       const rehashed = await cli(['audit', 'verify', '--config', srv.configPath])
       expect(rehashed).toMatchObject({ code: 1, stdout: expect.stringContaining('BROKEN at seq 3: prev_hash does not match the hash of seq 2') })

@@ -44,7 +44,7 @@ async function hostKey(type: 'ed25519' | 'ecdsa' | 'rsa' = 'ed25519'): Promise<s
 async function auditEvents(type: string): Promise<AuditRecord[]> {
   const store = await openStore(loadConfig(configPath).storage, { listenForRevocations: false })
   try {
-    return (await store.readAudit(0, 100_000)).filter((event) => event.type === type)
+    return (await store.audit.read(0, 100_000)).filter((event) => event.type === type)
   } finally {
     await store.close()
   }

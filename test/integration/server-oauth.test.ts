@@ -285,7 +285,7 @@ describe('token endpoint: refresh_token', () => {
     // The legitimate holder's newest tokens die with the session.
     expect(await sessionOf(latest.access_token)).toBe(401)
     expect(await token({ grant_type: 'refresh_token', refresh_token: latest.refresh_token })).toMatchObject({ status: 400, body: { error: 'invalid_grant' } })
-    const events = await srv.server.store.readAudit(0, 10_000)
+    const events = await srv.server.store.audit.read(0, 10_000)
     expect(events.some((event) => event.type === 'token.refresh_reuse' && event.sessionId === first.session_id)).toBe(true)
     expect(events.some((event) => event.type === 'session.revoke' && event.sessionId === first.session_id)).toBe(true)
   })

@@ -66,7 +66,7 @@ describe('oidc identity', () => {
       body: JSON.stringify({ public_key: formatPublicKey(generateKeyPair().publicKey), hostname: 'vm.example.com' }),
     })
     expect(await signed.json()).toMatchObject({ principals: ['alice'] })
-    const logins = (await srv.server.store.readAudit(0, 1000)).filter((event) => event.type === 'login' && event.outcome === 'ok')
+    const logins = (await srv.server.store.audit.read(0, 1000)).filter((event) => event.type === 'login' && event.outcome === 'ok')
     expect(logins.at(-1)).toMatchObject({ user: 'alice@example.com', detail: { method: 'oidc', issuer: idp.issuer } })
   })
 

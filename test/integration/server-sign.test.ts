@@ -99,9 +99,9 @@ describe('POST /v1/ssh/sign', () => {
     expect(response.key_id).toBe(certificate.keyId)
     expect(new Date(response.valid_before).getTime() / 1000).toBe(Number(nowSeconds) + 3600)
 
-    const [row] = await srv.server.store.listCertificates({ sessionId: alice.session_id })
+    const [row] = await srv.server.store.certificates.list({ sessionId: alice.session_id })
     expect(row).toMatchObject({ serial: response.serial, host: 'vm.example.com', userEmail: 'alice@example.com', fingerprint: fingerprint(certificate.publicKey) })
-    const events = await srv.server.store.readAudit(0, 10_000)
+    const events = await srv.server.store.audit.read(0, 10_000)
     expect(events.find((event) => event.type === 'cert.sign' && event.detail.serial === response.serial)).toMatchObject({ outcome: 'ok', user: 'alice@example.com', host: 'vm.example.com' })
 
     // ssh-keygen agrees.
@@ -156,17 +156,17 @@ describe('POST /v1/ssh/sign refusals issue no certificate', () => {
   })
 
   async function refused(body: unknown, status: number, error: string, message?: RegExp, raw?: string, token?: string): Promise<void> {
-    const before = (await srv.server.store.listCertificates({})).length
-    const auditBefore = (await srv.server.store.readAudit(0, 100_000)).length
+    const before = (await srv.server.store.certificates.list({})).length
+    const auditBefore = (await srv.server.store.audit.read(0, 100_000)).length
     const result = await sign(body, token, raw)
     expect(result.status).toBe(status)
     expect(result.body.error).toBe(error)
     expect(typeof result.body.message).toBe('string')
     if (message) expect(String(result.body.message)).toMatch(message)
-    expect((await srv.server.store.listCertificates({})).length).toBe(before)
+    expect((await srv.server.store.certificates.list({})).length).toBe(before)
     // Bodies the HTTP layer cannot parse never reach the handler (nothing to audit); everything else is audited.
     if (raw === undefined || raw === '[1,2]') {
-      const events = await srv.server.store.readAudit(auditBefore, 100)
+      const events = await srv.server.store.audit.read(auditBefore, 100)
       expect(events.some((event) => event.type === 'access.denied' && event.outcome === 'denied')).toBe(true)
     }
   }

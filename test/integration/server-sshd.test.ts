@@ -83,7 +83,7 @@ describe('sign + bastion + real sshd', () => {
 
     // The tunnel.close event is written when the tunnel leaves the registry.
     if (srv.server.context.tunnels.size > 0) await once(srv.server.context.tunnels, 'removed')
-    const events = await srv.server.store.readAudit(0, 10_000)
+    const events = await srv.server.store.audit.read(0, 10_000)
     const close = events.filter((event) => event.type === 'tunnel.close').at(-1)
     expect(close).toMatchObject({ user: 'alice@example.com', host: 'vm.example.com', sessionId: tokens.session_id })
     expect(Number(close!.detail.bytes_up)).toBeGreaterThan(1000)

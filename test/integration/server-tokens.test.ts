@@ -39,7 +39,7 @@ async function resign(overrides: Record<string, unknown>, header: Record<string,
 }
 
 async function attempt(token: string): Promise<{ me: number; sign: number; body: Record<string, unknown> }> {
-  const before = (await srv.server.store.listCertificates({})).length
+  const before = (await srv.server.store.certificates.list({})).length
   const me = await fetch(`${srv.url}/v1/me`, { headers: { authorization: `Bearer ${token}` } })
   const sign = await fetch(`${srv.url}/v1/ssh/sign`, {
     method: 'POST',
@@ -47,7 +47,7 @@ async function attempt(token: string): Promise<{ me: number; sign: number; body:
     body: JSON.stringify({ public_key: formatPublicKey(generateKeyPair().publicKey), hostname: 'vm.example.com' }),
   })
   const body = (await sign.json()) as Record<string, unknown>
-  expect((await srv.server.store.listCertificates({})).length).toBe(before)
+  expect((await srv.server.store.certificates.list({})).length).toBe(before)
   expect(sign.headers.get('www-authenticate')).toMatch(/^Bearer/)
   return { me: me.status, sign: sign.status, body }
 }
@@ -114,7 +114,7 @@ describe('access tokens', () => {
     const me = (): Promise<number> => fetch(`${srv.url}/v1/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } }).then((r) => r.status)
     expect(await me()).toBe(200) // now cached
     // Revoke behind the server's back, as another replica would.
-    await srv.server.store.revokeSession(tokens.session_id, clock.now(), 'test')
+    await srv.server.store.sessions.revoke(tokens.session_id, clock.now(), 'test')
     const started = Date.now()
     while ((await me()) === 200) {
       expect(Date.now() - started).toBeLessThan(1000)

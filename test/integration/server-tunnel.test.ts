@@ -123,7 +123,7 @@ describe('an open tunnel', () => {
       ws.close(1000)
       expect((await removal).host).toBe('echo.example.com')
     }
-    const events = await srv.server.store.readAudit(0, 10_000)
+    const events = await srv.server.store.audit.read(0, 10_000)
     const closes = events.filter((event) => event.type === 'tunnel.close')
     expect(closes.at(-1)).toMatchObject({ user: 'alice@example.com', host: 'echo.example.com', sessionId: alice.session_id, detail: { bytes_up: 100_000, bytes_down: 100_000, close_code: 1000 } })
     expect(typeof closes.at(-1)!.detail.duration_ms).toBe('number')
@@ -159,7 +159,7 @@ describe('an open tunnel', () => {
     if (!('ws' in result)) throw new Error('no tunnel')
     const whenClosed = closed(result.ws)
     const started = Date.now()
-    await srv.server.store.revokeSession(other.session_id, Date.now(), 'revoked by another replica')
+    await srv.server.store.sessions.revoke(other.session_id, Date.now(), 'revoked by another replica')
     expect((await whenClosed).code).toBe(TUNNEL_CLOSE.SESSION_REVOKED)
     expect(Date.now() - started).toBeLessThan(2000)
   })

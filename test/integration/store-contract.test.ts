@@ -9,8 +9,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { verifyAuditChain } from '../../src/server/audit/audit-log.js'
 import type { Identity } from '../../src/server/identity/identity.js'
-import { PostgresStore } from '../../src/server/store/postgres-store.js'
-import { SqliteStore } from '../../src/server/store/sqlite-store.js'
+import { PostgresStore } from '../../src/server/store/postgres/postgres-store.js'
+import { SqliteStore } from '../../src/server/store/sqlite/sqlite-store.js'
 import type { AuditDraft, CertificateRow, SessionRow, Store } from '../../src/server/store/store.js'
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js'
 
@@ -76,122 +76,122 @@ for (const backend of backends) {
 
     it('sessions: create, read back, revoke exactly once, list active and ended, count active, find an email by username', async () => {
       const session = sessionRow('alice')
-      await store.createSession(session)
-      expect(await replica.getSession(session.id)).toEqual(session)
-      expect(await store.getSession('no-such-session')).toBeUndefined()
+      await store.sessions.create(session)
+      expect(await replica.sessions.get(session.id)).toEqual(session)
+      expect(await store.sessions.get('no-such-session')).toBeUndefined()
       const ended = sessionRow('alice', { createdAt: NOW - 10, expiresAt: NOW - 1 })
-      await store.createSession(ended)
+      await store.sessions.create(ended)
 
-      const outcomes = await Promise.all([store.revokeSession(session.id, NOW + 5, 'by an admin'), replica.revokeSession(session.id, NOW + 6, 'again')])
+      const outcomes = await Promise.all([store.sessions.revoke(session.id, NOW + 5, 'by an admin'), replica.sessions.revoke(session.id, NOW + 6, 'again')])
       expect(outcomes.filter(Boolean)).toHaveLength(1)
-      const revoked = await store.getSession(session.id)
+      const revoked = await store.sessions.get(session.id)
       expect(revoked?.revokedAt === NOW + 5 ? revoked.revokedReason : revoked?.revokedReason).toBe(revoked?.revokedAt === NOW + 5 ? 'by an admin' : 'again')
-      expect(await store.revokeSession('no-such-session', NOW, 'x')).toBe(false)
+      expect(await store.sessions.revoke('no-such-session', NOW, 'x')).toBe(false)
 
       const active = sessionRow('alice', { createdAt: NOW + 1 })
-      await store.createSession(active)
-      expect((await store.listSessions({ now: NOW, includeEnded: false, userEmail: 'alice@example.com', limit: 10 })).map((s) => s.id)).toEqual([active.id])
-      expect((await store.listSessions({ now: NOW, includeEnded: true, userEmail: 'alice@example.com', limit: 10 })).map((s) => s.id)).toEqual([active.id, session.id, ended.id])
-      expect(await store.listSessions({ now: NOW, includeEnded: true, userEmail: 'alice@example.com', limit: 1 })).toHaveLength(1)
-      expect(await store.findEmailByUsername('alice')).toBe('alice@example.com')
+      await store.sessions.create(active)
+      expect((await store.admin.listSessions({ now: NOW, includeEnded: false, userEmail: 'alice@example.com', limit: 10 })).map((s) => s.id)).toEqual([active.id])
+      expect((await store.admin.listSessions({ now: NOW, includeEnded: true, userEmail: 'alice@example.com', limit: 10 })).map((s) => s.id)).toEqual([active.id, session.id, ended.id])
+      expect(await store.admin.listSessions({ now: NOW, includeEnded: true, userEmail: 'alice@example.com', limit: 1 })).toHaveLength(1)
+      expect(await store.admin.findEmailByUsername('alice')).toBe('alice@example.com')
       const oidc = sessionRow('x', { identity: { ...identityOf('dana'), sub: 'oidc:1234' } })
-      await store.createSession(oidc)
-      expect(await store.findEmailByUsername('dana')).toBe('dana@example.com')
-      expect(await store.findEmailByUsername('oidc:1234')).toBe('dana@example.com')
-      expect(await store.findEmailByUsername('nobody')).toBeUndefined()
+      await store.sessions.create(oidc)
+      expect(await store.admin.findEmailByUsername('dana')).toBe('dana@example.com')
+      expect(await store.admin.findEmailByUsername('oidc:1234')).toBe('dana@example.com')
+      expect(await store.admin.findEmailByUsername('nobody')).toBeUndefined()
       // Active = neither revoked nor ended: `active` and `oidc`, not the revoked or the ended one.
-      expect(await replica.countActiveSessions(NOW)).toBe(2)
-      expect(await store.countActiveSessions(NOW + 3_600_000)).toBe(0)
+      expect(await replica.admin.countActiveSessions(NOW)).toBe(2)
+      expect(await store.admin.countActiveSessions(NOW + 3_600_000)).toBe(0)
     })
 
     it('browser sessions: create, read, delete', async () => {
       const row = { idHash: id('w'), identity: identityOf('bob'), createdAt: NOW, expiresAt: NOW + 60_000 }
-      await store.createWebSession(row)
-      expect(await replica.getWebSession(row.idHash)).toEqual(row)
-      await replica.deleteWebSession(row.idHash)
-      expect(await store.getWebSession(row.idHash)).toBeUndefined()
+      await store.sessions.createWeb(row)
+      expect(await replica.sessions.getWeb(row.idHash)).toEqual(row)
+      await replica.sessions.deleteWeb(row.idHash)
+      expect(await store.sessions.getWeb(row.idHash)).toBeUndefined()
     })
 
     it('authorization codes: of two concurrent consumes (two instances) exactly one is the first use', async () => {
       const session = sessionRow('alice')
-      await store.createSession(session)
+      await store.sessions.create(session)
       const code = { codeHash: id('c'), clientId: 'jitssh-cli', redirectUri: 'http://127.0.0.1:1/callback', codeChallenge: 'x'.repeat(43), identity: identityOf('alice'), createdAt: NOW, expiresAt: NOW + 60_000, usedAt: null, sessionId: null }
-      await store.insertAuthCode(code)
+      await store.oauth.insertAuthCode(code)
       for (let round = 0; round < 5; round++) {
         const hash = round === 0 ? code.codeHash : id('c')
-        if (round > 0) await store.insertAuthCode({ ...code, codeHash: hash })
-        const results = await Promise.all([store.consumeAuthCode(hash, NOW + 1), replica.consumeAuthCode(hash, NOW + 2), store.consumeAuthCode(hash, NOW + 3)])
+        if (round > 0) await store.oauth.insertAuthCode({ ...code, codeHash: hash })
+        const results = await Promise.all([store.oauth.consumeAuthCode(hash, NOW + 1), replica.oauth.consumeAuthCode(hash, NOW + 2), store.oauth.consumeAuthCode(hash, NOW + 3)])
         expect(results.filter((result) => result?.firstUse)).toHaveLength(1)
         expect(results.find((result) => result?.firstUse)!.row).toEqual({ ...code, codeHash: hash, usedAt: null })
       }
-      await store.attachSessionToAuthCode(code.codeHash, session.id)
-      const replay = await replica.consumeAuthCode(code.codeHash, NOW + 10)
+      await store.oauth.attachSessionToAuthCode(code.codeHash, session.id)
+      const replay = await replica.oauth.consumeAuthCode(code.codeHash, NOW + 10)
       expect(replay?.firstUse).toBe(false)
       expect(replay?.row.sessionId).toBe(session.id)
       expect(replay?.row.usedAt).toBeGreaterThanOrEqual(NOW + 1)
-      expect(await store.consumeAuthCode('unknown', NOW)).toBeUndefined()
+      expect(await store.oauth.consumeAuthCode('unknown', NOW)).toBeUndefined()
     })
 
     it('refresh tokens: one use; of two concurrent uses (two instances) exactly one wins, the other is a reuse', async () => {
       const session = sessionRow('alice')
-      await store.createSession(session)
+      await store.sessions.create(session)
       for (let round = 0; round < 5; round++) {
         const token = { tokenHash: id('r'), sessionId: session.id, createdAt: NOW, expiresAt: NOW + 86_400_000, usedAt: null }
-        await store.insertRefreshToken(token)
-        expect(await replica.getRefreshToken(token.tokenHash)).toEqual(token)
-        const wins = await Promise.all([store.markRefreshTokenUsed(token.tokenHash, NOW + 1), replica.markRefreshTokenUsed(token.tokenHash, NOW + 2)])
+        await store.oauth.insertRefreshToken(token)
+        expect(await replica.oauth.getRefreshToken(token.tokenHash)).toEqual(token)
+        const wins = await Promise.all([store.oauth.markRefreshTokenUsed(token.tokenHash, NOW + 1), replica.oauth.markRefreshTokenUsed(token.tokenHash, NOW + 2)])
         expect(wins.filter(Boolean)).toHaveLength(1)
-        expect(await store.markRefreshTokenUsed(token.tokenHash, NOW + 3)).toBe(false)
-        expect((await store.getRefreshToken(token.tokenHash))?.usedAt).toBe(wins[0] ? NOW + 1 : NOW + 2)
+        expect(await store.oauth.markRefreshTokenUsed(token.tokenHash, NOW + 3)).toBe(false)
+        expect((await store.oauth.getRefreshToken(token.tokenHash))?.usedAt).toBe(wins[0] ? NOW + 1 : NOW + 2)
       }
-      expect(await store.getRefreshToken('unknown')).toBeUndefined()
+      expect(await store.oauth.getRefreshToken('unknown')).toBeUndefined()
     })
 
     it('device codes: poll, decide once (approve and deny race), consume once', async () => {
       const session = sessionRow('alice')
-      await store.createSession(session)
+      await store.sessions.create(session)
       const row = {
         deviceCodeHash: id('d'), userCode: randomBytes(4).toString('hex').toUpperCase(), clientId: 'jitssh-cli', createdAt: NOW, expiresAt: NOW + 600_000,
         intervalSeconds: 5, lastPolledAt: null, status: 'pending' as const, identity: null, decidedAt: null, requesterIp: '10.0.0.1', requesterUserAgent: 'cli', sessionId: null,
       }
-      await store.insertDeviceCode(row)
-      expect(await replica.getDeviceCode(row.deviceCodeHash)).toEqual(row)
-      await store.recordDevicePoll(row.deviceCodeHash, NOW + 5_000, 10)
-      expect(await replica.getDeviceCodeByUserCode(row.userCode)).toMatchObject({ lastPolledAt: NOW + 5_000, intervalSeconds: 10 })
-      expect(await store.consumeDeviceCode(row.deviceCodeHash, session.id)).toBe(false)
+      await store.oauth.insertDeviceCode(row)
+      expect(await replica.oauth.getDeviceCode(row.deviceCodeHash)).toEqual(row)
+      await store.oauth.recordDevicePoll(row.deviceCodeHash, NOW + 5_000, 10)
+      expect(await replica.oauth.getDeviceCodeByUserCode(row.userCode)).toMatchObject({ lastPolledAt: NOW + 5_000, intervalSeconds: 10 })
+      expect(await store.oauth.consumeDeviceCode(row.deviceCodeHash, session.id)).toBe(false)
       const decisions = await Promise.all([
-        store.decideDeviceCode(row.userCode, 'approved', identityOf('alice'), NOW + 6_000),
-        replica.decideDeviceCode(row.userCode, 'denied', null, NOW + 6_001),
+        store.oauth.decideDeviceCode(row.userCode, 'approved', identityOf('alice'), NOW + 6_000),
+        replica.oauth.decideDeviceCode(row.userCode, 'denied', null, NOW + 6_001),
       ])
       expect(decisions.filter(Boolean)).toHaveLength(1)
       if (decisions[1]) return // denied won: nothing to consume
-      expect(await store.getDeviceCode(row.deviceCodeHash)).toMatchObject({ status: 'approved', identity: identityOf('alice'), decidedAt: NOW + 6_000 })
-      const consumed = await Promise.all([store.consumeDeviceCode(row.deviceCodeHash, session.id), replica.consumeDeviceCode(row.deviceCodeHash, session.id)])
+      expect(await store.oauth.getDeviceCode(row.deviceCodeHash)).toMatchObject({ status: 'approved', identity: identityOf('alice'), decidedAt: NOW + 6_000 })
+      const consumed = await Promise.all([store.oauth.consumeDeviceCode(row.deviceCodeHash, session.id), replica.oauth.consumeDeviceCode(row.deviceCodeHash, session.id)])
       expect(consumed.filter(Boolean)).toHaveLength(1)
-      expect(await store.getDeviceCode(row.deviceCodeHash)).toMatchObject({ status: 'consumed', sessionId: session.id })
+      expect(await store.oauth.getDeviceCode(row.deviceCodeHash)).toMatchObject({ status: 'consumed', sessionId: session.id })
     })
 
     it('certificates: recorded with their audit event, listed by session and by user', async () => {
       const session = sessionRow('carol')
-      await store.createSession(session)
+      await store.sessions.create(session)
       const cert = certificate(session, Math.floor(NOW / 1000) + 3600)
-      const event = await store.recordCertificate(cert, draft('cert.sign', { user: 'carol@example.com', sessionId: session.id, host: 'vm.example.com', detail: { serial: cert.serial } }), NOW)
+      const event = await store.certificates.record(cert, draft('cert.sign', { user: 'carol@example.com', sessionId: session.id, host: 'vm.example.com', detail: { serial: cert.serial } }), NOW)
       expect(event).toMatchObject({ type: 'cert.sign', user: 'carol@example.com', detail: { serial: cert.serial } })
-      expect(await replica.listCertificates({ sessionId: session.id })).toEqual([cert])
-      expect(await replica.listCertificates({ userEmail: 'carol@example.com' })).toEqual([cert])
-      expect((await store.readAudit(event.seq - 1, 1))[0]).toEqual(event)
+      expect(await replica.certificates.list({ sessionId: session.id })).toEqual([cert])
+      expect(await replica.certificates.list({ userEmail: 'carol@example.com' })).toEqual([cert])
+      expect((await store.audit.read(event.seq - 1, 1))[0]).toEqual(event)
     })
 
     it('audit: concurrent appends from two instances make one unbroken chain', async () => {
       const before = await verifyAuditChain(store)
       const appends = Array.from({ length: 120 }, (_unused, index) =>
-        (index % 2 === 0 ? store : replica).appendAudit(draft('test.concurrent', { user: `u${index}@example.com`, detail: { index, nested: { b: 1, a: [index] } } }), NOW + index))
+        (index % 2 === 0 ? store : replica).audit.append(draft('test.concurrent', { user: `u${index}@example.com`, detail: { index, nested: { b: 1, a: [index] } } }), NOW + index))
       const records = await Promise.all(appends)
       expect(new Set(records.map((record) => record.seq)).size).toBe(120)
       const after = await verifyAuditChain(replica)
       expect(after.problem).toBeUndefined()
       expect(after.events).toBe(before.events + 120)
-      const stored = await store.readAudit(0, 100_000)
+      const stored = await store.audit.read(0, 100_000)
       expect(stored.map((record) => record.seq)).toEqual(stored.map((_record, index) => index + 1))
       const record = records[7]!
       expect(stored.find((row) => row.seq === record.seq)).toEqual(record)
@@ -204,77 +204,77 @@ for (const backend of backends) {
         [0, 'tunnel.open', 'erin@example.com', 'a.example.com'], [1, 'tunnel.close', 'erin@example.com', 'a.example.com'], [2, 'tunnels', 'erin@example.com', null],
         [3, 'tunnel', 'erin@example.com', 'b.example.com'], [4, 'cert.sign', 'erin@example.com', 'a.example.com'], [5, 'tunnel.open', 'frank@example.com', 'a.example.com'],
       ] as const) {
-        written.push(await store.appendAudit(draft(type, { user, host, outcome: 'ok' }), base + offset * 1000))
+        written.push(await store.audit.append(draft(type, { user, host, outcome: 'ok' }), base + offset * 1000))
       }
       const seqs = (records: Array<{ seq: number }>): number[] => records.map((record) => record.seq)
       const at = (offset: number): string => new Date(base + offset * 1000).toISOString()
       const erin = { user: 'erin@example.com', order: 'asc' as const, limit: 100 }
-      expect(seqs(await replica.searchAudit({ ...erin, types: ['tunnel'] }))).toEqual(seqs([written[0]!, written[1]!, written[3]!]))
-      expect(seqs(await replica.searchAudit({ ...erin, types: ['tunnel.open', 'cert'] }))).toEqual(seqs([written[0]!, written[4]!]))
-      expect(seqs(await replica.searchAudit({ ...erin, host: 'a.example.com' }))).toEqual(seqs([written[0]!, written[1]!, written[4]!]))
-      expect(seqs(await replica.searchAudit({ ...erin, since: at(1), until: at(4) }))).toEqual(seqs(written.slice(1, 4)))
-      expect(seqs(await replica.searchAudit({ host: 'a.example.com', types: ['tunnel.open'], order: 'desc', limit: 100 }))).toEqual(seqs([written[5]!, written[0]!]))
-      const page1 = await replica.searchAudit({ ...erin, order: 'desc', limit: 2 })
+      expect(seqs(await replica.admin.searchAudit({ ...erin, types: ['tunnel'] }))).toEqual(seqs([written[0]!, written[1]!, written[3]!]))
+      expect(seqs(await replica.admin.searchAudit({ ...erin, types: ['tunnel.open', 'cert'] }))).toEqual(seqs([written[0]!, written[4]!]))
+      expect(seqs(await replica.admin.searchAudit({ ...erin, host: 'a.example.com' }))).toEqual(seqs([written[0]!, written[1]!, written[4]!]))
+      expect(seqs(await replica.admin.searchAudit({ ...erin, since: at(1), until: at(4) }))).toEqual(seqs(written.slice(1, 4)))
+      expect(seqs(await replica.admin.searchAudit({ host: 'a.example.com', types: ['tunnel.open'], order: 'desc', limit: 100 }))).toEqual(seqs([written[5]!, written[0]!]))
+      const page1 = await replica.admin.searchAudit({ ...erin, order: 'desc', limit: 2 })
       expect(seqs(page1)).toEqual(seqs([written[4]!, written[3]!]))
-      expect(seqs(await replica.searchAudit({ ...erin, order: 'desc', limit: 2, afterSeq: page1[1]!.seq }))).toEqual(seqs([written[2]!, written[1]!]))
-      expect(seqs(await replica.searchAudit({ ...erin, afterSeq: written[3]!.seq }))).toEqual(seqs([written[4]!]))
+      expect(seqs(await replica.admin.searchAudit({ ...erin, order: 'desc', limit: 2, afterSeq: page1[1]!.seq }))).toEqual(seqs([written[2]!, written[1]!]))
+      expect(seqs(await replica.admin.searchAudit({ ...erin, afterSeq: written[3]!.seq }))).toEqual(seqs([written[4]!]))
     })
 
     it('disabled users: change only when it changes, listed while disabled', async () => {
-      expect(await store.setUserDisabled('gina@example.com', false, NOW, 'bob@example.com', null)).toBe(false)
+      expect(await store.users.setDisabled('gina@example.com', false, NOW, 'bob@example.com', null)).toBe(false)
       const disables = await Promise.all([
-        store.setUserDisabled('gina@example.com', true, NOW + 1, 'bob@example.com', 'left'),
-        replica.setUserDisabled('gina@example.com', true, NOW + 2, 'bob@example.com', 'left'),
+        store.users.setDisabled('gina@example.com', true, NOW + 1, 'bob@example.com', 'left'),
+        replica.users.setDisabled('gina@example.com', true, NOW + 2, 'bob@example.com', 'left'),
       ])
       expect(disables.filter(Boolean)).toHaveLength(1)
-      expect(await replica.isUserDisabled('gina@example.com')).toBe(true)
-      expect(await replica.isUserDisabled('nobody@example.com')).toBe(false)
-      expect(await replica.listDisabledUsers()).toEqual([{ email: 'gina@example.com', disabled: true, changedAt: disables[0] ? NOW + 1 : NOW + 2, changedBy: 'bob@example.com', reason: 'left' }])
-      expect(await store.setUserDisabled('gina@example.com', false, NOW + 3, 'bob@example.com', 'back')).toBe(true)
-      expect(await store.setUserDisabled('gina@example.com', false, NOW + 4, 'bob@example.com', 'back')).toBe(false)
-      expect(await replica.isUserDisabled('gina@example.com')).toBe(false)
-      expect(await replica.listDisabledUsers()).toEqual([])
+      expect(await replica.users.isDisabled('gina@example.com')).toBe(true)
+      expect(await replica.users.isDisabled('nobody@example.com')).toBe(false)
+      expect(await replica.admin.listDisabledUsers()).toEqual([{ email: 'gina@example.com', disabled: true, changedAt: disables[0] ? NOW + 1 : NOW + 2, changedBy: 'bob@example.com', reason: 'left' }])
+      expect(await store.users.setDisabled('gina@example.com', false, NOW + 3, 'bob@example.com', 'back')).toBe(true)
+      expect(await store.users.setDisabled('gina@example.com', false, NOW + 4, 'bob@example.com', 'back')).toBe(false)
+      expect(await replica.users.isDisabled('gina@example.com')).toBe(false)
+      expect(await replica.admin.listDisabledUsers()).toEqual([])
     })
 
     it('revoked certificates: unexpired ones of revoked sessions and disabled users, with a growing version', async () => {
       const nowSeconds = Math.floor(NOW / 1000)
-      const before = await store.listRevokedCertificates(nowSeconds)
+      const before = await store.certificates.listRevoked(nowSeconds)
       const kept = sessionRow('hank')
       const revoked = sessionRow('hank')
       const disabled = sessionRow('ivy')
-      for (const session of [kept, revoked, disabled]) await store.createSession(session)
+      for (const session of [kept, revoked, disabled]) await store.sessions.create(session)
       const live = { kept: certificate(kept, nowSeconds + 600), revoked: certificate(revoked, nowSeconds + 600), expired: certificate(revoked, nowSeconds - 1), disabled: certificate(disabled, nowSeconds + 600) }
-      for (const cert of Object.values(live)) await store.recordCertificate(cert, draft('cert.sign'), NOW)
-      await store.revokeSession(revoked.id, NOW + 10, 'by an admin')
-      const afterRevoke = await replica.listRevokedCertificates(nowSeconds)
+      for (const cert of Object.values(live)) await store.certificates.record(cert, draft('cert.sign'), NOW)
+      await store.sessions.revoke(revoked.id, NOW + 10, 'by an admin')
+      const afterRevoke = await replica.certificates.listRevoked(nowSeconds)
       expect(afterRevoke.serials).toEqual([...before.serials, live.revoked.serial].sort())
       expect(afterRevoke.version).toBe(Math.max(before.version, NOW + 10))
-      await store.setUserDisabled('ivy@example.com', true, NOW + 20, null, null)
-      const afterDisable = await replica.listRevokedCertificates(nowSeconds)
+      await store.users.setDisabled('ivy@example.com', true, NOW + 20, null, null)
+      const afterDisable = await replica.certificates.listRevoked(nowSeconds)
       expect(afterDisable.serials).toEqual([...before.serials, live.revoked.serial, live.disabled.serial].sort())
       expect(afterDisable.version).toBe(Math.max(before.version, NOW + 20))
     })
 
     it('login failures, pending upstream logins (single use) and the purge', async () => {
-      await store.recordLoginFailure('user:jo', NOW - 120_000)
-      await store.recordLoginFailure('user:jo', NOW)
-      await replica.recordLoginFailure('user:jo', NOW + 1)
-      expect(await store.countLoginFailures('user:jo', NOW - 60_000)).toBe(2)
+      await store.throttles.recordFailure('user:jo', NOW - 120_000)
+      await store.throttles.recordFailure('user:jo', NOW)
+      await replica.throttles.recordFailure('user:jo', NOW + 1)
+      expect(await store.throttles.countFailures('user:jo', NOW - 60_000)).toBe(2)
       const login = { idHash: id('o'), state: 'st', nonce: 'no', codeVerifier: 'cv', returnTo: '/device', expiresAt: NOW + 60_000 }
-      await store.insertOidcLogin(login)
-      const takes = await Promise.all([store.takeOidcLogin(login.idHash, NOW), replica.takeOidcLogin(login.idHash, NOW)])
+      await store.oauth.insertOidcLogin(login)
+      const takes = await Promise.all([store.oauth.takeOidcLogin(login.idHash, NOW), replica.oauth.takeOidcLogin(login.idHash, NOW)])
       expect(takes.filter(Boolean)).toEqual([login])
       const stale = { ...login, idHash: id('o'), expiresAt: NOW - 1 }
-      await store.insertOidcLogin(stale)
-      expect(await store.takeOidcLogin(stale.idHash, NOW)).toBeUndefined()
+      await store.oauth.insertOidcLogin(stale)
+      expect(await store.oauth.takeOidcLogin(stale.idHash, NOW)).toBeUndefined()
 
       const web = { idHash: id('w'), identity: identityOf('jo'), createdAt: NOW - 10, expiresAt: NOW - 1 }
-      await store.createWebSession(web)
+      await store.sessions.createWeb(web)
       await store.purgeExpired(NOW, NOW - 60_000)
-      expect(await store.getWebSession(web.idHash)).toBeUndefined()
-      expect(await store.countLoginFailures('user:jo', 0)).toBe(2)
-      await replica.clearLoginFailures('user:jo')
-      expect(await store.countLoginFailures('user:jo', 0)).toBe(0)
+      expect(await store.sessions.getWeb(web.idHash)).toBeUndefined()
+      expect(await store.throttles.countFailures('user:jo', 0)).toBe(2)
+      await replica.throttles.clearFailures('user:jo')
+      expect(await store.throttles.countFailures('user:jo', 0)).toBe(0)
       await store.ping()
     })
   })

@@ -48,7 +48,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): v
     if (all !== undefined && all !== '1' && all !== 'true' && all !== '0' && all !== 'false') throw new JitsshError('ERR_BAD_REQUEST', 'all must be 1 or 0')
     const userEmail = request.query.user === undefined || request.query.user === '' ? undefined : await resolveUserEmail(ctx, request.query.user)
     const now = ctx.now()
-    const rows = await ctx.store.listSessions({ now, includeEnded: all === '1' || all === 'true', limit: 10_000, ...(userEmail ? { userEmail } : {}) })
+    const rows = await ctx.store.admin.listSessions({ now, includeEnded: all === '1' || all === 'true', limit: 10_000, ...(userEmail ? { userEmail } : {}) })
     return {
       sessions: rows.map((row) => ({
         session_id: row.id, user: row.identity.email, created_at: iso(row.createdAt), expires_at: iso(row.expiresAt),
@@ -90,7 +90,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): v
 
   app.get('/v1/admin/users/disabled', async (request): Promise<DisabledUserList> => {
     await requireAdmin(ctx, request)
-    const rows = await ctx.store.listDisabledUsers()
+    const rows = await ctx.store.admin.listDisabledUsers()
     return { users: rows.map((row) => ({ user: row.email, disabled_at: iso(row.changedAt), disabled_by: row.changedBy, reason: row.reason })) }
   })
 }

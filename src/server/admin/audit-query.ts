@@ -142,7 +142,7 @@ export function toAuditEvent(record: AuditRecord): AuditEvent {
 /** Runs the search, asking for one more than the limit to know whether there is a next page. */
 export async function searchAuditPage(ctx: ServerContext, search: ParsedAuditSearch): Promise<AuditPage> {
   const { query } = search
-  const records = await ctx.store.searchAudit({ ...query, limit: query.limit + 1 })
+  const records = await ctx.store.admin.searchAudit({ ...query, limit: query.limit + 1 })
   const page = records.slice(0, query.limit)
   const last = page[page.length - 1]
   const more = records.length > query.limit && last !== undefined

@@ -21,7 +21,7 @@ export async function resolveUserEmail(ctx: ServerContext, value: unknown, field
   if (!USERNAME_SHAPE.test(name)) throw new JitsshError('ERR_BAD_REQUEST', `${field}: ${JSON.stringify(name.slice(0, 80))} is not a username or an email address`)
   const { identity } = ctx.config
   const local = identity.kind === 'local' ? identity.users.find((user) => user.username === name) : undefined
-  const email = local?.email ?? (await ctx.store.findEmailByUsername(name))
+  const email = local?.email ?? (await ctx.store.admin.findEmailByUsername(name))
   if (email === undefined) {
     throw new JitsshError('ERR_NOT_FOUND', `no user named ${name} is known to this server: give the email address instead`)
   }

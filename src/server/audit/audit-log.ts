@@ -51,12 +51,12 @@ export class AuditLog {
   }
 
   async record(event: AuditEventInput): Promise<AuditRecord> {
-    return this.recorded(await this.store.appendAudit(auditDraft(event), this.now()))
+    return this.recorded(await this.store.audit.append(auditDraft(event), this.now()))
   }
 
   /** An issued certificate and its audit event, in one durable write (see Store.recordCertificate). */
   async recordCertificate(row: CertificateRow, event: AuditEventInput): Promise<AuditRecord> {
-    return this.recorded(await this.store.recordCertificate(row, auditDraft(event), this.now()))
+    return this.recorded(await this.store.certificates.record(row, auditDraft(event), this.now()))
   }
 
   private recorded(record: AuditRecord): AuditRecord {
@@ -92,7 +92,7 @@ export async function verifyAuditChain(store: Store, pageSize = 1000): Promise<A
   let previous: AuditRecord | undefined
   let events = 0
   for (;;) {
-    const page = await store.readAudit(previous?.seq ?? 0, pageSize)
+    const page = await store.audit.read(previous?.seq ?? 0, pageSize)
     if (page.length === 0) return { events, problem: undefined }
     const problem = checkAuditChain(page, previous)
     if (problem) return { events, problem }

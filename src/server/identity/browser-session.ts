@@ -28,7 +28,7 @@ export class BrowserSessions {
   async current(request: FastifyRequest): Promise<Identity | undefined> {
     const value = parseCookies(request.headers.cookie).get(this.sessionCookie)
     if (!value || !TOKEN_SHAPE.test(value)) return undefined
-    const row = await this.store.getWebSession(sha256Hex(value))
+    const row = await this.store.sessions.getWeb(sha256Hex(value))
     if (!row || row.expiresAt <= this.now()) return undefined
     return row.identity
   }
@@ -38,14 +38,14 @@ export class BrowserSessions {
     await this.end(request, reply)
     const value = randomToken(32)
     const createdAt = this.now()
-    await this.store.createWebSession({ idHash: sha256Hex(value), identity, createdAt, expiresAt: createdAt + this.lifetimeMs })
+    await this.store.sessions.createWeb({ idHash: sha256Hex(value), identity, createdAt, expiresAt: createdAt + this.lifetimeMs })
     reply.header('set-cookie', serializeCookie(this.sessionCookie, value, { secure: this.secure, maxAgeSeconds: Math.floor(this.lifetimeMs / 1000) }))
   }
 
   async end(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const value = parseCookies(request.headers.cookie).get(this.sessionCookie)
     if (value && TOKEN_SHAPE.test(value)) {
-      await this.store.deleteWebSession(sha256Hex(value))
+      await this.store.sessions.deleteWeb(sha256Hex(value))
       reply.header('set-cookie', serializeCookie(this.sessionCookie, '', { secure: this.secure, maxAgeSeconds: 0 }))
     }
   }

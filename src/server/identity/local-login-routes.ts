@@ -54,7 +54,7 @@ export function registerLocalLoginRoutes(app: FastifyInstance, ctx: ServerContex
         return again(401, 'Wrong username or password.')
       }
       await ctx.throttle.succeeded(username)
-      if (await ctx.store.isUserDisabled(who.email)) {
+      if (await ctx.store.users.isDisabled(who.email)) {
         await ctx.audit.record({ type: 'login', outcome: 'denied', user: who.email, detail: { reason: 'user_disabled', ip: request.ip } })
         return again(403, 'This account has been disabled by an administrator of this server.')
       }

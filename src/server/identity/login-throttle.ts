@@ -15,31 +15,31 @@ export class LoginThrottle {
   /** A reason to refuse, or undefined. */
   async check(username: string, ip: string): Promise<string | undefined> {
     const since = this.now() - this.limits.loginWindowMs
-    if ((await this.store.countLoginFailures(`user:${username.toLowerCase()}`, since)) >= this.limits.loginFailuresPerUser) {
+    if ((await this.store.throttles.countFailures(`user:${username.toLowerCase()}`, since)) >= this.limits.loginFailuresPerUser) {
       return 'too many failed sign-ins for this user; try again later'
     }
-    if ((await this.store.countLoginFailures(`ip:${ip}`, since)) >= this.limits.loginFailuresPerIp) {
+    if ((await this.store.throttles.countFailures(`ip:${ip}`, since)) >= this.limits.loginFailuresPerIp) {
       return 'too many failed sign-ins from this address; try again later'
     }
     return undefined
   }
 
   async failed(username: string, ip: string): Promise<void> {
-    await this.store.recordLoginFailure(`user:${username.toLowerCase()}`, this.now())
-    await this.store.recordLoginFailure(`ip:${ip}`, this.now())
+    await this.store.throttles.recordFailure(`user:${username.toLowerCase()}`, this.now())
+    await this.store.throttles.recordFailure(`ip:${ip}`, this.now())
   }
 
   async succeeded(username: string): Promise<void> {
-    await this.store.clearLoginFailures(`user:${username.toLowerCase()}`)
+    await this.store.throttles.clearFailures(`user:${username.toLowerCase()}`)
   }
 
   /** Wrong user codes on the device page: a separate budget per IP. */
   async checkUserCode(ip: string): Promise<boolean> {
     const since = this.now() - this.limits.loginWindowMs
-    return (await this.store.countLoginFailures(`user_code:${ip}`, since)) < this.limits.userCodeFailuresPerIp
+    return (await this.store.throttles.countFailures(`user_code:${ip}`, since)) < this.limits.userCodeFailuresPerIp
   }
 
   async wrongUserCode(ip: string): Promise<void> {
-    await this.store.recordLoginFailure(`user_code:${ip}`, this.now())
+    await this.store.throttles.recordFailure(`user_code:${ip}`, this.now())
   }
 }

@@ -23,7 +23,7 @@ export function registerOidcLoginRoutes(app: FastifyInstance, ctx: ServerContext
   app.get<{ Querystring: { return_to?: string } }>('/login', perMinute, async (request, reply) => {
     const begun = await upstream.begin(`${ctx.publicUrl()}${OIDC_CALLBACK_PATH}`)
     const id = randomToken(32)
-    await ctx.store.insertOidcLogin({
+    await ctx.store.oauth.insertOidcLogin({
       idHash: sha256Hex(id), state: begun.state, nonce: begun.nonce, codeVerifier: begun.codeVerifier,
       returnTo: safeReturnTo(request.query.return_to), expiresAt: ctx.now() + PENDING_MS,
     })
@@ -34,14 +34,14 @@ export function registerOidcLoginRoutes(app: FastifyInstance, ctx: ServerContext
   app.get(OIDC_CALLBACK_PATH, perMinute, async (request, reply) => {
     reply.type('text/html; charset=utf-8').header('content-security-policy', PAGE_CSP)
     const id = parseCookies(request.headers.cookie).get(cookieName)
-    const pending = id ? await ctx.store.takeOidcLogin(sha256Hex(id), ctx.now()) : undefined
+    const pending = id ? await ctx.store.oauth.takeOidcLogin(sha256Hex(id), ctx.now()) : undefined
     reply.header('set-cookie', serializeCookie(cookieName, '', { secure, maxAgeSeconds: 0 }))
     if (!pending) {
       return reply.code(400).send(renderMessagePage('Sign-in expired', 'This sign-in was not started here or took too long. Start again from your terminal.', { error: true }))
     }
     try {
       const identity = await upstream.finish(new URL(request.url, ctx.publicUrl()), pending)
-      if (await ctx.store.isUserDisabled(identity.email)) {
+      if (await ctx.store.users.isDisabled(identity.email)) {
         await ctx.audit.record({ type: 'login', outcome: 'denied', user: identity.email, detail: { method: 'oidc', reason: 'user_disabled', ip: request.ip } })
         return reply.code(403).send(renderMessagePage('Account disabled', `${identity.email} has been disabled by an administrator of this server.`, { error: true }))
       }

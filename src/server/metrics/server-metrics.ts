@@ -1,5 +1,5 @@
 import type { TunnelRegistry } from '../bastion/tunnel-registry.js'
-import type { AuditRecord, Store } from '../store/store.js'
+import type { AdminQueries, AuditRecord } from '../store/store.js'
 import { type MetricFamily, type Sample, renderExposition } from './exposition.js'
 
 /** The active-sessions gauge is a COUNT over the store: at most one per this long (the server's clock). */
@@ -59,7 +59,8 @@ function revocationCause(record: AuditRecord): string {
 }
 
 export interface ServerMetricsOptions {
-  store: Store
+  /** The sessions gauge counts from here. */
+  queries: Pick<AdminQueries, 'countActiveSessions'>
   tunnels: TunnelRegistry
   /** The server's clock (Unix ms): which sessions are active, and the age of the cached count. */
   now: () => number
@@ -136,7 +137,7 @@ export class ServerMetrics {
   private async activeSessions(): Promise<number | undefined> {
     const now = this.options.now()
     if (this.sessionsCount && now - this.sessionsCount.at < SESSIONS_CACHE_MS) return this.sessionsCount.value
-    this.sessionsPending ??= this.options.store
+    this.sessionsPending ??= this.options.queries
       .countActiveSessions(now)
       .then(
         (value) => (this.sessionsCount = { value, at: now }).value,

@@ -64,7 +64,7 @@ export function registerAuthorizeRoute(app: FastifyInstance, ctx: ServerContext)
 
     const code = randomToken(32)
     const now = ctx.now()
-    await ctx.store.insertAuthCode({
+    await ctx.store.oauth.insertAuthCode({
       codeHash: sha256Hex(code),
       clientId: CLIENT_ID,
       redirectUri,

@@ -18,7 +18,7 @@ export function registerDeviceRoutes(app: FastifyInstance, ctx: ServerContext): 
   /** A pending, unexpired request for the code, counting misses against the IP's budget. */
   async function findPending(request: FastifyRequest, userCode: string | undefined): Promise<DeviceCodeRow | string> {
     if (!(await ctx.throttle.checkUserCode(request.ip))) return 'Too many wrong codes from this address; try again later.'
-    const row = userCode ? await ctx.store.getDeviceCodeByUserCode(userCode) : undefined
+    const row = userCode ? await ctx.store.oauth.getDeviceCodeByUserCode(userCode) : undefined
     if (!row || row.status !== 'pending' || row.expiresAt <= ctx.now()) {
       await ctx.throttle.wrongUserCode(request.ip)
       return row && row.status !== 'pending' ? 'This code has already been used.' : 'That code is not valid or has expired. Check it and try again.'
@@ -73,7 +73,7 @@ export function registerDeviceRoutes(app: FastifyInstance, ctx: ServerContext): 
       return html(reply).code(400).send(renderDeviceEntryPage({ csrfToken: ctx.browser.csrfToken(request, reply), userCode: '', signedInAs: who.email, error: found }))
     }
     const approved = form.action === 'approve'
-    const decided = await ctx.store.decideDeviceCode(found.userCode, approved ? 'approved' : 'denied', approved ? who : null, ctx.now())
+    const decided = await ctx.store.oauth.decideDeviceCode(found.userCode, approved ? 'approved' : 'denied', approved ? who : null, ctx.now())
     if (!decided) return html(reply).code(409).send(renderMessagePage('Already answered', 'This code has already been approved or denied.', { error: true }))
     await ctx.audit.record({
       type: 'device.decision', outcome: approved ? 'ok' : 'denied', user: who.email,

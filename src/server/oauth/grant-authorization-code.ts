@@ -25,7 +25,7 @@ export async function exchangeAuthorizationCode(ctx: ServerContext, params: Toke
     throw new OAuthError('invalid_grant', reason)
   }
 
-  const consumed = await ctx.store.consumeAuthCode(sha256Hex(code), now)
+  const consumed = await ctx.store.oauth.consumeAuthCode(sha256Hex(code), now)
   if (!consumed) return denied('authorization code is not valid')
   const { row, firstUse } = consumed
   if (!firstUse) {
@@ -43,7 +43,7 @@ export async function exchangeAuthorizationCode(ctx: ServerContext, params: Toke
     clientIp: request.ip,
     userAgent: request.headers['user-agent'] ?? null,
   })
-  await ctx.store.attachSessionToAuthCode(row.codeHash, session.id)
+  await ctx.store.oauth.attachSessionToAuthCode(row.codeHash, session.id)
   const response = await issueTokenResponse(ctx, session, row.clientId)
   await ctx.audit.record({
     type: 'token.issue', outcome: 'ok', user: row.identity.email, sessionId: session.id,

@@ -20,7 +20,7 @@ export async function startDeviceAuthorization(ctx: ServerContext, clientId: str
   for (let attempt = 0; ; attempt++) {
     const userCode = generateUserCode()
     try {
-      await ctx.store.insertDeviceCode({
+      await ctx.store.oauth.insertDeviceCode({
         deviceCodeHash: sha256Hex(deviceCode), userCode, clientId, createdAt: now, expiresAt: now + ctx.config.oauth.deviceCodeTtlMs,
         intervalSeconds: interval, lastPolledAt: null, status: 'pending', identity: null, decidedAt: null,
         requesterIp: request.ip, requesterUserAgent: (request.headers['user-agent'] ?? '').slice(0, 300) || null, sessionId: null,
@@ -45,7 +45,7 @@ export async function startDeviceAuthorization(ctx: ServerContext, clientId: str
 export async function pollDeviceCode(ctx: ServerContext, params: TokenParams, request: FastifyRequest): Promise<TokenResponse> {
   if (!params.device_code) throw new OAuthError('invalid_request', 'device_code is required')
   const deviceCodeHash = sha256Hex(params.device_code)
-  const row = await ctx.store.getDeviceCode(deviceCodeHash)
+  const row = await ctx.store.oauth.getDeviceCode(deviceCodeHash)
   if (!row || row.clientId !== params.client_id) throw new OAuthError('invalid_grant', 'device code is not valid')
   const now = ctx.now()
   if (row.expiresAt <= now) throw new OAuthError('expired_token', 'the device code has expired; start the login again')
@@ -53,10 +53,10 @@ export async function pollDeviceCode(ctx: ServerContext, params: TokenParams, re
 
   if (row.lastPolledAt !== null && now - row.lastPolledAt < row.intervalSeconds * 1000 - POLL_TOLERANCE_MS) {
     const interval = row.intervalSeconds + SLOW_DOWN_STEP_SECONDS
-    await ctx.store.recordDevicePoll(deviceCodeHash, now, interval)
+    await ctx.store.oauth.recordDevicePoll(deviceCodeHash, now, interval)
     throw new OAuthError('slow_down', `polling too fast: wait ${interval} seconds between requests`)
   }
-  await ctx.store.recordDevicePoll(deviceCodeHash, now, row.intervalSeconds)
+  await ctx.store.oauth.recordDevicePoll(deviceCodeHash, now, row.intervalSeconds)
 
   if (row.status === 'pending') throw new OAuthError('authorization_pending', 'waiting for the user to approve the device')
   if (row.status === 'denied' || !row.identity) throw new OAuthError('access_denied', 'the user denied the device')
@@ -66,7 +66,7 @@ export async function pollDeviceCode(ctx: ServerContext, params: TokenParams, re
     clientIp: request.ip,
     userAgent: request.headers['user-agent'] ?? null,
   })
-  if (!(await ctx.store.consumeDeviceCode(deviceCodeHash, session.id))) {
+  if (!(await ctx.store.oauth.consumeDeviceCode(deviceCodeHash, session.id))) {
     await ctx.sessions.revoke(session.id, 'device code raced', { user: row.identity.email })
     throw new OAuthError('invalid_grant', 'device code was already used')
   }

@@ -15,13 +15,13 @@ export async function rotateRefreshToken(ctx: ServerContext, params: TokenParams
   const presented = params.refresh_token
   if (!presented) throw new OAuthError('invalid_request', 'refresh_token is required')
   const tokenHash = sha256Hex(presented)
-  const row = await ctx.store.getRefreshToken(tokenHash)
+  const row = await ctx.store.oauth.getRefreshToken(tokenHash)
   if (!row) {
     await ctx.audit.record({ type: 'token.denied', outcome: 'denied', detail: { grant: 'refresh_token', reason: 'unknown refresh token', ip: request.ip } })
     throw new OAuthError('invalid_grant', 'refresh token is not valid')
   }
   const reuse = async (): Promise<never> => {
-    const session = await ctx.store.getSession(row.sessionId)
+    const session = await ctx.store.sessions.get(row.sessionId)
     await ctx.audit.record({
       type: 'token.refresh_reuse', outcome: 'denied', user: session?.identity.email ?? null, sessionId: row.sessionId,
       detail: { ip: request.ip, user_agent: request.headers['user-agent'] ?? null },
@@ -39,7 +39,7 @@ export async function rotateRefreshToken(ctx: ServerContext, params: TokenParams
     await ctx.audit.record({ type: 'token.denied', outcome: 'denied', sessionId: row.sessionId, detail: { grant: 'refresh_token', reason: error.message, ip: request.ip } })
     throw new OAuthError('invalid_grant', error.message)
   }
-  if (!(await ctx.store.markRefreshTokenUsed(tokenHash, ctx.now()))) return reuse()
+  if (!(await ctx.store.oauth.markRefreshTokenUsed(tokenHash, ctx.now()))) return reuse()
 
   const response = await issueTokenResponse(ctx, session, params.client_id ?? '')
   await ctx.audit.record({ type: 'token.refresh', outcome: 'ok', user: session.identity.email, sessionId: session.id, detail: { ip: request.ip } })

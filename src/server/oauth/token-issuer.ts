@@ -6,7 +6,7 @@ import { randomToken, sha256Hex } from './secrets.js'
 /** A new refresh token (stored only as its hash, ending with the session) and a new access token. */
 export async function issueTokenResponse(ctx: ServerContext, session: SessionRow, clientId: string): Promise<TokenResponse> {
   const refreshToken = randomToken(32)
-  await ctx.store.insertRefreshToken({
+  await ctx.store.oauth.insertRefreshToken({
     tokenHash: sha256Hex(refreshToken),
     sessionId: session.id,
     createdAt: ctx.now(),

@@ -67,13 +67,13 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: ServerContext): v
     if (params.client_id !== undefined) requireClient(params)
     if (!params.token) throw new OAuthError('invalid_request', 'token is required')
     let sessionId: string | undefined
-    const refresh = await ctx.store.getRefreshToken(sha256Hex(params.token))
+    const refresh = await ctx.store.oauth.getRefreshToken(sha256Hex(params.token))
     if (refresh) sessionId = refresh.sessionId
     else if (params.token.split('.').length === 3) {
       sessionId = await ctx.accessTokens.verify(params.token).then((claims) => claims.sid, () => undefined)
     }
     if (sessionId) {
-      const session = await ctx.store.getSession(sessionId)
+      const session = await ctx.store.sessions.get(sessionId)
       const user = session?.identity.email ?? null
       await ctx.sessions.revoke(sessionId, 'logout', { user, detail: { ip: request.ip, via: 'revocation_endpoint' } })
     }

@@ -18,7 +18,7 @@ export interface RevocationKrl {
  * revoked session or a disabled user, by serial. Expired certificates drop out (sshd refuses them anyway).
  */
 export async function buildRevocationKrl(store: Store, userCa: SshPublicKey, nowMs: number): Promise<RevocationKrl> {
-  const { serials, version } = await store.listRevokedCertificates(Math.floor(nowMs / 1000))
+  const { serials, version } = await store.certificates.listRevoked(Math.floor(nowMs / 1000))
   // OpenSSH refuses a KRL that revokes serial 0; jitssh never issues it (serials are random and non-zero).
   const revoked = serials.map((serial) => BigInt(serial)).filter((serial) => serial > 0n)
   const bytes = buildKrl({

@@ -29,7 +29,7 @@ export class Revocations {
 
   async revokeSession(sessionId: unknown, admin: Authenticated, reason: string | null): Promise<RevokeResult> {
     if (typeof sessionId !== 'string' || !SESSION_ID_SHAPE.test(sessionId)) throw new JitsshError('ERR_BAD_REQUEST', 'session_id must be a session id (see: jitssh sessions)')
-    const row = await this.ctx.store.getSession(sessionId)
+    const row = await this.ctx.store.sessions.get(sessionId)
     if (!row) throw new JitsshError('ERR_NOT_FOUND', `no session ${sessionId} on this server (see: jitssh sessions --all)`)
     const user = row.identity.email
     const result = await this.revokeSessions(user, [sessionId], REASON_ADMIN, admin, reason)
@@ -45,20 +45,20 @@ export class Revocations {
 
   /** Disabled users cannot log in, refresh, sign or tunnel; the flag is in the store, so every replica agrees. */
   async disableUser(email: string, admin: Authenticated, reason: string | null): Promise<UserAccessResult> {
-    const changed = await this.ctx.store.setUserDisabled(email, true, this.ctx.now(), admin.session.identity.email, reason)
+    const changed = await this.ctx.store.users.setDisabled(email, true, this.ctx.now(), admin.session.identity.email, reason)
     const result = await this.revokeAllOf(email, REASON_DISABLED, admin, reason)
     await this.auditAdmin('admin.user.disable', admin, { target_user: email, changed, reason, ...counts(result) })
     return { ...result, user: email, disabled: true, changed }
   }
 
   async enableUser(email: string, admin: Authenticated, reason: string | null): Promise<UserAccessResult> {
-    const changed = await this.ctx.store.setUserDisabled(email, false, this.ctx.now(), admin.session.identity.email, reason)
+    const changed = await this.ctx.store.users.setDisabled(email, false, this.ctx.now(), admin.session.identity.email, reason)
     await this.auditAdmin('admin.user.enable', admin, { target_user: email, changed, reason })
     return { user: email, disabled: false, changed, revoked_sessions: [], tunnels_closed: 0 }
   }
 
   private async revokeAllOf(email: string, storedReason: string, admin: Authenticated, reason: string | null): Promise<RevokeResult> {
-    const sessions = await this.ctx.store.listSessions({ now: this.ctx.now(), includeEnded: false, userEmail: email, limit: 100_000 })
+    const sessions = await this.ctx.store.admin.listSessions({ now: this.ctx.now(), includeEnded: false, userEmail: email, limit: 100_000 })
     const ids = sessions.map((session) => session.id)
     const result = await this.revokeSessions(email, ids, storedReason, admin, reason)
     // Tunnels of this user under a session that was no longer active (it ended a moment ago) go too.

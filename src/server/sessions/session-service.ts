@@ -44,7 +44,7 @@ export class SessionService {
    * `invalid_grant`. Checked again after the insert: a disable that ran in between has not seen this session.
    */
   async create(identity: Identity, meta: SessionMeta): Promise<SessionRow> {
-    if (await this.store.isUserDisabled(identity.email)) throw await this.disabledRefusal(identity, meta)
+    if (await this.store.users.isDisabled(identity.email)) throw await this.disabledRefusal(identity, meta)
     const createdAt = this.now()
     const row: SessionRow = {
       id: randomToken(18),
@@ -57,8 +57,8 @@ export class SessionService {
       clientIp: meta.clientIp,
       userAgent: meta.userAgent,
     }
-    await this.store.createSession(row)
-    if (await this.store.isUserDisabled(identity.email)) {
+    await this.store.sessions.create(row)
+    if (await this.store.users.isDisabled(identity.email)) {
       await this.revoke(row.id, 'user disabled', { user: identity.email })
       throw await this.disabledRefusal(identity, meta)
     }
@@ -78,7 +78,7 @@ export class SessionService {
     let row = cached && cached.until > Date.now() ? cached.row : undefined
     if (!row) {
       const revocationsBefore = this.revocations
-      row = await this.store.getSession(sessionId)
+      row = await this.store.sessions.get(sessionId)
       if (row && revocationsBefore === this.revocations) this.cache.set(sessionId, { row, until: Date.now() + CACHE_MS })
       if (this.cache.size > 10_000) this.cache.clear()
     }
@@ -91,7 +91,7 @@ export class SessionService {
   /** Revokes a session (idempotent), audits it once, and tells the listeners (live tunnels close). */
   async revoke(sessionId: string, reason: string, actor: { user: string | null; detail?: Record<string, unknown> }): Promise<boolean> {
     this.revocations++
-    const changed = await this.store.revokeSession(sessionId, this.now(), reason)
+    const changed = await this.store.sessions.revoke(sessionId, this.now(), reason)
     this.revocations++
     this.cache.delete(sessionId)
     if (changed) {

@@ -1,5 +1,5 @@
 import type { StorageConfig } from '../config/types.js'
-import { SqliteStore } from './sqlite-store.js'
+import { SqliteStore } from './sqlite/sqlite-store.js'
 import type { Store } from './store.js'
 
 /**
@@ -8,6 +8,6 @@ import type { Store } from './store.js'
  */
 export async function openStore(storage: StorageConfig, options: { listenForRevocations: boolean }): Promise<Store> {
   if (storage.kind === 'sqlite') return new SqliteStore(storage.sqlite)
-  const { PostgresStore } = await import('./postgres-store.js')
+  const { PostgresStore } = await import('./postgres/postgres-store.js')
   return PostgresStore.open({ url: storage.url, poolSize: storage.poolSize, listenForRevocations: options.listenForRevocations })
 }

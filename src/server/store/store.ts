@@ -3,31 +3,55 @@ import type {
   AuditDraft, AuditRecord, AuthCodeRow, CertificateRow, DeviceCodeRow, OidcLoginRow, RefreshTokenRow, SessionRow,
   WebSessionRow,
 } from './rows.js'
-import type { AuditQuery, DisabledUserRow, RevokedCertificates, SessionQuery } from './admin-rows.js'
+import type { AuditQuery, DisabledUserRow, RevokedCertificates, SessionQuery } from './queries.js'
 import type { RevocationListener } from './revocation-events.js'
 
 export type * from './rows.js'
-export type * from './admin-rows.js'
+export type * from './queries.js'
 export type * from './revocation-events.js'
 
 /**
- * Everything the server persists. Async so that a PostgreSQL implementation fits the same shape; every
- * "compare and set" method is atomic (single-use codes and refresh tokens rely on it). `now` arguments are
- * the server's clock in Unix ms, so tests can inject time.
+ * Everything the server persists, as small roles: a service takes the role it uses (the session service
+ * `store.sessions`, the audit log `store.audit`, ...), and each dialect implements each role in its own file
+ * (store/sqlite/*.ts, store/postgres/*.ts). Every "compare and set" method is atomic across replicas
+ * (single-use codes and refresh tokens rely on it). `now` arguments are the server's clock in Unix ms.
+ * The contract test (test/integration/store-contract.test.ts) runs the same assertions on both dialects.
  */
 export interface Store {
-  close(): Promise<void>
+  readonly sessions: SessionStore
+  readonly oauth: OAuthStore
+  readonly certificates: CertificateStore
+  readonly audit: AuditStore
+  readonly users: UserStore
+  readonly throttles: ThrottleStore
+  readonly admin: AdminQueries
+
+  /**
+   * Revocations (sessions.revoke, users.setDisabled to true) made through *other* Store instances on the same
+   * database, i.e. other replicas, as soon as they commit; a `resync` when some may have been missed.
+   * Returns the unsubscribe. SQLite serves one process only, so it never calls the listener.
+   */
+  onRevocation(listener: RevocationListener): () => void
+  /** Deletes expired codes, browser sessions, pending logins and old login failures. */
+  purgeExpired(now: number, loginFailuresBefore: number): Promise<void>
   ping(): Promise<void>
+  close(): Promise<void>
+}
 
-  createSession(row: SessionRow): Promise<void>
-  getSession(id: string): Promise<SessionRow | undefined>
+/** CLI sessions (one per login, with an absolute end and a revoked state) and the browser's sessions. */
+export interface SessionStore {
+  create(row: SessionRow): Promise<void>
+  get(id: string): Promise<SessionRow | undefined>
   /** Sets revoked_at once; false when the session is unknown or already revoked. */
-  revokeSession(id: string, now: number, reason: string): Promise<boolean>
+  revoke(id: string, now: number, reason: string): Promise<boolean>
 
-  createWebSession(row: WebSessionRow): Promise<void>
-  getWebSession(idHash: string): Promise<WebSessionRow | undefined>
-  deleteWebSession(idHash: string): Promise<void>
+  createWeb(row: WebSessionRow): Promise<void>
+  getWeb(idHash: string): Promise<WebSessionRow | undefined>
+  deleteWeb(idHash: string): Promise<void>
+}
 
+/** What the OAuth endpoints keep between requests: codes, device codes, refresh tokens, pending upstream logins. */
+export interface OAuthStore {
   insertAuthCode(row: AuthCodeRow): Promise<void>
   /** Marks the code used. `firstUse` is false when it had been used before (a replay). */
   consumeAuthCode(codeHash: string, now: number): Promise<{ row: AuthCodeRow; firstUse: boolean } | undefined>
@@ -48,27 +72,43 @@ export interface Store {
   /** Marks it used; false when it had already been used (a reuse). */
   markRefreshTokenUsed(tokenHash: string, now: number): Promise<boolean>
 
-  /** Records an issued certificate and its audit event in one durable write (one fsync on the hot path). */
-  recordCertificate(row: CertificateRow, audit: AuditDraft, now: number): Promise<AuditRecord>
-  listCertificates(filter: { sessionId?: string; userEmail?: string }): Promise<CertificateRow[]>
-
-  /** Appends one event to the hash chain, atomically with respect to other writers, durably. */
-  appendAudit(draft: AuditDraft, now: number): Promise<AuditRecord>
-  /** Events in seq order, from `afterSeq` (exclusive), at most `limit`. */
-  readAudit(afterSeq: number, limit: number): Promise<AuditRecord[]>
-
-  recordLoginFailure(key: string, now: number): Promise<void>
-  countLoginFailures(key: string, since: number): Promise<number>
-  clearLoginFailures(key: string): Promise<void>
-
-  /** Deletes expired codes, browser sessions, pending logins and old login failures. */
-  purgeExpired(now: number, loginFailuresBefore: number): Promise<void>
-
   insertOidcLogin(row: OidcLoginRow): Promise<void>
   /** Returns and deletes the pending upstream login (single use); undefined when unknown or expired. */
   takeOidcLogin(idHash: string, now: number): Promise<OidcLoginRow | undefined>
+}
 
-  // Admin API (issue 6).
+export interface CertificateStore {
+  /** Records an issued certificate and its audit event in one durable write (one fsync on the hot path). */
+  record(row: CertificateRow, audit: AuditDraft, now: number): Promise<AuditRecord>
+  list(filter: { sessionId?: string; userEmail?: string }): Promise<CertificateRow[]>
+  /** Serials of certificates still valid at `nowSeconds` whose session is revoked or whose user is disabled. */
+  listRevoked(nowSeconds: number): Promise<RevokedCertificates>
+}
+
+/** The hash-chained audit log: append-only. */
+export interface AuditStore {
+  /** Appends one event to the hash chain, atomically with respect to other writers, durably. */
+  append(draft: AuditDraft, now: number): Promise<AuditRecord>
+  /** Events in seq order, from `afterSeq` (exclusive), at most `limit`. */
+  read(afterSeq: number, limit: number): Promise<AuditRecord[]>
+}
+
+/** People an admin disabled (keyed by email). */
+export interface UserStore {
+  /** Disables or enables a user by email; false when it was already so. */
+  setDisabled(email: string, disabled: boolean, now: number, by: string | null, reason: string | null): Promise<boolean>
+  isDisabled(email: string): Promise<boolean>
+}
+
+/** Failed sign-ins and wrong device codes, counted per key (`user:...`, `ip:...`) so every replica sees them. */
+export interface ThrottleStore {
+  recordFailure(key: string, now: number): Promise<void>
+  countFailures(key: string, since: number): Promise<number>
+  clearFailures(key: string): Promise<void>
+}
+
+/** Read-only queries of the admin API and /metrics, across the aggregates above. */
+export interface AdminQueries {
   /** Audit events matching every filter, in `order`, at most `limit`. */
   searchAudit(query: AuditQuery): Promise<AuditRecord[]>
   /** Sessions, newest first: active ones only unless `includeEnded`. */
@@ -77,17 +117,5 @@ export interface Store {
   countActiveSessions(now: number): Promise<number>
   /** The email of the user whose newest session has this username (or sub); undefined when none. */
   findEmailByUsername(username: string): Promise<string | undefined>
-  /** Disables or enables a user by email; false when it was already so. */
-  setUserDisabled(email: string, disabled: boolean, now: number, by: string | null, reason: string | null): Promise<boolean>
-  isUserDisabled(email: string): Promise<boolean>
   listDisabledUsers(): Promise<DisabledUserRow[]>
-  /** Serials of certificates still valid at `nowSeconds` whose session is revoked or whose user is disabled. */
-  listRevokedCertificates(nowSeconds: number): Promise<RevokedCertificates>
-
-  /**
-   * Revocations (revokeSession, setUserDisabled to true) made through *other* Store instances on the same
-   * database, i.e. other replicas, as soon as they commit; a `resync` when some may have been missed.
-   * Returns the unsubscribe. SQLite serves one process only, so it never calls the listener.
-   */
-  onRevocation(listener: RevocationListener): () => void
 }

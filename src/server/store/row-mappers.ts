@@ -1,26 +1,29 @@
 import type { Identity } from '../identity/identity.js'
-import type { DisabledUserRow } from './admin-rows.js'
-import type { AuditRecord, AuthCodeRow, CertificateRow, DeviceCodeRow, RefreshTokenRow, SessionRow } from './rows.js'
+import type { DisabledUserRow } from './queries.js'
+import type { AuditRecord, AuthCodeRow, CertificateRow, DeviceCodeRow, OidcLoginRow, RefreshTokenRow, SessionRow, WebSessionRow } from './rows.js'
 
-/** A row as better-sqlite3 returns it (snake_case columns). */
-export type SqlRow = Record<string, unknown>
+/**
+ * Rows as either driver returns them (snake_case columns, the same in both dialects) → the store's row
+ * types. Number() and String() cover both drivers: better-sqlite3 gives numbers, node-postgres gives BIGINT
+ * as a decimal string and BOOLEAN as a boolean.
+ */
+export type DbRow = Record<string, unknown>
 
 const num = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value))
 const str = (value: unknown): string | null => (value === null || value === undefined ? null : String(value))
 const identity = (value: unknown): Identity => JSON.parse(String(value)) as Identity
 
-/** A `disabled_users` row (both stores). */
-export function toDisabledUser(row: SqlRow): DisabledUserRow {
+export function toDisabledUser(row: DbRow): DisabledUserRow {
   return {
     email: String(row.email),
     disabled: Boolean(row.disabled),
     changedAt: Number(row.changed_at),
-    changedBy: row.changed_by === null ? null : String(row.changed_by),
-    reason: row.reason === null ? null : String(row.reason),
+    changedBy: str(row.changed_by),
+    reason: str(row.reason),
   }
 }
 
-export function toSession(row: SqlRow): SessionRow {
+export function toSession(row: DbRow): SessionRow {
   return {
     id: String(row.id),
     identity: identity(row.identity),
@@ -34,7 +37,7 @@ export function toSession(row: SqlRow): SessionRow {
   }
 }
 
-export function toAuthCode(row: SqlRow): AuthCodeRow {
+export function toAuthCode(row: DbRow): AuthCodeRow {
   return {
     codeHash: String(row.code_hash),
     clientId: String(row.client_id),
@@ -48,7 +51,7 @@ export function toAuthCode(row: SqlRow): AuthCodeRow {
   }
 }
 
-export function toDeviceCode(row: SqlRow): DeviceCodeRow {
+export function toDeviceCode(row: DbRow): DeviceCodeRow {
   return {
     deviceCodeHash: String(row.device_code_hash),
     userCode: String(row.user_code),
@@ -66,7 +69,7 @@ export function toDeviceCode(row: SqlRow): DeviceCodeRow {
   }
 }
 
-export function toRefreshToken(row: SqlRow): RefreshTokenRow {
+export function toRefreshToken(row: DbRow): RefreshTokenRow {
   return {
     tokenHash: String(row.token_hash),
     sessionId: String(row.session_id),
@@ -76,7 +79,7 @@ export function toRefreshToken(row: SqlRow): RefreshTokenRow {
   }
 }
 
-export function toCertificate(row: SqlRow): CertificateRow {
+export function toCertificate(row: DbRow): CertificateRow {
   return {
     serial: String(row.serial),
     sessionId: String(row.session_id),
@@ -91,12 +94,12 @@ export function toCertificate(row: SqlRow): CertificateRow {
   }
 }
 
-export function toAudit(row: SqlRow): AuditRecord {
+export function toAudit(row: DbRow): AuditRecord {
   return {
     seq: Number(row.seq),
     time: String(row.time),
     type: String(row.type),
-    user: str(row.user),
+    user: str(row.user_email),
     sessionId: str(row.session_id),
     host: str(row.host),
     outcome: row.outcome as AuditRecord['outcome'],
@@ -105,3 +108,34 @@ export function toAudit(row: SqlRow): AuditRecord {
     hash: String(row.hash),
   }
 }
+
+export function toWebSession(row: DbRow): WebSessionRow {
+  return { idHash: String(row.id_hash), identity: identity(row.identity), createdAt: Number(row.created_at), expiresAt: Number(row.expires_at) }
+}
+
+export function toOidcLogin(row: DbRow): OidcLoginRow {
+  return {
+    idHash: String(row.id_hash), state: String(row.state), nonce: String(row.nonce), codeVerifier: String(row.code_verifier),
+    returnTo: String(row.return_to), expiresAt: Number(row.expires_at),
+  }
+}
+
+/** The values of an audit_events row, in the column order of AUDIT_COLUMNS. */
+export function auditValues(record: AuditRecord): unknown[] {
+  return [
+    record.seq, record.time, record.type, record.user, record.sessionId, record.host, record.outcome,
+    JSON.stringify(record.detail), record.prevHash, record.hash,
+  ]
+}
+
+export const AUDIT_COLUMNS = 'seq, time, type, user_email, session_id, host, outcome, detail, prev_hash, hash'
+
+/** The values of a certificates row, in the column order of CERTIFICATE_COLUMNS. */
+export function certificateValues(row: CertificateRow): unknown[] {
+  return [
+    row.serial, row.sessionId, row.userEmail, row.host, JSON.stringify(row.principals), row.keyId, row.fingerprint,
+    row.validAfter, row.validBefore, row.issuedAt,
+  ]
+}
+
+export const CERTIFICATE_COLUMNS = 'serial, session_id, user_email, host, principals, key_id, fingerprint, valid_after, valid_before, issued_at'

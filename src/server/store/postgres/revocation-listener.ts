@@ -1,5 +1,5 @@
 import pg from 'pg'
-import type { RevocationEvent, RevocationListeners } from './revocation-events.js'
+import type { RevocationEvent, RevocationListeners } from '../revocation-events.js'
 
 /** The NOTIFY channel replicas share. Payloads are JSON (see revocationPayload), far below the 8000-byte limit. */
 export const REVOCATION_CHANNEL = 'jitssh_revocations'

@@ -1,9 +1,10 @@
 import pg from 'pg'
+import type { DbRow } from '../row-mappers.js'
 
 /** A row as node-postgres returns it: snake_case columns; BIGINT arrives as a decimal string. */
-export type PgRow = Record<string, unknown>
+type PgRow = DbRow
 
-/** What PostgresStore and its query modules need from the pool: one-shot queries and transactions. */
+/** What the PostgreSQL role implementations need from the pool: one-shot queries and transactions. */
 export class PostgresDatabase {
   readonly pool: pg.Pool
 

@@ -1,0 +1,298 @@
+/**
+ * The schema: one version sequence, each step written for both dialects side by side, so a change to one
+ * dialect alone stands out here and fails the schema parity test (test/integration/store-schema-parity).
+ * Each version is applied once, in order, and recorded (SQLite: schema_migrations, one transaction per
+ * version; PostgreSQL: jitssh_schema_migrations, all pending versions in one transaction under an advisory
+ * lock). Never edit a released step: add the next one.
+ *
+ * Both dialects have the same tables, columns and indexes. Times are Unix ms (SQLite INTEGER, PostgreSQL
+ * BIGINT); identity, principals and audit detail are JSON text, so the audit hash sees exactly the bytes it
+ * sealed; booleans are INTEGER 0/1 in SQLite. PostgreSQL columns compared as ranges or sorted (audit type
+ * families, ISO times, serials, ids) use the "C" collation, so they order by bytes as in SQLite.
+ *
+ * History: before the two lists were merged, PostgreSQL's first step already held what is SQLite's
+ * version 2 here, and its second step was version 3; a database migrated then has versions {1, 2} recorded,
+ * which is why version 3's PostgreSQL index is created only if missing.
+ */
+export interface Migration {
+  version: number
+  /** What the step is for, in a few words. */
+  purpose: string
+  sqlite: string
+  postgres: string
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    purpose: 'sessions, OAuth codes and tokens, certificates, the audit chain, login failures',
+    sqlite: `
+      CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        sub TEXT NOT NULL,
+        email TEXT NOT NULL,
+        identity TEXT NOT NULL,
+        grant_type TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        revoked_at INTEGER,
+        revoked_reason TEXT,
+        client_ip TEXT,
+        user_agent TEXT
+      );
+      CREATE INDEX sessions_by_sub ON sessions (sub);
+      CREATE INDEX sessions_by_email ON sessions (email);
+
+      CREATE TABLE web_sessions (
+        id_hash TEXT PRIMARY KEY,
+        identity TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+
+      CREATE TABLE auth_codes (
+        code_hash TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        redirect_uri TEXT NOT NULL,
+        code_challenge TEXT NOT NULL,
+        identity TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER,
+        session_id TEXT REFERENCES sessions (id)
+      );
+
+      CREATE TABLE device_codes (
+        device_code_hash TEXT PRIMARY KEY,
+        user_code TEXT NOT NULL UNIQUE,
+        client_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        interval_seconds INTEGER NOT NULL,
+        last_polled_at INTEGER,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'consumed')),
+        identity TEXT,
+        decided_at INTEGER,
+        requester_ip TEXT,
+        requester_user_agent TEXT,
+        session_id TEXT REFERENCES sessions (id)
+      );
+
+      CREATE TABLE refresh_tokens (
+        token_hash TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions (id),
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER
+      );
+      CREATE INDEX refresh_tokens_by_session ON refresh_tokens (session_id);
+
+      CREATE TABLE certificates (
+        serial TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions (id),
+        user_email TEXT NOT NULL,
+        host TEXT NOT NULL,
+        principals TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        valid_after INTEGER NOT NULL,
+        valid_before INTEGER NOT NULL,
+        issued_at INTEGER NOT NULL
+      );
+      CREATE INDEX certificates_by_session ON certificates (session_id);
+      CREATE INDEX certificates_by_user ON certificates (user_email);
+
+      CREATE TABLE audit_events (
+        seq INTEGER PRIMARY KEY,
+        time TEXT NOT NULL,
+        type TEXT NOT NULL,
+        user TEXT,
+        session_id TEXT,
+        host TEXT,
+        outcome TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+      );
+      CREATE INDEX audit_by_user ON audit_events (user, seq);
+      CREATE INDEX audit_by_host ON audit_events (host, seq);
+      CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+        BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+      CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+        BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+
+      CREATE TABLE login_failures (
+        key TEXT NOT NULL,
+        at INTEGER NOT NULL
+      );
+      CREATE INDEX login_failures_by_key ON login_failures (key, at);
+
+      CREATE TABLE oidc_logins (
+        id_hash TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        nonce TEXT NOT NULL,
+        code_verifier TEXT NOT NULL,
+        return_to TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+    `,
+    postgres: `
+      CREATE TABLE sessions (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        sub TEXT NOT NULL,
+        email TEXT NOT NULL,
+        identity TEXT NOT NULL,
+        grant_type TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        revoked_at BIGINT,
+        revoked_reason TEXT,
+        client_ip TEXT,
+        user_agent TEXT
+      );
+      CREATE INDEX sessions_by_sub ON sessions (sub);
+      CREATE INDEX sessions_by_email ON sessions (email);
+      CREATE INDEX sessions_by_created ON sessions (created_at);
+      CREATE INDEX sessions_by_revoked ON sessions (revoked_at) WHERE revoked_at IS NOT NULL;
+
+      CREATE TABLE web_sessions (
+        id_hash TEXT PRIMARY KEY,
+        identity TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+
+      CREATE TABLE auth_codes (
+        code_hash TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        redirect_uri TEXT NOT NULL,
+        code_challenge TEXT NOT NULL,
+        identity TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        used_at BIGINT,
+        session_id TEXT COLLATE "C" REFERENCES sessions (id)
+      );
+
+      CREATE TABLE device_codes (
+        device_code_hash TEXT PRIMARY KEY,
+        user_code TEXT NOT NULL UNIQUE,
+        client_id TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        interval_seconds INTEGER NOT NULL,
+        last_polled_at BIGINT,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'consumed')),
+        identity TEXT,
+        decided_at BIGINT,
+        requester_ip TEXT,
+        requester_user_agent TEXT,
+        session_id TEXT COLLATE "C" REFERENCES sessions (id)
+      );
+
+      CREATE TABLE refresh_tokens (
+        token_hash TEXT PRIMARY KEY,
+        session_id TEXT COLLATE "C" NOT NULL REFERENCES sessions (id),
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        used_at BIGINT
+      );
+      CREATE INDEX refresh_tokens_by_session ON refresh_tokens (session_id);
+
+      CREATE TABLE certificates (
+        serial TEXT COLLATE "C" PRIMARY KEY,
+        session_id TEXT COLLATE "C" NOT NULL REFERENCES sessions (id),
+        user_email TEXT NOT NULL,
+        host TEXT NOT NULL,
+        principals TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        valid_after BIGINT NOT NULL,
+        valid_before BIGINT NOT NULL,
+        issued_at BIGINT NOT NULL
+      );
+      CREATE INDEX certificates_by_session ON certificates (session_id);
+      CREATE INDEX certificates_by_user ON certificates (user_email);
+      CREATE INDEX certificates_by_valid_before ON certificates (valid_before);
+
+      CREATE TABLE audit_events (
+        seq BIGINT PRIMARY KEY,
+        time TEXT COLLATE "C" NOT NULL,
+        type TEXT COLLATE "C" NOT NULL,
+        user_email TEXT,
+        session_id TEXT,
+        host TEXT,
+        outcome TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+      );
+      CREATE INDEX audit_by_user ON audit_events (user_email, seq);
+      CREATE INDEX audit_by_host ON audit_events (host, seq);
+      CREATE INDEX audit_by_type ON audit_events (type, seq);
+      CREATE INDEX audit_by_time ON audit_events (time, seq);
+      CREATE FUNCTION jitssh_audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'audit_events is append-only'; END $$;
+      CREATE TRIGGER audit_events_no_update_or_delete BEFORE UPDATE OR DELETE ON audit_events
+        FOR EACH ROW EXECUTE FUNCTION jitssh_audit_events_append_only();
+      CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
+        FOR EACH STATEMENT EXECUTE FUNCTION jitssh_audit_events_append_only();
+
+      CREATE TABLE login_failures (
+        key TEXT NOT NULL,
+        at BIGINT NOT NULL
+      );
+      CREATE INDEX login_failures_by_key ON login_failures (key, at);
+
+      CREATE TABLE oidc_logins (
+        id_hash TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        nonce TEXT NOT NULL,
+        code_verifier TEXT NOT NULL,
+        return_to TEXT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+
+      CREATE TABLE disabled_users (
+        email TEXT PRIMARY KEY,
+        disabled BOOLEAN NOT NULL,
+        changed_at BIGINT NOT NULL,
+        changed_by TEXT,
+        reason TEXT
+      );
+    `,
+  },
+  {
+    version: 2,
+    purpose: 'admin API: audit search by type and time, session listing, disabled users, the KRL query',
+    sqlite: `
+      CREATE INDEX audit_by_type ON audit_events (type, seq);
+      CREATE INDEX audit_by_time ON audit_events (time, seq);
+      CREATE INDEX sessions_by_created ON sessions (created_at);
+      CREATE INDEX sessions_by_revoked ON sessions (revoked_at) WHERE revoked_at IS NOT NULL;
+      CREATE INDEX certificates_by_valid_before ON certificates (valid_before);
+
+      CREATE TABLE disabled_users (
+        email TEXT PRIMARY KEY,
+        disabled INTEGER NOT NULL CHECK (disabled IN (0, 1)),
+        changed_at INTEGER NOT NULL,
+        changed_by TEXT,
+        reason TEXT
+      );
+    `,
+    // PostgreSQL's version 1 already has these.
+    postgres: '',
+  },
+  {
+    version: 3,
+    purpose: 'the active-sessions gauge of /metrics: a range on expires_at',
+    sqlite: 'CREATE INDEX sessions_by_expires ON sessions (expires_at);',
+    postgres: 'CREATE INDEX IF NOT EXISTS sessions_by_expires ON sessions (expires_at);',
+  },
+  {
+    version: 4,
+    purpose: "the audit event's user column is user_email in both dialects (user is reserved in PostgreSQL)",
+    sqlite: 'ALTER TABLE audit_events RENAME COLUMN user TO user_email;',
+    postgres: '',
+  },
+]

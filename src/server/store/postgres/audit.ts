@@ -1,0 +1,45 @@
+import { sealAuditRecord } from '../../audit/audit-chain.js'
+import { AUDIT_COLUMNS, CERTIFICATE_COLUMNS, auditValues, certificateValues, toAudit } from '../row-mappers.js'
+import type { AuditDraft, AuditRecord, AuditStore, CertificateRow } from '../store.js'
+import type { PostgresDatabase } from './database.js'
+
+/** pg_advisory_xact_lock key of the audit chain's head ("jitssh audit chain"): one appender at a time, across replicas. */
+const AUDIT_CHAIN_LOCK = 0x6a69_7473_7301
+
+/**
+ * Opens the append transaction in one round trip: synchronous commit (the event is on disk before the
+ * caller responds, whatever the database's default), the chain lock, then the head. Under READ COMMITTED
+ * every statement takes a fresh snapshot, so the head is read after the lock is held and is the newest
+ * committed event: two replicas can never seal the same seq.
+ */
+const BEGIN_AND_READ_HEAD = `BEGIN;
+  SET LOCAL synchronous_commit = on;
+  SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK});
+  SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1`
+
+const AUDIT_INSERT = `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
+const CERTIFICATE_INSERT = `INSERT INTO certificates (${CERTIFICATE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
+
+export class PostgresAudit implements AuditStore {
+  constructor(private readonly db: PostgresDatabase) {}
+
+  async append(draft: AuditDraft, now: number): Promise<AuditRecord> {
+    return this.appendWith(draft, now)
+  }
+
+  /** Appends one event to the hash chain and, in the same transaction, an issued certificate. */
+  async appendWith(draft: AuditDraft, now: number, certificate?: CertificateRow): Promise<AuditRecord> {
+    return this.db.transaction(async (client, opened) => {
+      const head = opened[opened.length - 1]!.rows[0]
+      const record = sealAuditRecord(draft, head && { seq: Number(head.seq), hash: String(head.hash) }, now)
+      if (certificate) await client.query(CERTIFICATE_INSERT, certificateValues(certificate))
+      await client.query(AUDIT_INSERT, auditValues(record))
+      return record
+    }, BEGIN_AND_READ_HEAD)
+  }
+
+  async read(afterSeq: number, limit: number): Promise<AuditRecord[]> {
+    const rows = await this.db.rows('SELECT * FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2', [afterSeq, limit])
+    return rows.map(toAudit)
+  }
+}

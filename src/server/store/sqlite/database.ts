@@ -1,0 +1,61 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Database from 'better-sqlite3'
+import { MIGRATIONS } from '../migrations.js'
+import { SqliteWriteBatch } from './write-batch.js'
+
+/**
+ * One SQLite file (WAL, foreign keys, synchronous=FULL so an audit event is on disk before the response)
+ * with a statement cache and a group-committing writer (write-batch.ts) that the role implementations share.
+ * better-sqlite3 is synchronous; writes go through `write` so that every write of one event-loop turn shares
+ * one transaction and one fsync.
+ */
+export class SqliteDatabase {
+  readonly db: Database.Database
+  private readonly batch: SqliteWriteBatch
+  private readonly statements = new Map<string, Database.Statement>()
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
+    this.db = new Database(file)
+    this.db.pragma('journal_mode = WAL')
+    this.db.pragma('synchronous = FULL')
+    this.db.pragma('foreign_keys = ON')
+    this.db.pragma('busy_timeout = 5000')
+    migrateSqlite(this.db)
+    this.batch = new SqliteWriteBatch(this.db)
+  }
+
+  /** A prepared statement, prepared once per text. */
+  sql(text: string): Database.Statement {
+    let statement = this.statements.get(text)
+    if (!statement) {
+      statement = this.db.prepare(text)
+      this.statements.set(text, statement)
+    }
+    return statement
+  }
+
+  /** Runs `run` in the next group commit; resolves after the commit. */
+  write<T>(run: () => T): Promise<T> {
+    return this.batch.write(run)
+  }
+
+  close(): void {
+    this.batch.flush()
+    this.db.close()
+  }
+}
+
+/** Applies the versions of MIGRATIONS this file has not seen, each in its own transaction. */
+function migrateSqlite(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)')
+  const applied = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[])
+  for (const migration of MIGRATIONS) {
+    if (applied.has(migration.version)) continue
+    db.transaction(() => {
+      if (migration.sqlite.trim() !== '') db.exec(migration.sqlite)
+      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(migration.version, new Date().toISOString())
+    }).immediate()
+  }
+}
