@@ -107,7 +107,7 @@ export async function startBenchEnvironment(log: (line: string) => void): Promis
     const bastionKey = join(home, '.ssh', 'bastion_ed25519')
     const keygen = await runSshKeygen(['-q', '-t', 'ed25519', '-N', '', '-f', bastionKey])
     if (keygen.code !== 0) throw new Error(`ssh-keygen failed: ${keygen.stderr}`)
-    writeFileSync(`${bastionKey}-cert.pub`, `${userCertificate(keys, readFileSync(`${bastionKey}.pub`, 'utf8').trim(), user)}\n`)
+    writeFileSync(`${bastionKey}-cert.pub`, `${await userCertificate(keys, readFileSync(`${bastionKey}.pub`, 'utf8').trim(), user)}\n`)
     const bastionIdentity = [`    User ${user}`, `    IdentityFile ${bastionKey}`, `    CertificateFile ${bastionKey}-cert.pub`, '    IdentitiesOnly yes', `    UserKnownHostsFile ${knownHosts}`]
     const baselineConfig = join(home, '.ssh', 'baseline_config')
     writeFileSync(baselineConfig, [
@@ -161,9 +161,9 @@ async function runSshOnce(env: NodeJS.ProcessEnv, argv: string[], command: strin
   return result.stdout
 }
 
-function certificateFor(keys: ServerKeys, type: 'user' | 'host', publicKeyLine: string, principal: string, extensions: string[]): string {
+async function certificateFor(keys: ServerKeys, type: 'user' | 'host', publicKeyLine: string, principal: string, extensions: string[]): Promise<string> {
   const now = BigInt(Math.floor(Date.now() / 1000))
-  return signCertificate(
+  const certificate = await signCertificate(
     {
       type,
       publicKey: parsePublicKey(publicKeyLine),
@@ -176,13 +176,14 @@ function certificateFor(keys: ServerKeys, type: 'user' | 'host', publicKeyLine: 
       extensions,
     },
     type === 'user' ? keys.userCa : keys.hostCa,
-  ).line
+  )
+  return certificate.line
 }
 
-function hostCertificate(keys: ServerKeys, hostKeyLine: string, principal: string): string {
+function hostCertificate(keys: ServerKeys, hostKeyLine: string, principal: string): Promise<string> {
   return certificateFor(keys, 'host', hostKeyLine, principal, [])
 }
 
-function userCertificate(keys: ServerKeys, publicKeyLine: string, principal: string): string {
+function userCertificate(keys: ServerKeys, publicKeyLine: string, principal: string): Promise<string> {
   return certificateFor(keys, 'user', publicKeyLine, principal, ['permit-port-forwarding'])
 }

@@ -5,6 +5,6 @@ if (major < 20 || (major === 20 && minor < 18)) {
   process.stderr.write(`jitssh-server: Node.js >= 20.18.1 is required (this is ${process.version})\n`)
   process.exitCode = 1
 } else {
-  const { run } = await import('../dist/server/cli/main.js')
+  const { run } = await import('../dist/server/commands/main.js')
   process.exitCode = await run(process.argv.slice(2))
 }

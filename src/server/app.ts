@@ -1,4 +1,3 @@
-import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import formbody from '@fastify/formbody'
 import rateLimit from '@fastify/rate-limit'
@@ -7,10 +6,11 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { JitsshError } from '../shared/errors.js'
 import { registerAdminRoutes } from './admin/admin-routes.js'
 import { AuditLog } from './audit/audit-log.js'
-import { closeTunnelsOfEndedSessions, registerTunnelRoute } from './bastion/tunnel-route.js'
-import { TunnelRegistry } from './bastion/tunnel-registry.js'
+import { registerTunnelRoute } from './bastion/tunnel-route.js'
+import { TunnelSupervisor } from './bastion/tunnel-supervisor.js'
 import { registerSignRoute } from './ca/sign-route.js'
 import { loadServerKeys } from './ca/server-keys.js'
+import type { Signer } from '../ssh/signer.js'
 import type { ServerConfig } from './config/types.js'
 import type { ServerContext } from './context.js'
 import { registerDiscoveryRoutes } from './http/discovery-routes.js'
@@ -42,6 +42,8 @@ export interface ServerDeps {
   logStream?: NodeJS.WritableStream
   /** A store to use instead of the configured one (it is then not closed by `close`). */
   store?: Store
+  /** A signer for user certificates instead of keys_dir/user_ca (its public key must be the user CA's). */
+  userCaSigner?: Signer
 }
 
 export interface JitsshServer {
@@ -56,7 +58,8 @@ export interface JitsshServer {
 
 export async function createServer(config: ServerConfig, deps: ServerDeps = {}): Promise<JitsshServer> {
   const now = deps.now ?? Date.now
-  const keys = await loadServerKeys(config.keysDir)
+  const loaded = await loadServerKeys(config.keysDir)
+  const keys = deps.userCaSigner ? { ...loaded, userCa: deps.userCaSigner } : loaded
   const store = deps.store ?? (await openStore(config.storage, { listenForRevocations: true }))
   const https = config.tls ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } : null
   const secureCookies = (config.publicUrl ?? '').startsWith('https:')
@@ -72,14 +75,14 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
 
   let boundUrl: string | undefined
   const publicUrl = (): string => config.publicUrl ?? boundUrl ?? `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${config.listen.port}`
-  const audit = new AuditLog(store, now)
+  const audit = new AuditLog(store.audit, store.certificates, now)
   const sessions = new SessionService(store, audit, config.sessions.lifetimeMs, now)
   const ctx: ServerContext = {
     config, store, audit, keys, now, publicUrl, sessions,
-    browser: new BrowserSessions(store, config.sessions.browserLifetimeMs, now, secureCookies),
-    throttle: new LoginThrottle(store, config.rateLimits, now),
+    browser: new BrowserSessions(store.sessions, config.sessions.browserLifetimeMs, now, secureCookies),
+    throttle: new LoginThrottle(store.throttles, config.rateLimits, now),
     accessTokens: new AccessTokens(keys.tokenSigning, publicUrl, config.sessions.accessTokenTtlMs, now),
-    tunnels: new TunnelRegistry(),
+    tunnels: new TunnelSupervisor(sessions),
   }
 
   await app.register(formbody, { bodyLimit: BODY_LIMIT })
@@ -124,25 +127,16 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
     async listen() {
       const address = await app.listen({ host: config.listen.host, port: config.listen.port })
       boundUrl = address.replace('://localhost', '://127.0.0.1')
-      timers.push(setInterval(() => void closeTunnelsOfEndedSessions(ctx).catch(() => undefined), 1_000).unref())
+      ctx.tunnels.start()
       timers.push(setInterval(() => void store.purgeExpired(now(), now() - config.rateLimits.loginWindowMs).catch(() => undefined), 60_000).unref())
       app.log.info({ url: publicUrl(), user_ca: keys.userCaLine }, 'jitssh-server listening')
       return publicUrl()
     },
     async close() {
       for (const timer of timers) clearInterval(timer)
-      ctx.tunnels.closeAll(1001, 'server shutting down')
-      await waitForTunnelsToClose(ctx, 3_000)
+      await ctx.tunnels.stop('server shutting down')
       await app.close()
       if (!deps.store) await store.close()
     },
-  }
-}
-
-/** Waits until every tunnel has left the registry (its close is audited then), or `timeoutMs`. */
-async function waitForTunnelsToClose(ctx: ServerContext, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (ctx.tunnels.size > 0 && Date.now() < deadline) {
-    await Promise.race([once(ctx.tunnels, 'removed'), new Promise((resolve) => setTimeout(resolve, deadline - Date.now()).unref())])
   }
 }

@@ -1,5 +1,5 @@
 import type { AuditLog } from './audit/audit-log.js'
-import type { TunnelRegistry } from './bastion/tunnel-registry.js'
+import type { TunnelSupervisor } from './bastion/tunnel-supervisor.js'
 import type { ServerKeys } from './ca/server-keys.js'
 import type { ServerConfig } from './config/types.js'
 import type { BrowserSessions } from './identity/browser-session.js'
@@ -8,7 +8,10 @@ import type { AccessTokens } from './oauth/access-token.js'
 import type { SessionService } from './sessions/session-service.js'
 import type { Store } from './store/store.js'
 
-/** Everything a route needs, built once in app.ts. Clock and store come in from outside (tests inject them). */
+/**
+ * The server's services, built once in app.ts. Each route takes only the ones it uses (`Pick<ServerContext, ...>`
+ * in its signature). Clock and store come in from outside (tests inject them).
+ */
 export interface ServerContext {
   config: ServerConfig
   store: Store
@@ -21,16 +24,15 @@ export interface ServerContext {
   browser: BrowserSessions
   throttle: LoginThrottle
   accessTokens: AccessTokens
-  tunnels: TunnelRegistry
+  tunnels: TunnelSupervisor
 }
 
-/** Where the browser may be sent back to after signing in: our own authorize or device pages only. */
-export function safeReturnTo(value: unknown): string {
-  if (typeof value !== 'string') return '/device'
-  if (/^\/(authorize\?|device(\?|$))/.test(value) && !/[\r\n\\]/.test(value)) return value
-  return '/device'
+/**
+ * What a route or helper uses: some services, and some roles of the store. E.g. the authorize route is
+ * `Uses<'browser' | 'config' | 'now' | 'publicUrl', 'oauth'>`: it cannot reach the audit log or sessions.
+ */
+export type Uses<Services extends Exclude<keyof ServerContext, 'store'>, Roles extends keyof StoreRoles = never> = Pick<ServerContext, Services> & {
+  store: Pick<StoreRoles, Roles>
 }
 
-export function loginUrl(returnTo: string): string {
-  return `/login?return_to=${encodeURIComponent(returnTo)}`
-}
+type StoreRoles = Omit<Store, 'close'>

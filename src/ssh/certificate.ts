@@ -4,9 +4,10 @@ import { randomBytes } from 'node:crypto'
 import { checkCertificateText, decodeCriticalOptions, decodeExtensions, encodeCriticalOptions, encodeExtensions } from './certificate-options.js'
 import { SshFormatError } from './errors.js'
 import { parseKeyLine } from './key-line.js'
-import type { PublicKeyType, SshKeyPair, SshPublicKey } from './keys.js'
+import type { PublicKeyType, SshPublicKey } from './keys.js'
 import { decodePublicKeyBlob, readPublicKeyFields } from './public-key-blob.js'
-import { signSshData, verifySshSignature } from './ssh-signature.js'
+import type { Signer } from './signer.js'
+import { verifySshSignature } from './ssh-signature.js'
 import { SshReader, SshWriter } from './wire.js'
 
 export type CertificateType = 'user' | 'host'
@@ -66,8 +67,12 @@ function certificateLine(certType: string, blob: Buffer, comment: string): strin
   return `${certType} ${blob.toString('base64')}${comment ? ` ${comment}` : ''}`
 }
 
-/** Encodes and signs per PROTOCOL.certkeys with an Ed25519 or ECDSA P-256 CA. */
-export function signCertificate(fields: CertificateFields, ca: SshKeyPair, comment = ''): SshCertificate {
+/**
+ * Encodes per PROTOCOL.certkeys and has `ca` sign it (an Ed25519 or ECDSA P-256 CA). The signature's
+ * algorithm must be the CA key's own; its bytes are not verified here (that cost more than signing): the
+ * tests hold the output to parseCertificate, `ssh-keygen -L` and a real sshd.
+ */
+export async function signCertificate(fields: CertificateFields, ca: Signer, comment = ''): Promise<SshCertificate> {
   const subject = decodePublicKeyBlob(fields.publicKey.blob, { allowRsa: true, code: 'ERR_INVALID_CERTIFICATE' })
   const certType = CERTIFICATE_KEY_TYPES[subject.type]
   if (!Object.hasOwn(CERT_TYPE_CODES, fields.type)) invalid('type must be "user" or "host"')
@@ -105,11 +110,10 @@ export function signCertificate(fields: CertificateFields, ca: SshKeyPair, comme
     .string('')
     .string(ca.publicKey.blob)
     .toBuffer()
-  const signature = signSshData(ca.type, ca.privateKey, body)
+  const signature = await ca.sign(body)
+  checkSignatureAlgorithm(signature, ca.publicKey.type)
   const blob = new SshWriter().raw(body).string(signature).toBuffer()
-  // The fields as parseCertificate would read them back, without decoding the keys again and verifying the
-  // signature just made: that check cost more than the signing (the sign endpoint's largest cost). The
-  // tests hold signCertificate's output to parseCertificate, ssh-keygen -L and a real sshd instead.
+  // The fields as parseCertificate would read them back, without decoding the keys again.
   return {
     type: fields.type,
     publicKey: { type: subject.type, blob: subject.blob, key: subject.key, comment: '' },
@@ -125,6 +129,21 @@ export function signCertificate(fields: CertificateFields, ca: SshKeyPair, comme
     blob,
     line: certificateLine(certType, blob, comment),
   }
+}
+
+/** A signer that answers with another algorithm (or garbage) would make a certificate no sshd accepts. */
+function checkSignatureAlgorithm(signature: Buffer, caType: PublicKeyType): void {
+  let algorithm: string
+  try {
+    const reader = new SshReader(signature, 'ERR_INVALID_CERTIFICATE', 'signature')
+    algorithm = reader.text('signature algorithm')
+    reader.string('signature')
+    reader.end()
+  } catch {
+    return invalid('the CA signer returned a malformed signature')
+  }
+  const expected = caType === 'ssh-rsa' ? ['rsa-sha2-256', 'rsa-sha2-512'] : [caType]
+  if (!expected.includes(algorithm)) invalid(`the CA signer signed with ${algorithm.slice(0, 40)}, not ${expected.join(' or ')}`)
 }
 
 /** Decodes a certificate line or blob and verifies its CA signature for real; throws SshFormatError('ERR_INVALID_CERTIFICATE'). */

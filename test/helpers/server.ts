@@ -13,7 +13,8 @@
  * Also here: `testClock()` (inject with `now`), `TestBrowser` (fetch with a cookie jar, manual redirects),
  * `submitLogin`, `authorizeInBrowser` and `loginWithPassword` (the login page and code + PKCE without a CLI),
  * `pkcePair`, `csrfTokenOf`, and `writeTestConfig` (just the config and keys, for a server started otherwise).
- * `srv.server.store` and `srv.server.context` (tunnels, sessions) are there for assertions.
+ * `srv.server.store` and `srv.server.context` (tunnels, sessions) are there for assertions; `wrapStore` puts
+ * a test's own behaviour in front of a role of the real store (`withRole`).
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -25,9 +26,12 @@ import { PassThrough, Readable, Writable } from 'node:stream'
 import { stringify } from 'yaml'
 import { CLIENT_ID, type TokenResponse } from '../../src/shared/protocol.js'
 import { createServer, type JitsshServer } from '../../src/server/app.js'
-import { run as runServerCommand } from '../../src/server/cli/main.js'
-import { generateServerKeys } from '../../src/server/ca/server-keys.js'
+import { run as runServerCommand } from '../../src/server/commands/main.js'
+import { generateServerKeys, loadServerKeys, type ServerKeys } from '../../src/server/ca/server-keys.js'
+import type { Signer } from '../../src/ssh/signer.js'
 import { loadConfig } from '../../src/server/config/load-config.js'
+import { openStore } from '../../src/server/store/open-store.js'
+import type { Store } from '../../src/server/store/store.js'
 import { hashPassword } from '../../src/server/identity/password-hash.js'
 
 export const TEST_PASSWORD = 'correct horse battery staple'
@@ -60,6 +64,10 @@ export interface TestServerOptions {
   now?: () => number
   /** Receives the JSON log lines (default: dropped). */
   logStream?: NodeJS.WritableStream
+  /** Wraps the configured store (e.g. to hold or fail its audit writes); the real one is closed on stop. */
+  wrapStore?: (store: Store) => Store
+  /** Signs user certificates instead of keys_dir/user_ca (see createServer's deps). */
+  userCaSigner?: (keys: ServerKeys) => Signer
 }
 
 export interface TestServer {
@@ -107,7 +115,12 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const dir = mkdtempSync(join(tmpdir(), 'jitssh-server-'))
   const configPath = await writeTestConfig(dir, options)
   const logStream = options.logStream ?? new Writable({ write: (_chunk, _encoding, done) => done() })
-  const server = await createServer(loadConfig(configPath), { ...(options.now ? { now: options.now } : {}), logStream })
+  const config = loadConfig(configPath)
+  const userCaSigner = options.userCaSigner?.(await loadServerKeys(config.keysDir))
+  const ownStore = options.wrapStore ? await openStore(config.storage, { listenForRevocations: true }) : undefined
+  const server = await createServer(config, {
+    ...(options.now ? { now: options.now } : {}), logStream, ...(userCaSigner ? { userCaSigner } : {}), ...(ownStore ? { store: options.wrapStore!(ownStore) } : {}),
+  })
   const url = await server.listen()
   return {
     url,
@@ -116,6 +129,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     server,
     async stop() {
       await server.close()
+      await ownStore?.close()
       rmSync(dir, { recursive: true, force: true })
     },
   }
@@ -243,4 +257,9 @@ export async function listenOnLoopback(server: NetServer): Promise<number> {
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   return (server.address() as { port: number }).port
+}
+
+/** `store` with one role replaced (the other roles, and the methods, are the real store's). */
+export function withRole<K extends keyof Store>(store: Store, role: K, replacement: Store[K]): Store {
+  return Object.assign(Object.create(store) as Store, { [role]: replacement })
 }

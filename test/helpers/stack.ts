@@ -210,9 +210,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 }
 
 /** A host certificate for the test sshd, signed by the server's host CA, valid for the jitssh test hosts. */
-function signHostCertificate(keys: ServerKeys, hostKeyLine: string): string {
+async function signHostCertificate(keys: ServerKeys, hostKeyLine: string): Promise<string> {
   const now = BigInt(Math.floor(Date.now() / 1000))
-  return signCertificate(
+  const certificate = await signCertificate(
     {
       type: 'host',
       publicKey: parsePublicKey(hostKeyLine),
@@ -225,5 +225,6 @@ function signHostCertificate(keys: ServerKeys, hostKeyLine: string): string {
       extensions: [],
     },
     keys.hostCa,
-  ).line
+  )
+  return certificate.line
 }

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { CLIENT_ID, TUNNEL_CLOSE } from '../../src/shared/protocol.js'
 import { verifyAuditChain } from '../../src/server/audit/audit-log.js'
-import { run as runServerCli } from '../../src/server/cli/main.js'
+import { run as runServerCli } from '../../src/server/commands/main.js'
 import { adminCall, krlVerdicts, refreshWith, signFor } from '../helpers/admin.js'
 import { authorizeInBrowser, DEFAULT_USERS, loginWithPassword, startTestServer, TestBrowser, testClock, type TestServer } from '../helpers/server.js'
 

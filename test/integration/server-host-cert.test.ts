@@ -206,7 +206,7 @@ describe('a host certificate from host-cert, presented by a real sshd', () => {
     // The user's side: a user certificate from the user CA, and known_hosts that trusts only the host CA.
     const user = generateKeyPair('ssh-ed25519')
     const now = BigInt(Math.floor(Date.now() / 1000))
-    const certificate = signCertificate(
+    const certificate = await signCertificate(
       { type: 'user', publicKey: user.publicKey, serial: 7n, keyId: 'host-cert-test', principals: [sshd.user], validAfter: now - 60n, validBefore: now + 600n, criticalOptions: {}, extensions: ['permit-pty'] },
       keys.userCa,
     )

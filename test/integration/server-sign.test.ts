@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CLIENT_ID, type SignResponse, type TokenResponse } from '../../src/shared/protocol.js'
 import { parseCertificate, signCertificate } from '../../src/ssh/certificate.js'
+import { keyPairSigner } from '../../src/ssh/signer.js'
 import { fingerprint, formatPublicKey, generateKeyPair, parsePublicKey } from '../../src/ssh/keys.js'
 import { DEFAULT_USERS, loginWithPassword, startTestServer, testClock, type TestServer } from '../helpers/server.js'
 
@@ -67,13 +68,13 @@ function fakeKeyLine(type: string, parts: number): string {
   return `${type} ${blob.toString('base64')}`
 }
 
-function certificateLine(): string {
+async function certificateLine(): Promise<string> {
   const ca = generateKeyPair()
   const now = BigInt(Math.floor(Date.now() / 1000))
-  return signCertificate(
+  return (await signCertificate(
     { type: 'user', publicKey: generateKeyPair().publicKey, serial: 1n, keyId: 'x', principals: ['alice'], validAfter: now, validBefore: now + 60n, criticalOptions: {}, extensions: [] },
-    ca,
-  ).line
+    keyPairSigner(ca),
+  )).line
 }
 
 describe('POST /v1/ssh/sign', () => {
@@ -213,7 +214,7 @@ describe('POST /v1/ssh/sign refusals issue no certificate', () => {
     ['an empty string', () => ''],
     ['a private key', () => '-----BEGIN OPENSSH PRIVATE KEY-----'],
   ])('refuses %s as the public key', async (_name, makeKey) => {
-    await refused({ public_key: makeKey(), hostname: 'vm.example.com' }, 400, 'ERR_INVALID_KEY')
+    await refused({ public_key: await makeKey(), hostname: 'vm.example.com' }, 400, 'ERR_INVALID_KEY')
   })
 
   it('refuses bodies that are not a JSON object, and oversized ones', async () => {
@@ -227,5 +228,41 @@ describe('POST /v1/ssh/sign refusals issue no certificate', () => {
     })
     expect(form.status).toBe(415)
     expect(await form.json()).toMatchObject({ error: 'ERR_BAD_REQUEST' })
+  })
+})
+
+describe('POST /v1/ssh/sign with a CA signer that fails (a KMS or HSM that is down)', () => {
+  let failing: TestServer
+  let working = true
+  beforeAll(async () => {
+    failing = await startTestServer({
+      userCaSigner: (keys) => ({
+        publicKey: keys.userCa.publicKey,
+        sign: async (data) => (working ? keys.userCa.sign(data) : Promise.reject(new Error('KMS unavailable'))),
+      }),
+    })
+  })
+  afterAll(async () => failing?.stop())
+
+  it('issues nothing, answers 500 with no internal detail, audits the failure, and signs again once the signer is back', async () => {
+    const tokens = await loginWithPassword(failing.url)
+    const request = (): Promise<Response> => fetch(`${failing.url}/v1/ssh/sign`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.access_token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ public_key: newKeyLine(), hostname: 'vm.example.com' }),
+    })
+    working = false
+    const refused = await request()
+    expect(refused.status).toBe(500)
+    const body = (await refused.json()) as { error: string; message: string }
+    expect(body).toEqual({ error: 'ERR_SERVER', message: 'the certificate authority could not sign; try again shortly' })
+    expect(await failing.server.store.certificates.list({ sessionId: tokens.session_id })).toEqual([])
+    const events = await failing.server.store.audit.read(0, 1000)
+    expect(events.filter((event) => event.type === 'cert.sign').map((event) => event.outcome)).toEqual(['error'])
+
+    working = true
+    const signed = await request()
+    expect(signed.status).toBe(200)
+    expect(await failing.server.store.certificates.list({ sessionId: tokens.session_id })).toHaveLength(1)
   })
 })

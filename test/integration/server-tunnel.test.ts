@@ -8,8 +8,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { CLIENT_ID, TUNNEL_CLOSE } from '../../src/shared/protocol.js'
 import type { LiveTunnel } from '../../src/server/bastion/tunnel-registry.js'
-import type { AuditEventInput } from '../../src/server/audit/audit-log.js'
-import { loginWithPassword, startTestServer, type TestServer, listenOnLoopback } from '../helpers/server.js'
+import type { AuditDraft } from '../../src/server/store/store.js'
+import { listenOnLoopback, loginWithPassword, startTestServer, withRole, type TestServer } from '../helpers/server.js'
 
 let srv: TestServer
 let alice: Awaited<ReturnType<typeof loginWithPassword>>
@@ -242,41 +242,64 @@ describe('backpressure', () => {
 })
 
 describe('while tunnel.open is being written to the audit log', () => {
-  const audit = () => srv.server.context.audit
-  const originalRecord = (): typeof srv.server.context.audit.record => Object.getPrototypeOf(audit()).record.bind(audit())
-  afterEach(() => void Reflect.deleteProperty(audit(), 'record'))
+  // A server whose audit store the test can hold or fail, one tunnel.open write at a time.
+  let gated: TestServer
+  let gatedAlice: Awaited<ReturnType<typeof loginWithPassword>>
+  let hold: ((draft: AuditDraft) => Promise<void>) | undefined
+  const closes: AuditDraft[] = []
+  let onClose: ((draft: AuditDraft) => void) | undefined
+  beforeAll(async () => {
+    gated = await startTestServer({
+      targets: { 'sink.example.com': `127.0.0.1:${(sink.address() as { port: number }).port}` },
+      wrapStore: (store) =>
+        withRole(store, 'audit', {
+          read: (afterSeq, limit) => store.audit.read(afterSeq, limit),
+          append: async (draft, now) => {
+            if (draft.type === 'tunnel.open') await hold?.(draft)
+            const record = await store.audit.append(draft, now)
+            if (draft.type === 'tunnel.close') {
+              closes.push(draft)
+              onClose?.(draft)
+            }
+            return record
+          },
+        }),
+    })
+    gatedAlice = await loginWithPassword(gated.url)
+  })
+  afterAll(async () => gated?.stop())
+  afterEach(() => {
+    hold = undefined
+    onClose = undefined
+    closes.length = 0
+  })
 
-  /**
-   * Holds the next `tunnel.open` audit write until release() (then writes or fails it); `closeWritten`
-   * resolves with the `tunnel.close` event written after it.
-   */
-  function holdTunnelOpenAudit(outcome: 'ok' | 'fail' = 'ok'): { written: Promise<void>; release(): void; closeWritten: Promise<AuditEventInput> } {
-    const original = originalRecord()
+  /** Holds the next `tunnel.open` audit write until release(), then writes it (or fails it). */
+  function holdTunnelOpenAudit(outcome: 'ok' | 'fail' = 'ok'): { written: Promise<void>; release(): void } {
     let release!: () => void
     let reached!: () => void
-    let closeSeen!: (event: AuditEventInput) => void
     const gate = new Promise<void>((resolve) => (release = resolve))
     const written = new Promise<void>((resolve) => (reached = resolve))
-    const closeWritten = new Promise<AuditEventInput>((resolve) => (closeSeen = resolve))
-    audit().record = async (event) => {
-      if (event.type === 'tunnel.close') {
-        const record = await original(event)
-        closeSeen(event)
-        return record
-      }
-      if (event.type !== 'tunnel.open') return original(event)
+    hold = async () => {
+      hold = undefined
       reached()
       await gate
       if (outcome === 'fail') throw new Error('disk full')
-      return original(event)
     }
-    return { written, release, closeWritten }
+    return { written, release }
+  }
+
+  const openGated = async (): Promise<WebSocket> => {
+    const ws = new WebSocket(`${gated.url.replace(/^http/, 'ws')}/v1/tunnel?host=sink.example.com`, { headers: { authorization: `Bearer ${gatedAlice.access_token}` } })
+    await once(ws, 'open')
+    return ws
   }
 
   it('a client that leaves meanwhile leaves no target connection and no live tunnel behind', async () => {
     const held = holdTunnelOpenAudit()
+    const closeWritten = new Promise<AuditDraft>((resolve) => (onClose = resolve))
     const targetConnected = once(sink, 'connection').then(([socket]) => socket as Socket)
-    const ws = await open('host=sink.example.com')
+    const ws = await openGated()
     await held.written
     const target = await targetConnected
     const targetClosed = once(target, 'close')
@@ -284,14 +307,14 @@ describe('while tunnel.open is being written to the audit log', () => {
     await once(ws, 'close')
     held.release()
     await targetClosed
-    expect(await held.closeWritten).toMatchObject({ type: 'tunnel.close', host: 'sink.example.com', detail: { reason: 'the client left before the tunnel started' } })
-    expect(srv.server.context.tunnels.size).toBe(0)
+    expect(await closeWritten).toMatchObject({ type: 'tunnel.close', host: 'sink.example.com', detail: { reason: 'the client left before the tunnel started' } })
+    expect(gated.server.context.tunnels.size).toBe(0)
   })
 
   it('an audit write that fails closes the tunnel (1011) instead of carrying an unrecorded session', async () => {
     const held = holdTunnelOpenAudit('fail')
     const targetConnected = once(sink, 'connection').then(([socket]) => socket as Socket)
-    const ws = await open('host=sink.example.com')
+    const ws = await openGated()
     const wsClosed = closed(ws)
     const target = await targetConnected
     const targetClosed = once(target, 'close')
@@ -299,6 +322,7 @@ describe('while tunnel.open is being written to the audit log', () => {
     held.release()
     expect(await wsClosed).toEqual({ code: 1011, reason: 'the audit log is unavailable' })
     await targetClosed
-    expect(srv.server.context.tunnels.size).toBe(0)
+    expect(gated.server.context.tunnels.size).toBe(0)
+    expect(closes).toEqual([])
   })
 })

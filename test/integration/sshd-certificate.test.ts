@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { signCertificate, type CertificateFields } from '../../src/ssh/certificate.js'
+import { keyPairSigner } from '../../src/ssh/signer.js'
 import { encodePrivateKey, formatPublicKey, generateKeyPair, type KeyType, type SshKeyPair } from '../../src/ssh/keys.js'
 import { buildKrl } from '../../src/ssh/krl.js'
 import { runSsh, startSshd, type RunningSshd, type ToolResult } from '../helpers/sshd.js'
@@ -52,7 +53,7 @@ describe('a real sshd with TrustedUserCAKeys = our CA', () => {
       extensions: ['permit-pty'],
       ...overrides,
     }
-    const cert = signCertificate(fields, signer)
+    const cert = await signCertificate(fields, keyPairSigner(signer))
     const keyPath = join(dir, name)
     writeFileSync(keyPath, encodePrivateKey(subject), { mode: 0o600 })
     writeFileSync(`${keyPath}-cert.pub`, `${cert.line}\n`)

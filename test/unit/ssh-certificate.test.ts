@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import sshpk from 'sshpk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readValidBefore } from '../../src/ssh/cert-validity.js'
-import { parseCertificate, signCertificate, type CertificateFields, type CertificateType } from '../../src/ssh/certificate.js'
+import { parseCertificate, signCertificate, type CertificateFields, type CertificateType, type SshCertificate } from '../../src/ssh/certificate.js'
+import { keyPairSigner, type Signer } from '../../src/ssh/signer.js'
 import { SshFormatError } from '../../src/ssh/errors.js'
 import { encodePrivateKey, fingerprint, formatPublicKey, generateKeyPair, signData, type KeyType, type SshKeyPair } from '../../src/ssh/keys.js'
 import { SshReader, SshWriter } from '../../src/ssh/wire.js'
@@ -29,6 +30,14 @@ function expectCertificateError(run: () => unknown, message?: RegExp): void {
   } catch (error) {
     thrown = error
   }
+  checkCertificateError(thrown, message)
+}
+
+async function expectSigningRefused(signing: Promise<unknown>, message?: RegExp): Promise<void> {
+  checkCertificateError(await signing.then(() => undefined, (error: unknown) => error), message)
+}
+
+function checkCertificateError(thrown: unknown, message?: RegExp): void {
   expect(thrown).toBeInstanceOf(SshFormatError)
   expect((thrown as SshFormatError).code).toBe('ERR_INVALID_CERTIFICATE')
   if (message) expect((thrown as SshFormatError).message).toMatch(message)
@@ -80,7 +89,10 @@ describe.each(KEY_TYPES.flatMap((ca) => KEY_TYPES.flatMap((subject) => (['user',
     const subject = generateKeyPair(subjectType)
     const fields =
       certType === 'user' ? fieldsFor(subject) : fieldsFor(subject, { type: 'host', principals: ['vm.example.com'], criticalOptions: {}, extensions: [] })
-    const cert = signCertificate(fields, ca, 'jitssh')
+    let cert: SshCertificate
+    beforeAll(async () => {
+      cert = await signCertificate(fields, keyPairSigner(ca), 'jitssh')
+    })
 
     it('is accepted by ssh-keygen -L, which shows every field we set', async () => {
       const shown = await describeWithKeygen(cert.line)
@@ -204,7 +216,10 @@ describe('certificates ssh-keygen -s makes', () => {
 describe('hostile certificates', () => {
   const ca = generateKeyPair('ssh-ed25519')
   const subject = generateKeyPair('ecdsa-sha2-nistp256')
-  const cert = signCertificate(fieldsFor(subject), ca)
+  let cert: SshCertificate
+  beforeAll(async () => {
+    cert = await signCertificate(fieldsFor(subject), keyPairSigner(ca))
+  })
 
   it('rejects a tampered byte anywhere, and ssh-keygen agrees for a signed byte', async () => {
     expectEveryFlipRejected(cert.blob)
@@ -243,15 +258,24 @@ describe('hostile certificates', () => {
     expectCertificateError(() => parseCertificate(resign(cert.blob, ca, { criticalOptions: new SshWriter().string(repeated).toBuffer() })), /sorted order or repeat/)
   })
 
-  it('refuses to sign certificates that would be unsafe or unreadable', () => {
-    expectCertificateError(() => signCertificate(fieldsFor(subject, { principals: [] }), ca), /no principals/)
-    expectCertificateError(() => signCertificate(fieldsFor(subject, { principals: [''] }), ca), /principal is empty/)
-    expectCertificateError(() => signCertificate(fieldsFor(subject, { keyId: 'a\nForged log line' }), ca), /control character/)
-    expectCertificateError(() => signCertificate(fieldsFor(subject, { validAfter: 10n, validBefore: 10n }), ca), /earlier/)
-    expectCertificateError(() => signCertificate(fieldsFor(subject, { serial: 2n ** 64n }), ca), /uint64/)
-    expectCertificateError(() => signCertificate(fieldsFor(subject, { extensions: ['permit-pty', 'permit-pty'] }), ca), /twice/)
-    expectCertificateError(() => signCertificate(fieldsFor(subject, { criticalOptions: { 'force-command': 'a\0b' } }), ca), /control character/)
-    expectCertificateError(() => signCertificate(fieldsFor(subject), ca, 'two\nlines'), /line break/)
+  it('refuses to sign certificates that would be unsafe or unreadable', async () => {
+    const signer = keyPairSigner(ca)
+    await expectSigningRefused(signCertificate(fieldsFor(subject, { principals: [] }), signer), /no principals/)
+    await expectSigningRefused(signCertificate(fieldsFor(subject, { principals: [''] }), signer), /principal is empty/)
+    await expectSigningRefused(signCertificate(fieldsFor(subject, { keyId: 'a\nForged log line' }), signer), /control character/)
+    await expectSigningRefused(signCertificate(fieldsFor(subject, { validAfter: 10n, validBefore: 10n }), signer), /earlier/)
+    await expectSigningRefused(signCertificate(fieldsFor(subject, { serial: 2n ** 64n }), signer), /uint64/)
+    await expectSigningRefused(signCertificate(fieldsFor(subject, { extensions: ['permit-pty', 'permit-pty'] }), signer), /twice/)
+    await expectSigningRefused(signCertificate(fieldsFor(subject, { criticalOptions: { 'force-command': 'a\0b' } }), signer), /control character/)
+    await expectSigningRefused(signCertificate(fieldsFor(subject), signer, 'two\nlines'), /line break/)
+  })
+
+  it('issues nothing when the signer fails, or answers with another algorithm or garbage', async () => {
+    const failing: Signer = { publicKey: ca.publicKey, sign: async () => Promise.reject(new Error('KMS unavailable')) }
+    await expect(signCertificate(fieldsFor(subject), failing)).rejects.toThrow('KMS unavailable')
+    const ecdsa = keyPairSigner(generateKeyPair('ecdsa-sha2-nistp256'))
+    await expectSigningRefused(signCertificate(fieldsFor(subject), { publicKey: ca.publicKey, sign: ecdsa.sign }), /signed with ecdsa-sha2-nistp256, not ssh-ed25519/)
+    await expectSigningRefused(signCertificate(fieldsFor(subject), { publicKey: ca.publicKey, sign: async () => Buffer.from('garbage') }), /malformed signature/)
   })
 
   it('keeps a hostile "__proto__" critical option as plain data', () => {
@@ -261,9 +285,9 @@ describe('hostile certificates', () => {
     expect(Object.entries(parsed.criticalOptions)).toEqual([['__proto__', 'x']])
   })
 
-  it('signs with a caller-chosen nonce and writes a private key ssh can pair with it', () => {
+  it('signs with a caller-chosen nonce and writes a private key ssh can pair with it', async () => {
     const nonce = Buffer.alloc(16, 7)
-    const withNonce = signCertificate(fieldsFor(subject, { nonce }), ca)
+    const withNonce = await signCertificate(fieldsFor(subject, { nonce }), keyPairSigner(ca))
     expect(withNonce.nonce.equals(nonce)).toBe(true)
     expect(encodePrivateKey(subject)).toContain('BEGIN OPENSSH PRIVATE KEY')
   })

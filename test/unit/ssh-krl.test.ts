@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { signCertificate, type SshCertificate } from '../../src/ssh/certificate.js'
+import { keyPairSigner } from '../../src/ssh/signer.js'
 import { formatPublicKey, generateKeyPair, type SshKeyPair } from '../../src/ssh/keys.js'
 import { buildKrl, type KrlInput } from '../../src/ssh/krl.js'
 import { runSshKeygen } from '../helpers/sshd.js'
@@ -18,15 +19,16 @@ const ca = generateKeyPair('ssh-ed25519', 'user-ca')
 const otherCa = generateKeyPair('ecdsa-sha2-nistp256', 'other-ca')
 const subject = generateKeyPair('ssh-ed25519')
 
-function certificate(signer: SshKeyPair, serial: bigint, keyId = `session-${serial}`): SshCertificate {
+function certificate(signer: SshKeyPair, serial: bigint, keyId = `session-${serial}`): Promise<SshCertificate> {
   return signCertificate(
     { type: 'user', publicKey: subject.publicKey, serial, keyId, principals: ['alice'], validAfter: 0n, validBefore: 2n ** 40n, criticalOptions: {}, extensions: ['permit-pty'] },
-    signer,
+    keyPairSigner(signer),
   )
 }
 
 /** Runs `ssh-keygen -Q -f krl` on each certificate; returns "REVOKED" or "ok" per certificate, in order. */
-async function queryKrl(krl: Buffer, certs: SshCertificate[]): Promise<string[]> {
+async function queryKrl(krl: Buffer, pending: Array<Promise<SshCertificate>>): Promise<string[]> {
+  const certs = await Promise.all(pending)
   const krlPath = join(dir, `krl-${Math.random().toString(36).slice(2)}`)
   writeFileSync(krlPath, krl)
   const verdicts: string[] = []

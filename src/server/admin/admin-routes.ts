@@ -3,19 +3,15 @@ import { JitsshError } from '../../shared/errors.js'
 import type {
   AuditPage, DisabledUserList, RevokeRequest, RevokeResult, SessionList, TunnelList, UserAccessRequest, UserAccessResult,
 } from '../../shared/protocol.js'
-import type { ServerContext } from '../context.js'
+import type { Uses } from '../context.js'
 import type { SessionRow } from '../store/store.js'
-import { closeRevokedTunnelsOnOpen, adminReason, Revocations } from '../revocation/revocation-service.js'
+import { requestedObject } from '../http/request-fields.js'
+import { adminReason, Revocations } from '../revocation/revocation-service.js'
 import { parseAuditSearch, searchAuditPage, type AuditSearchParams } from './audit-query.js'
 import { requireAdmin } from './require-admin.js'
 import { resolveUserEmail } from './user-names.js'
 
 const iso = (ms: number): string => new Date(ms).toISOString()
-
-function body<T>(value: unknown, shape: string): Partial<T> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new JitsshError('ERR_BAD_REQUEST', `expected a JSON object ${shape}`)
-  return value as Partial<T>
-}
 
 function sessionState(row: SessionRow, now: number): 'active' | 'revoked' | 'expired' {
   if (row.revokedAt !== null) return 'revoked'
@@ -33,9 +29,10 @@ function sessionState(row: SessionRow, now: number): 'active' | 'revoked' | 'exp
  *   POST users/disable {user} [reason], users/enable {user}            UserAccessResult
  *   GET  users/disabled                                                DisabledUserList
  */
-export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): void {
+export type AdminRouteDeps = Uses<'accessTokens' | 'audit' | 'config' | 'now' | 'sessions' | 'tunnels', 'admin' | 'sessions' | 'users'>
+
+export function registerAdminRoutes(app: FastifyInstance, ctx: AdminRouteDeps): void {
   const revocations = new Revocations(ctx)
-  closeRevokedTunnelsOnOpen(ctx)
 
   app.get<{ Querystring: AuditSearchParams }>('/v1/admin/audit', async (request): Promise<AuditPage> => {
     await requireAdmin(ctx, request)
@@ -67,7 +64,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): v
 
   app.post('/v1/admin/revoke', async (request): Promise<RevokeResult> => {
     const admin = await requireAdmin(ctx, request)
-    const input = body<RevokeRequest>(request.body, '{session_id} or {user}')
+    const input = requestedObject<RevokeRequest>(request.body, '{session_id} or {user}')
     const reason = adminReason(input.reason)
     if ((input.session_id === undefined) === (input.user === undefined)) throw new JitsshError('ERR_BAD_REQUEST', 'give exactly one of session_id and user')
     if (input.session_id !== undefined) return revocations.revokeSession(input.session_id, admin, reason)
@@ -76,7 +73,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): v
 
   app.post('/v1/admin/users/disable', async (request): Promise<UserAccessResult> => {
     const admin = await requireAdmin(ctx, request)
-    const input = body<UserAccessRequest>(request.body, '{user}')
+    const input = requestedObject<UserAccessRequest>(request.body, '{user}')
     const email = await resolveUserEmail(ctx, input.user)
     if (email === admin.session.identity.email) throw new JitsshError('ERR_BAD_REQUEST', 'admins cannot disable themselves')
     return revocations.disableUser(email, admin, adminReason(input.reason))
@@ -84,7 +81,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): v
 
   app.post('/v1/admin/users/enable', async (request): Promise<UserAccessResult> => {
     const admin = await requireAdmin(ctx, request)
-    const input = body<UserAccessRequest>(request.body, '{user}')
+    const input = requestedObject<UserAccessRequest>(request.body, '{user}')
     return revocations.enableUser(await resolveUserEmail(ctx, input.user), admin, adminReason(input.reason))
   })
 

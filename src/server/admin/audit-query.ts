@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto'
 import { JitsshError } from '../../shared/errors.js'
 import type { AuditEvent, AuditPage } from '../../shared/protocol.js'
-import { requestedHost } from '../ca/sign-route.js'
-import type { ServerContext } from '../context.js'
+import { requestedHost } from '../http/request-fields.js'
+import type { Uses } from '../context.js'
 import type { AuditQuery, AuditRecord } from '../store/store.js'
 import { resolveUserEmail } from './user-names.js'
+
+export type AuditQueryDeps = Uses<'config', 'admin'>
 
 export const DEFAULT_AUDIT_LIMIT = 100
 export const MAX_AUDIT_LIMIT = 1000
@@ -106,7 +108,7 @@ export interface ParsedAuditSearch {
   filters: string
 }
 
-export async function parseAuditSearch(ctx: ServerContext, params: AuditSearchParams): Promise<ParsedAuditSearch> {
+export async function parseAuditSearch(ctx: AuditQueryDeps, params: AuditSearchParams): Promise<ParsedAuditSearch> {
   const user = single(params.user, 'user')
   const host = single(params.host, 'host')
   const since = single(params.since, 'since')
@@ -140,7 +142,7 @@ export function toAuditEvent(record: AuditRecord): AuditEvent {
 }
 
 /** Runs the search, asking for one more than the limit to know whether there is a next page. */
-export async function searchAuditPage(ctx: ServerContext, search: ParsedAuditSearch): Promise<AuditPage> {
+export async function searchAuditPage(ctx: AuditQueryDeps, search: ParsedAuditSearch): Promise<AuditPage> {
   const { query } = search
   const records = await ctx.store.admin.searchAudit({ ...query, limit: query.limit + 1 })
   const page = records.slice(0, query.limit)

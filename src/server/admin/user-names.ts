@@ -1,5 +1,7 @@
 import { JitsshError } from '../../shared/errors.js'
-import type { ServerContext } from '../context.js'
+import type { Uses } from '../context.js'
+
+export type UserNameDeps = Uses<'config', 'admin'>
 
 const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+$/
 const USERNAME_SHAPE = /^[a-z0-9][a-z0-9._:-]*$/
@@ -9,7 +11,7 @@ const USERNAME_SHAPE = /^[a-z0-9][a-z0-9._:-]*$/
  * local users, else among the sessions (OIDC users are known once they have logged in). Audit events,
  * certificates and disabled users are all keyed by the email.
  */
-export async function resolveUserEmail(ctx: ServerContext, value: unknown, field = 'user'): Promise<string> {
+export async function resolveUserEmail(ctx: UserNameDeps, value: unknown, field = 'user'): Promise<string> {
   if (typeof value !== 'string' || value.trim() === '' || value.length > 320) {
     throw new JitsshError('ERR_BAD_REQUEST', `${field} must be an email address or a username`)
   }

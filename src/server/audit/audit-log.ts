@@ -1,4 +1,4 @@
-import type { AuditDraft, AuditOutcome, AuditRecord, CertificateRow, Store } from '../store/store.js'
+import type { AuditDraft, AuditOutcome, AuditRecord, AuditStore, CertificateRow, CertificateStore } from '../store/store.js'
 import { checkAuditChain, type ChainProblem } from './audit-chain.js'
 
 /** Event types written by this server. */
@@ -41,7 +41,8 @@ export class AuditLog {
   private readonly listeners: AuditListener[] = []
 
   constructor(
-    private readonly store: Store,
+    private readonly events: AuditStore,
+    private readonly certificates: CertificateStore,
     private readonly now: () => number,
   ) {}
 
@@ -51,12 +52,12 @@ export class AuditLog {
   }
 
   async record(event: AuditEventInput): Promise<AuditRecord> {
-    return this.recorded(await this.store.audit.append(auditDraft(event), this.now()))
+    return this.recorded(await this.events.append(auditDraft(event), this.now()))
   }
 
   /** An issued certificate and its audit event, in one durable write (see Store.recordCertificate). */
   async recordCertificate(row: CertificateRow, event: AuditEventInput): Promise<AuditRecord> {
-    return this.recorded(await this.store.certificates.record(row, auditDraft(event), this.now()))
+    return this.recorded(await this.certificates.record(row, auditDraft(event), this.now()))
   }
 
   private recorded(record: AuditRecord): AuditRecord {
@@ -88,7 +89,7 @@ export interface AuditVerification {
 }
 
 /** Walks the whole chain in pages; stops at the first problem. */
-export async function verifyAuditChain(store: Store, pageSize = 1000): Promise<AuditVerification> {
+export async function verifyAuditChain(store: { audit: AuditStore }, pageSize = 1000): Promise<AuditVerification> {
   let previous: AuditRecord | undefined
   let events = 0
   for (;;) {

@@ -2,11 +2,10 @@ import { connect, type Socket } from 'node:net'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { WebSocket } from 'ws'
 import { JitsshError } from '../../shared/errors.js'
-import { TUNNEL_CLOSE } from '../../shared/protocol.js'
-import { requestedHost } from '../ca/sign-route.js'
 import type { TargetAddress } from '../config/types.js'
 import type { ServerContext } from '../context.js'
 import { authenticateBearer, type Authenticated } from '../http/bearer-auth.js'
+import { requestedHost, requestedPort } from '../http/request-fields.js'
 import { decideAccess } from '../policy/policy.js'
 import { bridgeWebSocketToTcp } from './tcp-bridge.js'
 
@@ -23,12 +22,8 @@ interface PreparedTunnel {
  * address is used when the port is 22, absent, or equal to the configured port. Anything else is refused.
  */
 export function resolveTargetPort(host: string, target: TargetAddress, portParam: unknown): void {
-  if (portParam === undefined || portParam === '') return
-  if (typeof portParam !== 'string' || !/^[1-9][0-9]{0,4}$/.test(portParam) || Number(portParam) > 65535) {
-    throw new JitsshError('ERR_BAD_REQUEST', 'port must be a number from 1 to 65535')
-  }
-  const port = Number(portParam)
-  if (port !== 22 && port !== target.port) throw new JitsshError('ERR_FORBIDDEN', `port ${port} is not open for ${host}`)
+  const port = requestedPort(portParam)
+  if (port !== undefined && port !== 22 && port !== target.port) throw new JitsshError('ERR_FORBIDDEN', `port ${port} is not open for ${host}`)
 }
 
 function connectWithTimeout(target: TargetAddress, timeoutMs: number, host: string): Promise<Socket> {
@@ -55,7 +50,9 @@ function connectWithTimeout(target: TargetAddress, timeoutMs: number, host: stri
  * `GET /v1/tunnel?host=&port=` (WebSocket): every check — token, session, policy, target, TCP connect —
  * happens before the upgrade, so a failure is a plain HTTP 401/403/502 with a JSON body.
  */
-export function registerTunnelRoute(app: FastifyInstance, ctx: ServerContext): void {
+export type TunnelRouteDeps = Pick<ServerContext, 'accessTokens' | 'sessions' | 'audit' | 'config' | 'now' | 'tunnels'>
+
+export function registerTunnelRoute(app: FastifyInstance, ctx: TunnelRouteDeps): void {
   const prepared = new WeakMap<FastifyRequest, PreparedTunnel>()
 
   async function prepare(request: FastifyRequest<{ Querystring: { host?: unknown; port?: unknown } }>): Promise<void> {
@@ -149,21 +146,4 @@ export function registerTunnelRoute(app: FastifyInstance, ctx: ServerContext): v
     },
     wsHandler: open,
   })
-
-  // A revocation, here or on another replica (the store tells us), closes the live tunnels at once. After
-  // the store's subscription was lost for a while, every live tunnel's session is checked again.
-  ctx.sessions.onRevoke((sessionId, reason) => ctx.tunnels.closeSession(sessionId, TUNNEL_CLOSE.SESSION_REVOKED, `session revoked: ${reason}`))
-  ctx.sessions.onUserRevoke((user, reason) => ctx.tunnels.closeUser(user, TUNNEL_CLOSE.SESSION_REVOKED, `session revoked: ${reason}`))
-  ctx.sessions.onResync(() => void closeTunnelsOfEndedSessions(ctx).catch(() => undefined))
-}
-
-/** Checks each session with live tunnels once; call every second. */
-export async function closeTunnelsOfEndedSessions(ctx: ServerContext): Promise<void> {
-  for (const sessionId of ctx.tunnels.sessionIds()) {
-    try {
-      await ctx.sessions.requireActive(sessionId)
-    } catch (error) {
-      if (error instanceof JitsshError) ctx.tunnels.closeSession(sessionId, TUNNEL_CLOSE.SESSION_REVOKED, error.message)
-    }
-  }
 }

@@ -1,8 +1,8 @@
 import { JitsshError } from '../../shared/errors.js'
-import type { CertificateFields } from '../../ssh/certificate.js'
 import { parseHostSpec } from '../../ssh/config.js'
 import { SshFormatError } from '../../ssh/errors.js'
 import type { SshPublicKey } from '../../ssh/keys.js'
+import type { CertificatePlan } from './certificate-plan.js'
 import { randomSerial } from './user-certificate.js'
 
 /** valid_after = now - this: a host whose clock runs a little fast is still trusted at once. */
@@ -44,12 +44,11 @@ export function hostCertificateKeyId(firstName: string): string {
   return `jitssh-host:${firstName}`
 }
 
-export interface HostCertificatePlan {
-  /** Came from the command line (validated): the host's key and the names it answers to. */
-  requested: { publicKey: SshPublicKey; hostnames: string[] }
-  /** Decided here: serial, key id, validity; no critical options or extensions (none apply to hosts). */
-  decided: CertificateFields
-}
+/**
+ * Requested (on the command line, validated): the host's key and the names it answers to. Decided here:
+ * serial, key id, validity; no critical options or extensions (none apply to hosts).
+ */
+export type HostCertificatePlan = CertificatePlan<{ publicKey: SshPublicKey; hostnames: string[] }>
 
 /** Everything that goes into a host certificate, before signing. */
 export function planHostCertificate(input: { publicKey: SshPublicKey; hostnames: string[]; nowMs: number; validityMs: number }): HostCertificatePlan {
@@ -60,7 +59,6 @@ export function planHostCertificate(input: { publicKey: SshPublicKey; hostnames:
     requested: { publicKey: input.publicKey, hostnames: [...input.hostnames] },
     decided: {
       type: 'host',
-      publicKey: input.publicKey,
       serial: randomSerial(),
       keyId: hostCertificateKeyId(first),
       principals: [...input.hostnames],

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose'
 import { JitsshError } from '../../shared/errors.js'
 import { encodePrivateKey, formatPublicKey, generateKeyPair, parsePrivateKey, type SshKeyPair } from '../../ssh/keys.js'
+import { keyPairSigner, type Signer } from '../../ssh/signer.js'
 
 /** File names inside keys_dir. */
 export const KEY_FILES = {
@@ -21,8 +22,10 @@ export interface TokenSigningKey {
 }
 
 export interface ServerKeys {
-  userCa: SshKeyPair
-  hostCa: SshKeyPair
+  /** Signs user certificates (keys_dir/user_ca, in this process). */
+  userCa: Signer
+  /** Signs host certificates (keys_dir/host_ca). */
+  hostCa: Signer
   /** `ssh-ed25519 AAAA... jitssh-user-ca`, as published in discovery and for TrustedUserCAKeys. */
   userCaLine: string
   hostCaLine: string
@@ -70,8 +73,8 @@ export async function loadServerKeys(keysDir: string): Promise<ServerKeys> {
   const userCa = loadSshKey(join(keysDir, KEY_FILES.userCa))
   const hostCa = loadSshKey(join(keysDir, KEY_FILES.hostCa))
   return {
-    userCa,
-    hostCa,
+    userCa: keyPairSigner(userCa),
+    hostCa: keyPairSigner(hostCa),
     userCaLine: formatPublicKey(userCa.publicKey, 'jitssh-user-ca'),
     hostCaLine: formatPublicKey(hostCa.publicKey, 'jitssh-host-ca'),
     tokenSigning: await loadTokenSigningKey(join(keysDir, KEY_FILES.tokenSigning)),

@@ -1,59 +1,43 @@
 import type { FastifyInstance } from 'fastify'
 import { JitsshError } from '../../shared/errors.js'
 import type { SignRequest, SignResponse } from '../../shared/protocol.js'
-import { signCertificate } from '../../ssh/certificate.js'
-import { parseHostSpec } from '../../ssh/config.js'
-import { SshFormatError } from '../../ssh/errors.js'
-import { fingerprint, parsePublicKey, type SshPublicKey } from '../../ssh/keys.js'
+import type { SshCertificate } from '../../ssh/certificate.js'
+import { fingerprint } from '../../ssh/keys.js'
 import type { ServerContext } from '../context.js'
 import { authenticateBearer, type Authenticated } from '../http/bearer-auth.js'
+import { requestedHost, requestedObject, requestedPublicKey } from '../http/request-fields.js'
 import { decideAccess } from '../policy/policy.js'
+import { signPlan } from './certificate-plan.js'
 import { planUserCertificate } from './user-certificate.js'
 
-const MAX_KEY_LENGTH = 4096
-
-/** Validates a host name from a request: lower-case DNS name, no pattern, no port. */
-export function requestedHost(value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 253) {
-    throw new JitsshError('ERR_INVALID_HOSTNAME', 'hostname must be a DNS name of at most 253 characters')
-  }
-  try {
-    return parseHostSpec(value, { allowPattern: false, allowPort: false }).host.toLowerCase()
-  } catch (error) {
-    if (error instanceof SshFormatError) throw new JitsshError('ERR_INVALID_HOSTNAME', error.message)
-    throw error
-  }
-}
-
-function requestedPublicKey(value: unknown): SshPublicKey {
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_KEY_LENGTH) {
-    throw new JitsshError('ERR_INVALID_KEY', 'public_key must be one OpenSSH public key line (Ed25519 or ECDSA P-256)')
-  }
-  try {
-    return parsePublicKey(value.trim())
-  } catch (error) {
-    if (error instanceof SshFormatError) throw new JitsshError('ERR_INVALID_KEY', error.message)
-    throw error
-  }
-}
+export type SignRouteDeps = Pick<ServerContext, 'accessTokens' | 'sessions' | 'audit' | 'config' | 'keys' | 'now'>
 
 /** `POST /v1/ssh/sign`: {public_key, hostname} → a short-lived user certificate, if policy grants one. */
-export function registerSignRoute(app: FastifyInstance, ctx: ServerContext): void {
+export function registerSignRoute(app: FastifyInstance, deps: SignRouteDeps): void {
   app.post<{ Body: Partial<SignRequest> }>('/v1/ssh/sign', async (request): Promise<SignResponse> => {
     let auth: Authenticated | undefined
     let host: string | null = null
     try {
-      auth = await authenticateBearer(ctx, request)
-      const body = request.body
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new JitsshError('ERR_BAD_REQUEST', 'expected a JSON object {public_key, hostname}')
+      auth = await authenticateBearer(deps, request)
+      const body = requestedObject<SignRequest>(request.body, '{public_key, hostname}')
       host = requestedHost(body.hostname)
       const publicKey = requestedPublicKey(body.public_key)
       const { identity } = auth.session
-      const decision = decideAccess(ctx.config.policy, identity, host, { sourceAddress: ctx.config.certificates.sourceAddress })
+      const decision = decideAccess(deps.config.policy, identity, host, { sourceAddress: deps.config.certificates.sourceAddress })
       if (!decision.allowed) throw new JitsshError('ERR_POLICY_DENIED', decision.reason)
 
-      const plan = planUserCertificate({ publicKey, host, session: auth.session, grant: decision, nowMs: ctx.now(), backdateMs: ctx.config.certificates.backdateMs })
-      const certificate = signCertificate(plan.decided, ctx.keys.userCa, `${identity.email}@${host}`)
+      const plan = planUserCertificate({ publicKey, host, session: auth.session, grant: decision, nowMs: deps.now(), backdateMs: deps.config.certificates.backdateMs })
+      let certificate: SshCertificate
+      try {
+        certificate = await signPlan(plan, deps.keys.userCa, `${identity.email}@${host}`)
+      } catch (error) {
+        request.log.error({ err: error }, 'the user CA could not sign')
+        await deps.audit.record({
+          type: 'cert.sign', outcome: 'error', user: identity.email, sessionId: auth.session.id, host,
+          detail: { reason: 'the certificate authority could not sign', rule: decision.rule, ip: request.ip },
+        })
+        throw new JitsshError('ERR_SERVER', 'the certificate authority could not sign; try again shortly')
+      }
       const row = {
         serial: certificate.serial.toString(),
         sessionId: auth.session.id,
@@ -64,9 +48,9 @@ export function registerSignRoute(app: FastifyInstance, ctx: ServerContext): voi
         fingerprint: fingerprint(publicKey),
         validAfter: Number(certificate.validAfter),
         validBefore: Number(certificate.validBefore),
-        issuedAt: ctx.now(),
+        issuedAt: deps.now(),
       }
-      await ctx.audit.recordCertificate(row, {
+      await deps.audit.recordCertificate(row, {
         type: 'cert.sign', outcome: 'ok', user: identity.email, sessionId: auth.session.id, host,
         detail: {
           serial: row.serial, key_id: row.keyId, principals: row.principals, fingerprint: row.fingerprint, rule: decision.rule,
@@ -83,9 +67,9 @@ export function registerSignRoute(app: FastifyInstance, ctx: ServerContext): voi
         valid_before: new Date(row.validBefore * 1000).toISOString(),
       }
     } catch (error) {
-      if (error instanceof JitsshError) {
+      if (error instanceof JitsshError && error.code !== 'ERR_SERVER') {
         const raw = (request.body as { hostname?: unknown } | undefined)?.hostname
-        await ctx.audit.record({
+        await deps.audit.record({
           type: 'access.denied', outcome: 'denied', user: auth?.session.identity.email ?? null, sessionId: auth?.session.id ?? null, host,
           detail: { action: 'sign', code: error.code, reason: error.message, ip: request.ip, ...(host === null && typeof raw === 'string' ? { requested_host: raw.slice(0, 300) } : {}) },
         })

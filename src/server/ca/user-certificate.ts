@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import type { CertificateFields } from '../../ssh/certificate.js'
 import type { SshPublicKey } from '../../ssh/keys.js'
 import type { AccessGrant } from '../policy/policy.js'
 import type { SessionRow } from '../store/store.js'
+import type { CertificatePlan } from './certificate-plan.js'
 
 /** A random, non-zero unsigned 64-bit serial. */
 export function randomSerial(): bigint {
@@ -17,12 +17,8 @@ export function certificateKeyId(email: string, sessionId: string, host: string,
   return `jitssh:${email}:sid=${sessionId}:host=${host}:serial=${serial}`
 }
 
-export interface UserCertificatePlan {
-  /** Came from the requester (validated): the key and the host. */
-  requested: { publicKey: SshPublicKey; host: string }
-  /** Decided by the server from policy, session and clock. */
-  decided: CertificateFields
-}
+/** Requested: the key and the host (validated); everything else is decided from policy, session and clock. */
+export type UserCertificatePlan = CertificatePlan<{ publicKey: SshPublicKey; host: string }>
 
 /**
  * Everything that goes into a user certificate, before signing. Only the key and the host come from the
@@ -47,7 +43,6 @@ export function planUserCertificate(input: {
     requested: { publicKey: input.publicKey, host: input.host },
     decided: {
       type: 'user',
-      publicKey: input.publicKey,
       serial,
       keyId: certificateKeyId(session.identity.email, session.id, input.host, serial),
       principals: [...grant.principals],

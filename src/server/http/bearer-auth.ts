@@ -10,7 +10,7 @@ export interface Authenticated {
 }
 
 /** `Authorization: Bearer <jwt>` → verified claims and a live session; a 401 JitsshError otherwise. */
-export async function authenticateBearer(ctx: ServerContext, request: FastifyRequest): Promise<Authenticated> {
+export async function authenticateBearer(ctx: Pick<ServerContext, 'accessTokens' | 'sessions'>, request: FastifyRequest): Promise<Authenticated> {
   const header = request.headers.authorization
   const match = typeof header === 'string' ? /^Bearer\s+([A-Za-z0-9._~+/-]+=*)$/i.exec(header) : null
   if (!match) throw new JitsshError('ERR_NOT_LOGGED_IN', 'no access token in the request', { hint: 'run: jitssh login' })

@@ -1,10 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import { CLIENT_ID, type DiscoveryDocument, type WhoAmI } from '../../shared/protocol.js'
-import type { ServerContext } from '../context.js'
-import { GRANT_TYPES } from '../oauth/token-routes.js'
+import type { Uses } from '../context.js'
+import { isAdmin } from '../admin/admins.js'
+import { GRANT_TYPES } from '../oauth/grant-types.js'
 import { authenticateBearer } from './bearer-auth.js'
 
-export function discoveryDocument(ctx: ServerContext): DiscoveryDocument & { authorization_response_iss_parameter_supported: boolean; revocation_endpoint_auth_methods_supported: string[] } {
+export type DiscoveryDeps = Uses<'accessTokens' | 'config' | 'keys' | 'publicUrl' | 'sessions' | 'tunnels', 'ping'>
+
+export function discoveryDocument(ctx: DiscoveryDeps): DiscoveryDocument & { authorization_response_iss_parameter_supported: boolean; revocation_endpoint_auth_methods_supported: string[] } {
   const base = ctx.publicUrl()
   return {
     issuer: base,
@@ -33,13 +36,8 @@ export function discoveryDocument(ctx: ServerContext): DiscoveryDocument & { aut
   }
 }
 
-export function isAdmin(ctx: ServerContext, identity: { username: string; email: string; groups: string[] }): boolean {
-  const { users, groups } = ctx.config.admins
-  return users.includes(identity.username) || users.includes(identity.email) || identity.groups.some((group) => groups.includes(group))
-}
-
 /** Discovery, JWKS, who-am-I and health. */
-export function registerDiscoveryRoutes(app: FastifyInstance, ctx: ServerContext): void {
+export function registerDiscoveryRoutes(app: FastifyInstance, ctx: DiscoveryDeps): void {
   const sendDiscovery = async (): Promise<DiscoveryDocument> => discoveryDocument(ctx)
   app.get('/.well-known/jitssh', sendDiscovery)
   app.get('/.well-known/oauth-authorization-server', sendDiscovery)

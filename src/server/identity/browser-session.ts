@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { parseCookies, serializeCookie } from '../http/cookies.js'
 import { constantTimeEqual, randomToken, sha256Hex } from '../oauth/secrets.js'
-import type { Store } from '../store/store.js'
+import type { SessionStore } from '../store/store.js'
 import type { Identity } from './identity.js'
 
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/
@@ -16,7 +16,7 @@ export class BrowserSessions {
   readonly csrfCookie: string
 
   constructor(
-    private readonly store: Store,
+    private readonly sessions: SessionStore,
     private readonly lifetimeMs: number,
     private readonly now: () => number,
     private readonly secure: boolean,
@@ -28,7 +28,7 @@ export class BrowserSessions {
   async current(request: FastifyRequest): Promise<Identity | undefined> {
     const value = parseCookies(request.headers.cookie).get(this.sessionCookie)
     if (!value || !TOKEN_SHAPE.test(value)) return undefined
-    const row = await this.store.sessions.getWeb(sha256Hex(value))
+    const row = await this.sessions.getWeb(sha256Hex(value))
     if (!row || row.expiresAt <= this.now()) return undefined
     return row.identity
   }
@@ -38,14 +38,14 @@ export class BrowserSessions {
     await this.end(request, reply)
     const value = randomToken(32)
     const createdAt = this.now()
-    await this.store.sessions.createWeb({ idHash: sha256Hex(value), identity, createdAt, expiresAt: createdAt + this.lifetimeMs })
+    await this.sessions.createWeb({ idHash: sha256Hex(value), identity, createdAt, expiresAt: createdAt + this.lifetimeMs })
     reply.header('set-cookie', serializeCookie(this.sessionCookie, value, { secure: this.secure, maxAgeSeconds: Math.floor(this.lifetimeMs / 1000) }))
   }
 
   async end(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const value = parseCookies(request.headers.cookie).get(this.sessionCookie)
     if (value && TOKEN_SHAPE.test(value)) {
-      await this.store.sessions.deleteWeb(sha256Hex(value))
+      await this.sessions.deleteWeb(sha256Hex(value))
       reply.header('set-cookie', serializeCookie(this.sessionCookie, '', { secure: this.secure, maxAgeSeconds: 0 }))
     }
   }

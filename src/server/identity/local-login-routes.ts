@@ -1,9 +1,12 @@
 import type { FastifyInstance } from 'fastify'
 import type { LocalIdentityConfig } from '../config/types.js'
-import { safeReturnTo, type ServerContext } from '../context.js'
+import type { Uses } from '../context.js'
+import { safeReturnTo } from './return-to.js'
 import { LOGIN_PAGE_CSP } from '../pages/html.js'
 import { renderLoginPage, renderMessagePage } from '../pages/login-page.js'
 import { LocalUsers } from './local-users.js'
+
+export type LocalLoginDeps = Uses<'audit' | 'browser' | 'config' | 'throttle', 'users'>
 
 interface LoginForm {
   username?: unknown
@@ -13,7 +16,7 @@ interface LoginForm {
 }
 
 /** `GET /login` shows the form; `POST /login` checks CSRF, rate limits and the password, then redirects. */
-export function registerLocalLoginRoutes(app: FastifyInstance, ctx: ServerContext, identity: LocalIdentityConfig): void {
+export function registerLocalLoginRoutes(app: FastifyInstance, ctx: LocalLoginDeps, identity: LocalIdentityConfig): void {
   const users = new LocalUsers(identity)
 
   app.get<{ Querystring: { return_to?: string } }>('/login', async (request, reply) => {

@@ -1,19 +1,22 @@
 import type { FastifyInstance } from 'fastify'
 import { JitsshError } from '../../shared/errors.js'
 import type { OidcIdentityConfig } from '../config/types.js'
-import { safeReturnTo, type ServerContext } from '../context.js'
+import type { Uses } from '../context.js'
+import { safeReturnTo } from './return-to.js'
 import { parseCookies, serializeCookie } from '../http/cookies.js'
 import { randomToken, sha256Hex } from '../oauth/secrets.js'
 import { PAGE_CSP } from '../pages/html.js'
 import { renderMessagePage } from '../pages/login-page.js'
 import { OidcUpstream } from './oidc-upstream.js'
 
+export type OidcLoginDeps = Uses<'audit' | 'browser' | 'config' | 'now' | 'publicUrl', 'oauth' | 'users'>
+
 /** Where the upstream provider sends the browser back; register `<public_url>/oidc/callback` there. */
 export const OIDC_CALLBACK_PATH = '/oidc/callback'
 const PENDING_MS = 10 * 60_000
 
 /** `GET /login` → the upstream provider; `GET /oidc/callback` → a browser session, then back to return_to. */
-export function registerOidcLoginRoutes(app: FastifyInstance, ctx: ServerContext, settings: OidcIdentityConfig): void {
+export function registerOidcLoginRoutes(app: FastifyInstance, ctx: OidcLoginDeps, settings: OidcIdentityConfig): void {
   const upstream = new OidcUpstream(settings)
   const cookieName = ctx.publicUrl().startsWith('https:') ? '__Host-jitssh_oidc' : 'jitssh_oidc'
   const secure = ctx.publicUrl().startsWith('https:')

@@ -1,11 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { CLIENT_ID } from '../../shared/protocol.js'
-import { loginUrl, type ServerContext } from '../context.js'
+import type { Uses } from '../context.js'
+import { loginUrl } from '../identity/return-to.js'
 import { PAGE_CSP } from '../pages/html.js'
 import { renderMessagePage } from '../pages/login-page.js'
 import { isValidCodeChallenge } from './pkce.js'
 import { isAllowedRedirectUri } from './redirect-uri.js'
 import { randomToken, sha256Hex } from './secrets.js'
+
+export type AuthorizeRouteDeps = Uses<'browser' | 'config' | 'now' | 'publicUrl', 'oauth'>
 
 interface AuthorizeQuery {
   response_type?: string
@@ -31,7 +34,7 @@ function refuse(request: FastifyRequest, reply: FastifyReply, description: strin
  * `GET /authorize`: authorization code with PKCE S256 for the public client jitssh-cli only. The person
  * signs in first (browser session); a first-party client needs no consent page.
  */
-export function registerAuthorizeRoute(app: FastifyInstance, ctx: ServerContext): void {
+export function registerAuthorizeRoute(app: FastifyInstance, ctx: AuthorizeRouteDeps): void {
   app.get<{ Querystring: AuthorizeQuery }>('/authorize', async (request, reply) => {
     const q = request.query
     for (const key of Object.keys(q) as Array<keyof AuthorizeQuery>) {

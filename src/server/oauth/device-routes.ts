@@ -1,11 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { loginUrl, type ServerContext } from '../context.js'
+import type { Uses } from '../context.js'
+import { loginUrl } from '../identity/return-to.js'
 import type { Identity } from '../identity/identity.js'
 import { renderDeviceConfirmPage, renderDeviceEntryPage, renderDeviceResultPage } from '../pages/device-pages.js'
 import { PAGE_CSP } from '../pages/html.js'
 import { renderMessagePage } from '../pages/login-page.js'
 import type { DeviceCodeRow } from '../store/store.js'
 import { formatUserCode, normalizeUserCode } from './user-code.js'
+
+export type DeviceRouteDeps = Uses<'audit' | 'browser' | 'now' | 'throttle', 'oauth'>
 
 interface DeviceForm {
   user_code?: unknown
@@ -14,7 +17,7 @@ interface DeviceForm {
 }
 
 /** The device approval page (RFC 8628 §3.3): sign in first, then confirm which device asks, then approve or deny. */
-export function registerDeviceRoutes(app: FastifyInstance, ctx: ServerContext): void {
+export function registerDeviceRoutes(app: FastifyInstance, ctx: DeviceRouteDeps): void {
   /** A pending, unexpired request for the code, counting misses against the IP's budget. */
   async function findPending(request: FastifyRequest, userCode: string | undefined): Promise<DeviceCodeRow | string> {
     if (!(await ctx.throttle.checkUserCode(request.ip))) return 'Too many wrong codes from this address; try again later.'

@@ -1,10 +1,12 @@
 import type { FastifyRequest } from 'fastify'
 import type { TokenResponse } from '../../shared/protocol.js'
-import type { ServerContext } from '../context.js'
+import type { Uses } from '../context.js'
 import { OAuthError } from '../http/errors.js'
 import { isValidCodeVerifier, verifyPkceS256 } from './pkce.js'
 import { sha256Hex } from './secrets.js'
 import { issueTokenResponse } from './token-issuer.js'
+
+export type CodeGrantDeps = Uses<'audit' | 'now' | 'sessions' | 'accessTokens', 'oauth'>
 
 export type TokenParams = Record<string, string | undefined>
 
@@ -12,7 +14,7 @@ export type TokenParams = Record<string, string | undefined>
  * `grant_type=authorization_code`: the code is single-use (a replay revokes the session it created),
  * short-lived, and bound to the client, the redirect_uri and the PKCE challenge.
  */
-export async function exchangeAuthorizationCode(ctx: ServerContext, params: TokenParams, request: FastifyRequest): Promise<TokenResponse> {
+export async function exchangeAuthorizationCode(ctx: CodeGrantDeps, params: TokenParams, request: FastifyRequest): Promise<TokenResponse> {
   const { code, redirect_uri: redirectUri, code_verifier: verifier, client_id: clientId } = params
   if (!code) throw new OAuthError('invalid_request', 'code is required')
   if (!redirectUri) throw new OAuthError('invalid_request', 'redirect_uri is required')

@@ -1,11 +1,13 @@
 import type { FastifyRequest } from 'fastify'
 import type { DeviceAuthorizationResponse, TokenResponse } from '../../shared/protocol.js'
-import type { ServerContext } from '../context.js'
+import type { Uses } from '../context.js'
 import { OAuthError } from '../http/errors.js'
 import type { TokenParams } from './grant-authorization-code.js'
 import { randomToken, sha256Hex } from './secrets.js'
 import { issueTokenResponse } from './token-issuer.js'
 import { formatUserCode, generateUserCode } from './user-code.js'
+
+export type DeviceGrantDeps = Uses<'audit' | 'config' | 'now' | 'publicUrl' | 'sessions' | 'accessTokens', 'oauth'>
 
 /** RFC 8628 §3.5: each `slow_down` adds 5 s to the interval for this and later polls. */
 const SLOW_DOWN_STEP_SECONDS = 5
@@ -13,7 +15,7 @@ const SLOW_DOWN_STEP_SECONDS = 5
 const POLL_TOLERANCE_MS = 100
 
 /** `POST /device_authorization` (RFC 8628 §3.1–3.2). */
-export async function startDeviceAuthorization(ctx: ServerContext, clientId: string, request: FastifyRequest): Promise<DeviceAuthorizationResponse> {
+export async function startDeviceAuthorization(ctx: DeviceGrantDeps, clientId: string, request: FastifyRequest): Promise<DeviceAuthorizationResponse> {
   const deviceCode = randomToken(32)
   const now = ctx.now()
   const interval = ctx.config.oauth.devicePollIntervalSeconds
@@ -42,7 +44,7 @@ export async function startDeviceAuthorization(ctx: ServerContext, clientId: str
 }
 
 /** `grant_type=urn:ietf:params:oauth:grant-type:device_code` (RFC 8628 §3.4–3.5). */
-export async function pollDeviceCode(ctx: ServerContext, params: TokenParams, request: FastifyRequest): Promise<TokenResponse> {
+export async function pollDeviceCode(ctx: DeviceGrantDeps, params: TokenParams, request: FastifyRequest): Promise<TokenResponse> {
   if (!params.device_code) throw new OAuthError('invalid_request', 'device_code is required')
   const deviceCodeHash = sha256Hex(params.device_code)
   const row = await ctx.store.oauth.getDeviceCode(deviceCodeHash)

@@ -1,17 +1,19 @@
 import type { FastifyRequest } from 'fastify'
 import { isJitsshError } from '../../shared/errors.js'
 import type { TokenResponse } from '../../shared/protocol.js'
-import type { ServerContext } from '../context.js'
+import type { Uses } from '../context.js'
 import { OAuthError } from '../http/errors.js'
 import type { TokenParams } from './grant-authorization-code.js'
 import { sha256Hex } from './secrets.js'
 import { issueTokenResponse } from './token-issuer.js'
 
+export type RefreshGrantDeps = Uses<'audit' | 'now' | 'sessions' | 'accessTokens', 'oauth' | 'sessions'>
+
 /**
  * `grant_type=refresh_token`: one use each. A second use of the same token means it leaked (or a client
  * bug): the whole session is revoked and the event audited.
  */
-export async function rotateRefreshToken(ctx: ServerContext, params: TokenParams, request: FastifyRequest): Promise<TokenResponse> {
+export async function rotateRefreshToken(ctx: RefreshGrantDeps, params: TokenParams, request: FastifyRequest): Promise<TokenResponse> {
   const presented = params.refresh_token
   if (!presented) throw new OAuthError('invalid_request', 'refresh_token is required')
   const tokenHash = sha256Hex(presented)

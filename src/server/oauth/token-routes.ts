@@ -1,14 +1,19 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { CLIENT_ID } from '../../shared/protocol.js'
-import type { ServerContext } from '../context.js'
+import { isJitsshError, type ErrorCode } from '../../shared/errors.js'
+import { CLIENT_ID, type TokenResponse } from '../../shared/protocol.js'
+import type { Uses } from '../context.js'
 import { OAuthError } from '../http/errors.js'
 import { exchangeAuthorizationCode, type TokenParams } from './grant-authorization-code.js'
 import { pollDeviceCode, startDeviceAuthorization } from './grant-device-code.js'
 import { rotateRefreshToken } from './grant-refresh-token.js'
+import { DEVICE_CODE_GRANT } from './grant-types.js'
 import { sha256Hex } from './secrets.js'
 
-export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
-export const GRANT_TYPES = ['authorization_code', 'refresh_token', DEVICE_CODE_GRANT]
+export type TokenRouteDeps = Uses<'accessTokens' | 'audit' | 'config' | 'now' | 'publicUrl' | 'sessions', 'oauth' | 'sessions'>
+
+/** Domain refusals that the token endpoint reports as RFC 6749 `invalid_grant`. */
+const REFUSALS = new Set<ErrorCode>(['ERR_LOGIN_DENIED', 'ERR_NOT_LOGGED_IN', 'ERR_SESSION_REVOKED'])
+
 
 /** Form parameters, each at most once (RFC 6749 §3.1), from an application/x-www-form-urlencoded body. */
 function formParams(request: FastifyRequest): TokenParams {
@@ -29,13 +34,21 @@ function requireClient(params: TokenParams): string {
   return CLIENT_ID
 }
 
-export function registerTokenRoutes(app: FastifyInstance, ctx: ServerContext): void {
+export function registerTokenRoutes(app: FastifyInstance, ctx: TokenRouteDeps): void {
   const limits = ctx.config.rateLimits
 
   app.post('/token', { config: { rateLimit: { max: limits.tokenPerMinute, timeWindow: 60_000 } } }, async (request, reply) => {
     const params = formParams(request)
     requireClient(params)
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+    return grant(params, request).catch((error: unknown) => {
+      // A refusal of the person (disabled, unknown, session ended) is an OAuth invalid_grant here.
+      if (isJitsshError(error) && REFUSALS.has(error.code)) throw new OAuthError('invalid_grant', error.message)
+      throw error
+    })
+  })
+
+  function grant(params: TokenParams, request: FastifyRequest): Promise<TokenResponse> {
     switch (params.grant_type) {
       case 'authorization_code':
         return exchangeAuthorizationCode(ctx, params, request)
@@ -48,7 +61,7 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: ServerContext): v
       default:
         throw new OAuthError('unsupported_grant_type', `grant_type ${params.grant_type} is not supported`)
     }
-  })
+  }
 
   app.post(
     '/device_authorization',

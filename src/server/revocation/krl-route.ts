@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify'
-import type { ServerContext } from '../context.js'
+import type { Uses } from '../context.js'
 import { buildRevocationKrl } from './revocation-krl.js'
+
+export type KrlRouteDeps = Uses<'keys' | 'now', 'certificates'>
 
 /**
  * `GET /v1/ssh/krl`: the KRL of revoked certificates (OpenSSH PROTOCOL.krl), for sshd's `RevokedKeys`.
@@ -8,7 +10,7 @@ import { buildRevocationKrl } from './revocation-krl.js'
  * of certificates that no longer grant anything. Cacheable for a few seconds; `If-None-Match` with the ETag
  * answers 304 until the revoked set changes. `jitssh-server krl --out FILE` writes the same bytes.
  */
-export function registerKrlRoute(app: FastifyInstance, ctx: ServerContext): void {
+export function registerKrlRoute(app: FastifyInstance, ctx: KrlRouteDeps): void {
   // Per client address: plenty for cron jobs (even many hosts behind one NAT), a ceiling for abuse.
   app.get('/v1/ssh/krl', { config: { rateLimit: { max: 600, timeWindow: 60_000 } } }, async (request, reply) => {
     const krl = await buildRevocationKrl(ctx.store, ctx.keys.userCa.publicKey, ctx.now())

@@ -17,7 +17,7 @@ export interface RevocationKrl {
  * The KRL for sshd's `RevokedKeys`: every certificate of the user CA that is still valid and belongs to a
  * revoked session or a disabled user, by serial. Expired certificates drop out (sshd refuses them anyway).
  */
-export async function buildRevocationKrl(store: Store, userCa: SshPublicKey, nowMs: number): Promise<RevocationKrl> {
+export async function buildRevocationKrl(store: Pick<Store, 'certificates'>, userCa: SshPublicKey, nowMs: number): Promise<RevocationKrl> {
   const { serials, version } = await store.certificates.listRevoked(Math.floor(nowMs / 1000))
   // OpenSSH refuses a KRL that revokes serial 0; jitssh never issues it (serials are random and non-zero).
   const revoked = serials.map((serial) => BigInt(serial)).filter((serial) => serial > 0n)

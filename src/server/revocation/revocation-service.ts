@@ -1,7 +1,9 @@
 import { JitsshError } from '../../shared/errors.js'
 import { TUNNEL_CLOSE, type RevokeResult, type UserAccessResult } from '../../shared/protocol.js'
-import type { ServerContext } from '../context.js'
+import type { Uses } from '../context.js'
 import type { Authenticated } from '../http/bearer-auth.js'
+
+export type RevocationDeps = Uses<'audit' | 'now' | 'sessions' | 'tunnels', 'admin' | 'sessions' | 'users'>
 
 /** Stored as the session's revoked_reason and sent in the tunnel's close frame (which allows 123 bytes). */
 const REASON_ADMIN = 'by an admin'
@@ -25,7 +27,7 @@ export function adminReason(value: unknown): string | null {
  * `admin.*` event (user = the admin, detail.target_user = whom).
  */
 export class Revocations {
-  constructor(private readonly ctx: ServerContext) {}
+  constructor(private readonly ctx: RevocationDeps) {}
 
   async revokeSession(sessionId: unknown, admin: Authenticated, reason: string | null): Promise<RevokeResult> {
     if (typeof sessionId !== 'string' || !SESSION_ID_SHAPE.test(sessionId)) throw new JitsshError('ERR_BAD_REQUEST', 'session_id must be a session id (see: jitssh sessions)')
@@ -86,16 +88,4 @@ export class Revocations {
 
 function counts(result: RevokeResult): { revoked_sessions: string[]; tunnels_closed: number } {
   return { revoked_sessions: result.revoked_sessions, tunnels_closed: result.tunnels_closed }
-}
-
-/**
- * A tunnel that was checked just before its session was revoked may open just after: check each new tunnel
- * once more (the cache was dropped by the revocation, so this reads the store) and close it if it is dead.
- */
-export function closeRevokedTunnelsOnOpen(ctx: ServerContext): void {
-  ctx.tunnels.on('added', (tunnel) => {
-    ctx.sessions.requireActive(tunnel.sessionId).catch((error: unknown) => {
-      if (error instanceof JitsshError) tunnel.close(TUNNEL_CLOSE.SESSION_REVOKED, error.message)
-    })
-  })
 }

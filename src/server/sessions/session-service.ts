@@ -1,6 +1,5 @@
 import { JitsshError } from '../../shared/errors.js'
 import type { AuditLog } from '../audit/audit-log.js'
-import { OAuthError } from '../http/errors.js'
 import type { Identity } from '../identity/identity.js'
 import { randomToken } from '../oauth/secrets.js'
 import type { RevocationEvent, SessionRow, Store } from '../store/store.js'
@@ -24,14 +23,14 @@ export interface SessionMeta {
  */
 export class SessionService {
   private readonly cache = new Map<string, { row: SessionRow; until: number }>()
-  private readonly revokeListeners: Array<(sessionId: string, reason: string) => void> = []
-  private readonly userRevokeListeners: Array<(user: string, reason: string) => void> = []
-  private readonly resyncListeners: Array<() => void> = []
+  private readonly revokeListeners = new Set<(sessionId: string, reason: string) => void>()
+  private readonly userRevokeListeners = new Set<(user: string, reason: string) => void>()
+  private readonly resyncListeners = new Set<() => void>()
   /** Bumped by every revoke: a store read that raced with one is not cached (it may predate it). */
   private revocations = 0
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<Store, 'sessions' | 'users' | 'onRevocation'>,
     private readonly audit: AuditLog,
     private readonly lifetimeMs: number,
     private readonly now: () => number,
@@ -40,8 +39,8 @@ export class SessionService {
   }
 
   /**
-   * Sessions are created only by the token endpoint, so a disabled user is refused as an OAuth
-   * `invalid_grant`. Checked again after the insert: a disable that ran in between has not seen this session.
+   * A new session, unless the user is disabled (ERR_LOGIN_DENIED, which the token endpoint answers as
+   * `invalid_grant`). Checked again after the insert: a disable that ran in between has not seen this session.
    */
   async create(identity: Identity, meta: SessionMeta): Promise<SessionRow> {
     if (await this.store.users.isDisabled(identity.email)) throw await this.disabledRefusal(identity, meta)
@@ -65,10 +64,10 @@ export class SessionService {
     return row
   }
 
-  private async disabledRefusal(identity: Identity, meta: SessionMeta): Promise<OAuthError> {
+  private async disabledRefusal(identity: Identity, meta: SessionMeta): Promise<JitsshError> {
     const reason = `${identity.email} has been disabled by an administrator of this server`
     await this.audit.record({ type: 'token.denied', outcome: 'denied', user: identity.email, detail: { grant: meta.grant, reason, ip: meta.clientIp } })
-    return new OAuthError('invalid_grant', reason)
+    return new JitsshError('ERR_LOGIN_DENIED', reason)
   }
 
   /** The session if it exists, is not revoked and has not ended; otherwise a 401 error that says which. */
@@ -101,19 +100,19 @@ export class SessionService {
     return changed
   }
 
-  /** Runs for every revocation of a session: made here (even a repeated one) or by another replica. */
-  onRevoke(listener: (sessionId: string, reason: string) => void): void {
-    this.revokeListeners.push(listener)
+  /** Runs for every revocation of a session: made here (even a repeated one) or by another replica. Returns the unsubscribe. */
+  onRevoke(listener: (sessionId: string, reason: string) => void): () => void {
+    return subscribe(this.revokeListeners, listener)
   }
 
   /** Runs when another replica disabled a user (this replica's own disables revoke session by session). */
-  onUserRevoke(listener: (user: string, reason: string) => void): void {
-    this.userRevokeListeners.push(listener)
+  onUserRevoke(listener: (user: string, reason: string) => void): () => void {
+    return subscribe(this.userRevokeListeners, listener)
   }
 
   /** Runs when other replicas' revocations may have been missed: check every session still in use. */
-  onResync(listener: () => void): void {
-    this.resyncListeners.push(listener)
+  onResync(listener: () => void): () => void {
+    return subscribe(this.resyncListeners, listener)
   }
 
   /** Another replica revoked something: forget what the cache says about it, then tell the listeners. */
@@ -130,4 +129,9 @@ export class SessionService {
       for (const listener of this.resyncListeners) listener()
     }
   }
+}
+
+function subscribe<T>(listeners: Set<T>, listener: T): () => void {
+  listeners.add(listener)
+  return () => void listeners.delete(listener)
 }

@@ -3,13 +3,28 @@ import { loadConfig } from '../config/load-config.js'
 import { buildRevocationKrl } from '../revocation/revocation-krl.js'
 import { openStore } from '../store/open-store.js'
 import { writeFileAtomically } from './atomic-file.js'
-import type { ServerCliIo } from './commands.js'
+import type { Command } from 'commander'
+import { action, type CliRun, type CommandRun, type ServerCliIo } from './io.js'
 
 /**
  * `jitssh-server krl --config FILE --out FILE|-`: the KRL that `GET /v1/ssh/krl` serves, written atomically
  * (for a cron job feeding sshd's `RevokedKeys` on the server's own host; other hosts fetch the endpoint).
  */
-export async function krlCommand(io: ServerCliIo, configPath: string, out: string): Promise<number> {
+export interface KrlOptions {
+  config: string
+  out: string
+}
+
+export function registerKrl(program: Command, cli: CliRun, run: CommandRun<KrlOptions> = krlCommand): void {
+  program
+    .command('krl')
+    .description("write the KRL of revoked certificates (as served at /v1/ssh/krl) for sshd's RevokedKeys, atomically")
+    .requiredOption('--config <file>', 'config file')
+    .requiredOption('--out <file>', "where to write it ('-' for stdout)")
+    .action(action(cli, run))
+}
+
+export async function krlCommand(io: ServerCliIo, { config: configPath, out }: KrlOptions): Promise<number> {
   const config = loadConfig(configPath)
   const keys = await loadServerKeys(config.keysDir)
   const store = await openStore(config.storage, { listenForRevocations: false })

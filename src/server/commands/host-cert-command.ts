@@ -2,16 +2,17 @@ import { readFileSync, statSync } from 'node:fs'
 import { userInfo } from 'node:os'
 import { dirname, resolve } from 'node:path'
 import { JitsshError } from '../../shared/errors.js'
-import { signCertificate } from '../../ssh/certificate.js'
 import { SshFormatError } from '../../ssh/errors.js'
 import { fingerprint, parsePublicKey, type SshPublicKey } from '../../ssh/keys.js'
 import { AuditLog } from '../audit/audit-log.js'
-import { hostCertificateNames, parseHostCertificateValidity, planHostCertificate } from '../ca/host-certificate.js'
+import { signPlan } from '../ca/certificate-plan.js'
+import { DEFAULT_HOST_CERTIFICATE_VALIDITY, hostCertificateNames, parseHostCertificateValidity, planHostCertificate } from '../ca/host-certificate.js'
 import { loadServerKeys } from '../ca/server-keys.js'
 import { loadConfig } from '../config/load-config.js'
 import { openStore } from '../store/open-store.js'
 import { writeFileAtomically } from './atomic-file.js'
-import type { ServerCliIo } from './commands.js'
+import type { Command } from 'commander'
+import { action, type CliRun, type CommandRun, type ServerCliIo } from './io.js'
 
 export interface HostCertOptions {
   config: string
@@ -20,6 +21,18 @@ export interface HostCertOptions {
   validity: string
   /** A path, or '-' for stdout; default: next to the key, as ssh-keygen names it. */
   out?: string
+}
+
+export function registerHostCert(program: Command, cli: CliRun, run: CommandRun<HostCertOptions> = hostCertCommand): void {
+  program
+    .command('host-cert')
+    .description("sign a host's public key with the host CA as an OpenSSH host certificate; prints the sshd_config line")
+    .requiredOption('--config <file>', 'config file')
+    .requiredOption('--hostname <name>', 'a name clients connect to (repeat for more; the first names the key id)', (name: string, names: string[] | undefined) => [...(names ?? []), name])
+    .requiredOption('--key <file>', "the host's public key, e.g. /etc/ssh/ssh_host_ed25519_key.pub")
+    .option('--validity <duration>', 'how long it is valid, e.g. 52w, 365d (at most 5 years)', DEFAULT_HOST_CERTIFICATE_VALIDITY)
+    .option('--out <file>', "where to write it ('-' for stdout; default: <key without .pub>-cert.pub)")
+    .action(action(cli, run))
 }
 
 /** A public key line is far shorter; anything bigger is not one. */
@@ -98,12 +111,12 @@ export async function hostCertCommand(io: ServerCliIo, options: HostCertOptions)
   const config = loadConfig(options.config)
   const keys = await loadServerKeys(config.keysDir)
   const plan = planHostCertificate({ publicKey, hostnames, nowMs: Date.now(), validityMs })
-  const certificate = signCertificate(plan.decided, keys.hostCa, publicKey.comment)
+  const certificate = await signPlan(plan, keys.hostCa, publicKey.comment)
   const validBefore = new Date(Number(certificate.validBefore) * 1000).toISOString()
 
   const store = await openStore(config.storage, { listenForRevocations: false })
   try {
-    await new AuditLog(store, Date.now).record({
+    await new AuditLog(store.audit, store.certificates, Date.now).record({
       type: 'host_cert.sign', outcome: 'ok', host: hostnames[0],
       detail: {
         serial: certificate.serial.toString(), key_id: certificate.keyId, principals: certificate.principals,

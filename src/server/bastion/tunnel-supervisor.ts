@@ -1,0 +1,65 @@
+import { once } from 'node:events'
+import { JitsshError } from '../../shared/errors.js'
+import { TUNNEL_CLOSE } from '../../shared/protocol.js'
+import type { SessionService } from '../sessions/session-service.js'
+import { TunnelRegistry } from './tunnel-registry.js'
+
+/** How often every session with live tunnels is checked again (ended or revoked while nobody told us). */
+const SWEEP_MS = 1_000
+
+/**
+ * Owns the live tunnels of this process and decides when they end, in one place:
+ * - a revocation here or on another replica (the session service relays the store's events) closes the
+ *   session's or the user's tunnels at once; after a lost subscription (`resync`) every session is re-checked;
+ * - every second, each session with live tunnels is checked, so a session that ended (its absolute end, or a
+ *   revocation whose event was missed) takes its tunnels with it;
+ * - a tunnel that was checked just before its session was revoked may open just after: it is checked once
+ *   more as it is added;
+ * - `stop` closes everything (server shutdown) and waits until each close is audited.
+ */
+export class TunnelSupervisor extends TunnelRegistry {
+  private timer: NodeJS.Timeout | undefined
+  private readonly unsubscribe: Array<() => void> = []
+
+  constructor(private readonly sessions: SessionService) {
+    super()
+  }
+
+  start(): void {
+    this.unsubscribe.push(
+      this.sessions.onRevoke((sessionId, reason) => void this.closeSession(sessionId, TUNNEL_CLOSE.SESSION_REVOKED, `session revoked: ${reason}`)),
+      this.sessions.onUserRevoke((user, reason) => void this.closeUser(user, TUNNEL_CLOSE.SESSION_REVOKED, `session revoked: ${reason}`)),
+      this.sessions.onResync(() => void this.sweep()),
+    )
+    const recheck = (tunnel: { sessionId: string; close(code: number, reason: string): void }): void => {
+      this.sessions.requireActive(tunnel.sessionId).catch((error: unknown) => {
+        if (error instanceof JitsshError) tunnel.close(TUNNEL_CLOSE.SESSION_REVOKED, error.message)
+      })
+    }
+    this.on('added', recheck)
+    this.unsubscribe.push(() => this.off('added', recheck))
+    this.timer = setInterval(() => void this.sweep(), SWEEP_MS).unref()
+  }
+
+  /** Checks each session with live tunnels once; closes the tunnels of those that ended. */
+  async sweep(): Promise<void> {
+    for (const sessionId of this.sessionIds()) {
+      try {
+        await this.sessions.requireActive(sessionId)
+      } catch (error) {
+        if (error instanceof JitsshError) this.closeSession(sessionId, TUNNEL_CLOSE.SESSION_REVOKED, error.message)
+      }
+    }
+  }
+
+  /** Closes every tunnel with `reason` and waits (up to `timeoutMs`) until each has left, its close audited. */
+  async stop(reason: string, timeoutMs = 3_000): Promise<void> {
+    clearInterval(this.timer)
+    for (const unsubscribe of this.unsubscribe.splice(0)) unsubscribe()
+    this.closeAll(1001, reason)
+    const deadline = Date.now() + timeoutMs
+    while (this.size > 0 && Date.now() < deadline) {
+      await Promise.race([once(this, 'removed'), new Promise((resolve) => setTimeout(resolve, deadline - Date.now()).unref())])
+    }
+  }
+}

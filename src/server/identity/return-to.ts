@@ -1,0 +1,11 @@
+/** Where the browser may be sent back to after signing in: our own authorize or device pages only. */
+export function safeReturnTo(value: unknown): string {
+  if (typeof value !== 'string') return '/device'
+  if (/^\/(authorize\?|device(\?|$))/.test(value) && !/[\r\n\\]/.test(value)) return value
+  return '/device'
+}
+
+/** The login page, returning to `returnTo` afterwards. */
+export function loginUrl(returnTo: string): string {
+  return `/login?return_to=${encodeURIComponent(returnTo)}`
+}

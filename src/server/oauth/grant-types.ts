@@ -1,0 +1,3 @@
+/** The grant types of the token endpoint (RFC 6749, RFC 8628), as discovery lists them. */
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', DEVICE_CODE_GRANT]
