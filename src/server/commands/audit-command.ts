@@ -2,16 +2,11 @@ import type { Command } from 'commander'
 import { verifyAuditChain } from '../audit/audit-log.js'
 import { loadConfig } from '../config/load-config.js'
 import { openStore } from '../store/open-store.js'
-import { action, type CliRun, type CommandRun, type ServerCliIo } from './io.js'
-import type { ConfigOptions } from './serve-commands.js'
+import { action, configCommand, type CliRun, type CommandRun, type ConfigOptions, type ServerCliIo } from './io.js'
 
 export function registerAudit(program: Command, cli: CliRun, run: CommandRun<ConfigOptions> = auditVerifyCommand): void {
   const audit = program.command('audit').description('audit log tools')
-  audit
-    .command('verify')
-    .description('check the hash chain of the audit log; names the first altered row')
-    .requiredOption('--config <file>', 'config file')
-    .action(action(cli, run))
+  configCommand(audit, 'verify', 'check the hash chain of the audit log; names the first altered row').action(action(cli, run))
 }
 
 export async function auditVerifyCommand(io: ServerCliIo, { config: configPath }: ConfigOptions): Promise<number> {

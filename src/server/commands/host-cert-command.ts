@@ -12,7 +12,7 @@ import { loadConfig } from '../config/load-config.js'
 import { openStore } from '../store/open-store.js'
 import { writeFileAtomically } from './atomic-file.js'
 import type { Command } from 'commander'
-import { action, type CliRun, type CommandRun, type ServerCliIo } from './io.js'
+import { action, configCommand, type CliRun, type CommandRun, type ServerCliIo } from './io.js'
 
 export interface HostCertOptions {
   config: string
@@ -24,10 +24,7 @@ export interface HostCertOptions {
 }
 
 export function registerHostCert(program: Command, cli: CliRun, run: CommandRun<HostCertOptions> = hostCertCommand): void {
-  program
-    .command('host-cert')
-    .description("sign a host's public key with the host CA as an OpenSSH host certificate; prints the sshd_config line")
-    .requiredOption('--config <file>', 'config file')
+  configCommand(program, 'host-cert', "sign a host's public key with the host CA as an OpenSSH host certificate; prints the sshd_config line")
     .requiredOption('--hostname <name>', 'a name clients connect to (repeat for more; the first names the key id)', (name: string, names: string[] | undefined) => [...(names ?? []), name])
     .requiredOption('--key <file>', "the host's public key, e.g. /etc/ssh/ssh_host_ed25519_key.pub")
     .option('--validity <duration>', 'how long it is valid, e.g. 52w, 365d (at most 5 years)', DEFAULT_HOST_CERTIFICATE_VALIDITY)

@@ -24,6 +24,15 @@ export interface CliRun {
 
 export type Register<Options> = (program: Command, cli: CliRun, run?: CommandRun<Options>) => void
 
+export interface ConfigOptions {
+  config: string
+}
+
+/** A command of `program` that reads the server's config file (`--config FILE`, required). */
+export function configCommand(program: Command, name: string, description: string): Command {
+  return program.command(name).description(description).requiredOption('--config <file>', 'config file')
+}
+
 /** The action of a command: run it and keep its exit code. */
 export function action<Options>(cli: CliRun, run: CommandRun<Options>): (options: Options) => Promise<void> {
   return async (options) => {

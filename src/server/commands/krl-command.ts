@@ -4,7 +4,7 @@ import { buildRevocationKrl } from '../revocation/revocation-krl.js'
 import { openStore } from '../store/open-store.js'
 import { writeFileAtomically } from './atomic-file.js'
 import type { Command } from 'commander'
-import { action, type CliRun, type CommandRun, type ServerCliIo } from './io.js'
+import { action, configCommand, type CliRun, type CommandRun, type ServerCliIo } from './io.js'
 
 /**
  * `jitssh-server krl --config FILE --out FILE|-`: the KRL that `GET /v1/ssh/krl` serves, written atomically
@@ -16,10 +16,7 @@ export interface KrlOptions {
 }
 
 export function registerKrl(program: Command, cli: CliRun, run: CommandRun<KrlOptions> = krlCommand): void {
-  program
-    .command('krl')
-    .description("write the KRL of revoked certificates (as served at /v1/ssh/krl) for sshd's RevokedKeys, atomically")
-    .requiredOption('--config <file>', 'config file')
+  configCommand(program, 'krl', "write the KRL of revoked certificates (as served at /v1/ssh/krl) for sshd's RevokedKeys, atomically")
     .requiredOption('--out <file>', "where to write it ('-' for stdout)")
     .action(action(cli, run))
 }

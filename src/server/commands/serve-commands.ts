@@ -1,26 +1,14 @@
 import type { Command } from 'commander'
 import { createServer } from '../app.js'
 import { loadConfig } from '../config/load-config.js'
-import { action, type CliRun, type CommandRun, type ServerCliIo } from './io.js'
-
-export interface ConfigOptions {
-  config: string
-}
+import { action, configCommand, type CliRun, type CommandRun, type ConfigOptions, type ServerCliIo } from './io.js'
 
 export function registerStart(program: Command, cli: CliRun, run: CommandRun<ConfigOptions> = startCommand): void {
-  program
-    .command('start')
-    .description('validate the config and serve')
-    .requiredOption('--config <file>', 'config file')
-    .action(action(cli, run))
+  configCommand(program, 'start', 'validate the config and serve').action(action(cli, run))
 }
 
 export function registerCheck(program: Command, cli: CliRun, run: CommandRun<ConfigOptions> = checkCommand): void {
-  program
-    .command('check')
-    .description('validate the config and load the keys, then exit')
-    .requiredOption('--config <file>', 'config file')
-    .action(action(cli, run))
+  configCommand(program, 'check', 'validate the config and load the keys, then exit').action(action(cli, run))
 }
 
 export async function checkCommand(io: ServerCliIo, { config: configPath }: ConfigOptions): Promise<number> {
