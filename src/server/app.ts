@@ -11,7 +11,8 @@ import { TunnelSupervisor } from './bastion/tunnel-supervisor.js'
 import { registerSignRoute } from './ca/sign-route.js'
 import { loadServerKeys } from './ca/server-keys.js'
 import type { Signer } from '../ssh/signer.js'
-import type { ServerConfig } from './config/types.js'
+import type { OidcIdentityConfig, ServerConfig } from './config/types.js'
+import type { ServerKeys } from './ca/server-keys.js'
 import type { ServerContext } from './context.js'
 import { registerDiscoveryRoutes } from './http/discovery-routes.js'
 import { OAuthError, installErrorHandlers } from './http/errors.js'
@@ -21,6 +22,11 @@ import { BrowserSessions } from './identity/browser-session.js'
 import { registerLocalLoginRoutes } from './identity/local-login-routes.js'
 import { LoginThrottle } from './identity/login-throttle.js'
 import { registerOidcLoginRoutes } from './identity/oidc-login-routes.js'
+import { Identities } from './identity/identities.js'
+import { registerLogoutRoutes } from './identity/logout-routes.js'
+import { OidcRevalidation } from './identity/oidc-revalidation.js'
+import { OidcUpstream } from './identity/oidc-upstream.js'
+import { UpstreamSecrets } from './identity/upstream-secrets.js'
 import { registerMetricsRoute } from './metrics/metrics-route.js'
 import { ServerMetrics } from './metrics/server-metrics.js'
 import { AccessTokens } from './oauth/access-token.js'
@@ -76,10 +82,14 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   let boundUrl: string | undefined
   const publicUrl = (): string => config.publicUrl ?? boundUrl ?? `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${config.listen.port}`
   const audit = new AuditLog(store.audit, store.certificates, now)
-  const sessions = new SessionService(store, audit, config.sessions.lifetimeMs, now)
+  // The running configuration, read at each use (so that a reload applies to the next request).
+  const current = (): ServerConfig => ctx.config
+  const oidc = config.identity.kind === 'oidc' ? buildOidc(config.identity, store, keys, now, (error, message) => app.log.warn({ err: error }, message)) : undefined
+  const identities = new Identities(current, oidc?.revalidation)
+  const sessions = new SessionService(store, audit, identities, config.sessions.lifetimeMs, now)
   const ctx: ServerContext = {
-    config, store, audit, keys, now, publicUrl, sessions,
-    browser: new BrowserSessions(store.sessions, config.sessions.browserLifetimeMs, now, secureCookies),
+    config, store, audit, keys, now, publicUrl, sessions, identities,
+    browser: new BrowserSessions(store.sessions, identities, config.sessions.browserLifetimeMs, now, secureCookies),
     throttle: new LoginThrottle(store.throttles, config.rateLimits, now),
     accessTokens: new AccessTokens(keys.tokenSigning, publicUrl, config.sessions.accessTokenTtlMs, now),
     tunnels: new TunnelSupervisor(sessions),
@@ -104,8 +114,9 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   registerAuthorizeRoute(app, ctx)
   registerTokenRoutes(app, ctx)
   registerDeviceRoutes(app, ctx)
-  if (config.identity.kind === 'local') registerLocalLoginRoutes(app, ctx, config.identity)
-  else registerOidcLoginRoutes(app, ctx, config.identity)
+  if (oidc) registerOidcLoginRoutes(app, ctx, oidc)
+  else registerLocalLoginRoutes(app, ctx)
+  registerLogoutRoutes(app, ctx)
   registerSignRoute(app, ctx)
   registerTunnelRoute(app, ctx)
   registerAdminRoutes(app, ctx)
@@ -139,4 +150,11 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
       if (!deps.store) await store.close()
     },
   }
+}
+
+/** The upstream provider and the re-checking of its people (identity.oidc). */
+function buildOidc(settings: OidcIdentityConfig, store: Store, keys: ServerKeys, now: () => number, warn: (error: unknown, message: string) => void): { upstream: OidcUpstream; revalidation: OidcRevalidation; issuer: string } {
+  const upstream = new OidcUpstream(settings, now)
+  const revalidation = new OidcRevalidation(upstream, store.upstream, new UpstreamSecrets(keys.tokenSigning.privateKey), () => settings, now, warn)
+  return { upstream, revalidation, issuer: settings.issuer }
 }

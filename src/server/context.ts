@@ -3,6 +3,7 @@ import type { TunnelSupervisor } from './bastion/tunnel-supervisor.js'
 import type { ServerKeys } from './ca/server-keys.js'
 import type { ServerConfig } from './config/types.js'
 import type { BrowserSessions } from './identity/browser-session.js'
+import type { Identities } from './identity/identities.js'
 import type { LoginThrottle } from './identity/login-throttle.js'
 import type { AccessTokens } from './oauth/access-token.js'
 import type { SessionService } from './sessions/session-service.js'
@@ -21,6 +22,8 @@ export interface ServerContext {
   /** The issuer / base URL, e.g. `https://access.example.com` (known after listen when the port is 0). */
   publicUrl: () => string
   sessions: SessionService
+  /** Who a person is now (re-resolved on every use). */
+  identities: Identities
   browser: BrowserSessions
   throttle: LoginThrottle
   accessTokens: AccessTokens

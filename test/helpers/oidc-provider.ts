@@ -13,6 +13,8 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { CLIENT_ID, type TokenResponse } from '../../src/shared/protocol.js'
+import { pkcePair, TestBrowser } from './server.js'
 
 export interface OidcAccount {
   email: string
@@ -34,6 +36,8 @@ export interface RunningOidcProvider {
   registerClient(client: OidcClient): Promise<void>
   /** The account the next login interaction signs in. */
   signInAs(accountId: string): void
+  /** Changes an account's claims (groups, email...), or removes it (undefined): refreshes then fail with invalid_grant. */
+  setAccount(accountId: string, account: OidcAccount | undefined): void
   stop(): Promise<void>
 }
 
@@ -48,7 +52,11 @@ interface ProviderInstance {
 // A variable specifier keeps TypeScript from looking for type declarations the package does not have.
 const OIDC_PROVIDER_MODULE = 'oidc-provider'
 
-export async function startOidcProvider(options: { accounts: Record<string, OidcAccount> }): Promise<RunningOidcProvider> {
+/**
+ * `refreshTokens`: issue refresh tokens (jitssh-server then re-checks people at the provider with them);
+ * off, the provider issues none, as many do without `offline_access`.
+ */
+export async function startOidcProvider(options: { accounts: Record<string, OidcAccount>; refreshTokens?: boolean }): Promise<RunningOidcProvider> {
   const { default: Provider } = (await import(OIDC_PROVIDER_MODULE)) as { default: new (issuer: string, config: Record<string, unknown>) => ProviderInstance }
   let provider: ProviderInstance | undefined
   let nextAccount = Object.keys(options.accounts)[0]!
@@ -88,11 +96,12 @@ export async function startOidcProvider(options: { accounts: Record<string, Oidc
     issuer,
     async registerClient(client) {
       provider = new Provider(issuer, {
-        clients: [{ ...client, grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic' }],
+        clients: [{ ...client, grant_types: options.refreshTokens ? ['authorization_code', 'refresh_token'] : ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic' }],
+        issueRefreshToken: async () => options.refreshTokens === true,
         findAccount: async (_ctx: unknown, id: string) => {
           const account = options.accounts[id]
           if (!account) return undefined
-          return { accountId: id, claims: async () => ({ sub: id, email_verified: true, ...account }) }
+          return { accountId: id, claims: async () => ({ sub: id, email_verified: true, ...options.accounts[id] }) }
         },
         claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['preferred_username', 'name'], groups: ['groups'] },
         scopes: ['openid', 'email', 'profile', 'groups'],
@@ -106,10 +115,44 @@ export async function startOidcProvider(options: { accounts: Record<string, Oidc
     signInAs(accountId) {
       nextAccount = accountId
     },
+    setAccount(accountId, account) {
+      if (account === undefined) delete options.accounts[accountId]
+      else options.accounts[accountId] = account
+    },
     async stop() {
       http.closeAllConnections()
       http.close()
       await once(http, 'close')
     },
   }
+}
+
+/** A browser's and the CLI's login through the provider: the browser (with its cookies) and the CLI's tokens. */
+export interface OidcLogin {
+  browser: TestBrowser
+  /** The last response before leaving the server's and the provider's origins (the loopback redirect, or an error page). */
+  response: Response
+  tokens?: TokenResponse & { session_id: string }
+}
+
+/** Runs /authorize through the provider as `account` and, when a code comes back, exchanges it. */
+export async function oidcLogin(serverUrl: string, idp: RunningOidcProvider, account: string): Promise<OidcLogin> {
+  idp.signInAs(account)
+  const browser = new TestBrowser()
+  const { verifier, challenge } = pkcePair()
+  const redirectUri = 'http://127.0.0.1:40123/callback'
+  const query = new URLSearchParams({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: redirectUri, code_challenge: challenge, code_challenge_method: 'S256', state: 's1' })
+  const { response } = await browser.follow(`${serverUrl}/authorize?${query}`, [new URL(serverUrl).origin, idp.issuer])
+  const location = response.headers.get('location')
+  const code = location?.startsWith(redirectUri) ? new URL(location).searchParams.get('code') : null
+  if (!code) return { browser, response }
+  const exchanged = await fetch(`${serverUrl}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier, client_id: CLIENT_ID }),
+  })
+  if (exchanged.status !== 200) throw new Error(`token endpoint: ${exchanged.status} ${await exchanged.text()}`)
+  const tokens = (await exchanged.json()) as TokenResponse
+  const sid = (JSON.parse(Buffer.from(tokens.access_token.split('.')[1]!, 'base64url').toString()) as { sid: string }).sid
+  return { browser, response, tokens: { ...tokens, session_id: sid } }
 }

@@ -17,7 +17,7 @@
  * a test's own behaviour in front of a role of the real store (`withRole`).
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { once } from 'node:events'
@@ -74,7 +74,13 @@ export interface TestServer {
   url: string
   configPath: string
   dir: string
+  /** The running server (a new one after `restart`). */
   server: JitsshServer
+  /**
+   * Stops the server and starts it again on the same address, database and keys, with the config rewritten
+   * from the original options and `changes` (e.g. a user removed, other groups, another policy).
+   */
+  restart(changes?: TestServerOptions): Promise<void>
   stop(): Promise<void>
 }
 
@@ -87,7 +93,7 @@ export function testClock(start = Date.now()): { now: () => number; advance(ms: 
 /** Writes the config and keys into a fresh temp dir; returns the config path. */
 export async function writeTestConfig(dir: string, options: TestServerOptions = {}): Promise<string> {
   // Fresh keys unless the test brings its own (config.keys_dir), e.g. to start sshd with the CA first.
-  if (options.config?.keys_dir === undefined) generateServerKeys(join(dir, 'keys'))
+  if (options.config?.keys_dir === undefined && !existsSync(join(dir, 'keys'))) generateServerKeys(join(dir, 'keys'))
   // Cheap scrypt (N=1024) keeps the tests fast; production hashes use N=32768.
   const users = await Promise.all(
     (options.users ?? DEFAULT_USERS).map(async (user) => ({
@@ -114,6 +120,30 @@ export async function writeTestConfig(dir: string, options: TestServerOptions = 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'jitssh-server-'))
   const configPath = await writeTestConfig(dir, options)
+  let running = await serveConfig(configPath, options)
+  const srv: TestServer = {
+    url: running.url,
+    configPath,
+    dir,
+    server: running.server,
+    async restart(changes = {}) {
+      // The same directory (database, keys) and the same address, so tokens keep their issuer.
+      await running.stop()
+      const port = new URL(srv.url).port
+      const next = { ...options, ...changes, config: { ...options.config, ...changes.config, keys_dir: options.config?.keys_dir ?? 'keys', listen: `127.0.0.1:${port}` } }
+      await writeTestConfig(dir, next)
+      running = await serveConfig(configPath, next)
+      srv.server = running.server
+    },
+    async stop() {
+      await running.stop()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+  return srv
+}
+
+async function serveConfig(configPath: string, options: TestServerOptions): Promise<{ url: string; server: JitsshServer; stop(): Promise<void> }> {
   const logStream = options.logStream ?? new Writable({ write: (_chunk, _encoding, done) => done() })
   const config = loadConfig(configPath)
   const userCaSigner = options.userCaSigner?.(await loadServerKeys(config.keysDir))
@@ -124,13 +154,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const url = await server.listen()
   return {
     url,
-    configPath,
-    dir,
     server,
     async stop() {
       await server.close()
       await ownStore?.close()
-      rmSync(dir, { recursive: true, force: true })
     },
   }
 }

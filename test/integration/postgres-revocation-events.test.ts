@@ -40,7 +40,7 @@ function nextEvent(store: PostgresStore): Promise<RevocationEvent> {
 
 async function newSession(email = 'alice@example.com'): Promise<SessionRow> {
   const row: SessionRow = {
-    id: randomBytes(9).toString('base64url'), identity: { sub: 'alice', username: 'alice', email, name: undefined, groups: [] }, grant: 'authorization_code',
+    id: randomBytes(9).toString('base64url'), identity: { sub: 'alice', username: 'alice', email, name: undefined, groups: [] }, auth: null, grant: 'authorization_code',
     createdAt: Date.now(), expiresAt: Date.now() + 3_600_000, revokedAt: null, revokedReason: null, clientIp: null, userAgent: null,
   }
   await a.sessions.create(row)

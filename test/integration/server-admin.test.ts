@@ -126,7 +126,7 @@ describe('GET /v1/admin/audit', () => {
       [{ limit: '0' }, /limit must be a number from 1 to 1000/],
       [{ order: 'sideways' }, /order must be desc .* or asc/],
       [{ host: 'not a host!' }, /hostname|host/],
-      [{ user: 'nobody' }, /no user named nobody is known to this server: give the email address instead/],
+      [{ user: 'nobody' }, /no local user named nobody is configured on this server: give the email address instead/],
     ]
     for (const [query, message] of cases) {
       const response = await adminCall(srv.url, bob.access_token, `audit?${new URLSearchParams(query)}`)

@@ -2,10 +2,9 @@
 // + nonce through the provider, ID-token checks, the email and groups claims in the session, and refusals
 // (unverified email, forged state, a callback nobody started).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CLIENT_ID } from '../../src/shared/protocol.js'
 import { formatPublicKey, generateKeyPair } from '../../src/ssh/keys.js'
-import { startOidcProvider, type RunningOidcProvider } from '../helpers/oidc-provider.js'
-import { TestBrowser, pkcePair, startTestServer, type TestServer } from '../helpers/server.js'
+import { oidcLogin, startOidcProvider, type RunningOidcProvider } from '../helpers/oidc-provider.js'
+import { TestBrowser, startTestServer, type TestServer } from '../helpers/server.js'
 
 let idp: RunningOidcProvider
 let srv: TestServer
@@ -29,37 +28,14 @@ afterAll(async () => {
   await idp?.stop()
 })
 
-/** Runs /authorize through the upstream provider; returns the last response before leaving our two origins. */
-async function authorizeVia(account: string): Promise<{ browser: TestBrowser; response: Response; verifier: string; redirectUri: string }> {
-  idp.signInAs(account)
-  const browser = new TestBrowser()
-  const { verifier, challenge } = pkcePair()
-  const redirectUri = 'http://127.0.0.1:40123/callback'
-  const query = new URLSearchParams({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: redirectUri, code_challenge: challenge, code_challenge_method: 'S256', state: 's1' })
-  const { response } = await browser.follow(`${srv.url}/authorize?${query}`, [new URL(srv.url).origin, idp.issuer])
-  return { browser, response, verifier, redirectUri }
-}
-
-async function exchange(location: string, verifier: string, redirectUri: string): Promise<string> {
-  const code = new URL(location).searchParams.get('code')!
-  const response = await fetch(`${srv.url}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier, client_id: CLIENT_ID }),
-  })
-  expect(response.status).toBe(200)
-  return ((await response.json()) as { access_token: string }).access_token
-}
-
 describe('oidc identity', () => {
   it('signs in through the provider and carries email, groups and username into the session', async () => {
-    const { response, verifier, redirectUri } = await authorizeVia('u-1001')
+    const { response, tokens } = await oidcLogin(srv.url, idp, 'u-1001')
     expect(response.status).toBe(302)
-    const location = response.headers.get('location')!
-    expect(location.startsWith(redirectUri)).toBe(true)
-    const accessToken = await exchange(location, verifier, redirectUri)
+    expect(response.headers.get('location')!.startsWith('http://127.0.0.1:40123/callback?')).toBe(true)
+    const accessToken = tokens!.access_token
     const me = await (await fetch(`${srv.url}/v1/me`, { headers: { authorization: `Bearer ${accessToken}` } })).json()
-    expect(me).toMatchObject({ sub: 'u-1001', email: 'alice@example.com', name: 'Alice A.', groups: ['dev'] })
+    expect(me).toMatchObject({ sub: `oidc:${idp.issuer}#u-1001`, email: 'alice@example.com', name: 'Alice A.', groups: ['dev'] })
     const signed = await fetch(`${srv.url}/v1/ssh/sign`, {
       method: 'POST',
       headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' },
@@ -71,8 +47,7 @@ describe('oidc identity', () => {
   })
 
   it('applies policy to the provider groups', async () => {
-    const { response, verifier, redirectUri } = await authorizeVia('u-1002')
-    const accessToken = await exchange(response.headers.get('location')!, verifier, redirectUri)
+    const accessToken = (await oidcLogin(srv.url, idp, 'u-1002')).tokens!.access_token
     const me = await (await fetch(`${srv.url}/v1/me`, { headers: { authorization: `Bearer ${accessToken}` } })).json()
     expect(me).toMatchObject({ email: 'dave@example.com', groups: ['ops', 'dba'] })
     const signed = await fetch(`${srv.url}/v1/ssh/sign`, {
@@ -84,9 +59,9 @@ describe('oidc identity', () => {
   })
 
   it('refuses an account whose email the provider has not verified', async () => {
-    const { response } = await authorizeVia('u-1003')
+    const { response } = await oidcLogin(srv.url, idp, 'u-1003')
     expect(response.status).toBe(401)
-    expect(await response.text()).toContain('eve@example.com is not verified')
+    expect(await response.text()).toContain('the identity provider does not say that eve@example.com is verified')
   })
 
   it('refuses a callback with a forged state, and one nobody started', async () => {

@@ -44,7 +44,7 @@ const NOW = Date.UTC(2030, 0, 2, 12, 0, 0)
 const id = (prefix: string): string => `${prefix}-${randomBytes(6).toString('hex')}`
 const identityOf = (username: string): Identity => ({ sub: username, username, email: `${username}@example.com`, name: username.toUpperCase(), groups: ['dev'] })
 function sessionRow(username: string, overrides: Partial<SessionRow> = {}): SessionRow {
-  return { id: id('s'), identity: identityOf(username), grant: 'authorization_code', createdAt: NOW, expiresAt: NOW + 3_600_000, revokedAt: null, revokedReason: null, clientIp: '127.0.0.1', userAgent: 'test', ...overrides }
+  return { id: id('s'), identity: identityOf(username), auth: { time: NOW - 5, method: 'password', webSession: id('w') }, grant: 'authorization_code', createdAt: NOW, expiresAt: NOW + 3_600_000, revokedAt: null, revokedReason: null, clientIp: '127.0.0.1', userAgent: 'test', ...overrides }
 }
 function draft(type: string, overrides: Partial<AuditDraft> = {}): AuditDraft {
   return { type, user: null, sessionId: null, host: null, outcome: 'ok', detail: {}, ...overrides }
@@ -93,29 +93,59 @@ for (const backend of backends) {
       expect((await store.admin.listSessions({ now: NOW, includeEnded: false, userEmail: 'alice@example.com', limit: 10 })).map((s) => s.id)).toEqual([active.id])
       expect((await store.admin.listSessions({ now: NOW, includeEnded: true, userEmail: 'alice@example.com', limit: 10 })).map((s) => s.id)).toEqual([active.id, session.id, ended.id])
       expect(await store.admin.listSessions({ now: NOW, includeEnded: true, userEmail: 'alice@example.com', limit: 1 })).toHaveLength(1)
-      expect(await store.admin.findEmailByUsername('alice')).toBe('alice@example.com')
+      expect(await store.admin.findEmailBySubject('alice')).toBe('alice@example.com')
       const oidc = sessionRow('x', { identity: { ...identityOf('dana'), sub: 'oidc:1234' } })
       await store.sessions.create(oidc)
-      expect(await store.admin.findEmailByUsername('dana')).toBe('dana@example.com')
-      expect(await store.admin.findEmailByUsername('oidc:1234')).toBe('dana@example.com')
-      expect(await store.admin.findEmailByUsername('nobody')).toBeUndefined()
+      expect(await store.admin.findEmailBySubject('dana')).toBeUndefined() // a username is not a subject
+      expect(await store.admin.findEmailBySubject('oidc:1234')).toBe('dana@example.com')
+      expect(await store.admin.findEmailBySubject('nobody')).toBeUndefined()
       // Active = neither revoked nor ended: `active` and `oidc`, not the revoked or the ended one.
       expect(await replica.admin.countActiveSessions(NOW)).toBe(2)
       expect(await store.admin.countActiveSessions(NOW + 3_600_000)).toBe(0)
     })
 
-    it('browser sessions: create, read, delete', async () => {
-      const row = { idHash: id('w'), identity: identityOf('bob'), createdAt: NOW, expiresAt: NOW + 60_000 }
+    it('browser sessions: create, read, delete one or all of a person, take the sign-in flow once', async () => {
+      const webRow = (username: string, flow: string | null = null) => ({
+        idHash: id('w'), identity: identityOf(username), auth: { time: NOW, method: 'oidc' as const, upstreamId: id('u'), amr: ['pwd'], acr: 'urn:x' }, createdAt: NOW, expiresAt: NOW + 60_000, flow,
+      })
+      const row = webRow('bob', 'flow-hash')
       await store.sessions.createWeb(row)
       expect(await replica.sessions.getWeb(row.idHash)).toEqual(row)
+      const takes = await Promise.all([store.sessions.takeWebFlow(row.idHash, 'flow-hash'), replica.sessions.takeWebFlow(row.idHash, 'flow-hash')])
+      expect(takes.filter(Boolean)).toHaveLength(1)
+      expect(await store.sessions.takeWebFlow(row.idHash, 'other')).toBe(false)
+      expect((await store.sessions.getWeb(row.idHash))?.flow).toBeNull()
       await replica.sessions.deleteWeb(row.idHash)
       expect(await store.sessions.getWeb(row.idHash)).toBeUndefined()
+
+      const [a, b, other] = [webRow('kim'), webRow('kim'), webRow('lee')]
+      for (const web of [a, b, other]) await store.sessions.createWeb(web)
+      expect(await replica.sessions.deleteWebOf({ email: 'kim@example.com' })).toBe(2)
+      expect(await store.sessions.getWeb(a.idHash)).toBeUndefined()
+      expect(await store.sessions.getWeb(other.idHash)).toEqual(other)
+      expect(await replica.sessions.deleteWebOf({ sub: 'lee' })).toBe(1)
+      expect(await store.sessions.getWeb(other.idHash)).toBeUndefined()
+    })
+
+    it('upstream grants: kept, read back, one re-check wins, updated, ended once', async () => {
+      const grant = { id: id('g'), sub: 'oidc:https://idp.example#1', claims: { sub: '1', email: 'x@example.com', groups: ['dev'] }, refreshToken: 'sealed', authTime: NOW - 100, checkedAt: NOW, endedAt: null, endedReason: null }
+      await store.upstream.create(grant)
+      expect(await replica.upstream.get(grant.id)).toEqual(grant)
+      const claims = await Promise.all([store.upstream.claimCheck(grant.id, NOW, NOW + 10), replica.upstream.claimCheck(grant.id, NOW, NOW + 11)])
+      expect(claims.filter(Boolean)).toHaveLength(1)
+      await store.upstream.update(grant.id, { claims: { ...grant.claims, groups: ['ops'] }, refreshToken: 'sealed-2', checkedAt: NOW + 12 })
+      expect(await replica.upstream.get(grant.id)).toMatchObject({ claims: { groups: ['ops'] }, refreshToken: 'sealed-2', checkedAt: NOW + 12 })
+      const ends = await Promise.all([store.upstream.end(grant.id, NOW + 20, 'refused'), replica.upstream.end(grant.id, NOW + 21, 'again')])
+      expect(ends.filter(Boolean)).toHaveLength(1)
+      expect(await store.upstream.get(grant.id)).toMatchObject({ refreshToken: null, endedReason: ends[0] ? 'refused' : 'again' })
+      expect(await store.upstream.claimCheck(grant.id, NOW + 12, NOW + 30)).toBe(false)
+      expect(await store.upstream.get('unknown')).toBeUndefined()
     })
 
     it('authorization codes: of two concurrent consumes (two instances) exactly one is the first use', async () => {
       const session = sessionRow('alice')
       await store.sessions.create(session)
-      const code = { codeHash: id('c'), clientId: 'jitssh-cli', redirectUri: 'http://127.0.0.1:1/callback', codeChallenge: 'x'.repeat(43), identity: identityOf('alice'), createdAt: NOW, expiresAt: NOW + 60_000, usedAt: null, sessionId: null }
+      const code = { codeHash: id('c'), clientId: 'jitssh-cli', redirectUri: 'http://127.0.0.1:1/callback', codeChallenge: 'x'.repeat(43), identity: identityOf('alice'), auth: { time: NOW, method: 'password' as const, webSession: 'w1' }, createdAt: NOW, expiresAt: NOW + 60_000, usedAt: null, sessionId: null }
       await store.oauth.insertAuthCode(code)
       for (let round = 0; round < 5; round++) {
         const hash = round === 0 ? code.codeHash : id('c')
@@ -152,7 +182,7 @@ for (const backend of backends) {
       await store.sessions.create(session)
       const row = {
         deviceCodeHash: id('d'), userCode: randomBytes(4).toString('hex').toUpperCase(), clientId: 'jitssh-cli', createdAt: NOW, expiresAt: NOW + 600_000,
-        intervalSeconds: 5, lastPolledAt: null, status: 'pending' as const, identity: null, decidedAt: null, requesterIp: '10.0.0.1', requesterUserAgent: 'cli', sessionId: null,
+        intervalSeconds: 5, lastPolledAt: null, status: 'pending' as const, identity: null, auth: null, decidedAt: null, requesterIp: '10.0.0.1', requesterUserAgent: 'cli', sessionId: null,
       }
       await store.oauth.insertDeviceCode(row)
       expect(await replica.oauth.getDeviceCode(row.deviceCodeHash)).toEqual(row)
@@ -160,12 +190,12 @@ for (const backend of backends) {
       expect(await replica.oauth.getDeviceCodeByUserCode(row.userCode)).toMatchObject({ lastPolledAt: NOW + 5_000, intervalSeconds: 10 })
       expect(await store.oauth.consumeDeviceCode(row.deviceCodeHash, session.id)).toBe(false)
       const decisions = await Promise.all([
-        store.oauth.decideDeviceCode(row.userCode, 'approved', identityOf('alice'), NOW + 6_000),
+        store.oauth.decideDeviceCode(row.userCode, 'approved', { identity: identityOf('alice'), auth: { time: NOW, method: 'password', webSession: 'w2' } }, NOW + 6_000),
         replica.oauth.decideDeviceCode(row.userCode, 'denied', null, NOW + 6_001),
       ])
       expect(decisions.filter(Boolean)).toHaveLength(1)
       if (decisions[1]) return // denied won: nothing to consume
-      expect(await store.oauth.getDeviceCode(row.deviceCodeHash)).toMatchObject({ status: 'approved', identity: identityOf('alice'), decidedAt: NOW + 6_000 })
+      expect(await store.oauth.getDeviceCode(row.deviceCodeHash)).toMatchObject({ status: 'approved', identity: identityOf('alice'), auth: { webSession: 'w2' }, decidedAt: NOW + 6_000 })
       const consumed = await Promise.all([store.oauth.consumeDeviceCode(row.deviceCodeHash, session.id), replica.oauth.consumeDeviceCode(row.deviceCodeHash, session.id)])
       expect(consumed.filter(Boolean)).toHaveLength(1)
       expect(await store.oauth.getDeviceCode(row.deviceCodeHash)).toMatchObject({ status: 'consumed', sessionId: session.id })
@@ -268,7 +298,7 @@ for (const backend of backends) {
       await store.oauth.insertOidcLogin(stale)
       expect(await store.oauth.takeOidcLogin(stale.idHash, NOW)).toBeUndefined()
 
-      const web = { idHash: id('w'), identity: identityOf('jo'), createdAt: NOW - 10, expiresAt: NOW - 1 }
+      const web = { idHash: id('w'), identity: identityOf('jo'), auth: { time: NOW, method: 'password' as const }, createdAt: NOW - 10, expiresAt: NOW - 1, flow: null }
       await store.sessions.createWeb(web)
       await store.purgeExpired(NOW, NOW - 60_000)
       expect(await store.sessions.getWeb(web.idHash)).toBeUndefined()

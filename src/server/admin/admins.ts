@@ -1,7 +1,11 @@
 import type { ServerConfig } from '../config/types.js'
+import { adminNames, type Identity } from '../identity/identity.js'
 
-/** Whether the person is one of the configured admins (`admins: {users, groups}`). */
-export function isAdmin(ctx: { config: Pick<ServerConfig, 'admins'> }, identity: { username: string; email: string; groups: string[] }): boolean {
+/**
+ * Whether the person is one of the configured admins (`admins: {users, groups}`), as they are now: `users`
+ * matches stable keys and verified emails only (identity.ts adminNames), never a provider's username claim.
+ */
+export function isAdmin(ctx: { config: Pick<ServerConfig, 'admins'> }, identity: Identity): boolean {
   const { users, groups } = ctx.config.admins
-  return users.includes(identity.username) || users.includes(identity.email) || identity.groups.some((group) => groups.includes(group))
+  return adminNames(identity).some((name) => users.includes(name.toLowerCase())) || identity.groups.some((group) => groups.includes(group))
 }

@@ -62,7 +62,7 @@ export function registerTunnelRoute(app: FastifyInstance, ctx: TunnelRouteDeps):
       if (!(request as { ws?: boolean }).ws) throw new JitsshError('ERR_BAD_REQUEST', 'this endpoint needs a WebSocket upgrade')
       auth = await authenticateBearer(ctx, request)
       host = requestedHost(request.query.host)
-      const decision = decideAccess(ctx.config.policy, auth.session.identity, host, { sourceAddress: undefined })
+      const decision = decideAccess(ctx.config.policy, auth.session.identity, host, ctx.config.certificates)
       if (!decision.allowed) throw new JitsshError('ERR_POLICY_DENIED', decision.reason)
       const target = ctx.config.targets.get(host)
       if (!target) throw new JitsshError('ERR_FORBIDDEN', `${host} is not a target of this bastion`)

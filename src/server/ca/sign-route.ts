@@ -23,7 +23,7 @@ export function registerSignRoute(app: FastifyInstance, deps: SignRouteDeps): vo
       host = requestedHost(body.hostname)
       const publicKey = requestedPublicKey(body.public_key)
       const { identity } = auth.session
-      const decision = decideAccess(deps.config.policy, identity, host, { sourceAddress: deps.config.certificates.sourceAddress })
+      const decision = decideAccess(deps.config.policy, identity, host, deps.config.certificates)
       if (!decision.allowed) throw new JitsshError('ERR_POLICY_DENIED', decision.reason)
 
       const plan = planUserCertificate({ publicKey, host, session: auth.session, grant: decision, nowMs: deps.now(), backdateMs: deps.config.certificates.backdateMs })

@@ -5,7 +5,7 @@ import { JitsshError } from '../../shared/errors.js'
 import { isLoopbackHost, parseHostPort } from './address.js'
 import { ConfigNode } from './config-node.js'
 import { parseMetrics } from './parse-metrics.js'
-import { parseIdentity, parsePolicyRule, parseSourceAddress, parseTargets } from './parse-sections.js'
+import { parseForbiddenPrincipals, parseIdentity, parsePolicyRule, parseSourceAddress, parseTargets } from './parse-sections.js'
 import { parseStorage } from './parse-storage.js'
 import type { ServerConfig } from './types.js'
 
@@ -56,7 +56,7 @@ function parseRoot(root: ConfigNode, baseDir: string): ServerConfig {
 
   const sessions = root.child('sessions').onlyKeys(['lifetime', 'access_token_ttl', 'browser_lifetime'])
   const oauth = root.child('oauth').onlyKeys(['code_ttl', 'device_code_ttl', 'device_poll_interval'])
-  const certs = root.child('certificates').onlyKeys(['default_ttl', 'backdate', 'source_address'])
+  const certs = root.child('certificates').onlyKeys(['default_ttl', 'backdate', 'source_address', 'forbidden_principals'])
   const admins = root.child('admins').onlyKeys(['users', 'groups'])
   const limits = root.child('rate_limits').onlyKeys([
     'login_failures_per_user', 'login_failures_per_ip', 'login_window', 'user_code_failures_per_ip',
@@ -78,7 +78,7 @@ function parseRoot(root: ConfigNode, baseDir: string): ServerConfig {
     trustedProxies: root.child('trusted_proxies').missing ? ['127.0.0.1', '::1'] : root.child('trusted_proxies').stringList(),
     storage: parseStorage(root.child('storage'), baseDir),
     keysDir: path(root.child('keys_dir'), 'keys'),
-    identity: parseIdentity(root.child('identity')),
+    identity: parseIdentity(root.child('identity'), lifetimeMs),
     sessions: {
       lifetimeMs,
       accessTokenTtlMs: sessions.child('access_token_ttl').duration(600_000, { min: 30_000, max: 3_600_000 }),
@@ -93,6 +93,7 @@ function parseRoot(root: ConfigNode, baseDir: string): ServerConfig {
       defaultTtlMs,
       backdateMs: certs.child('backdate').duration(60_000, { max: 600_000 }),
       sourceAddress: parseSourceAddress(certs.child('source_address')),
+      forbiddenPrincipals: parseForbiddenPrincipals(certs.child('forbidden_principals')),
     },
     policy,
     targets: parseTargets(root.child('targets')),

@@ -1,5 +1,5 @@
 import { parseHostSpec } from '../../ssh/config.js'
-import { checkPrincipalTemplate } from '../policy/principals.js'
+import { checkPrincipalTemplate, isUnixAccountName } from '../policy/principals.js'
 import { parsePasswordHash } from '../identity/password-hash.js'
 import { isCidr, parseHostPort } from './address.js'
 import { ConfigNode } from './config-node.js'
@@ -42,6 +42,16 @@ export function parseSourceAddress(node: ConfigNode): string[] | undefined {
   return cidrList(node)
 }
 
+/** root always; the config adds to it (e.g. admin accounts that a name-derived principal must never reach). */
+export function parseForbiddenPrincipals(node: ConfigNode): string[] {
+  const names = node.list().map((item) => {
+    const name = item.string().toLowerCase()
+    if (!isUnixAccountName(name)) item.fail(`"${name}" is not a unix account name`)
+    return name
+  })
+  return [...new Set(['root', ...names])]
+}
+
 function localUser(node: ConfigNode): LocalUser {
   node.onlyKeys(['username', 'email', 'name', 'groups', 'password_hash'])
   const username = node.child('username').string()
@@ -54,7 +64,8 @@ function localUser(node: ConfigNode): LocalUser {
   return { username, email: email.toLowerCase(), name: node.child('name').optionalString(), groups: node.child('groups').stringList(), passwordHash }
 }
 
-export function parseIdentity(node: ConfigNode): IdentityConfig {
+/** `sessionLifetimeMs`: the default of `reauthenticate_after`. */
+export function parseIdentity(node: ConfigNode, sessionLifetimeMs: number): IdentityConfig {
   node.onlyKeys(['local', 'oidc'])
   const local = node.child('local')
   const oidc = node.child('oidc')
@@ -70,7 +81,7 @@ export function parseIdentity(node: ConfigNode): IdentityConfig {
     })
     return { kind: 'local', users }
   }
-  oidc.onlyKeys(['issuer', 'client_id', 'client_secret', 'scopes', 'groups_claim', 'username_claim', 'allow_insecure_issuer'])
+  oidc.onlyKeys(['issuer', 'client_id', 'client_secret', 'scopes', 'groups_claim', 'username_claim', 'assume_email_verified', 'revalidate_every', 'reauthenticate_after', 'allow_insecure_issuer'])
   const issuer = oidc.child('issuer').string()
   const allowInsecureIssuer = oidc.child('allow_insecure_issuer').boolean(false)
   if (!/^https:\/\//.test(issuer) && !(allowInsecureIssuer && /^http:\/\//.test(issuer))) oidc.child('issuer').fail('expected an https:// URL')
@@ -83,7 +94,10 @@ export function parseIdentity(node: ConfigNode): IdentityConfig {
     clientSecret: oidc.child('client_secret').optionalString(),
     scopes,
     groupsClaim: oidc.child('groups_claim').string('groups'),
-    usernameClaim: oidc.child('username_claim').string('preferred_username'),
+    usernameClaim: oidc.child('username_claim').optionalString(),
+    assumeEmailVerified: oidc.child('assume_email_verified').boolean(false),
+    revalidateMs: oidc.child('revalidate_every').duration(5 * 60_000, { min: 1_000, max: 86_400_000 }),
+    reauthenticateAfterMs: oidc.child('reauthenticate_after').duration(sessionLifetimeMs, { min: 60_000, max: 30 * 86_400_000 }),
     allowInsecureIssuer,
   }
 }

@@ -24,8 +24,17 @@ export interface OidcIdentityConfig {
   clientSecret: string | undefined
   scopes: string[]
   groupsClaim: string
-  /** Claim used for `{username}`; falls back to the email's local part. */
-  usernameClaim: string
+  /**
+   * Opt-in: a claim for `{username}` and `users:` matching. Off by default, because at many providers people
+   * can change their own `preferred_username`; then `{username}` is the verified email's local part.
+   */
+  usernameClaim: string | undefined
+  /** For providers that send no `email_verified` but only ever assert verified addresses; default false. */
+  assumeEmailVerified: boolean
+  /** Re-check a person at the provider (refresh token) when the last check is older than this. */
+  revalidateMs: number
+  /** Sign in at the provider again after this long, however long sessions last. */
+  reauthenticateAfterMs: number
   /** Test and development only: allow an http:// issuer (openid-client refuses it otherwise). */
   allowInsecureIssuer: boolean
 }
@@ -96,7 +105,13 @@ export interface ServerConfig {
   identity: IdentityConfig
   sessions: { lifetimeMs: number; accessTokenTtlMs: number; browserLifetimeMs: number }
   oauth: { codeTtlMs: number; deviceCodeTtlMs: number; devicePollIntervalSeconds: number }
-  certificates: { defaultTtlMs: number; backdateMs: number; sourceAddress: string[] | undefined }
+  certificates: {
+    defaultTtlMs: number
+    backdateMs: number
+    sourceAddress: string[] | undefined
+    /** Accounts a principal template (`{username}`, `{email_local}`) never yields; always includes root. */
+    forbiddenPrincipals: string[]
+  }
   policy: PolicyRule[]
   /** Lower-case host name → address the bastion connects to. */
   targets: Map<string, TargetAddress>

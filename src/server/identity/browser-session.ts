@@ -2,7 +2,16 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { parseCookies, serializeCookie } from '../http/cookies.js'
 import { constantTimeEqual, randomToken, sha256Hex } from '../oauth/secrets.js'
 import type { SessionStore } from '../store/store.js'
-import type { Identity } from './identity.js'
+import { isJitsshError } from '../../shared/errors.js'
+import type { Identities } from './identities.js'
+import type { AuthContext, Identity } from './identity.js'
+
+/** A signed-in browser: the person as they are now, how they authenticated, and the session's id hash. */
+export interface SignedIn {
+  identity: Identity
+  auth: AuthContext
+  idHash: string
+}
 
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/
 
@@ -17,6 +26,7 @@ export class BrowserSessions {
 
   constructor(
     private readonly sessions: SessionStore,
+    private readonly identities: Pick<Identities, 'current'>,
     private readonly lifetimeMs: number,
     private readonly now: () => number,
     private readonly secure: boolean,
@@ -25,20 +35,34 @@ export class BrowserSessions {
     this.csrfCookie = secure ? '__Host-jitssh_csrf' : 'jitssh_csrf'
   }
 
-  async current(request: FastifyRequest): Promise<Identity | undefined> {
+  /**
+   * The signed-in person, as they are now (re-resolved: someone removed from the config, disabled at their
+   * provider or revoked is signed out here), or undefined.
+   */
+  async current(request: FastifyRequest): Promise<SignedIn | undefined> {
     const value = parseCookies(request.headers.cookie).get(this.sessionCookie)
     if (!value || !TOKEN_SHAPE.test(value)) return undefined
-    const row = await this.sessions.getWeb(sha256Hex(value))
+    const idHash = sha256Hex(value)
+    const row = await this.sessions.getWeb(idHash)
     if (!row || row.expiresAt <= this.now()) return undefined
-    return row.identity
+    try {
+      return { identity: await this.identities.current(row.identity, row.auth), auth: { ...row.auth, webSession: idHash }, idHash }
+    } catch (error) {
+      if (!isJitsshError(error)) throw error
+      await this.sessions.deleteWeb(idHash)
+      return undefined
+    }
   }
 
-  /** Starts a fresh browser session (a new id on every login: no fixation). */
-  async start(request: FastifyRequest, reply: FastifyReply, identity: Identity): Promise<void> {
+  /**
+   * Starts a fresh browser session (a new id on every login: no fixation). `flow`: the request the sign-in
+   * was for (return_to), whose confirmation step the person has just answered by signing in.
+   */
+  async start(request: FastifyRequest, reply: FastifyReply, identity: Identity, auth: AuthContext, flow: string | null): Promise<void> {
     await this.end(request, reply)
     const value = randomToken(32)
     const createdAt = this.now()
-    await this.sessions.createWeb({ idHash: sha256Hex(value), identity, createdAt, expiresAt: createdAt + this.lifetimeMs })
+    await this.sessions.createWeb({ idHash: sha256Hex(value), identity, auth, createdAt, expiresAt: createdAt + this.lifetimeMs, flow: flow && sha256Hex(flow) })
     reply.header('set-cookie', serializeCookie(this.sessionCookie, value, { secure: this.secure, maxAgeSeconds: Math.floor(this.lifetimeMs / 1000) }))
   }
 
@@ -57,6 +81,11 @@ export class BrowserSessions {
     const token = randomToken(32)
     reply.header('set-cookie', serializeCookie(this.csrfCookie, token, { secure: this.secure, sameSite: 'Strict' }))
     return token
+  }
+
+  /** True once for the request this browser signed in for (see `start`): the person just answered it. */
+  async justSignedInFor(signedIn: SignedIn, url: string): Promise<boolean> {
+    return this.sessions.takeWebFlow(signedIn.idHash, sha256Hex(url))
   }
 
   verifyCsrf(request: FastifyRequest, submitted: unknown): boolean {

@@ -1,11 +1,60 @@
-/** Who a person is, as the identity source (local users or upstream OIDC) says, frozen into a session. */
+/**
+ * Who a person is, as the identity source says. A session keeps the copy from its login for listings and
+ * the audit trail, but every use re-resolves the person (identity/identities.ts): what counts is what the
+ * configuration and the identity provider say now.
+ */
 export interface Identity {
-  /** Stable subject: the local username, or `oidc:<issuer sub>`. */
+  /**
+   * The stable key: the local username for local users (unique in the config), `oidc:<issuer>#<sub>` for an
+   * OpenID Connect user (the provider's subject, which it never reassigns). Never an email or a display name.
+   */
   sub: string
   /** Login name, used for the `{username}` principal template. */
   username: string
-  /** Lower-case email: the name in audit events, key ids and policy denials. */
+  /** Lower-case email, verified: the name in audit events, key ids and policy denials. */
   email: string
   name: string | undefined
   groups: string[]
+  /** OIDC: the username came from the configured `username_claim` (the operator trusts it for `users:` lists). */
+  usernameClaimed?: boolean
+}
+
+/**
+ * The names a `users:` list of a policy rule matches: the email (verified), the stable key, and the username
+ * where it is stable: a local user's, or an OIDC claim the config opted into.
+ */
+export function policyNames(identity: Identity): string[] {
+  const names = [identity.email, identity.sub]
+  if (isLocalSubject(identity.sub) || identity.usernameClaimed === true) names.push(identity.username)
+  return names
+}
+
+/** The names `admins.users` matches: never a provider's username claim, only stable keys and the verified email. */
+export function adminNames(identity: Identity): string[] {
+  const names = [identity.email, identity.sub]
+  if (isLocalSubject(identity.sub)) names.push(identity.username)
+  return names
+}
+
+/** How and when a person proved who they are, carried from the login to every session it leads to. */
+export interface AuthContext {
+  /** Unix ms of the authentication itself: our password form, or the provider's `auth_time`. */
+  time: number
+  method: 'password' | 'oidc'
+  /** OIDC: what the provider reported (`amr`, `acr`), for policies that require them. */
+  amr?: string[]
+  acr?: string
+  /** OIDC: the upstream grant (store: upstream_grants) whose refresh token re-checks the person at the provider. */
+  upstreamId?: string
+  /** The browser session (id hash) that signed in or approved: it ends with the CLI session. */
+  webSession?: string
+}
+
+/** The stable key of an OpenID Connect subject. */
+export function oidcSubject(issuer: string, sub: string): string {
+  return `oidc:${issuer}#${sub}`
+}
+
+export function isLocalSubject(sub: string): boolean {
+  return !sub.startsWith('oidc:')
 }

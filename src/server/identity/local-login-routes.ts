@@ -1,12 +1,11 @@
 import type { FastifyInstance } from 'fastify'
-import type { LocalIdentityConfig } from '../config/types.js'
 import type { Uses } from '../context.js'
 import { safeReturnTo } from './return-to.js'
 import { LOGIN_PAGE_CSP } from '../pages/html.js'
 import { renderLoginPage, renderMessagePage } from '../pages/login-page.js'
-import { LocalUsers } from './local-users.js'
+import { authenticateLocalUser } from './local-users.js'
 
-export type LocalLoginDeps = Uses<'audit' | 'browser' | 'config' | 'throttle', 'users'>
+export type LocalLoginDeps = Uses<'audit' | 'browser' | 'config' | 'now' | 'throttle', 'users'>
 
 interface LoginForm {
   username?: unknown
@@ -16,9 +15,7 @@ interface LoginForm {
 }
 
 /** `GET /login` shows the form; `POST /login` checks CSRF, rate limits and the password, then redirects. */
-export function registerLocalLoginRoutes(app: FastifyInstance, ctx: LocalLoginDeps, identity: LocalIdentityConfig): void {
-  const users = new LocalUsers(identity)
-
+export function registerLocalLoginRoutes(app: FastifyInstance, ctx: LocalLoginDeps): void {
   app.get<{ Querystring: { return_to?: string } }>('/login', async (request, reply) => {
     const csrfToken = ctx.browser.csrfToken(request, reply)
     return reply
@@ -50,7 +47,8 @@ export function registerLocalLoginRoutes(app: FastifyInstance, ctx: LocalLoginDe
         await ctx.audit.record({ type: 'login', outcome: 'denied', user: username || null, detail: { reason: 'rate_limited', ip: request.ip } })
         return again(429, refusal)
       }
-      const who = username && password ? await users.authenticate(username, password) : undefined
+      const { identity } = ctx.config
+      const who = username && password && identity.kind === 'local' ? await authenticateLocalUser(identity, username, password) : undefined
       if (!who) {
         await ctx.throttle.failed(username, request.ip)
         await ctx.audit.record({ type: 'login', outcome: 'denied', user: username || null, detail: { reason: 'bad_credentials', ip: request.ip } })
@@ -61,7 +59,7 @@ export function registerLocalLoginRoutes(app: FastifyInstance, ctx: LocalLoginDe
         await ctx.audit.record({ type: 'login', outcome: 'denied', user: who.email, detail: { reason: 'user_disabled', ip: request.ip } })
         return again(403, 'This account has been disabled by an administrator of this server.')
       }
-      await ctx.browser.start(request, reply, who)
+      await ctx.browser.start(request, reply, who, { time: ctx.now(), method: 'password' }, returnTo)
       await ctx.audit.record({ type: 'login', outcome: 'ok', user: who.email, detail: { method: 'local', ip: request.ip, user_agent: request.headers['user-agent'] ?? null } })
       return reply.code(303).header('location', returnTo).send()
     },

@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import { JitsshError } from '../../shared/errors.js'
-import type { OidcIdentityConfig } from '../config/types.js'
 import type { Uses } from '../context.js'
 import { safeReturnTo } from './return-to.js'
 import { parseCookies, serializeCookie } from '../http/cookies.js'
 import { randomToken, sha256Hex } from '../oauth/secrets.js'
 import { PAGE_CSP } from '../pages/html.js'
 import { renderMessagePage } from '../pages/login-page.js'
-import { OidcUpstream } from './oidc-upstream.js'
+import type { OidcRevalidation } from './oidc-revalidation.js'
+import type { OidcUpstream } from './oidc-upstream.js'
 
 export type OidcLoginDeps = Uses<'audit' | 'browser' | 'config' | 'now' | 'publicUrl', 'oauth' | 'users'>
 
@@ -16,8 +16,8 @@ export const OIDC_CALLBACK_PATH = '/oidc/callback'
 const PENDING_MS = 10 * 60_000
 
 /** `GET /login` → the upstream provider; `GET /oidc/callback` → a browser session, then back to return_to. */
-export function registerOidcLoginRoutes(app: FastifyInstance, ctx: OidcLoginDeps, settings: OidcIdentityConfig): void {
-  const upstream = new OidcUpstream(settings)
+export function registerOidcLoginRoutes(app: FastifyInstance, ctx: OidcLoginDeps, oidc: { upstream: OidcUpstream; revalidation: OidcRevalidation; issuer: string }): void {
+  const { upstream } = oidc
   const cookieName = ctx.publicUrl().startsWith('https:') ? '__Host-jitssh_oidc' : 'jitssh_oidc'
   const secure = ctx.publicUrl().startsWith('https:')
 
@@ -43,13 +43,16 @@ export function registerOidcLoginRoutes(app: FastifyInstance, ctx: OidcLoginDeps
       return reply.code(400).send(renderMessagePage('Sign-in expired', 'This sign-in was not started here or took too long. Start again from your terminal.', { error: true }))
     }
     try {
-      const identity = await upstream.finish(new URL(request.url, ctx.publicUrl()), pending)
+      const login = await upstream.finish(new URL(request.url, ctx.publicUrl()), pending)
+      const { identity } = login
       if (await ctx.store.users.isDisabled(identity.email)) {
         await ctx.audit.record({ type: 'login', outcome: 'denied', user: identity.email, detail: { method: 'oidc', reason: 'user_disabled', ip: request.ip } })
         return reply.code(403).send(renderMessagePage('Account disabled', `${identity.email} has been disabled by an administrator of this server.`, { error: true }))
       }
-      await ctx.browser.start(request, reply, identity)
-      await ctx.audit.record({ type: 'login', outcome: 'ok', user: identity.email, detail: { method: 'oidc', issuer: settings.issuer, ip: request.ip, user_agent: request.headers['user-agent'] ?? null } })
+      const upstreamId = await oidc.revalidation.keep(login)
+      const auth = { time: login.authTime, method: 'oidc' as const, upstreamId, ...(login.amr ? { amr: login.amr } : {}), ...(login.acr ? { acr: login.acr } : {}) }
+      await ctx.browser.start(request, reply, identity, auth, pending.returnTo)
+      await ctx.audit.record({ type: 'login', outcome: 'ok', user: identity.email, detail: { method: 'oidc', issuer: oidc.issuer, ip: request.ip, user_agent: request.headers['user-agent'] ?? null } })
       return reply.code(303).header('location', pending.returnTo).send()
     } catch (error) {
       const reason = error instanceof JitsshError ? error.message : 'the identity provider response was not valid'

@@ -2,16 +2,35 @@ import * as oidc from 'openid-client'
 import { JitsshError } from '../../shared/errors.js'
 import type { OidcIdentityConfig } from '../config/types.js'
 import { isUnixAccountName } from '../policy/principals.js'
-import type { Identity } from './identity.js'
+import { oidcSubject, type Identity } from './identity.js'
+
+/** What an upstream login brings back: the person, the claims they came from, and how they signed in. */
+export interface UpstreamLogin {
+  identity: Identity
+  claims: Record<string, unknown>
+  /** Present when the provider issued one (e.g. with the `offline_access` scope): it re-checks the person later. */
+  refreshToken: string | null
+  /** Unix ms: the provider's `auth_time`, else now. */
+  authTime: number
+  amr: string[] | undefined
+  acr: string | undefined
+}
+
+/** The provider refused a refresh for good (the person was disabled, deleted, or their grant revoked). */
+export class UpstreamRefusal extends Error {
+  override readonly name = 'UpstreamRefusal'
+}
 
 /**
  * The upstream OpenID provider through openid-client: discovery (lazily, retried after a failure),
- * authorization code + PKCE + nonce, ID-token validation, and the email / groups claims.
+ * authorization code + PKCE + nonce, ID-token validation, refresh, and the mapping of claims to a person.
+ * Only claims a person cannot change decide anything: the subject (the stable key), the email when the
+ * provider says it is verified, the groups; a username claim counts only when the config names one.
  */
 export class OidcUpstream {
   private configuration: Promise<oidc.Configuration> | undefined
 
-  constructor(private readonly settings: OidcIdentityConfig) {}
+  constructor(private readonly settings: OidcIdentityConfig, private readonly now: () => number) {}
 
   private discover(): Promise<oidc.Configuration> {
     if (!this.configuration) {
@@ -46,8 +65,8 @@ export class OidcUpstream {
     return { url: url.href, state, nonce, codeVerifier }
   }
 
-  /** Exchanges the code (checking state, nonce, PKCE and the ID token) and maps the claims to an Identity. */
-  async finish(callbackUrl: URL, pending: { state: string; nonce: string; codeVerifier: string }): Promise<Identity> {
+  /** Exchanges the code (checking state, nonce, PKCE and the ID token) and maps the claims to a person. */
+  async finish(callbackUrl: URL, pending: { state: string; nonce: string; codeVerifier: string }): Promise<UpstreamLogin> {
     const configuration = await this.discover()
     const tokens = await oidc.authorizationCodeGrant(configuration, callbackUrl, {
       pkceCodeVerifier: pending.codeVerifier,
@@ -55,23 +74,63 @@ export class OidcUpstream {
       expectedNonce: pending.nonce,
       idTokenExpected: true,
     })
-    let claims: Record<string, unknown> = { ...tokens.claims() }
-    const needsUserInfo = typeof claims.email !== 'string' || claims[this.settings.groupsClaim] === undefined
-    if (needsUserInfo && configuration.serverMetadata().userinfo_endpoint) {
-      const info = await oidc.fetchUserInfo(configuration, tokens.access_token, String(claims.sub))
-      claims = { ...info, ...claims }
+    const claims = await this.withUserInfo(configuration, { ...tokens.claims() }, tokens.access_token)
+    const authTime = typeof claims.auth_time === 'number' ? claims.auth_time * 1000 : this.now()
+    return {
+      identity: this.identityFromClaims(claims),
+      claims,
+      refreshToken: tokens.refresh_token ?? null,
+      authTime,
+      amr: Array.isArray(claims.amr) ? claims.amr.filter((value): value is string => typeof value === 'string') : undefined,
+      acr: typeof claims.acr === 'string' ? claims.acr : undefined,
     }
-    return this.identityFromClaims(claims)
   }
 
+  /**
+   * Asks the provider about the person again with the refresh token. Throws UpstreamRefusal when the provider
+   * says no for good (`invalid_grant`: disabled, deleted, grant revoked); other errors (network) are thrown
+   * as they are. The subject must not change.
+   */
+  async refresh(refreshToken: string, previous: Record<string, unknown>): Promise<{ claims: Record<string, unknown>; refreshToken: string }> {
+    const configuration = await this.discover()
+    let tokens: Awaited<ReturnType<typeof oidc.refreshTokenGrant>>
+    try {
+      tokens = await oidc.refreshTokenGrant(configuration, refreshToken)
+    } catch (error) {
+      if (error instanceof oidc.ResponseBodyError && (error.error === 'invalid_grant' || error.status === 401)) {
+        throw new UpstreamRefusal(`the identity provider refused: ${error.error}`)
+      }
+      throw error
+    }
+    const fromIdToken = tokens.id_token ? { ...tokens.claims() } : {}
+    const claims = await this.withUserInfo(configuration, { ...previous, ...fromIdToken }, tokens.access_token, true)
+    if (claims.sub !== previous.sub) throw new UpstreamRefusal('the identity provider answered for another subject')
+    return { claims, refreshToken: tokens.refresh_token ?? refreshToken }
+  }
+
+  /** Adds userinfo claims when the ID token lacks the email or the groups (or always, on a refresh). */
+  private async withUserInfo(configuration: oidc.Configuration, claims: Record<string, unknown>, accessToken: string, always = false): Promise<Record<string, unknown>> {
+    const needsUserInfo = always || typeof claims.email !== 'string' || claims[this.settings.groupsClaim] === undefined
+    if (!needsUserInfo || !configuration.serverMetadata().userinfo_endpoint) return claims
+    const info = await oidc.fetchUserInfo(configuration, accessToken, String(claims.sub))
+    return { ...claims, ...info }
+  }
+
+  /** The person these claims describe, by the rules above; ERR_LOGIN_DENIED when they do not identify one. */
   identityFromClaims(claims: Record<string, unknown>): Identity {
+    if (typeof claims.sub !== 'string' || claims.sub === '') throw new JitsshError('ERR_LOGIN_DENIED', 'the identity provider sent no subject')
     const email = typeof claims.email === 'string' ? claims.email.toLowerCase() : undefined
     if (!email || !email.includes('@')) throw new JitsshError('ERR_LOGIN_DENIED', 'the identity provider did not send an email address')
-    if (claims.email_verified === false) throw new JitsshError('ERR_LOGIN_DENIED', `the identity provider says ${email} is not verified`)
+    const verified = claims.email_verified === true || (this.settings.assumeEmailVerified && claims.email_verified !== false)
+    if (!verified) throw new JitsshError('ERR_LOGIN_DENIED', `the identity provider does not say that ${email} is verified`)
     const rawGroups = claims[this.settings.groupsClaim]
     const groups = Array.isArray(rawGroups) ? rawGroups.filter((group): group is string => typeof group === 'string') : typeof rawGroups === 'string' ? [rawGroups] : []
-    const claimed = claims[this.settings.usernameClaim]
+    const claimed = this.settings.usernameClaim === undefined ? undefined : claims[this.settings.usernameClaim]
     const username = typeof claimed === 'string' && isUnixAccountName(claimed.toLowerCase()) ? claimed.toLowerCase() : email.split('@')[0]!
-    return { sub: String(claims.sub), username, email, name: typeof claims.name === 'string' ? claims.name : undefined, groups }
+    const usernameClaimed = typeof claimed === 'string' && username === claimed.toLowerCase()
+    return {
+      sub: oidcSubject(this.settings.issuer, claims.sub), username, email, name: typeof claims.name === 'string' ? claims.name : undefined, groups,
+      ...(usernameClaimed ? { usernameClaimed } : {}),
+    }
   }
 }

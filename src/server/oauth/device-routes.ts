@@ -55,10 +55,10 @@ export function registerDeviceRoutes(app: FastifyInstance, ctx: DeviceRouteDeps)
   const returnPath = (code: string | undefined): string => (code ? `/device?user_code=${formatUserCode(code)}` : '/device')
 
   app.get<{ Querystring: { user_code?: string } }>('/device', async (request, reply) => {
-    const who = await ctx.browser.current(request)
+    const signedIn = await ctx.browser.current(request)
     const raw = typeof request.query.user_code === 'string' ? request.query.user_code : undefined
-    if (!who) return reply.code(302).header('location', loginUrl(returnPath(normalizeUserCode(raw)))).send()
-    return showCode(request, reply, who, raw)
+    if (!signedIn) return reply.code(302).header('location', loginUrl(returnPath(normalizeUserCode(raw)))).send()
+    return showCode(request, reply, signedIn.identity, raw)
   })
 
   app.post<{ Body: DeviceForm }>('/device', async (request, reply) => {
@@ -67,8 +67,9 @@ export function registerDeviceRoutes(app: FastifyInstance, ctx: DeviceRouteDeps)
       return html(reply).code(403).send(renderMessagePage('Form expired', 'The form was stale or not sent from this site. Reload the page and try again.', { error: true }))
     }
     const userCode = normalizeUserCode(form.user_code)
-    const who = await ctx.browser.current(request)
-    if (!who) return reply.code(303).header('location', loginUrl(returnPath(userCode))).send()
+    const signedIn = await ctx.browser.current(request)
+    if (!signedIn) return reply.code(303).header('location', loginUrl(returnPath(userCode))).send()
+    const who = signedIn.identity
     if (form.action !== 'approve' && form.action !== 'deny') return showCode(request, reply, who, form.user_code)
 
     const found = await findPending(request, userCode)
@@ -76,7 +77,7 @@ export function registerDeviceRoutes(app: FastifyInstance, ctx: DeviceRouteDeps)
       return html(reply).code(400).send(renderDeviceEntryPage({ csrfToken: ctx.browser.csrfToken(request, reply), userCode: '', signedInAs: who.email, error: found }))
     }
     const approved = form.action === 'approve'
-    const decided = await ctx.store.oauth.decideDeviceCode(found.userCode, approved ? 'approved' : 'denied', approved ? who : null, ctx.now())
+    const decided = await ctx.store.oauth.decideDeviceCode(found.userCode, approved ? 'approved' : 'denied', approved ? { identity: who, auth: signedIn.auth } : null, ctx.now())
     if (!decided) return html(reply).code(409).send(renderMessagePage('Already answered', 'This code has already been approved or denied.', { error: true }))
     await ctx.audit.record({
       type: 'device.decision', outcome: approved ? 'ok' : 'denied', user: who.email,

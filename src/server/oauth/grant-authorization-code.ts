@@ -40,7 +40,7 @@ export async function exchangeAuthorizationCode(ctx: CodeGrantDeps, params: Toke
   if (row.redirectUri !== redirectUri) return denied('redirect_uri does not match the one in the authorization request')
   if (!verifyPkceS256(verifier, row.codeChallenge)) return denied('PKCE verification failed: code_verifier does not match code_challenge')
 
-  const session = await ctx.sessions.create(row.identity, {
+  const session = await ctx.sessions.create(row.identity, row.auth, {
     grant: 'authorization_code',
     clientIp: request.ip,
     userAgent: request.headers['user-agent'] ?? null,

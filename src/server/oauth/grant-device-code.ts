@@ -24,7 +24,7 @@ export async function startDeviceAuthorization(ctx: DeviceGrantDeps, clientId: s
     try {
       await ctx.store.oauth.insertDeviceCode({
         deviceCodeHash: sha256Hex(deviceCode), userCode, clientId, createdAt: now, expiresAt: now + ctx.config.oauth.deviceCodeTtlMs,
-        intervalSeconds: interval, lastPolledAt: null, status: 'pending', identity: null, decidedAt: null,
+        intervalSeconds: interval, lastPolledAt: null, status: 'pending', identity: null, auth: null, decidedAt: null,
         requesterIp: request.ip, requesterUserAgent: (request.headers['user-agent'] ?? '').slice(0, 300) || null, sessionId: null,
       })
       const verificationUri = `${ctx.publicUrl()}/device`
@@ -63,7 +63,7 @@ export async function pollDeviceCode(ctx: DeviceGrantDeps, params: TokenParams, 
   if (row.status === 'pending') throw new OAuthError('authorization_pending', 'waiting for the user to approve the device')
   if (row.status === 'denied' || !row.identity) throw new OAuthError('access_denied', 'the user denied the device')
 
-  const session = await ctx.sessions.create(row.identity, {
+  const session = await ctx.sessions.create(row.identity, row.auth, {
     grant: 'device_code',
     clientIp: request.ip,
     userAgent: request.headers['user-agent'] ?? null,

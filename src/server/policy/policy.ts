@@ -1,6 +1,6 @@
 import { hostMatchesPattern } from '../../ssh/config.js'
 import type { PolicyRule } from '../config/types.js'
-import type { Identity } from '../identity/identity.js'
+import { policyNames, type Identity } from '../identity/identity.js'
 import { renderPrincipal } from './principals.js'
 
 /**
@@ -26,7 +26,7 @@ export type AccessDecision = AccessGrant | AccessDenial
 
 export function ruleMatchesIdentity(rule: PolicyRule, identity: Identity): boolean {
   const email = identity.email.toLowerCase()
-  if (rule.users.includes(identity.username.toLowerCase()) || rule.users.includes(email)) return true
+  if (policyNames(identity).some((name) => rule.users.includes(name.toLowerCase()))) return true
   if (rule.groups.some((group) => identity.groups.includes(group))) return true
   const domain = email.slice(email.lastIndexOf('@') + 1)
   return rule.emailDomains.includes(domain)
@@ -40,12 +40,12 @@ export function decideAccess(
   rules: readonly PolicyRule[],
   identity: Identity,
   host: string,
-  defaults: { sourceAddress: string[] | undefined },
+  defaults: { sourceAddress: string[] | undefined; forbiddenPrincipals: readonly string[] },
 ): AccessDecision {
   let emptyPrincipalsRule: string | undefined
   for (const rule of rules) {
     if (!ruleMatchesIdentity(rule, identity) || !ruleMatchesHost(rule, host)) continue
-    const principals = [...new Set(rule.principals.map((template) => renderPrincipal(template, identity)).filter((p) => p !== undefined))]
+    const principals = [...new Set(rule.principals.map((template) => renderPrincipal(template, identity, defaults.forbiddenPrincipals)).filter((p) => p !== undefined))]
     if (principals.length === 0) {
       emptyPrincipalsRule ??= rule.name
       continue

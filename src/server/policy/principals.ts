@@ -28,12 +28,18 @@ export interface PrincipalSource {
   username: string
 }
 
-/** The rendered principal, lower-cased, or undefined when the result is not a valid account name. */
-export function renderPrincipal(template: string, identity: PrincipalSource): string | undefined {
+/**
+ * The rendered principal, lower-cased, or undefined when the result is not a valid account name, or when a
+ * template (not a literal the rule's author wrote) yields one of `forbidden` (root, or the configured
+ * `certificates.forbidden_principals`): a person who names themselves "root" at their provider gets nothing.
+ */
+export function renderPrincipal(template: string, identity: PrincipalSource, forbidden: readonly string[] = ['root']): string | undefined {
   const values: Record<PrincipalPlaceholder, string> = {
     email_local: identity.email.split('@')[0] ?? '',
     username: identity.username,
   }
+  const isTemplate = /\{(email_local|username)\}/.test(template)
   const rendered = template.replace(/\{(email_local|username)\}/g, (_, name: PrincipalPlaceholder) => values[name]).toLowerCase()
-  return isUnixAccountName(rendered) ? rendered : undefined
+  if (!isUnixAccountName(rendered)) return undefined
+  return isTemplate && (rendered === 'root' || forbidden.includes(rendered)) ? undefined : rendered
 }

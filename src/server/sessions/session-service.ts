@@ -1,6 +1,7 @@
-import { JitsshError } from '../../shared/errors.js'
+import { isJitsshError, JitsshError } from '../../shared/errors.js'
 import type { AuditLog } from '../audit/audit-log.js'
-import type { Identity } from '../identity/identity.js'
+import type { Identities } from '../identity/identities.js'
+import type { AuthContext, Identity } from '../identity/identity.js'
 import { randomToken } from '../oauth/secrets.js'
 import type { RevocationEvent, SessionRow, Store } from '../store/store.js'
 
@@ -32,6 +33,7 @@ export class SessionService {
   constructor(
     private readonly store: Pick<Store, 'sessions' | 'users' | 'onRevocation'>,
     private readonly audit: AuditLog,
+    private readonly identities: Pick<Identities, 'current'>,
     private readonly lifetimeMs: number,
     private readonly now: () => number,
   ) {
@@ -42,12 +44,13 @@ export class SessionService {
    * A new session, unless the user is disabled (ERR_LOGIN_DENIED, which the token endpoint answers as
    * `invalid_grant`). Checked again after the insert: a disable that ran in between has not seen this session.
    */
-  async create(identity: Identity, meta: SessionMeta): Promise<SessionRow> {
+  async create(identity: Identity, auth: AuthContext | null, meta: SessionMeta): Promise<SessionRow> {
     if (await this.store.users.isDisabled(identity.email)) throw await this.disabledRefusal(identity, meta)
     const createdAt = this.now()
     const row: SessionRow = {
       id: randomToken(18),
       identity,
+      auth,
       grant: meta.grant,
       createdAt,
       expiresAt: createdAt + this.lifetimeMs,
@@ -70,7 +73,11 @@ export class SessionService {
     return new JitsshError('ERR_LOGIN_DENIED', reason)
   }
 
-  /** The session if it exists, is not revoked and has not ended; otherwise a 401 error that says which. */
+  /**
+   * The session if it exists, is not revoked and has not ended, with the person as they are now (re-resolved
+   * on every call: see identity/identities.ts); otherwise a 401 error that says which. A person who no longer
+   * counts ends the session for good (revoked: its tunnels close, its certificates go on the KRL).
+   */
   async requireActive(sessionId: string): Promise<SessionRow> {
     const now = this.now()
     const cached = this.cache.get(sessionId)
@@ -84,16 +91,28 @@ export class SessionService {
     if (!row) throw new JitsshError('ERR_NOT_LOGGED_IN', 'session not found', { hint: 'run: jitssh login' })
     if (row.revokedAt !== null) throw new JitsshError('ERR_SESSION_REVOKED', 'session has been revoked', { hint: 'run: jitssh login' })
     if (row.expiresAt <= now) throw new JitsshError('ERR_NOT_LOGGED_IN', 'session has ended', { hint: 'run: jitssh login' })
-    return row
+    let identity: Identity
+    try {
+      identity = await this.identities.current(row.identity, row.auth)
+    } catch (error) {
+      if (isJitsshError(error)) await this.revoke(row.id, error.message, { user: row.identity.email })
+      throw error
+    }
+    return { ...row, identity }
   }
 
-  /** Revokes a session (idempotent), audits it once, and tells the listeners (live tunnels close). */
+  /**
+   * Revokes a session (idempotent), audits it once, ends the browser session that approved it, and tells the
+   * listeners (live tunnels close).
+   */
   async revoke(sessionId: string, reason: string, actor: { user: string | null; detail?: Record<string, unknown> }): Promise<boolean> {
     this.revocations++
     const changed = await this.store.sessions.revoke(sessionId, this.now(), reason)
     this.revocations++
     this.cache.delete(sessionId)
     if (changed) {
+      const row = await this.store.sessions.get(sessionId)
+      if (row?.auth?.webSession) await this.store.sessions.deleteWeb(row.auth.webSession)
       await this.audit.record({ type: 'session.revoke', outcome: 'ok', user: actor.user, sessionId, detail: { reason, ...actor.detail } })
     }
     for (const listener of this.revokeListeners) listener(sessionId, reason)

@@ -295,4 +295,57 @@ export const MIGRATIONS: readonly Migration[] = [
     sqlite: 'ALTER TABLE audit_events RENAME COLUMN user TO user_email;',
     postgres: '',
   },
+  {
+    version: 5,
+    purpose: 'offboarding: how and when each login authenticated, browser sessions by person, upstream OIDC grants',
+    // Browser sessions live an hour and hold no `auth`: they are dropped, and their owners sign in again.
+    sqlite: `
+      DELETE FROM web_sessions;
+      ALTER TABLE web_sessions ADD COLUMN sub TEXT;
+      ALTER TABLE web_sessions ADD COLUMN email TEXT;
+      ALTER TABLE web_sessions ADD COLUMN auth TEXT;
+      ALTER TABLE web_sessions ADD COLUMN flow TEXT;
+      CREATE INDEX web_sessions_by_email ON web_sessions (email);
+      CREATE INDEX web_sessions_by_sub ON web_sessions (sub);
+      ALTER TABLE sessions ADD COLUMN auth TEXT;
+      ALTER TABLE auth_codes ADD COLUMN auth TEXT;
+      ALTER TABLE device_codes ADD COLUMN auth TEXT;
+
+      CREATE TABLE upstream_grants (
+        id TEXT PRIMARY KEY,
+        sub TEXT NOT NULL,
+        claims TEXT NOT NULL,
+        refresh_token TEXT,
+        auth_time INTEGER NOT NULL,
+        checked_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        ended_reason TEXT
+      );
+      CREATE INDEX upstream_grants_by_sub ON upstream_grants (sub);
+    `,
+    postgres: `
+      DELETE FROM web_sessions;
+      ALTER TABLE web_sessions ADD COLUMN sub TEXT;
+      ALTER TABLE web_sessions ADD COLUMN email TEXT;
+      ALTER TABLE web_sessions ADD COLUMN auth TEXT;
+      ALTER TABLE web_sessions ADD COLUMN flow TEXT;
+      CREATE INDEX web_sessions_by_email ON web_sessions (email);
+      CREATE INDEX web_sessions_by_sub ON web_sessions (sub);
+      ALTER TABLE sessions ADD COLUMN auth TEXT;
+      ALTER TABLE auth_codes ADD COLUMN auth TEXT;
+      ALTER TABLE device_codes ADD COLUMN auth TEXT;
+
+      CREATE TABLE upstream_grants (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        sub TEXT NOT NULL,
+        claims TEXT NOT NULL,
+        refresh_token TEXT,
+        auth_time BIGINT NOT NULL,
+        checked_at BIGINT NOT NULL,
+        ended_at BIGINT,
+        ended_reason TEXT
+      );
+      CREATE INDEX upstream_grants_by_sub ON upstream_grants (sub);
+    `,
+  },
 ]

@@ -1,6 +1,6 @@
-import type { Identity } from '../identity/identity.js'
+import type { AuthContext, Identity } from '../identity/identity.js'
 import type { DisabledUserRow } from './queries.js'
-import type { AuditRecord, AuthCodeRow, CertificateRow, DeviceCodeRow, OidcLoginRow, RefreshTokenRow, SessionRow, WebSessionRow } from './rows.js'
+import type { AuditRecord, AuthCodeRow, CertificateRow, DeviceCodeRow, OidcLoginRow, RefreshTokenRow, SessionRow, UpstreamGrantRow, WebSessionRow } from './rows.js'
 
 /**
  * Rows as either driver returns them (snake_case columns, the same in both dialects) → the store's row
@@ -12,6 +12,10 @@ export type DbRow = Record<string, unknown>
 const num = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value))
 const str = (value: unknown): string | null => (value === null || value === undefined ? null : String(value))
 const identity = (value: unknown): Identity => JSON.parse(String(value)) as Identity
+const auth = (value: unknown): AuthContext | null => (value === null || value === undefined ? null : (JSON.parse(String(value)) as AuthContext))
+
+/** JSON text for a nullable JSON column. */
+export const jsonOrNull = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value))
 
 export function toDisabledUser(row: DbRow): DisabledUserRow {
   return {
@@ -27,6 +31,7 @@ export function toSession(row: DbRow): SessionRow {
   return {
     id: String(row.id),
     identity: identity(row.identity),
+    auth: auth(row.auth),
     grant: row.grant_type as SessionRow['grant'],
     createdAt: Number(row.created_at),
     expiresAt: Number(row.expires_at),
@@ -44,6 +49,7 @@ export function toAuthCode(row: DbRow): AuthCodeRow {
     redirectUri: String(row.redirect_uri),
     codeChallenge: String(row.code_challenge),
     identity: identity(row.identity),
+    auth: auth(row.auth),
     createdAt: Number(row.created_at),
     expiresAt: Number(row.expires_at),
     usedAt: num(row.used_at),
@@ -62,6 +68,7 @@ export function toDeviceCode(row: DbRow): DeviceCodeRow {
     lastPolledAt: num(row.last_polled_at),
     status: row.status as DeviceCodeRow['status'],
     identity: row.identity === null ? null : identity(row.identity),
+    auth: auth(row.auth),
     decidedAt: num(row.decided_at),
     requesterIp: str(row.requester_ip),
     requesterUserAgent: str(row.requester_user_agent),
@@ -110,7 +117,18 @@ export function toAudit(row: DbRow): AuditRecord {
 }
 
 export function toWebSession(row: DbRow): WebSessionRow {
-  return { idHash: String(row.id_hash), identity: identity(row.identity), createdAt: Number(row.created_at), expiresAt: Number(row.expires_at) }
+  const created = Number(row.created_at)
+  return {
+    idHash: String(row.id_hash), identity: identity(row.identity), auth: auth(row.auth) ?? { time: created, method: 'password' },
+    createdAt: created, expiresAt: Number(row.expires_at), flow: str(row.flow),
+  }
+}
+
+export function toUpstreamGrant(row: DbRow): UpstreamGrantRow {
+  return {
+    id: String(row.id), sub: String(row.sub), claims: JSON.parse(String(row.claims)) as Record<string, unknown>, refreshToken: str(row.refresh_token),
+    authTime: Number(row.auth_time), checkedAt: Number(row.checked_at), endedAt: num(row.ended_at), endedReason: str(row.ended_reason),
+  }
 }
 
 export function toOidcLogin(row: DbRow): OidcLoginRow {

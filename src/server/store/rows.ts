@@ -1,10 +1,13 @@
-import type { Identity } from '../identity/identity.js'
+import type { AuthContext, Identity } from '../identity/identity.js'
 
 /** Rows the server keeps. Times are Unix milliseconds; secrets are stored only as SHA-256 hex hashes. */
 
 export interface SessionRow {
   id: string
+  /** The person as of the login (listings, audit); every use re-resolves them. */
   identity: Identity
+  /** How and when they authenticated (null for sessions from before this was kept). */
+  auth: AuthContext | null
   grant: 'authorization_code' | 'device_code'
   createdAt: number
   /** Absolute end: no token, certificate or tunnel outlives it. */
@@ -18,8 +21,14 @@ export interface SessionRow {
 export interface WebSessionRow {
   idHash: string
   identity: Identity
+  auth: AuthContext
   createdAt: number
   expiresAt: number
+  /**
+   * SHA-256 of the authorize request this sign-in was started for: /authorize skips its confirmation page
+   * once, for exactly that request (the person just typed their password for it).
+   */
+  flow: string | null
 }
 
 export interface AuthCodeRow {
@@ -28,6 +37,7 @@ export interface AuthCodeRow {
   redirectUri: string
   codeChallenge: string
   identity: Identity
+  auth: AuthContext | null
   createdAt: number
   expiresAt: number
   usedAt: number | null
@@ -48,6 +58,8 @@ export interface DeviceCodeRow {
   lastPolledAt: number | null
   status: DeviceCodeStatus
   identity: Identity | null
+  /** How the approver authenticated (set with `identity` when approved). */
+  auth: AuthContext | null
   decidedAt: number | null
   requesterIp: string | null
   requesterUserAgent: string | null
@@ -105,4 +117,23 @@ export interface OidcLoginRow {
   codeVerifier: string
   returnTo: string
   expiresAt: number
+}
+
+/**
+ * An OpenID Connect login kept for re-checking the person at the provider: its refresh token (encrypted with a
+ * key from keys_dir), the claims last seen, and when they were last checked. Sessions point at it
+ * (AuthContext.upstreamId); when the provider refuses the person, it ends, and every session on it with it.
+ */
+export interface UpstreamGrantRow {
+  id: string
+  /** Identity.sub (`oidc:<issuer>#<sub>`). */
+  sub: string
+  /** The claims as the provider last gave them (ID token and userinfo). */
+  claims: Record<string, unknown>
+  /** Encrypted refresh token; null when the provider issued none (then only reauthenticate_after bounds it). */
+  refreshToken: string | null
+  authTime: number
+  checkedAt: number
+  endedAt: number | null
+  endedReason: string | null
 }

@@ -1,7 +1,7 @@
-import type { Identity } from '../identity/identity.js'
+import type { AuthContext, Identity } from '../identity/identity.js'
 import type {
   AuditDraft, AuditRecord, AuthCodeRow, CertificateRow, DeviceCodeRow, OidcLoginRow, RefreshTokenRow, SessionRow,
-  WebSessionRow,
+  UpstreamGrantRow, WebSessionRow,
 } from './rows.js'
 import type { AuditQuery, DisabledUserRow, RevokedCertificates, SessionQuery } from './queries.js'
 import type { RevocationListener } from './revocation-events.js'
@@ -25,6 +25,7 @@ export interface Store {
   readonly users: UserStore
   readonly throttles: ThrottleStore
   readonly admin: AdminQueries
+  readonly upstream: UpstreamGrantStore
 
   /**
    * Revocations (sessions.revoke, users.setDisabled to true) made through *other* Store instances on the same
@@ -48,6 +49,10 @@ export interface SessionStore {
   createWeb(row: WebSessionRow): Promise<void>
   getWeb(idHash: string): Promise<WebSessionRow | undefined>
   deleteWeb(idHash: string): Promise<void>
+  /** Ends every browser session of a person (by email, or by Identity.sub); returns how many. */
+  deleteWebOf(person: { email: string } | { sub: string }): Promise<number>
+  /** Clears the session's `flow` if it is `flow`; true then (once: the confirmation is skipped once). */
+  takeWebFlow(idHash: string, flow: string): Promise<boolean>
 }
 
 /** What the OAuth endpoints keep between requests: codes, device codes, refresh tokens, pending upstream logins. */
@@ -63,7 +68,7 @@ export interface OAuthStore {
   /** Records a poll and the (possibly raised) interval. */
   recordDevicePoll(deviceCodeHash: string, now: number, intervalSeconds: number): Promise<void>
   /** pending → approved|denied; false when it was no longer pending. */
-  decideDeviceCode(userCode: string, decision: 'approved' | 'denied', identity: Identity | null, now: number): Promise<boolean>
+  decideDeviceCode(userCode: string, decision: 'approved' | 'denied', approver: { identity: Identity; auth: AuthContext } | null, now: number): Promise<boolean>
   /** approved → consumed, remembering the session; false when it was not approved (or already consumed). */
   consumeDeviceCode(deviceCodeHash: string, sessionId: string): Promise<boolean>
 
@@ -115,7 +120,22 @@ export interface AdminQueries {
   listSessions(query: SessionQuery): Promise<SessionRow[]>
   /** How many sessions are active at `now` (neither revoked nor ended): the sessions gauge of /metrics. */
   countActiveSessions(now: number): Promise<number>
-  /** The email of the user whose newest session has this username (or sub); undefined when none. */
-  findEmailByUsername(username: string): Promise<string | undefined>
+  /** The email of the newest session of this stable subject (Identity.sub); undefined when none. */
+  findEmailBySubject(sub: string): Promise<string | undefined>
   listDisabledUsers(): Promise<DisabledUserRow[]>
+}
+
+/** OpenID Connect logins kept to re-check people at their provider (see UpstreamGrantRow). */
+export interface UpstreamGrantStore {
+  create(row: UpstreamGrantRow): Promise<void>
+  get(id: string): Promise<UpstreamGrantRow | undefined>
+  /**
+   * Takes the turn to re-check the grant at the provider: sets checked_at to `now` if it is still
+   * `lastCheckedAt`. One replica wins; the others keep using the claims they have.
+   */
+  claimCheck(id: string, lastCheckedAt: number, now: number): Promise<boolean>
+  /** After a successful re-check: the new claims and (rotated) refresh token. */
+  update(id: string, change: { claims: Record<string, unknown>; refreshToken: string | null; checkedAt: number }): Promise<void>
+  /** The provider refused the person (or they were revoked): the grant ends; false when it had ended. */
+  end(id: string, now: number, reason: string): Promise<boolean>
 }

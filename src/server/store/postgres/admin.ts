@@ -26,11 +26,8 @@ export class PostgresAdminQueries implements AdminQueries {
     return Number(rows[0]?.active ?? 0)
   }
 
-  async findEmailByUsername(username: string): Promise<string | undefined> {
-    const rows = await this.db.rows(
-      `SELECT email FROM sessions WHERE sub = $1 OR identity::jsonb ->> 'username' = $1 ORDER BY created_at DESC LIMIT 1`,
-      [username],
-    )
+  async findEmailBySubject(sub: string): Promise<string | undefined> {
+    const rows = await this.db.rows('SELECT email FROM sessions WHERE sub = $1 ORDER BY created_at DESC LIMIT 1', [sub])
     return rows[0] === undefined ? undefined : String(rows[0].email)
   }
 

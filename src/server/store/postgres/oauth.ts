@@ -1,5 +1,5 @@
-import type { Identity } from '../../identity/identity.js'
-import { toAuthCode, toDeviceCode, toOidcLogin, toRefreshToken } from '../row-mappers.js'
+import type { AuthContext, Identity } from '../../identity/identity.js'
+import { jsonOrNull, toAuthCode, toDeviceCode, toOidcLogin, toRefreshToken } from '../row-mappers.js'
 import type { AuthCodeRow, DeviceCodeRow, OAuthStore, OidcLoginRow, RefreshTokenRow } from '../store.js'
 import type { PostgresDatabase } from './database.js'
 
@@ -9,9 +9,9 @@ export class PostgresOAuth implements OAuthStore {
 
   async insertAuthCode(row: AuthCodeRow): Promise<void> {
     await this.db.query(
-      `INSERT INTO auth_codes (code_hash, client_id, redirect_uri, code_challenge, identity, created_at, expires_at, used_at, session_id)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL)`,
-      [row.codeHash, row.clientId, row.redirectUri, row.codeChallenge, JSON.stringify(row.identity), row.createdAt, row.expiresAt],
+      `INSERT INTO auth_codes (code_hash, client_id, redirect_uri, code_challenge, identity, auth, created_at, expires_at, used_at, session_id)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL)`,
+      [row.codeHash, row.clientId, row.redirectUri, row.codeChallenge, JSON.stringify(row.identity), jsonOrNull(row.auth), row.createdAt, row.expiresAt],
     )
   }
 
@@ -50,10 +50,10 @@ export class PostgresOAuth implements OAuthStore {
     await this.db.query('UPDATE device_codes SET last_polled_at = $2, interval_seconds = $3 WHERE device_code_hash = $1', [deviceCodeHash, now, intervalSeconds])
   }
 
-  async decideDeviceCode(userCode: string, decision: 'approved' | 'denied', identity: Identity | null, now: number): Promise<boolean> {
+  async decideDeviceCode(userCode: string, decision: 'approved' | 'denied', approver: { identity: Identity; auth: AuthContext } | null, now: number): Promise<boolean> {
     const result = await this.db.query(
-      `UPDATE device_codes SET status = $2, identity = $3, decided_at = $4 WHERE user_code = $1 AND status = 'pending'`,
-      [userCode, decision, identity && JSON.stringify(identity), now],
+      `UPDATE device_codes SET status = $2, identity = $3, auth = $4, decided_at = $5 WHERE user_code = $1 AND status = 'pending'`,
+      [userCode, decision, jsonOrNull(approver?.identity), jsonOrNull(approver?.auth), now],
     )
     return result.rowCount === 1
   }

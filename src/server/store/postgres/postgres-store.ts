@@ -10,6 +10,7 @@ import { PostgresOAuth } from './oauth.js'
 import { DEFAULT_LISTENER_TIMING, PostgresRevocationListener, type ListenerTiming } from './revocation-listener.js'
 import { PostgresSessions } from './sessions.js'
 import { PostgresThrottles } from './throttles.js'
+import { PostgresUpstreamGrants } from './upstream.js'
 import { PostgresUsers } from './users.js'
 
 export interface PostgresStoreOptions {
@@ -38,6 +39,7 @@ export class PostgresStore implements Store {
   readonly users: PostgresUsers
   readonly throttles: PostgresThrottles
   readonly admin: PostgresAdminQueries
+  readonly upstream: PostgresUpstreamGrants
 
   private constructor(readonly db: PostgresDatabase) {
     this.sessions = new PostgresSessions(db, this.origin)
@@ -47,6 +49,7 @@ export class PostgresStore implements Store {
     this.users = new PostgresUsers(db, this.origin)
     this.throttles = new PostgresThrottles(db)
     this.admin = new PostgresAdminQueries(db)
+    this.upstream = new PostgresUpstreamGrants(db)
   }
 
   /** Connects, migrates the schema, and (if asked) listens before it resolves. */

@@ -1,4 +1,4 @@
-import { toSession, toWebSession } from '../row-mappers.js'
+import { jsonOrNull, toSession, toWebSession } from '../row-mappers.js'
 import type { SessionRow, SessionStore, WebSessionRow } from '../store.js'
 import type { PostgresDatabase } from './database.js'
 import { REVOCATION_CHANNEL, revocationPayload } from './revocation-listener.js'
@@ -12,9 +12,9 @@ export class PostgresSessions implements SessionStore {
 
   async create(row: SessionRow): Promise<void> {
     await this.db.query(
-      `INSERT INTO sessions (id, sub, email, identity, grant_type, created_at, expires_at, revoked_at, revoked_reason, client_ip, user_agent)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [row.id, row.identity.sub, row.identity.email, JSON.stringify(row.identity), row.grant, row.createdAt, row.expiresAt,
+      `INSERT INTO sessions (id, sub, email, identity, auth, grant_type, created_at, expires_at, revoked_at, revoked_reason, client_ip, user_agent)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      [row.id, row.identity.sub, row.identity.email, JSON.stringify(row.identity), jsonOrNull(row.auth), row.grant, row.createdAt, row.expiresAt,
         row.revokedAt, row.revokedReason, row.clientIp, row.userAgent],
     )
   }
@@ -35,8 +35,8 @@ export class PostgresSessions implements SessionStore {
   }
 
   async createWeb(row: WebSessionRow): Promise<void> {
-    await this.db.query('INSERT INTO web_sessions (id_hash, identity, created_at, expires_at) VALUES ($1, $2, $3, $4)', [
-      row.idHash, JSON.stringify(row.identity), row.createdAt, row.expiresAt,
+    await this.db.query('INSERT INTO web_sessions (id_hash, sub, email, identity, auth, flow, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
+      row.idHash, row.identity.sub, row.identity.email, JSON.stringify(row.identity), JSON.stringify(row.auth), row.flow, row.createdAt, row.expiresAt,
     ])
   }
 
@@ -47,5 +47,17 @@ export class PostgresSessions implements SessionStore {
 
   async deleteWeb(idHash: string): Promise<void> {
     await this.db.query('DELETE FROM web_sessions WHERE id_hash = $1', [idHash])
+  }
+
+  async deleteWebOf(person: { email: string } | { sub: string }): Promise<number> {
+    const result = 'email' in person
+      ? await this.db.query('DELETE FROM web_sessions WHERE email = $1', [person.email])
+      : await this.db.query('DELETE FROM web_sessions WHERE sub = $1', [person.sub])
+    return result.rowCount ?? 0
+  }
+
+  async takeWebFlow(idHash: string, flow: string): Promise<boolean> {
+    const result = await this.db.query('UPDATE web_sessions SET flow = NULL WHERE id_hash = $1 AND flow = $2', [idHash, flow])
+    return result.rowCount === 1
   }
 }

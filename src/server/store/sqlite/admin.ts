@@ -24,11 +24,8 @@ export class SqliteAdminQueries implements AdminQueries {
     return this.db.sql('SELECT COUNT(*) FROM sessions WHERE expires_at > ? AND revoked_at IS NULL').pluck().get(now) as number
   }
 
-  async findEmailByUsername(username: string): Promise<string | undefined> {
-    return this.db
-      .sql(`SELECT email FROM sessions WHERE sub = @name OR json_extract(identity, '$.username') = @name ORDER BY created_at DESC LIMIT 1`)
-      .pluck()
-      .get({ name: username }) as string | undefined
+  async findEmailBySubject(sub: string): Promise<string | undefined> {
+    return this.db.sql('SELECT email FROM sessions WHERE sub = ? ORDER BY created_at DESC LIMIT 1').pluck().get(sub) as string | undefined
   }
 
   async listDisabledUsers(): Promise<DisabledUserRow[]> {

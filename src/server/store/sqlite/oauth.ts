@@ -1,5 +1,5 @@
-import type { Identity } from '../../identity/identity.js'
-import { toAuthCode, toDeviceCode, toOidcLogin, toRefreshToken, type DbRow } from '../row-mappers.js'
+import type { AuthContext, Identity } from '../../identity/identity.js'
+import { jsonOrNull, toAuthCode, toDeviceCode, toOidcLogin, toRefreshToken, type DbRow } from '../row-mappers.js'
 import type { AuthCodeRow, DeviceCodeRow, OAuthStore, OidcLoginRow, RefreshTokenRow } from '../store.js'
 import type { SqliteDatabase } from './database.js'
 
@@ -8,9 +8,9 @@ export class SqliteOAuth implements OAuthStore {
 
   async insertAuthCode(row: AuthCodeRow): Promise<void> {
     return this.db.write(() => {
-      this.db.sql(`INSERT INTO auth_codes (code_hash, client_id, redirect_uri, code_challenge, identity, created_at, expires_at, used_at, session_id)
-        VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)`).run(
-        row.codeHash, row.clientId, row.redirectUri, row.codeChallenge, JSON.stringify(row.identity), row.createdAt, row.expiresAt,
+      this.db.sql(`INSERT INTO auth_codes (code_hash, client_id, redirect_uri, code_challenge, identity, auth, created_at, expires_at, used_at, session_id)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)`).run(
+        row.codeHash, row.clientId, row.redirectUri, row.codeChallenge, JSON.stringify(row.identity), jsonOrNull(row.auth), row.createdAt, row.expiresAt,
       )
     })
   }
@@ -55,10 +55,10 @@ export class SqliteOAuth implements OAuthStore {
     })
   }
 
-  async decideDeviceCode(userCode: string, decision: 'approved' | 'denied', identity: Identity | null, now: number): Promise<boolean> {
+  async decideDeviceCode(userCode: string, decision: 'approved' | 'denied', approver: { identity: Identity; auth: AuthContext } | null, now: number): Promise<boolean> {
     return this.db.write(() => {
-      return this.db.sql(`UPDATE device_codes SET status = ?, identity = ?, decided_at = ? WHERE user_code = ? AND status = 'pending'`)
-        .run(decision, identity && JSON.stringify(identity), now, userCode).changes === 1
+      return this.db.sql(`UPDATE device_codes SET status = ?, identity = ?, auth = ?, decided_at = ? WHERE user_code = ? AND status = 'pending'`)
+        .run(decision, jsonOrNull(approver?.identity), jsonOrNull(approver?.auth), now, userCode).changes === 1
     })
   }
 

@@ -1,4 +1,4 @@
-import { toSession, toWebSession, type DbRow } from '../row-mappers.js'
+import { jsonOrNull, toSession, toWebSession, type DbRow } from '../row-mappers.js'
 import type { SessionRow, SessionStore, WebSessionRow } from '../store.js'
 import type { SqliteDatabase } from './database.js'
 
@@ -7,9 +7,9 @@ export class SqliteSessions implements SessionStore {
 
   async create(row: SessionRow): Promise<void> {
     return this.db.write(() => {
-      this.db.sql(`INSERT INTO sessions (id, sub, email, identity, grant_type, created_at, expires_at, revoked_at, revoked_reason, client_ip, user_agent)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
-        row.id, row.identity.sub, row.identity.email, JSON.stringify(row.identity), row.grant, row.createdAt, row.expiresAt,
+      this.db.sql(`INSERT INTO sessions (id, sub, email, identity, auth, grant_type, created_at, expires_at, revoked_at, revoked_reason, client_ip, user_agent)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+        row.id, row.identity.sub, row.identity.email, JSON.stringify(row.identity), jsonOrNull(row.auth), row.grant, row.createdAt, row.expiresAt,
         row.revokedAt, row.revokedReason, row.clientIp, row.userAgent,
       )
     })
@@ -26,8 +26,8 @@ export class SqliteSessions implements SessionStore {
 
   async createWeb(row: WebSessionRow): Promise<void> {
     return this.db.write(() => {
-      this.db.sql('INSERT INTO web_sessions (id_hash, identity, created_at, expires_at) VALUES (?, ?, ?, ?)').run(
-        row.idHash, JSON.stringify(row.identity), row.createdAt, row.expiresAt,
+      this.db.sql('INSERT INTO web_sessions (id_hash, sub, email, identity, auth, flow, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
+        row.idHash, row.identity.sub, row.identity.email, JSON.stringify(row.identity), JSON.stringify(row.auth), row.flow, row.createdAt, row.expiresAt,
       )
     })
   }
@@ -41,5 +41,17 @@ export class SqliteSessions implements SessionStore {
     return this.db.write(() => {
       this.db.sql('DELETE FROM web_sessions WHERE id_hash = ?').run(idHash)
     })
+  }
+
+  async deleteWebOf(person: { email: string } | { sub: string }): Promise<number> {
+    return this.db.write(() =>
+      'email' in person
+        ? this.db.sql('DELETE FROM web_sessions WHERE email = ?').run(person.email).changes
+        : this.db.sql('DELETE FROM web_sessions WHERE sub = ?').run(person.sub).changes,
+    )
+  }
+
+  async takeWebFlow(idHash: string, flow: string): Promise<boolean> {
+    return this.db.write(() => this.db.sql('UPDATE web_sessions SET flow = NULL WHERE id_hash = ? AND flow = ?').run(idHash, flow).changes === 1)
   }
 }

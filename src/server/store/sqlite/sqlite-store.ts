@@ -6,6 +6,7 @@ import { SqliteDatabase } from './database.js'
 import { SqliteOAuth } from './oauth.js'
 import { SqliteSessions } from './sessions.js'
 import { SqliteThrottles } from './throttles.js'
+import { SqliteUpstreamGrants } from './upstream.js'
 import { SqliteUsers } from './users.js'
 
 /** The embedded store: one SQLite file for one server process (see database.ts for durability). */
@@ -18,6 +19,7 @@ export class SqliteStore implements Store {
   readonly users: SqliteUsers
   readonly throttles: SqliteThrottles
   readonly admin: SqliteAdminQueries
+  readonly upstream: SqliteUpstreamGrants
 
   constructor(file: string) {
     const database = new SqliteDatabase(file)
@@ -29,6 +31,7 @@ export class SqliteStore implements Store {
     this.users = new SqliteUsers(database)
     this.throttles = new SqliteThrottles(database)
     this.admin = new SqliteAdminQueries(database)
+    this.upstream = new SqliteUpstreamGrants(database)
   }
 
   /** The better-sqlite3 handle (tests use it to look behind the store). */
