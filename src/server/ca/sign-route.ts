@@ -26,7 +26,8 @@ export function registerSignRoute(app: FastifyInstance, deps: SignRouteDeps): vo
       const decision = decideAccess(deps.config.policy, identity, host, deps.config.certificates)
       if (!decision.allowed) throw new JitsshError('ERR_POLICY_DENIED', decision.reason)
 
-      const plan = planUserCertificate({ publicKey, host, session: auth.session, grant: decision, nowMs: deps.now(), backdateMs: deps.config.certificates.backdateMs })
+      const { certificates } = deps.config
+      const plan = planUserCertificate({ publicKey, host, session: auth.session, grant: decision, nowMs: deps.now(), backdateMs: certificates.backdateMs, hostBound: certificates.directAccess })
       let certificate: SshCertificate
       try {
         certificate = await signPlan(plan, deps.keys.userCa, `${identity.email}@${host}`)

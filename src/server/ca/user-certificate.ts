@@ -31,6 +31,8 @@ export function planUserCertificate(input: {
   grant: AccessGrant
   nowMs: number
   backdateMs: number
+  /** certificates.direct_access: principals become `login@host`, valid only where that host's sshd lists them. */
+  hostBound: boolean
 }): UserCertificatePlan {
   const { grant, session } = input
   if (grant.principals.length === 0) throw new Error('refusing to plan a certificate without principals')
@@ -45,7 +47,7 @@ export function planUserCertificate(input: {
       type: 'user',
       serial,
       keyId: certificateKeyId(session.identity.email, session.id, input.host, serial),
-      principals: [...grant.principals],
+      principals: input.hostBound ? grant.principals.map((login) => `${login}@${input.host}`) : [...grant.principals],
       validAfter: BigInt(now - Math.floor(input.backdateMs / 1000)),
       validBefore: BigInt(validBefore),
       criticalOptions,

@@ -56,7 +56,7 @@ function parseRoot(root: ConfigNode, baseDir: string): ServerConfig {
 
   const sessions = root.child('sessions').onlyKeys(['lifetime', 'access_token_ttl', 'browser_lifetime'])
   const oauth = root.child('oauth').onlyKeys(['code_ttl', 'device_code_ttl', 'device_poll_interval'])
-  const certs = root.child('certificates').onlyKeys(['default_ttl', 'backdate', 'source_address', 'forbidden_principals'])
+  const certs = root.child('certificates').onlyKeys(['default_ttl', 'backdate', 'source_address', 'direct_access', 'forbidden_principals'])
   const admins = root.child('admins').onlyKeys(['users', 'groups'])
   const limits = root.child('rate_limits').onlyKeys([
     'login_failures_per_user', 'login_failures_per_ip', 'login_window', 'user_code_failures_per_ip',
@@ -69,6 +69,8 @@ function parseRoot(root: ConfigNode, baseDir: string): ServerConfig {
   const policy = policyNode.list().map((rule, index) => parsePolicyRule(rule, index, defaultTtlMs))
 
   const lifetimeMs = sessions.child('lifetime').duration(12 * 3_600_000, { min: 60_000, max: 30 * 86_400_000 })
+  const targets = parseTargets(root.child('targets'))
+  const directAccess = certs.child('direct_access').boolean(false)
   return {
     source: root.file,
     publicUrl,
@@ -92,11 +94,12 @@ function parseRoot(root: ConfigNode, baseDir: string): ServerConfig {
     certificates: {
       defaultTtlMs,
       backdateMs: certs.child('backdate').duration(60_000, { max: 600_000 }),
-      sourceAddress: parseSourceAddress(certs.child('source_address')),
+      sourceAddress: certificateSourceAddress(certs.child('source_address'), targets, directAccess),
+      directAccess,
       forbiddenPrincipals: parseForbiddenPrincipals(certs.child('forbidden_principals')),
     },
     policy,
-    targets: parseTargets(root.child('targets')),
+    targets,
     admins: { users: admins.child('users').stringList(), groups: admins.child('groups').stringList() },
     rateLimits: {
       loginFailuresPerUser: limits.child('login_failures_per_user').integer(10, 1, 10_000),
@@ -137,4 +140,23 @@ function parsePublicUrl(
     node.fail('must be https:// (http:// only for a loopback address)')
   }
   return url.origin
+}
+
+const LOOPBACK_SOURCES = ['127.0.0.1/32', '::1/128']
+
+/**
+ * The `source-address` pinned into certificates: as configured; else loopback when every target is on
+ * loopback (the bastion then connects from there); else none only with direct_access. Anything else would
+ * let a certificate issued for one host log in to every host that accepts its principal, from anywhere.
+ */
+function certificateSourceAddress(node: ConfigNode, targets: ServerConfig['targets'], directAccess: boolean): string[] | undefined {
+  const configured = parseSourceAddress(node)
+  if (configured !== undefined || directAccess) return configured
+  const remote = [...targets].find(([, address]) => !isLoopbackHost(address.host))
+  if (remote === undefined) return LOOPBACK_SOURCES
+  return node.fail(
+    `is required: target ${remote[0]} (${remote[1].host}) is not on loopback. List the addresses the bastion connects to targets from ` +
+      '(e.g. [10.0.0.2/32]), so that a certificate is useless except through the bastion; or set certificates.direct_access: true ' +
+      'to let people reach targets directly (certificates then carry host-bound principals, login@host)',
+  )
 }

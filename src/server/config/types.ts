@@ -108,7 +108,18 @@ export interface ServerConfig {
   certificates: {
     defaultTtlMs: number
     backdateMs: number
+    /**
+     * `source-address` of every certificate (unless a rule sets its own): the addresses the bastion reaches
+     * targets from, so that a certificate is useless anywhere but through the bastion. Loopback by default
+     * when every target is on loopback; required otherwise, unless `directAccess`. Undefined only then.
+     */
     sourceAddress: string[] | undefined
+    /**
+     * Opt-in: certificates may be used without the bastion (no default `source-address`). Then principals are
+     * host-bound (`login@host`): targets list them in AuthorizedPrincipalsFile, so a certificate for one host
+     * does not log in to another that has the same account.
+     */
+    directAccess: boolean
     /** Accounts a principal template (`{username}`, `{email_local}`) never yields; always includes root. */
     forbiddenPrincipals: string[]
   }
