@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url'
 import type { EnvHttpProxyAgent } from 'undici'
 import { JitsshError } from '../shared/errors.js'
 import type { ClientContext, FetchLike, Keychain } from '../client/context.js'
-import { proxySettingsFromEnv } from '../client/proxy.js'
+import { proxySettingsFromEnv } from '../client/tunnel/proxy.js'
 
 export interface ProcessContext {
   ctx: ClientContext

@@ -7,7 +7,7 @@ import { accessSync, readFileSync } from 'node:fs'
 import { readValidBefore } from '../ssh/cert-validity.js'
 // host-spec.ts is the validator src/ssh/config.ts re-exports; imported directly to load as little as possible.
 import { parseHostSpec } from '../ssh/host-spec.js'
-import { certMarginSeconds, certPaths, jitsshPaths } from '../client/paths.js'
+import { certMarginSeconds, certPaths, jitsshPaths } from '../client/files/paths.js'
 
 /**
  * `ssh-gen` arguments (after the command name) → true when the host's certificate is valid for longer than

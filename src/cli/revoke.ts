@@ -2,7 +2,7 @@
 import type { Command } from 'commander'
 import { JitsshError } from '../shared/errors.js'
 import type { RevokeRequest, RevokeResult } from '../shared/protocol.js'
-import { adminClient } from '../client/admin-api.js'
+import { adminClient } from '../client/admin/api.js'
 import type { ClientContext } from '../client/context.js'
 import { parseServerArg } from './host-arg.js'
 

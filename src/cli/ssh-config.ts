@@ -5,11 +5,11 @@ import { JitsshError } from '../shared/errors.js'
 import { SshFormatError } from '../ssh/errors.js'
 import { removeManagedBlock, renderManagedBlock, upsertManagedBlock } from '../ssh/config.js'
 import type { ClientContext } from '../client/context.js'
-import { jitsshPaths } from '../client/paths.js'
-import { resolveServer } from '../client/session.js'
-import { conflictingProxySettings } from '../client/ssh-config-conflicts.js'
-import { checkSshConfig } from '../client/ssh-config-check.js'
-import { readSshConfig, rewriteSshConfig, BACKUP_SUFFIX } from '../client/ssh-config-file.js'
+import { jitsshPaths } from '../client/files/paths.js'
+import { resolveServer } from '../client/auth/tokens.js'
+import { conflictingProxySettings } from '../client/ssh-config/conflicts.js'
+import { checkSshConfig } from '../client/ssh-config/check.js'
+import { readSshConfig, rewriteSshConfig, BACKUP_SUFFIX } from '../client/ssh-config/file.js'
 import { parseHostArg, parseServerArg } from './host-arg.js'
 import { createUi } from './output.js'
 
@@ -88,7 +88,7 @@ export async function sshConfigCommand(ctx: ClientContext, options: SshConfigOpt
   return 0
 }
 
-/** The installed ssh must accept the new file before it replaces the old one (see ssh-config-check.ts). */
+/** The installed ssh must accept the new file before it replaces the old one (see src/client/ssh-config/check.ts). */
 async function verifyWithSsh(ctx: ClientContext, ui: ReturnType<typeof createUi>, file: string, candidate: string, existing: string | null): Promise<void> {
   const verdict = await checkSshConfig(candidate, ctx.env)
   if (verdict.kind === 'ok') return

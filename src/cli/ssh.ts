@@ -3,10 +3,10 @@
 import type { Command } from 'commander'
 import { JitsshError, isJitsshError } from '../shared/errors.js'
 import type { ClientContext } from '../client/context.js'
-import { getDiscovery } from '../client/discovery.js'
-import { jitsshPaths } from '../client/paths.js'
-import { getAccessToken, resolveServer } from '../client/session.js'
-import { openTunnel, runTunnel, type TunnelTarget } from '../client/tunnel.js'
+import { getDiscovery } from '../client/auth/discovery.js'
+import { jitsshPaths } from '../client/files/paths.js'
+import { getAccessToken, resolveServer } from '../client/auth/tokens.js'
+import { openTunnel, runTunnel, type TunnelTarget } from '../client/tunnel/tunnel.js'
 import { parseHostArg, parsePortArg, parseServerArg } from './host-arg.js'
 
 export interface SshOptions {

@@ -1,9 +1,9 @@
 // jitssh user disable <user> [--reason TEXT] | user enable <user> | user list-disabled   [--json] [--server URL]
 import type { Command } from 'commander'
 import type { DisabledUserList, UserAccessResult } from '../shared/protocol.js'
-import { adminClient } from '../client/admin-api.js'
+import { adminClient } from '../client/admin/api.js'
 import type { ClientContext } from '../client/context.js'
-import { formatLocalTime, resolveTimeZone } from '../client/zoned-time.js'
+import { formatLocalTime, resolveTimeZone } from '../client/admin/zoned-time.js'
 import { parseServerArg } from './host-arg.js'
 import { renderTable } from './table.js'
 

@@ -1,7 +1,7 @@
 // Every outside resource the client logic touches comes in through this object (STYLE.md: streams, env,
 // home directory, HTTP, browser, clock), so commands run in-process in tests with buffers and stubs.
 import type { Readable, Writable } from 'node:stream'
-import type { ProxySettings } from './proxy.js'
+import type { ProxySettings } from './tunnel/proxy.js'
 
 /** The part of a fetch Response the client reads. */
 export interface FetchResponse {

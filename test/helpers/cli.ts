@@ -9,7 +9,7 @@ import { join, relative, resolve } from 'node:path'
 import { PassThrough, type Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import type { ClientContext, Keychain } from '../../src/client/context.js'
-import { proxySettingsFromEnv } from '../../src/client/proxy.js'
+import { proxySettingsFromEnv } from '../../src/client/tunnel/proxy.js'
 import { createProxyFetch, sleep } from '../../src/cli/context.js'
 import { main } from '../../src/cli/main.js'
 
@@ -136,7 +136,7 @@ export async function snapshotTree(dir: string): Promise<Record<string, string>>
 export async function ensureBuilt(): Promise<void> {
   const { execFile } = await import('node:child_process')
   const { mkdir: mkdirP } = await import('node:fs/promises')
-  const { acquireLock } = await import('../../src/client/lock.js')
+  const { acquireLock } = await import('../../src/client/files/lock.js')
   const lockDir = join(REPO_ROOT, '.tmp')
   await mkdirP(lockDir, { recursive: true })
   const lock = await acquireLock(join(lockDir, 'build.lock'), { now: Date.now, sleep, staleMs: 300_000, timeoutMs: 300_000 })

@@ -76,7 +76,7 @@ describe('ssh-gen fast path', () => {
       '/bin/jitssh.js',
       '/dist/cli/entry.js',
       '/dist/cli/fast-path.js',
-      '/dist/client/paths.js',
+      '/dist/client/files/paths.js',
       '/dist/ssh/cert-validity.js',
       '/dist/ssh/errors.js',
       '/dist/ssh/host-spec.js',

@@ -1,8 +1,8 @@
 // ~/.jitssh/certs: `<host>` (private key, 0600) and `<host>-cert.pub` (its certificate), per host.
 import { promises as fs } from 'node:fs'
-import { readValidBefore } from '../ssh/cert-validity.js'
-import { parseCertificate, type SshCertificate } from '../ssh/certificate.js'
-import { ensurePrivateDir, readTextOrNull, removeFile, writeFileAtomic } from './files.js'
+import { readValidBefore } from '../../ssh/cert-validity.js'
+import { parseCertificate, type SshCertificate } from '../../ssh/certificate.js'
+import { ensurePrivateDir, readTextOrNull, removeFile, writeFileAtomic } from './atomic-files.js'
 import { certPaths, type JitsshPaths } from './paths.js'
 
 /** true when `<host>-cert.pub` is valid for more than `marginSeconds` and its key file exists. */

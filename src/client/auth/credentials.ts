@@ -1,12 +1,12 @@
 // Where the refresh token lives: the OS keychain (every call bounded by a timeout: keychains can hang),
 // else ~/.jitssh/credentials.json (0600) with a one-time warning. JITSSH_CREDENTIAL_STORE=file|keychain
 // forces one. The short-lived access token is cached apart, in ~/.jitssh/tokens/<server-id>.json (0600).
-import { JitsshError } from '../shared/errors.js'
-import type { ClientContext, Keychain } from './context.js'
-import { readConfig, updateConfig, type CredentialStoreKind } from './config-store.js'
-import { ensurePrivateDir, readJsonOrNull, removeFile, writeFileAtomic } from './files.js'
-import { acquireLock } from './lock.js'
-import type { JitsshPaths } from './paths.js'
+import { JitsshError } from '../../shared/errors.js'
+import type { ClientContext, Keychain } from '../context.js'
+import { readConfig, updateConfig, type CredentialStoreKind } from '../files/config-store.js'
+import { ensurePrivateDir, readJsonOrNull, removeFile, writeFileAtomic } from '../files/atomic-files.js'
+import { acquireLock } from '../files/lock.js'
+import type { JitsshPaths } from '../files/paths.js'
 import { serverId } from './server-url.js'
 import { join } from 'node:path'
 

@@ -1,16 +1,16 @@
 // Logging in: choose the browser or the device flow, then keep what came back (refresh token in the
 // keychain or file, access token cache, host CA line, default server). Callers hold the session lock.
-import type { DiscoveryDocument, TokenResponse, WhoAmI } from '../shared/protocol.js'
-import { removeCertificates } from './cert-store.js'
-import type { ClientContext } from './context.js'
-import { updateConfig } from './config-store.js'
+import type { DiscoveryDocument, TokenResponse, WhoAmI } from '../../shared/protocol.js'
+import { removeCertificates } from '../files/cert-store.js'
+import type { ClientContext } from '../context.js'
+import { updateConfig } from '../files/config-store.js'
 import { saveSession, writeAccessToken } from './credentials.js'
 import { getDiscovery } from './discovery.js'
-import { requestJson } from './http.js'
-import { writeHostCa } from './known-hosts.js'
+import { requestJson } from '../http.js'
+import { writeHostCa } from '../files/known-hosts.js'
 import { browserLogin, DEFAULT_LOGIN_TIMEOUT_MS } from './login-browser.js'
 import { deviceLogin } from './login-device.js'
-import type { JitsshPaths } from './paths.js'
+import type { JitsshPaths } from '../files/paths.js'
 
 /** How login talks to the person (always stderr in the CLI). */
 export interface LoginUi {

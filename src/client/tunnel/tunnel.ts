@@ -4,13 +4,13 @@ import { connect as tlsConnect } from 'node:tls'
 import type { Socket } from 'node:net'
 import type { Readable, Writable } from 'node:stream'
 import WebSocket from 'ws'
-import { JitsshError } from '../shared/errors.js'
-import { TUNNEL_CLOSE } from '../shared/protocol.js'
-import type { ClientContext } from './context.js'
-import { firstLine } from './http.js'
+import { JitsshError } from '../../shared/errors.js'
+import { TUNNEL_CLOSE } from '../../shared/protocol.js'
+import type { ClientContext } from '../context.js'
+import { firstLine } from '../http.js'
 import { proxyForUrl } from './proxy.js'
 import { connectThroughProxy } from './proxy-connect.js'
-import { bridge } from './tunnel-bridge.js'
+import { bridge } from './bridge.js'
 
 export interface TunnelTarget {
   tunnelEndpoint: string

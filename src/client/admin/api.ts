@@ -1,14 +1,14 @@
 // Calls of the server's admin API (`/v1/admin/...`, from discovery's admin_endpoint) with the person's
 // access token: refreshed silently, once more after a 401, never a new login (admin commands say
 // "run: jitssh login" instead). A 403 keeps the server's message ("admin rights needed: ...").
-import { JitsshError } from '../shared/errors.js'
-import type { AuditPage } from '../shared/protocol.js'
-import type { ClientContext } from './context.js'
-import { getDiscovery } from './discovery.js'
-import { HttpStatusError, requestJson } from './http.js'
-import { jitsshPaths } from './paths.js'
-import { checkEndpoint } from './server-url.js'
-import { getAccessToken, resolveServer } from './session.js'
+import { JitsshError } from '../../shared/errors.js'
+import type { AuditPage } from '../../shared/protocol.js'
+import type { ClientContext } from '../context.js'
+import { getDiscovery } from '../auth/discovery.js'
+import { HttpStatusError, requestJson } from '../http.js'
+import { jitsshPaths } from '../files/paths.js'
+import { checkEndpoint } from '../auth/server-url.js'
+import { getAccessToken, resolveServer } from '../auth/tokens.js'
 
 export interface AdminClient {
   server: string

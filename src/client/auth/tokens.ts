@@ -4,16 +4,16 @@
 // (never logged in, or logged out) it is ERR_NOT_LOGGED_IN: a logout is not undone by the next ssh.
 // The session lock also makes 50 parallel ssh-gen runs cause one login at most.
 import { join } from 'node:path'
-import { JitsshError } from '../shared/errors.js'
-import type { ClientContext } from './context.js'
-import { readConfig } from './config-store.js'
+import { JitsshError } from '../../shared/errors.js'
+import type { ClientContext } from '../context.js'
+import { readConfig } from '../files/config-store.js'
 import { deleteSession, loadSession, readAccessToken } from './credentials.js'
 import { getDiscovery } from './discovery.js'
-import { ensurePrivateDir } from './files.js'
-import { acquireLock, type HeldLock } from './lock.js'
+import { ensurePrivateDir } from '../files/atomic-files.js'
+import { acquireLock, type HeldLock } from '../files/lock.js'
 import { performLogin, storeTokens, type LoginOptions, type LoginUi } from './login.js'
 import { isSessionGone, refreshTokens } from './oauth.js'
-import type { JitsshPaths } from './paths.js'
+import type { JitsshPaths } from '../files/paths.js'
 import { serverId } from './server-url.js'
 
 /** An access token is reused while it has at least this long left. */
