@@ -7,7 +7,8 @@ import { accessSync, readFileSync } from 'node:fs'
 import { readValidBefore } from '../ssh/cert-validity.js'
 // host-spec.ts is the validator src/ssh/config.ts re-exports; imported directly to load as little as possible.
 import { parseHostSpec } from '../ssh/host-spec.js'
-import { certMarginSeconds, certPaths, jitsshPaths } from '../client/files/paths.js'
+import { parseJitsshEnv } from '../client/env.js'
+import { certPaths, jitsshPaths } from '../client/files/paths.js'
 
 /**
  * `ssh-gen` arguments (after the command name) → true when the host's certificate is valid for longer than
@@ -37,7 +38,7 @@ export function hasFreshCertificate(args: string[], env: Record<string, string |
   const files = certPaths(jitsshPaths(env, home), host)
   try {
     const validBefore = readValidBefore(readFileSync(files.cert, 'utf8'))
-    if (validBefore === null || validBefore * 1000 <= nowMs + certMarginSeconds(env) * 1000) return false
+    if (validBefore === null || validBefore * 1000 <= nowMs + parseJitsshEnv(env).certMarginSeconds * 1000) return false
     accessSync(files.key)
     return true
   } catch {

@@ -2,7 +2,8 @@
 // calls process.exit; everything outside comes in through the context.
 import { Command, CommanderError, Option } from 'commander'
 import { EXIT, exitCodeFor } from '../shared/errors.js'
-import { isDebug, type ClientContext } from '../client/context.js'
+import type { ClientContext } from '../client/context.js'
+import { parseJitsshEnv } from '../client/env.js'
 import { createProcessContext } from './context.js'
 import { formatError } from './output.js'
 import { defineLogin } from './login.js'
@@ -25,7 +26,7 @@ export type Define = (program: Command, ctx: ClientContext, done: (code: number)
 export async function main(argv: string[], context?: ClientContext): Promise<number> {
   const owned = context === undefined ? createProcessContext() : null
   const ctx = context ?? owned!.ctx
-  const debug = argv.includes('--debug') || isDebug(ctx)
+  const debug = argv.includes('--debug') || parseJitsshEnv(ctx.env).debug
   let code: number = EXIT.OK
   const program = new Command('jitssh')
     .description('Just-in-time SSH access: short-lived OpenSSH certificates through an auditing bastion.')

@@ -3,6 +3,7 @@
 import type { Command } from 'commander'
 import { JitsshError, isJitsshError } from '../shared/errors.js'
 import type { ClientContext } from '../client/context.js'
+import { parseJitsshEnv } from '../client/env.js'
 import { getDiscovery } from '../client/auth/discovery.js'
 import { jitsshPaths } from '../client/files/paths.js'
 import { getAccessToken, resolveServer } from '../client/auth/tokens.js'
@@ -25,11 +26,6 @@ export function defineSsh(program: Command, ctx: ClientContext, done: (code: num
     .action(async (options: SshOptions) => done(await sshCommand(ctx, options)))
 }
 
-function msFromEnv(ctx: ClientContext, name: string, fallback: number): number {
-  const v = Number(ctx.env[name])
-  return Number.isFinite(v) && v > 0 ? v : fallback
-}
-
 export async function sshCommand(ctx: ClientContext, options: SshOptions): Promise<number> {
   const spec = parseHostArg(options.hostname, { allowPattern: false, allowPort: false })
   const port = parsePortArg(options.port)
@@ -39,7 +35,7 @@ export async function sshCommand(ctx: ClientContext, options: SshOptions): Promi
   const discovery = await getDiscovery(ctx, paths, server)
   let token = await getAccessToken(ctx, paths, server)
   const target = (t: string): TunnelTarget => ({ tunnelEndpoint: discovery.jitssh.tunnel_endpoint, host: spec.host, port, token: t })
-  const handshakeTimeoutMs = msFromEnv(ctx, 'JITSSH_HTTP_TIMEOUT_MS', 15_000)
+  const { httpTimeoutMs: handshakeTimeoutMs, keepaliveMs } = parseJitsshEnv(ctx.env)
   let ws
   try {
     ws = await openTunnel(ctx, target(token), { handshakeTimeoutMs })
@@ -52,7 +48,7 @@ export async function sshCommand(ctx: ClientContext, options: SshOptions): Promi
   await runTunnel(ctx, ws, target(token), {
     stdin: ctx.stdin,
     stdout: ctx.stdout,
-    keepaliveMs: msFromEnv(ctx, 'JITSSH_KEEPALIVE_MS', 30_000),
+    keepaliveMs,
     handshakeTimeoutMs,
   })
   return 0

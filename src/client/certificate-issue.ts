@@ -12,7 +12,8 @@ import { ensurePrivateDir } from './files/atomic-files.js'
 import { HttpStatusError, requestJson } from './http.js'
 import { acquireLock } from './files/lock.js'
 import type { LoginOptions, LoginUi } from './auth/login.js'
-import { certMarginSeconds, type JitsshPaths } from './files/paths.js'
+import type { JitsshPaths } from './files/paths.js'
+import { parseJitsshEnv } from './env.js'
 import { getAccessToken } from './auth/tokens.js'
 
 /** A holder of a host lock may be logging in (up to 5 minutes): only older locks are abandoned. */
@@ -27,7 +28,7 @@ export interface IssueOptions {
 }
 
 export async function ensureCertificate(ctx: ClientContext, paths: JitsshPaths, server: string, host: string, options: IssueOptions): Promise<IssueOutcome> {
-  const margin = certMarginSeconds(ctx.env)
+  const margin = parseJitsshEnv(ctx.env).certMarginSeconds
   if (await hasFreshCertificate(paths, host, ctx.now(), margin)) return 'fresh'
   await ensurePrivateDir(paths.home)
   await ensurePrivateDir(paths.locks)

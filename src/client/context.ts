@@ -56,8 +56,3 @@ export interface ClientContext {
   execPath: string
   scriptPath: string
 }
-
-export function isDebug(ctx: Pick<ClientContext, 'env'>): boolean {
-  const v = ctx.env.JITSSH_DEBUG
-  return v !== undefined && v !== '' && v !== '0' && v !== 'false'
-}

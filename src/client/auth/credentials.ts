@@ -1,8 +1,9 @@
 // Where the refresh token lives: the OS keychain (every call bounded by a timeout: keychains can hang),
 // else ~/.jitssh/credentials.json (0600) with a one-time warning. JITSSH_CREDENTIAL_STORE=file|keychain
-// forces one. The short-lived access token is cached apart, in ~/.jitssh/tokens/<server-id>.json (0600).
+// (env.ts) forces one. The short-lived access token is cached apart, in ~/.jitssh/tokens/<server-id>.json (0600).
 import { JitsshError } from '../../shared/errors.js'
 import type { ClientContext, Keychain } from '../context.js'
+import { parseJitsshEnv } from '../env.js'
 import { readConfig, updateConfig, type CredentialStoreKind } from '../files/config-store.js'
 import { ensurePrivateDir, readJsonOrNull, removeFile, writeFileAtomic } from '../files/atomic-files.js'
 import { acquireLock } from '../files/lock.js'
@@ -29,11 +30,6 @@ export interface CachedAccessToken {
 interface CredentialsFile {
   version: 1
   servers: Record<string, StoredSession>
-}
-
-export function forcedStore(ctx: Pick<ClientContext, 'env'>): CredentialStoreKind | null {
-  const v = ctx.env.JITSSH_CREDENTIAL_STORE
-  return v === 'file' || v === 'keychain' ? v : null
 }
 
 async function withKeychain<T>(ctx: ClientContext, what: string, call: (k: Keychain, signal: AbortSignal) => Promise<T>): Promise<T> {
@@ -65,7 +61,7 @@ export async function saveSession(
   session: StoredSession,
   warn: (message: string) => void,
 ): Promise<CredentialStoreKind> {
-  const forced = forcedStore(ctx)
+  const forced = parseJitsshEnv(ctx.env).credentialStore
   if (forced !== 'file') {
     try {
       await withKeychain(ctx, 'write to', (k, signal) => k.set(KEYCHAIN_SERVICE, server, JSON.stringify(session), signal))
@@ -89,7 +85,7 @@ export async function saveSession(
 }
 
 export async function loadSession(ctx: ClientContext, paths: JitsshPaths, server: string, kind: CredentialStoreKind | undefined): Promise<StoredSession | null> {
-  if (kind === 'keychain' && forcedStore(ctx) !== 'file') {
+  if (kind === 'keychain' && parseJitsshEnv(ctx.env).credentialStore !== 'file') {
     const text = await withKeychain(ctx, 'read from', (k, signal) => k.get(KEYCHAIN_SERVICE, server, signal))
     return parseSession(text)
   }

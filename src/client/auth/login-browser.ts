@@ -11,8 +11,6 @@ import { clientId, createPkce, randomState, tokenRequest } from './oauth.js'
 import { callbackPage } from './login-page.js'
 import type { LoginUi } from './login.js'
 
-export const DEFAULT_LOGIN_TIMEOUT_MS = 5 * 60_000
-
 interface Callback {
   params: URLSearchParams
   res: ServerResponse

@@ -3,12 +3,13 @@
 import type { DiscoveryDocument, TokenResponse, WhoAmI } from '../../shared/protocol.js'
 import { removeCertificates } from '../files/cert-store.js'
 import type { ClientContext } from '../context.js'
+import { parseJitsshEnv } from '../env.js'
 import { updateConfig } from '../files/config-store.js'
 import { saveSession, writeAccessToken } from './credentials.js'
 import { getDiscovery } from './discovery.js'
 import { requestJson } from '../http.js'
 import { writeHostCa } from '../files/known-hosts.js'
-import { browserLogin, DEFAULT_LOGIN_TIMEOUT_MS } from './login-browser.js'
+import { browserLogin } from './login-browser.js'
 import { deviceLogin } from './login-device.js'
 import type { JitsshPaths } from '../files/paths.js'
 
@@ -40,16 +41,11 @@ export function browserAvailable(ctx: Pick<ClientContext, 'env' | 'platform'>): 
   return Boolean(ctx.env.DISPLAY || ctx.env.WAYLAND_DISPLAY)
 }
 
-export function loginTimeoutMs(ctx: Pick<ClientContext, 'env'>): number {
-  const v = Number(ctx.env.JITSSH_LOGIN_TIMEOUT_MS)
-  return Number.isFinite(v) && v > 0 ? v : DEFAULT_LOGIN_TIMEOUT_MS
-}
-
 export async function performLogin(ctx: ClientContext, paths: JitsshPaths, server: string, ui: LoginUi, options: LoginOptions = {}): Promise<LoginResult> {
   const discovery = await getDiscovery(ctx, paths, server, { fresh: true })
   const canOpen = options.noBrowser !== true && browserAvailable(ctx)
   const flow = options.device === true || (!canOpen && options.noBrowser !== true) ? 'device' : 'browser'
-  const timeoutMs = options.timeoutMs ?? loginTimeoutMs(ctx)
+  const timeoutMs = options.timeoutMs ?? parseJitsshEnv(ctx.env).loginTimeoutMs
   const tokens = flow === 'device'
     ? await deviceLogin(ctx, discovery, ui, { timeoutMs })
     : await browserLogin(ctx, discovery, ui, { openBrowser: canOpen, timeoutMs })
