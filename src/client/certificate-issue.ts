@@ -5,7 +5,8 @@ import { JitsshError } from '../shared/errors.js'
 import type { DiscoveryDocument, SignResponse } from '../shared/protocol.js'
 import { parseCertificate, type SshCertificate } from '../ssh/certificate.js'
 import { encodePrivateKey, formatPublicKey, generateKeyPair } from '../ssh/keys.js'
-import { hasFreshCertificate, writeKeyAndCertificate } from './files/cert-store.js'
+import { certificateIsFresh } from './files/cert-freshness.js'
+import { writeKeyAndCertificate } from './files/cert-store.js'
 import type { ClientContext } from './context.js'
 import { getDiscovery } from './auth/discovery.js'
 import { ensurePrivateDir } from './files/atomic-files.js'
@@ -29,7 +30,7 @@ export interface IssueOptions {
 
 export async function ensureCertificate(ctx: ClientContext, paths: JitsshPaths, server: string, host: string, options: IssueOptions): Promise<IssueOutcome> {
   const margin = parseJitsshEnv(ctx.env).certMarginSeconds
-  if (await hasFreshCertificate(paths, host, ctx.now(), margin)) return 'fresh'
+  if (certificateIsFresh(paths, host, ctx.now(), margin)) return 'fresh'
   await ensurePrivateDir(paths.home)
   await ensurePrivateDir(paths.locks)
   const lock = await acquireLock(join(paths.locks, `host-${host}.lock`), {
@@ -37,7 +38,7 @@ export async function ensureCertificate(ctx: ClientContext, paths: JitsshPaths, 
   })
   try {
     // Whoever held the lock before us may have just written a certificate: reuse it.
-    if (await hasFreshCertificate(paths, host, ctx.now(), margin)) return 'reused'
+    if (certificateIsFresh(paths, host, ctx.now(), margin)) return 'reused'
     const login = options.login === null ? undefined : { ui: options.ui, options: options.login }
     let token = await getAccessToken(ctx, paths, server, { ...(login ? { login } : {}), warn: options.ui.warn })
     const discovery = await getDiscovery(ctx, paths, server)

@@ -78,6 +78,7 @@ describe('ssh-gen fast path', () => {
       '/dist/cli/entry.js',
       '/dist/cli/fast-path.js',
       '/dist/client/env.js',
+      '/dist/client/files/cert-freshness.js',
       '/dist/client/files/paths.js',
       '/dist/ssh/cert-validity.js',
       '/dist/ssh/errors.js',
