@@ -1,13 +1,13 @@
 // jitssh ssh --hostname H [--port P] [--server URL] — the ProxyCommand. stdout carries SSH bytes only;
 // every message is one line on stderr.
 import type { Command } from 'commander'
-import { JitsshError, isJitsshError } from '../shared/errors.js'
+import { JitsshError } from '../shared/errors.js'
 import type { ClientContext } from '../client/context.js'
 import { parseJitsshEnv } from '../client/env.js'
 import { getDiscovery } from '../client/auth/discovery.js'
 import { jitsshPaths } from '../client/files/paths.js'
-import { getAccessToken, resolveServer } from '../client/auth/tokens.js'
-import { openTunnel, runTunnel, type TunnelTarget } from '../client/tunnel/tunnel.js'
+import { resolveServer, withAccessToken } from '../client/auth/tokens.js'
+import { openTunnel, runTunnel } from '../client/tunnel/tunnel.js'
 import { parseHostArg, parsePortArg, parseServerArg } from './host-arg.js'
 
 export interface SshOptions {
@@ -33,19 +33,12 @@ export async function sshCommand(ctx: ClientContext, options: SshOptions): Promi
   const server = await resolveServer(paths, parseServerArg(options.server))
   if (server === null) throw new JitsshError('ERR_NOT_LOGGED_IN', 'not logged in', { hint: 'run: jitssh login --server https://access.example.com' })
   const discovery = await getDiscovery(ctx, paths, server)
-  let token = await getAccessToken(ctx, paths, server)
-  const target = (t: string): TunnelTarget => ({ tunnelEndpoint: discovery.jitssh.tunnel_endpoint, host: spec.host, port, token: t })
   const { httpTimeoutMs: handshakeTimeoutMs, keepaliveMs } = parseJitsshEnv(ctx.env)
-  let ws
-  try {
-    ws = await openTunnel(ctx, target(token), { handshakeTimeoutMs })
-  } catch (error) {
-    if (!isJitsshError(error, 'ERR_NOT_LOGGED_IN')) throw error
-    // The cached token was refused: refresh once (never log in here: stdin/stdout belong to ssh).
-    token = await getAccessToken(ctx, paths, server, { rejected: token })
-    ws = await openTunnel(ctx, target(token), { handshakeTimeoutMs })
-  }
-  await runTunnel(ctx, ws, target(token), {
+  const target = { host: spec.host, port }
+  // No `login` option: a refused token is refreshed once, but never a login here (stdin/stdout belong to ssh).
+  const ws = await withAccessToken(ctx, paths, server, {}, (token) =>
+    openTunnel(ctx, { tunnelEndpoint: discovery.jitssh.tunnel_endpoint, ...target, token }, { handshakeTimeoutMs }))
+  await runTunnel(ctx, ws, target, {
     stdin: ctx.stdin,
     stdout: ctx.stdout,
     keepaliveMs,

@@ -3,12 +3,14 @@
  * JITSSH_CREDENTIAL_STORE=file, the real undici fetch (configured from the test's env only) and a
  * browser that must be given explicitly: an unexpected browser open fails the test.
  */
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir, userInfo } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { PassThrough, type Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
+import { accessTokenPath } from '../../src/client/auth/credentials.js'
 import type { ClientContext, Keychain } from '../../src/client/context.js'
+import { jitsshPaths } from '../../src/client/files/paths.js'
 import { proxySettingsFromEnv } from '../../src/client/tunnel/proxy.js'
 import { createProxyFetch, sleep } from '../../src/cli/context.js'
 import { main } from '../../src/cli/main.js'
@@ -106,6 +108,28 @@ export async function runCli(argv: string[], options: CliOptions): Promise<CliRe
   await new Promise((r) => setImmediate(r))
   const stdoutBytes = Buffer.concat(out)
   return { code, stdout: stdoutBytes.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), stdoutBytes }
+}
+
+/**
+ * What a login leaves in `home` for `server`, without one: its discovery document (every endpoint under
+ * `server`), a cached access token valid for 10 minutes, and (with `refreshToken`) the session in the
+ * credentials file.
+ */
+export async function seedSession(home: string, server: string, tokens: { accessToken: string; refreshToken?: string }): Promise<void> {
+  const paths = jitsshPaths({}, home)
+  await mkdir(paths.tokens, { recursive: true })
+  const discovery = {
+    issuer: server, authorization_endpoint: `${server}/authorize`, token_endpoint: `${server}/token`,
+    device_authorization_endpoint: `${server}/device_authorization`, revocation_endpoint: `${server}/revoke`,
+    jwks_uri: `${server}/jwks`, userinfo_endpoint: `${server}/v1/me`,
+    jitssh: { version: 1, client_id: 'jitssh-cli', sign_endpoint: `${server}/v1/ssh/sign`, tunnel_endpoint: `${server}/v1/tunnel` },
+  }
+  const sessionExpiresAt = new Date(Date.now() + 3600_000).toISOString()
+  await writeFile(paths.config, JSON.stringify({ version: 1, default_server: server, servers: { [server]: { discovery, credential_store: 'file' } } }))
+  await writeFile(accessTokenPath(paths, server), JSON.stringify({ access_token: tokens.accessToken, expires_at: Date.now() + 600_000, session_expires_at: sessionExpiresAt }))
+  if (tokens.refreshToken !== undefined) {
+    await writeFile(paths.credentials, JSON.stringify({ version: 1, servers: { [server]: { refresh_token: tokens.refreshToken, session_expires_at: sessionExpiresAt } } }))
+  }
 }
 
 /** Every file under `dir` with its mode, size and content hash: to assert a run touched nothing. */

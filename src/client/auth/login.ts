@@ -1,16 +1,16 @@
 // Logging in: choose the browser or the device flow, then keep what came back (refresh token in the
 // keychain or file, access token cache, host CA line, default server). Callers hold the session lock.
-import type { DiscoveryDocument, TokenResponse, WhoAmI } from '../../shared/protocol.js'
+import type { DiscoveryDocument, WhoAmI } from '../../shared/protocol.js'
 import { removeCertificates } from '../files/cert-store.js'
 import type { ClientContext } from '../context.js'
 import { parseJitsshEnv } from '../env.js'
 import { updateConfig } from '../files/config-store.js'
-import { saveSession, writeAccessToken } from './credentials.js'
 import { getDiscovery } from './discovery.js'
 import { requestJson } from '../http.js'
 import { writeHostCa } from '../files/known-hosts.js'
 import { browserLogin } from './login-browser.js'
 import { deviceLogin } from './login-device.js'
+import { storeTokens } from './tokens.js'
 import type { JitsshPaths } from '../files/paths.js'
 
 /** How login talks to the person (always stderr in the CLI). */
@@ -66,19 +66,6 @@ export async function performLogin(ctx: ClientContext, paths: JitsshPaths, serve
     await removeServerCertificates(paths, discovery)
   }
   return { server, flow, identity, sessionExpiresAt: tokens.session_expires_at }
-}
-
-export async function storeTokens(ctx: ClientContext, paths: JitsshPaths, server: string, tokens: TokenResponse, ui: Pick<LoginUi, 'warn'>): Promise<void> {
-  const sessionExpiresAt = tokens.session_expires_at
-  const kind = await saveSession(ctx, paths, server, { refresh_token: tokens.refresh_token, session_expires_at: sessionExpiresAt }, (m) => ui.warn(m))
-  await writeAccessToken(paths, server, {
-    access_token: tokens.access_token,
-    expires_at: ctx.now() + Math.max(0, Number(tokens.expires_in) || 0) * 1000,
-    session_expires_at: sessionExpiresAt,
-  })
-  await updateConfig(paths, (config) => {
-    config.servers[server] = { ...config.servers[server], credential_store: kind }
-  })
 }
 
 export async function whoAmI(ctx: ClientContext, discovery: DiscoveryDocument, accessToken: string): Promise<WhoAmI> {
