@@ -10,6 +10,7 @@ import { resolveServer } from '../client/auth/tokens.js'
 import { conflictingProxySettings } from '../client/ssh-config/conflicts.js'
 import { checkSshConfig } from '../client/ssh-config/check.js'
 import { readSshConfig, rewriteSshConfig, BACKUP_SUFFIX } from '../client/ssh-config/file.js'
+import type { RunCommand } from './command.js'
 import { parseHostArg, parseServerArg } from './host-arg.js'
 import { createUi } from './output.js'
 
@@ -22,7 +23,7 @@ export interface SshConfigOptions {
   server?: string
 }
 
-export function defineSshConfig(program: Command, ctx: ClientContext, done: (code: number) => void): void {
+export function registerSshConfig(program: Command, ctx: ClientContext, run: RunCommand<SshConfigOptions>): void {
   program
     .command('ssh-config')
     .description('print (or write into ~/.ssh/config) the ssh config that routes a host through jitssh')
@@ -32,7 +33,9 @@ export function defineSshConfig(program: Command, ctx: ClientContext, done: (cod
     .option('--remove', 'remove the block for this host from the ssh config file')
     .option('--config <file>', 'the ssh config file for --write/--remove (default: ~/.ssh/config)')
     .option('--server <url>', 'the jitssh server (default: the last one logged in to)')
-    .action(async (options: SshConfigOptions) => done(await sshConfigCommand(ctx, options)))
+    .action(async (options: SshConfigOptions) => {
+      await run(ctx, options)
+    })
 }
 
 export async function sshConfigCommand(ctx: ClientContext, options: SshConfigOptions): Promise<number> {

@@ -8,6 +8,7 @@ import { getDiscovery } from '../client/auth/discovery.js'
 import { jitsshPaths } from '../client/files/paths.js'
 import { resolveServer, withAccessToken } from '../client/auth/tokens.js'
 import { openTunnel, runTunnel } from '../client/tunnel/tunnel.js'
+import type { RunCommand } from './command.js'
 import { parseHostArg, parsePortArg, parseServerArg } from './host-arg.js'
 
 export interface SshOptions {
@@ -16,14 +17,16 @@ export interface SshOptions {
   server?: string
 }
 
-export function defineSsh(program: Command, ctx: ClientContext, done: (code: number) => void): void {
+export function registerSsh(program: Command, ctx: ClientContext, run: RunCommand<SshOptions>): void {
   program
     .command('ssh')
     .description("carry an ssh connection through the jitssh server (ssh's ProxyCommand)")
     .option('--hostname <host>', 'the target host (%h)')
     .option('--port <port>', 'the target port (%p)', '22')
     .option('--server <url>', 'the jitssh server (default: the last one logged in to)')
-    .action(async (options: SshOptions) => done(await sshCommand(ctx, options)))
+    .action(async (options: SshOptions) => {
+      await run(ctx, options)
+    })
 }
 
 export async function sshCommand(ctx: ClientContext, options: SshOptions): Promise<number> {
