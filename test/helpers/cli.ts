@@ -1,7 +1,8 @@
 /**
  * Runs the jitssh CLI in-process (main(argv, ctx)) against a temp HOME, with buffers for the streams,
- * JITSSH_CREDENTIAL_STORE=file, the real undici fetch (configured from the test's env only) and a
- * browser that must be given explicitly: an unexpected browser open fails the test.
+ * JITSSH_CREDENTIAL_STORE=file, the real undici fetch (configured from the test's env only, and failing
+ * closed: loopback origins only, or nothing with `network: 'none'`) and a browser that must be given
+ * explicitly: an unexpected browser open or network request fails the test.
  */
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir, userInfo } from 'node:os'
@@ -9,7 +10,7 @@ import { join, relative, resolve } from 'node:path'
 import { PassThrough, type Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { accessTokenPath } from '../../src/client/auth/credentials.js'
-import type { ClientContext, Keychain } from '../../src/client/context.js'
+import type { ClientContext, FetchLike, Keychain } from '../../src/client/context.js'
 import { jitsshPaths } from '../../src/client/files/paths.js'
 import { proxySettingsFromEnv } from '../../src/client/tunnel/proxy.js'
 import { createProxyFetch, sleep } from '../../src/cli/context.js'
@@ -34,6 +35,8 @@ export interface CliOptions {
   sshHomedir?: string
   /** Receives stderr as it is written (e.g. to read a device code while the command runs). */
   onStderr?: (text: string) => void
+  /** Which HTTP requests may leave: 'loopback' (the default: 127.0.0.1, [::1], localhost) or 'none'. */
+  network?: 'loopback' | 'none'
 }
 
 export interface CliResult {
@@ -51,7 +54,30 @@ export async function removeTempHome(home: string): Promise<void> {
   await rm(home, { recursive: true, force: true })
 }
 
-export function testContext(options: CliOptions): { ctx: ClientContext; stdout: PassThrough; stderr: PassThrough; close(): Promise<void> } {
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost'])
+
+/** Why a test may not send this request, or null when it may. */
+function refusal(url: string, network: 'loopback' | 'none'): string | null {
+  if (network === 'none') return `unexpected network request in a test that makes none: ${url}`
+  let hostname: string | undefined
+  try {
+    hostname = new URL(url).hostname
+  } catch {
+    hostname = undefined
+  }
+  return hostname !== undefined && LOOPBACK_HOSTS.has(hostname) ? null : `unexpected network request to a non-loopback address in a test: ${url}`
+}
+
+export interface TestContext {
+  ctx: ClientContext
+  stdout: PassThrough
+  stderr: PassThrough
+  /** The URLs of requests the context refused (each one also failed with an Error naming it). */
+  refused: string[]
+  close(): Promise<void>
+}
+
+export function testContext(options: CliOptions): TestContext {
   const env: Record<string, string | undefined> = {
     HOME: options.home,
     PATH: process.env.PATH,
@@ -59,6 +85,15 @@ export function testContext(options: CliOptions): { ctx: ClientContext; stdout: 
     ...options.env,
   }
   const http = createProxyFetch(env)
+  const refused: string[] = []
+  const fetch: FetchLike = async (url, init) => {
+    const why = refusal(url, options.network ?? 'loopback')
+    if (why !== null) {
+      refused.push(url)
+      throw new Error(why)
+    }
+    return http.fetch(url, init)
+  }
   const stdout = new PassThrough()
   const stderr = new PassThrough()
   const ctx: ClientContext = {
@@ -74,7 +109,7 @@ export function testContext(options: CliOptions): { ctx: ClientContext; stdout: 
     isTTY: options.isTTY ?? false,
     now: options.now ?? (() => Date.now()),
     sleep: options.sleep ?? sleep,
-    fetch: http.fetch,
+    fetch,
     proxy: proxySettingsFromEnv(env),
     openBrowser: options.openBrowser ?? (async (url) => {
       throw new Error(`unexpected browser open: ${url}`)
@@ -87,11 +122,11 @@ export function testContext(options: CliOptions): { ctx: ClientContext; stdout: 
     execPath: process.execPath,
     scriptPath: BIN_JITSSH,
   }
-  return { ctx, stdout, stderr, close: () => http.close() }
+  return { ctx, stdout, stderr, refused, close: () => http.close() }
 }
 
 export async function runCli(argv: string[], options: CliOptions): Promise<CliResult> {
-  const { ctx, stdout, stderr, close } = testContext(options)
+  const { ctx, stdout, stderr, refused, close } = testContext(options)
   const out: Buffer[] = []
   const err: Buffer[] = []
   stdout.on('data', (c: Buffer) => out.push(c))
@@ -107,7 +142,10 @@ export async function runCli(argv: string[], options: CliOptions): Promise<CliRe
   }
   await new Promise((r) => setImmediate(r))
   const stdoutBytes = Buffer.concat(out)
-  return { code, stdout: stdoutBytes.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), stdoutBytes }
+  const result = { code, stdout: stdoutBytes.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), stdoutBytes }
+  // The command may have carried on (status does without the server): fail the test all the same.
+  if (refused.length > 0) throw new Error(`jitssh ${argv.join(' ')} made unexpected network requests: ${refused.join(', ')}\nstderr: ${result.stderr}`)
+  return result
 }
 
 /**
