@@ -14,7 +14,7 @@ import type { ClientContext, FetchLike, Keychain } from '../../src/client/contex
 import { jitsshPaths } from '../../src/client/files/paths.js'
 import { proxySettingsFromEnv } from '../../src/client/tunnel/proxy.js'
 import { createProxyFetch, sleep } from '../../src/cli/context.js'
-import { main } from '../../src/cli/main.js'
+import { main, type CommandRuns } from '../../src/cli/main.js'
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 export const BIN_JITSSH = join(REPO_ROOT, 'bin', 'jitssh.js')
@@ -37,6 +37,8 @@ export interface CliOptions {
   onStderr?: (text: string) => void
   /** Which HTTP requests may leave: 'loopback' (the default: 127.0.0.1, [::1], localhost) or 'none'. */
   network?: 'loopback' | 'none'
+  /** runCli only: the run functions main uses (default: the real ones). */
+  runs?: CommandRuns
 }
 
 export interface CliResult {
@@ -136,7 +138,7 @@ export async function runCli(argv: string[], options: CliOptions): Promise<CliRe
   })
   let code: number
   try {
-    code = await main(argv, ctx)
+    code = await main(argv, ctx, options.runs)
   } finally {
     await close()
   }
