@@ -50,6 +50,8 @@ export interface ClientContext {
   /** Opens the URL in the user's browser; resolves once launched (not when the page loads). */
   openBrowser(url: string): Promise<void>
   keychain(): Promise<Keychain>
+  /** How long one keychain call may take before the keychain counts as unusable (3 s in the CLI). */
+  keychainTimeoutMs: number
   /** Aborted on SIGINT/SIGTERM. */
   signal: AbortSignal
   /** Absolute paths of node and bin/jitssh.js, for the generated ssh config. */

@@ -25,6 +25,8 @@ export interface CliOptions {
   stdin?: Readable
   openBrowser?: (url: string) => Promise<void>
   keychain?: Keychain
+  /** As in the CLI (3000) unless a test of a hanging keychain makes it short. */
+  keychainTimeoutMs?: number
   now?: () => number
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>
   isTTY?: boolean
@@ -120,6 +122,7 @@ export function testContext(options: CliOptions): TestContext {
       if (options.keychain) return options.keychain
       throw new Error('no keychain in tests')
     },
+    keychainTimeoutMs: options.keychainTimeoutMs ?? 3_000,
     signal: options.signal ?? new AbortController().signal,
     execPath: process.execPath,
     scriptPath: BIN_JITSSH,

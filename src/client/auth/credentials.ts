@@ -12,7 +12,6 @@ import { serverId } from './server-url.js'
 import { join } from 'node:path'
 
 export const KEYCHAIN_SERVICE = 'jitssh'
-const KEYCHAIN_TIMEOUT_MS = 3_000
 
 export interface StoredSession {
   refresh_token: string
@@ -38,8 +37,8 @@ async function withKeychain<T>(ctx: ClientContext, what: string, call: (k: Keych
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       controller.abort()
-      reject(new Error(`the OS keychain did not answer within ${KEYCHAIN_TIMEOUT_MS / 1000} s`))
-    }, KEYCHAIN_TIMEOUT_MS)
+      reject(new Error(`the OS keychain did not answer within ${ctx.keychainTimeoutMs / 1000} s`))
+    }, ctx.keychainTimeoutMs)
   })
   try {
     return await Promise.race([ctx.keychain().then((k) => call(k, controller.signal)), timeout])
