@@ -150,11 +150,32 @@ describe('jitssh login (browser)', () => {
     await expect(stat(paths().credentials)).rejects.toMatchObject({ code: 'ENOENT' })
   })
 
-  it('reports a wrong password at the login page as a failed login, not a hang', async () => {
-    const browser = createStubBrowser({ password: 'wrong', })
-    const r = await runCli(['login', '--server', srv.url], { home, env: { ...DISPLAY, JITSSH_LOGIN_TIMEOUT_MS: '1500' }, openBrowser: browser.open })
+  it('a wrong password at the login page: no answer reaches the CLI, which stops at its login timeout (exit 4) and keeps nothing', async () => {
+    const browser = createStubBrowser({ password: 'wrong' })
+    let refusedAt: number | undefined
+    const started = Date.now()
+    const r = await runCli(['login', '--server', srv.url], {
+      home,
+      env: { ...DISPLAY, JITSSH_LOGIN_TIMEOUT_MS: '1500' },
+      openBrowser: async (url) => {
+        await browser.open(url)
+        browser.result().catch(() => (refusedAt = Date.now()))
+      },
+    })
+    const returnedAt = Date.now()
+    // The server refused the password and showed its form again, so the loopback callback never came.
+    await expect(browser.result()).rejects.toThrow(/login failed \(401\)/)
+    expect(refusedAt).toBeDefined()
     expect(r.code).toBe(4)
-    await expect(browser.result()).rejects.toThrow(/login failed/)
+    expect(r.stdout).toBe('')
+    expect(r.stderr.trimEnd().split('\n').at(-1)).toBe('jitssh: login timed out after 2 s (run jitssh login again, or jitssh login --device if the browser cannot reach this machine)')
+    // It waited out JITSSH_LOGIN_TIMEOUT_MS after the refusal, and not much longer: not a hang.
+    expect(returnedAt - started).toBeGreaterThanOrEqual(1500)
+    expect(returnedAt - started).toBeLessThan(10_000)
+    expect(returnedAt).toBeGreaterThan(refusedAt!)
+    await expect(stat(paths().credentials)).rejects.toMatchObject({ code: 'ENOENT' })
+    await expect(stat(accessTokenPath(paths(), srv.url))).rejects.toMatchObject({ code: 'ENOENT' })
+    expect((await readJson(paths().config)).default_server).toBeUndefined()
   })
 
   it('an unreachable server: exit 1, one line that says so', async () => {
