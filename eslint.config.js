@@ -5,6 +5,11 @@ import tseslint from 'typescript-eslint'
 
 const serverPackages = ['fastify', '@fastify/*', 'better-sqlite3', 'pg', 'oidc-provider', 'yaml']
 const restrict = (patterns) => ['error', { patterns }]
+// Relative imports from any depth (src/client/auth/x.ts reaches the server as ../../server/...), the folder
+// itself included (../../server), are matched by segment name.
+const notServer = { group: ['**/server', '**/server/**'], message: 'client and CLI never import server code.' }
+const notCli = { group: ['**/cli', '**/cli/**'], message: 'client code never imports the CLI (src/cli).' }
+const noServerPackages = { group: serverPackages, message: 'server dependencies never load in the client.' }
 
 export default tseslint.config(
   { ignores: ['dist/**', 'dist-typecheck/**', 'node_modules/**', 'coverage/**'] },
@@ -30,11 +35,27 @@ export default tseslint.config(
   },
   {
     files: ['src/client/**'],
-    rules: { 'no-restricted-imports': restrict([{ group: ['**/server/**', '**/cli/**'], message: 'client imports only ssh and shared.' }, { group: serverPackages, message: 'server dependencies never load in the client.' }]) },
+    rules: { 'no-restricted-imports': restrict([notServer, notCli, noServerPackages]) },
   },
   {
     files: ['src/cli/**'],
-    rules: { 'no-restricted-imports': restrict([{ group: ['**/server/**'], message: 'the CLI never imports server code.' }, { group: serverPackages, message: 'server dependencies never load in the client.' }]) },
+    rules: { 'no-restricted-imports': restrict([notServer, noServerPackages]) },
+  },
+  {
+    // The ssh-gen fast path, also bundled into dist/fast-path.cjs: node: built-ins and small files of ours, no
+    // package (test/integration/cli-ssh-gen-fast-path.test.ts checks every module it loads).
+    files: ['src/cli/fast-path.ts', 'src/client/env.ts', 'src/client/files/paths.ts', 'src/client/files/cert-freshness.ts'],
+    rules: { 'no-restricted-imports': restrict([notServer, notCli, { regex: '^(?!node:|\\.)', message: 'the ssh-gen fast path loads no package, only node: built-ins and files of ours.' }]) },
+  },
+  {
+    // The unit project (vitest --project unit) starts no jitssh server, sshd, Chromium or PostgreSQL.
+    files: ['test/unit/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: '../helpers/sshd.js', importNames: ['startSshd'], message: 'tests that start sshd belong in test/integration or test/e2e.' }],
+        patterns: [{ group: ['**/helpers/server.js', '**/helpers/stack.js', '**/helpers/chromium.js', '**/helpers/postgres.js'], message: 'tests that start the server, Chromium or PostgreSQL belong in test/integration or test/e2e.' }],
+      }],
+    },
   },
   {
     files: ['src/server/**'],

@@ -3,11 +3,12 @@ import type { Command } from 'commander'
 import { JitsshError } from '../shared/errors.js'
 import type { AuditEvent } from '../shared/protocol.js'
 import { parseHostSpec } from '../ssh/config.js'
-import { adminClient, fetchAuditEvents, type AuditFilters } from '../client/admin-api.js'
+import { adminClient, fetchAuditEvents, type AuditFilters } from '../client/admin/api.js'
 import type { ClientContext } from '../client/context.js'
-import { parseTimeInput, TIME_INPUT_HELP } from '../client/time-input.js'
-import { formatLocalTime, resolveTimeZone } from '../client/zoned-time.js'
+import { parseTimeInput, TIME_INPUT_HELP } from '../client/admin/time-input.js'
+import { formatLocalTime, resolveTimeZone } from '../client/admin/zoned-time.js'
 import { summarizeDetail } from './audit-detail.js'
+import type { RunCommand } from './command.js'
 import { parseServerArg } from './host-arg.js'
 import { renderTable } from './table.js'
 
@@ -26,7 +27,7 @@ export interface AuditOptions {
 export const DEFAULT_AUDIT_LIMIT = 100
 const MAX_LIMIT = 100_000
 
-export function defineAudit(program: Command, ctx: ClientContext, done: (code: number) => void): void {
+export function registerAudit(program: Command, ctx: ClientContext, run: RunCommand<AuditOptions>): void {
   program
     .command('audit')
     .description('search the audit log (admins only): who did what, where and when; newest first')
@@ -39,7 +40,9 @@ export function defineAudit(program: Command, ctx: ClientContext, done: (code: n
     .option('--oldest-first', 'list the oldest matching events first')
     .option('--json', 'print JSON (for scripts): {events, more}')
     .option('--server <url>', 'the jitssh server (default: the last one logged in to)')
-    .action(async (options: AuditOptions) => done(await auditCommand(ctx, options)))
+    .action(async (options: AuditOptions) => {
+      await run(ctx, options)
+    })
 }
 
 function parseLimit(value: string | undefined): number {

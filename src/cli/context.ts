@@ -5,7 +5,10 @@ import { fileURLToPath } from 'node:url'
 import type { EnvHttpProxyAgent } from 'undici'
 import { JitsshError } from '../shared/errors.js'
 import type { ClientContext, FetchLike, Keychain } from '../client/context.js'
-import { proxySettingsFromEnv } from '../client/proxy.js'
+import { proxySettingsFromEnv } from '../client/tunnel/proxy.js'
+
+/** Keychains can hang (a locked login keyring, a D-Bus service that never answers): give up after this. */
+const KEYCHAIN_TIMEOUT_MS = 3_000
 
 export interface ProcessContext {
   ctx: ClientContext
@@ -111,6 +114,7 @@ export function createProcessContext(): ProcessContext {
     proxy: proxySettingsFromEnv(env),
     openBrowser: openInBrowser,
     keychain: loadKeychain,
+    keychainTimeoutMs: KEYCHAIN_TIMEOUT_MS,
     signal: controller.signal,
     execPath: process.execPath,
     scriptPath: fileURLToPath(new URL('../../bin/jitssh.js', import.meta.url)),

@@ -1,13 +1,14 @@
 // The ssh-gen fast path: ssh runs `Match exec ... ssh-gen` before every connection, and nearly every time
-// a certificate on disk is still good. This check decides that with node: built-ins and a few of our own
-// small modules, nothing from node_modules. It is built twice: as ES modules for src/cli/entry.ts, and
-// bundled into one CommonJS file (dist/fast-path.cjs, see the build script) for bin/jitssh-ssh-gen.cjs,
-// because node starts a CommonJS entry point as fast as `node -e 0` and an ES-module one about 20% slower.
-import { accessSync, readFileSync } from 'node:fs'
-import { readValidBefore } from '../ssh/cert-validity.js'
+// a certificate on disk is still good. This reads the arguments and asks certificateIsFresh, the same check
+// ssh-gen's slow path makes, with node: built-ins and a few of our own small modules, nothing from
+// node_modules. It is built twice: as ES modules for src/cli/entry.ts, and bundled into one CommonJS file
+// (dist/fast-path.cjs, see the build script) for bin/jitssh-ssh-gen.cjs, because node starts a CommonJS
+// entry point as fast as `node -e 0` and an ES-module one about 20% slower.
 // host-spec.ts is the validator src/ssh/config.ts re-exports; imported directly to load as little as possible.
 import { parseHostSpec } from '../ssh/host-spec.js'
-import { certMarginSeconds, certPaths, jitsshPaths } from '../client/paths.js'
+import { parseJitsshEnv } from '../client/env.js'
+import { certificateIsFresh } from '../client/files/cert-freshness.js'
+import { jitsshPaths } from '../client/files/paths.js'
 
 /**
  * `ssh-gen` arguments (after the command name) → true when the host's certificate is valid for longer than
@@ -34,13 +35,9 @@ export function hasFreshCertificate(args: string[], env: Record<string, string |
   } catch {
     return false
   }
-  const files = certPaths(jitsshPaths(env, home), host)
   try {
-    const validBefore = readValidBefore(readFileSync(files.cert, 'utf8'))
-    if (validBefore === null || validBefore * 1000 <= nowMs + certMarginSeconds(env) * 1000) return false
-    accessSync(files.key)
-    return true
+    return certificateIsFresh(jitsshPaths(env, home), host, nowMs, parseJitsshEnv(env).certMarginSeconds)
   } catch {
-    return false
+    return false // unreadable: the full CLI says why
   }
 }

@@ -1,7 +1,7 @@
 // --hostname values: checked by src/ssh/config.ts parseHostSpec before they touch a path or a config line.
 import { JitsshError } from '../shared/errors.js'
 import { parseHostSpec, type HostSpec } from '../ssh/config.js'
-import { normalizeServerUrl } from '../client/server-url.js'
+import { normalizeServerUrl } from '../client/auth/server-url.js'
 
 export function parseHostArg(input: string | undefined, options: { allowPattern?: boolean; allowPort?: boolean } = {}): HostSpec {
   if (input === undefined || input === '') {

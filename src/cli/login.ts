@@ -2,13 +2,14 @@
 import type { Command } from 'commander'
 import { JitsshError } from '../shared/errors.js'
 import type { ClientContext } from '../client/context.js'
-import { readConfig } from '../client/config-store.js'
-import { loadSession } from '../client/credentials.js'
-import { getDiscovery } from '../client/discovery.js'
-import { performLogin } from '../client/login.js'
-import { revokeToken } from '../client/oauth.js'
-import { jitsshPaths } from '../client/paths.js'
-import { lockSession, resolveServer } from '../client/session.js'
+import { readConfig } from '../client/files/config-store.js'
+import { loadSession } from '../client/auth/credentials.js'
+import { getDiscovery } from '../client/auth/discovery.js'
+import { performLogin } from '../client/auth/login.js'
+import { revokeToken } from '../client/auth/oauth.js'
+import { jitsshPaths } from '../client/files/paths.js'
+import { lockSession, resolveServer } from '../client/auth/tokens.js'
+import type { RunCommand } from './command.js'
 import { parseServerArg } from './host-arg.js'
 import { createUi } from './output.js'
 
@@ -19,14 +20,16 @@ export interface LoginCommandOptions {
   browser?: boolean
 }
 
-export function defineLogin(program: Command, ctx: ClientContext, done: (code: number) => void): void {
+export function registerLogin(program: Command, ctx: ClientContext, run: RunCommand<LoginCommandOptions>): void {
   program
     .command('login')
     .description('log in to a jitssh server in the browser (or with a device code)')
     .option('--server <url>', 'the jitssh server (default: the last one logged in to)')
     .option('--device', 'log in with a code entered on another device (chosen automatically without a browser)')
     .option('--no-browser', 'do not open a browser; print the URL to open instead')
-    .action(async (options: LoginCommandOptions) => done(await loginCommand(ctx, options)))
+    .action(async (options: LoginCommandOptions) => {
+      await run(ctx, options)
+    })
 }
 
 export async function loginCommand(ctx: ClientContext, options: LoginCommandOptions): Promise<number> {

@@ -2,25 +2,32 @@
 import type { Command } from 'commander'
 import { JitsshError } from '../shared/errors.js'
 import type { ClientContext } from '../client/context.js'
-import { readConfig, updateConfig } from '../client/config-store.js'
-import { deleteSession, loadSession } from '../client/credentials.js'
-import { removeHostCa } from '../client/known-hosts.js'
-import { removeServerCertificates } from '../client/login.js'
-import { revokeToken } from '../client/oauth.js'
-import { jitsshPaths } from '../client/paths.js'
-import { lockSession, resolveServer } from '../client/session.js'
+import { readConfig, updateConfig } from '../client/files/config-store.js'
+import { deleteSession, loadSession } from '../client/auth/credentials.js'
+import { removeHostCa } from '../client/files/known-hosts.js'
+import { removeServerCertificates } from '../client/auth/login.js'
+import { revokeToken } from '../client/auth/oauth.js'
+import { jitsshPaths } from '../client/files/paths.js'
+import { lockSession, resolveServer } from '../client/auth/tokens.js'
+import type { RunCommand } from './command.js'
 import { parseServerArg } from './host-arg.js'
 import { createUi } from './output.js'
 
-export function defineLogout(program: Command, ctx: ClientContext, done: (code: number) => void): void {
+export interface LogoutOptions {
+  server?: string
+}
+
+export function registerLogout(program: Command, ctx: ClientContext, run: RunCommand<LogoutOptions>): void {
   program
     .command('logout')
     .description("end the session at the server and remove this machine's credentials, keys and certificates for it")
     .option('--server <url>', 'the jitssh server (default: the last one logged in to)')
-    .action(async (options: { server?: string }) => done(await logoutCommand(ctx, options)))
+    .action(async (options: LogoutOptions) => {
+      await run(ctx, options)
+    })
 }
 
-export async function logoutCommand(ctx: ClientContext, options: { server?: string }): Promise<number> {
+export async function logoutCommand(ctx: ClientContext, options: LogoutOptions): Promise<number> {
   const paths = jitsshPaths(ctx.env, ctx.homedir)
   const server = await resolveServer(paths, parseServerArg(options.server))
   const ui = createUi(ctx)

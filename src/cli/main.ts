@@ -2,30 +2,56 @@
 // calls process.exit; everything outside comes in through the context.
 import { Command, CommanderError, Option } from 'commander'
 import { EXIT, exitCodeFor } from '../shared/errors.js'
-import { isDebug, type ClientContext } from '../client/context.js'
+import type { ClientContext } from '../client/context.js'
+import { parseJitsshEnv } from '../client/env.js'
 import { createProcessContext } from './context.js'
 import { formatError } from './output.js'
-import { defineLogin } from './login.js'
-import { defineLogout } from './logout.js'
-import { defineStatus } from './status.js'
-import { defineSshConfig } from './ssh-config.js'
-import { defineSshGen } from './ssh-gen.js'
-import { defineSsh } from './ssh.js'
-import { defineAudit } from './audit.js'
-import { defineRevoke } from './revoke.js'
-import { defineSessions } from './sessions.js'
-import { defineUserAccess } from './user-access.js'
+import type { RunCommand } from './command.js'
+import { registerLogin, loginCommand, type LoginCommandOptions } from './login.js'
+import { registerLogout, logoutCommand, type LogoutOptions } from './logout.js'
+import { registerStatus, statusCommand, type StatusOptions } from './status.js'
+import { registerSshConfig, sshConfigCommand, type SshConfigOptions } from './ssh-config.js'
+import { registerSshGen, sshGenCommand, type SshGenOptions } from './ssh-gen.js'
+import { registerSsh, sshCommand, type SshOptions } from './ssh.js'
+import { registerAudit, auditCommand, type AuditOptions } from './audit.js'
+import { registerRevoke, revokeCommand, type RevokeOptions } from './revoke.js'
+import { registerSessions, sessionsCommand, type SessionsOptions } from './sessions.js'
+import { registerUser, userCommand, type UserOptions } from './user-access.js'
 
 export const VERSION = '0.1.0'
 
-/** Each command's action returns its exit code through this. */
-export type Action<O> = (options: O) => Promise<number>
-export type Define = (program: Command, ctx: ClientContext, done: (code: number) => void) => void
+/** The run function of each command. */
+export interface CommandRuns {
+  login: RunCommand<LoginCommandOptions>
+  logout: RunCommand<LogoutOptions>
+  status: RunCommand<StatusOptions>
+  sshConfig: RunCommand<SshConfigOptions>
+  sshGen: RunCommand<SshGenOptions>
+  ssh: RunCommand<SshOptions>
+  audit: RunCommand<AuditOptions>
+  sessions: RunCommand<SessionsOptions>
+  revoke: RunCommand<RevokeOptions>
+  user: RunCommand<UserOptions>
+}
 
-export async function main(argv: string[], context?: ClientContext): Promise<number> {
+export const COMMANDS: CommandRuns = {
+  login: loginCommand,
+  logout: logoutCommand,
+  status: statusCommand,
+  sshConfig: sshConfigCommand,
+  sshGen: sshGenCommand,
+  ssh: sshCommand,
+  audit: auditCommand,
+  sessions: sessionsCommand,
+  revoke: revokeCommand,
+  user: userCommand,
+}
+
+/** `runs` replaces the real run functions (the parse tests record the options instead of running anything). */
+export async function main(argv: string[], context?: ClientContext, runs: CommandRuns = COMMANDS): Promise<number> {
   const owned = context === undefined ? createProcessContext() : null
   const ctx = context ?? owned!.ctx
-  const debug = argv.includes('--debug') || isDebug(ctx)
+  const debug = argv.includes('--debug') || parseJitsshEnv(ctx.env).debug
   let code: number = EXIT.OK
   const program = new Command('jitssh')
     .description('Just-in-time SSH access: short-lived OpenSSH certificates through an auditing bastion.')
@@ -38,9 +64,18 @@ export async function main(argv: string[], context?: ClientContext): Promise<num
       outputError: (s, write) => write(s.replace(/^error: /, 'jitssh: ')),
     })
     .showSuggestionAfterError(true)
-  for (const define of [defineLogin, defineLogout, defineStatus, defineSshConfig, defineSshGen, defineSsh, defineAudit, defineSessions, defineRevoke, defineUserAccess] as Define[]) {
-    define(program, ctx, (c) => (code = c))
-  }
+  // Commander keeps nothing an action returns: each run leaves its exit code here.
+  const exitCode = <O>(run: RunCommand<O>): RunCommand<O> => async (c, options) => (code = await run(c, options))
+  registerLogin(program, ctx, exitCode(runs.login))
+  registerLogout(program, ctx, exitCode(runs.logout))
+  registerStatus(program, ctx, exitCode(runs.status))
+  registerSshConfig(program, ctx, exitCode(runs.sshConfig))
+  registerSshGen(program, ctx, exitCode(runs.sshGen))
+  registerSsh(program, ctx, exitCode(runs.ssh))
+  registerAudit(program, ctx, exitCode(runs.audit))
+  registerSessions(program, ctx, exitCode(runs.sessions))
+  registerRevoke(program, ctx, exitCode(runs.revoke))
+  registerUser(program, ctx, exitCode(runs.user))
   try {
     await program.parseAsync(argv, { from: 'user' })
     return code

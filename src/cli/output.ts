@@ -2,7 +2,7 @@
 // colour only without NO_COLOR), and errors as one line with the fix; --debug adds the cause chain.
 import { isJitsshError } from '../shared/errors.js'
 import type { ClientContext } from '../client/context.js'
-import type { LoginUi } from '../client/login.js'
+import type { LoginUi } from '../client/auth/login.js'
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏']
 

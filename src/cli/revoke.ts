@@ -2,8 +2,9 @@
 import type { Command } from 'commander'
 import { JitsshError } from '../shared/errors.js'
 import type { RevokeRequest, RevokeResult } from '../shared/protocol.js'
-import { adminClient } from '../client/admin-api.js'
+import { adminClient } from '../client/admin/api.js'
 import type { ClientContext } from '../client/context.js'
+import type { RunCommand } from './command.js'
 import { parseServerArg } from './host-arg.js'
 
 export interface RevokeOptions {
@@ -14,7 +15,7 @@ export interface RevokeOptions {
   server?: string
 }
 
-export function defineRevoke(program: Command, ctx: ClientContext, done: (code: number) => void): void {
+export function registerRevoke(program: Command, ctx: ClientContext, run: RunCommand<RevokeOptions>): void {
   program
     .command('revoke')
     .description('end sessions at once (admins only): refresh and signing stop, live tunnels close, certificates go on the KRL')
@@ -23,7 +24,9 @@ export function defineRevoke(program: Command, ctx: ClientContext, done: (code: 
     .option('--reason <text>', 'why, for the audit log')
     .option('--json', 'print JSON (for scripts): {user, revoked_sessions, tunnels_closed}')
     .option('--server <url>', 'the jitssh server (default: the last one logged in to)')
-    .action(async (options: RevokeOptions) => done(await revokeCommand(ctx, options)))
+    .action(async (options: RevokeOptions) => {
+      await run(ctx, options)
+    })
 }
 
 const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`

@@ -1,9 +1,10 @@
 // jitssh sessions [--all] [--user U] [--json] [--server URL]
 import type { Command } from 'commander'
 import type { SessionList } from '../shared/protocol.js'
-import { adminClient } from '../client/admin-api.js'
+import { adminClient } from '../client/admin/api.js'
 import type { ClientContext } from '../client/context.js'
-import { formatLocalTime, resolveTimeZone } from '../client/zoned-time.js'
+import { formatLocalTime, resolveTimeZone } from '../client/admin/zoned-time.js'
+import type { RunCommand } from './command.js'
 import { parseServerArg } from './host-arg.js'
 import { renderTable } from './table.js'
 
@@ -14,7 +15,7 @@ export interface SessionsOptions {
   server?: string
 }
 
-export function defineSessions(program: Command, ctx: ClientContext, done: (code: number) => void): void {
+export function registerSessions(program: Command, ctx: ClientContext, run: RunCommand<SessionsOptions>): void {
   program
     .command('sessions')
     .description('list the active sessions at the server (admins only), newest first, with their live tunnels')
@@ -22,7 +23,9 @@ export function defineSessions(program: Command, ctx: ClientContext, done: (code
     .option('--user <user>', 'sessions of this user (email or username)')
     .option('--json', 'print JSON (for scripts): {sessions}')
     .option('--server <url>', 'the jitssh server (default: the last one logged in to)')
-    .action(async (options: SessionsOptions) => done(await sessionsCommand(ctx, options)))
+    .action(async (options: SessionsOptions) => {
+      await run(ctx, options)
+    })
 }
 
 export async function sessionsCommand(ctx: ClientContext, options: SessionsOptions): Promise<number> {

@@ -5,11 +5,12 @@ import { JitsshError } from '../shared/errors.js'
 import { SshFormatError } from '../ssh/errors.js'
 import { removeManagedBlock, renderManagedBlock, upsertManagedBlock } from '../ssh/config.js'
 import type { ClientContext } from '../client/context.js'
-import { jitsshPaths } from '../client/paths.js'
-import { resolveServer } from '../client/session.js'
-import { conflictingProxySettings } from '../client/ssh-config-conflicts.js'
-import { checkSshConfig } from '../client/ssh-config-check.js'
-import { readSshConfig, rewriteSshConfig, BACKUP_SUFFIX } from '../client/ssh-config-file.js'
+import { jitsshPaths } from '../client/files/paths.js'
+import { resolveServer } from '../client/auth/tokens.js'
+import { conflictingProxySettings } from '../client/ssh-config/conflicts.js'
+import { checkSshConfig } from '../client/ssh-config/check.js'
+import { readSshConfig, rewriteSshConfig, BACKUP_SUFFIX } from '../client/ssh-config/file.js'
+import type { RunCommand } from './command.js'
 import { parseHostArg, parseServerArg } from './host-arg.js'
 import { createUi } from './output.js'
 
@@ -22,7 +23,7 @@ export interface SshConfigOptions {
   server?: string
 }
 
-export function defineSshConfig(program: Command, ctx: ClientContext, done: (code: number) => void): void {
+export function registerSshConfig(program: Command, ctx: ClientContext, run: RunCommand<SshConfigOptions>): void {
   program
     .command('ssh-config')
     .description('print (or write into ~/.ssh/config) the ssh config that routes a host through jitssh')
@@ -32,7 +33,9 @@ export function defineSshConfig(program: Command, ctx: ClientContext, done: (cod
     .option('--remove', 'remove the block for this host from the ssh config file')
     .option('--config <file>', 'the ssh config file for --write/--remove (default: ~/.ssh/config)')
     .option('--server <url>', 'the jitssh server (default: the last one logged in to)')
-    .action(async (options: SshConfigOptions) => done(await sshConfigCommand(ctx, options)))
+    .action(async (options: SshConfigOptions) => {
+      await run(ctx, options)
+    })
 }
 
 export async function sshConfigCommand(ctx: ClientContext, options: SshConfigOptions): Promise<number> {
@@ -88,7 +91,7 @@ export async function sshConfigCommand(ctx: ClientContext, options: SshConfigOpt
   return 0
 }
 
-/** The installed ssh must accept the new file before it replaces the old one (see ssh-config-check.ts). */
+/** The installed ssh must accept the new file before it replaces the old one (see src/client/ssh-config/check.ts). */
 async function verifyWithSsh(ctx: ClientContext, ui: ReturnType<typeof createUi>, file: string, candidate: string, existing: string | null): Promise<void> {
   const verdict = await checkSshConfig(candidate, ctx.env)
   if (verdict.kind === 'ok') return

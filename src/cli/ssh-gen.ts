@@ -4,21 +4,29 @@ import type { Command } from 'commander'
 import { JitsshError } from '../shared/errors.js'
 import { ensureCertificate } from '../client/certificate-issue.js'
 import type { ClientContext } from '../client/context.js'
-import { jitsshPaths } from '../client/paths.js'
-import { resolveServer } from '../client/session.js'
+import { jitsshPaths } from '../client/files/paths.js'
+import { resolveServer } from '../client/auth/tokens.js'
+import type { RunCommand } from './command.js'
 import { parseHostArg, parseServerArg } from './host-arg.js'
 import { createUi } from './output.js'
 
-export function defineSshGen(program: Command, ctx: ClientContext, done: (code: number) => void): void {
+export interface SshGenOptions {
+  hostname?: string
+  server?: string
+}
+
+export function registerSshGen(program: Command, ctx: ClientContext, run: RunCommand<SshGenOptions>): void {
   program
     .command('ssh-gen')
     .description('make sure ~/.jitssh/certs holds a valid certificate for the host (run by ssh via Match exec)')
     .option('--hostname <host>', 'the host name ssh connects to (%h)')
     .option('--server <url>', 'the jitssh server (default: the last one logged in to)')
-    .action(async (options: { hostname?: string; server?: string }) => done(await sshGenCommand(ctx, options)))
+    .action(async (options: SshGenOptions) => {
+      await run(ctx, options)
+    })
 }
 
-export async function sshGenCommand(ctx: ClientContext, options: { hostname?: string; server?: string }): Promise<number> {
+export async function sshGenCommand(ctx: ClientContext, options: SshGenOptions): Promise<number> {
   const spec = parseHostArg(options.hostname, { allowPattern: false, allowPort: false })
   const paths = jitsshPaths(ctx.env, ctx.homedir)
   const server = await resolveServer(paths, parseServerArg(options.server))

@@ -1,12 +1,14 @@
 // jitssh ssh --hostname H [--port P] [--server URL] — the ProxyCommand. stdout carries SSH bytes only;
 // every message is one line on stderr.
 import type { Command } from 'commander'
-import { JitsshError, isJitsshError } from '../shared/errors.js'
+import { JitsshError } from '../shared/errors.js'
 import type { ClientContext } from '../client/context.js'
-import { getDiscovery } from '../client/discovery.js'
-import { jitsshPaths } from '../client/paths.js'
-import { getAccessToken, resolveServer } from '../client/session.js'
-import { openTunnel, runTunnel, type TunnelTarget } from '../client/tunnel.js'
+import { parseJitsshEnv } from '../client/env.js'
+import { getDiscovery } from '../client/auth/discovery.js'
+import { jitsshPaths } from '../client/files/paths.js'
+import { resolveServer, withAccessToken } from '../client/auth/tokens.js'
+import { openTunnel, runTunnel } from '../client/tunnel/tunnel.js'
+import type { RunCommand } from './command.js'
 import { parseHostArg, parsePortArg, parseServerArg } from './host-arg.js'
 
 export interface SshOptions {
@@ -15,19 +17,16 @@ export interface SshOptions {
   server?: string
 }
 
-export function defineSsh(program: Command, ctx: ClientContext, done: (code: number) => void): void {
+export function registerSsh(program: Command, ctx: ClientContext, run: RunCommand<SshOptions>): void {
   program
     .command('ssh')
     .description("carry an ssh connection through the jitssh server (ssh's ProxyCommand)")
     .option('--hostname <host>', 'the target host (%h)')
     .option('--port <port>', 'the target port (%p)', '22')
     .option('--server <url>', 'the jitssh server (default: the last one logged in to)')
-    .action(async (options: SshOptions) => done(await sshCommand(ctx, options)))
-}
-
-function msFromEnv(ctx: ClientContext, name: string, fallback: number): number {
-  const v = Number(ctx.env[name])
-  return Number.isFinite(v) && v > 0 ? v : fallback
+    .action(async (options: SshOptions) => {
+      await run(ctx, options)
+    })
 }
 
 export async function sshCommand(ctx: ClientContext, options: SshOptions): Promise<number> {
@@ -37,22 +36,15 @@ export async function sshCommand(ctx: ClientContext, options: SshOptions): Promi
   const server = await resolveServer(paths, parseServerArg(options.server))
   if (server === null) throw new JitsshError('ERR_NOT_LOGGED_IN', 'not logged in', { hint: 'run: jitssh login --server https://access.example.com' })
   const discovery = await getDiscovery(ctx, paths, server)
-  let token = await getAccessToken(ctx, paths, server)
-  const target = (t: string): TunnelTarget => ({ tunnelEndpoint: discovery.jitssh.tunnel_endpoint, host: spec.host, port, token: t })
-  const handshakeTimeoutMs = msFromEnv(ctx, 'JITSSH_HTTP_TIMEOUT_MS', 15_000)
-  let ws
-  try {
-    ws = await openTunnel(ctx, target(token), { handshakeTimeoutMs })
-  } catch (error) {
-    if (!isJitsshError(error, 'ERR_NOT_LOGGED_IN')) throw error
-    // The cached token was refused: refresh once (never log in here: stdin/stdout belong to ssh).
-    token = await getAccessToken(ctx, paths, server, { rejected: token })
-    ws = await openTunnel(ctx, target(token), { handshakeTimeoutMs })
-  }
-  await runTunnel(ctx, ws, target(token), {
+  const { httpTimeoutMs: handshakeTimeoutMs, keepaliveMs } = parseJitsshEnv(ctx.env)
+  const target = { host: spec.host, port }
+  // No `login` option: a refused token is refreshed once, but never a login here (stdin/stdout belong to ssh).
+  const ws = await withAccessToken(ctx, paths, server, {}, (token) =>
+    openTunnel(ctx, { tunnelEndpoint: discovery.jitssh.tunnel_endpoint, ...target, token }, { handshakeTimeoutMs }))
+  await runTunnel(ctx, ws, target, {
     stdin: ctx.stdin,
     stdout: ctx.stdout,
-    keepaliveMs: msFromEnv(ctx, 'JITSSH_KEEPALIVE_MS', 30_000),
+    keepaliveMs,
     handshakeTimeoutMs,
   })
   return 0

@@ -2,14 +2,15 @@
 import type { Command } from 'commander'
 import { EXIT, JitsshError } from '../shared/errors.js'
 import type { WhoAmI } from '../shared/protocol.js'
-import { listCertificates } from '../client/cert-store.js'
+import { listCertificates } from '../client/files/cert-store.js'
 import type { ClientContext } from '../client/context.js'
-import { readConfig } from '../client/config-store.js'
-import { loadSession } from '../client/credentials.js'
-import { getDiscovery } from '../client/discovery.js'
-import { whoAmI } from '../client/login.js'
-import { jitsshPaths } from '../client/paths.js'
-import { getAccessToken, resolveServer } from '../client/session.js'
+import { readConfig } from '../client/files/config-store.js'
+import { loadSession } from '../client/auth/credentials.js'
+import { getDiscovery } from '../client/auth/discovery.js'
+import { whoAmI } from '../client/auth/login.js'
+import { jitsshPaths } from '../client/files/paths.js'
+import { getAccessToken, resolveServer } from '../client/auth/tokens.js'
+import type { RunCommand } from './command.js'
 import { parseServerArg } from './host-arg.js'
 
 export interface StatusReport {
@@ -32,16 +33,23 @@ export interface StatusReport {
   }>
 }
 
-export function defineStatus(program: Command, ctx: ClientContext, done: (code: number) => void): void {
+export interface StatusOptions {
+  server?: string
+  json?: boolean
+}
+
+export function registerStatus(program: Command, ctx: ClientContext, run: RunCommand<StatusOptions>): void {
   program
     .command('status')
     .description('show the server, who you are logged in as, the session expiry and the certificates on disk')
     .option('--server <url>', 'the jitssh server (default: the last one logged in to)')
     .option('--json', 'print JSON (for scripts)')
-    .action(async (options: { server?: string; json?: boolean }) => done(await statusCommand(ctx, options)))
+    .action(async (options: StatusOptions) => {
+      await run(ctx, options)
+    })
 }
 
-export async function statusCommand(ctx: ClientContext, options: { server?: string; json?: boolean }): Promise<number> {
+export async function statusCommand(ctx: ClientContext, options: StatusOptions): Promise<number> {
   const report = await collectStatus(ctx, parseServerArg(options.server))
   ctx.stdout.write(options.json === true ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report, ctx.now()))
   return report.logged_in ? EXIT.OK : EXIT.AUTH

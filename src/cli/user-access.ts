@@ -1,21 +1,26 @@
 // jitssh user disable <user> [--reason TEXT] | user enable <user> | user list-disabled   [--json] [--server URL]
 import type { Command } from 'commander'
 import type { DisabledUserList, UserAccessResult } from '../shared/protocol.js'
-import { adminClient } from '../client/admin-api.js'
+import { adminClient } from '../client/admin/api.js'
 import type { ClientContext } from '../client/context.js'
-import { formatLocalTime, resolveTimeZone } from '../client/zoned-time.js'
+import { formatLocalTime, resolveTimeZone } from '../client/admin/zoned-time.js'
+import type { RunCommand } from './command.js'
 import { parseServerArg } from './host-arg.js'
 import { renderTable } from './table.js'
 
-interface UserAccessOptions {
-  reason?: string
+interface UserCommonOptions {
   json?: boolean
   server?: string
 }
 
+export type UserOptions =
+  | ({ action: 'disable'; user: string; reason?: string } & UserCommonOptions)
+  | ({ action: 'enable'; user: string } & UserCommonOptions)
+  | ({ action: 'list-disabled' } & UserCommonOptions)
+
 const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`
 
-export function defineUserAccess(program: Command, ctx: ClientContext, done: (code: number) => void): void {
+export function registerUser(program: Command, ctx: ClientContext, run: RunCommand<UserOptions>): void {
   const user = program.command('user').description('disable or enable a user at the server (admins only)')
   const common = (command: Command): Command =>
     command.option('--json', 'print JSON (for scripts)').option('--server <url>', 'the jitssh server (default: the last one logged in to)')
@@ -25,16 +30,30 @@ export function defineUserAccess(program: Command, ctx: ClientContext, done: (co
       .description('stop a user: every session ends now, and login, refresh, signing and tunnels are refused until enabled')
       .argument('<user>', 'email or username')
       .option('--reason <text>', 'why, for the audit log'),
-  ).action(async (name: string, options: UserAccessOptions) => done(await changeUserAccess(ctx, 'disable', name, options)))
+  ).action(async (name: string, options: UserCommonOptions & { reason?: string }) => {
+    await run(ctx, { action: 'disable', user: name, ...options })
+  })
   common(user.command('enable').description('let a disabled user log in again').argument('<user>', 'email or username')).action(
-    async (name: string, options: UserAccessOptions) => done(await changeUserAccess(ctx, 'enable', name, options)),
+    async (name: string, options: UserCommonOptions) => {
+      await run(ctx, { action: 'enable', user: name, ...options })
+    },
   )
-  common(user.command('list-disabled').description('list the disabled users')).action(async (options: UserAccessOptions) => done(await listDisabled(ctx, options)))
+  common(user.command('list-disabled').description('list the disabled users')).action(async (options: UserCommonOptions) => {
+    await run(ctx, { action: 'list-disabled', ...options })
+  })
 }
 
-export async function changeUserAccess(ctx: ClientContext, action: 'disable' | 'enable', name: string, options: UserAccessOptions): Promise<number> {
+export async function userCommand(ctx: ClientContext, options: UserOptions): Promise<number> {
+  return options.action === 'list-disabled' ? listDisabled(ctx, options) : changeUserAccess(ctx, options)
+}
+
+async function changeUserAccess(ctx: ClientContext, options: Exclude<UserOptions, { action: 'list-disabled' }>): Promise<number> {
+  const { action } = options
   const client = await adminClient(ctx, parseServerArg(options.server))
-  const result = await client.post<UserAccessResult>(`users/${action}`, { user: name.trim(), ...(options.reason !== undefined ? { reason: options.reason } : {}) })
+  const result = await client.post<UserAccessResult>(`users/${action}`, {
+    user: options.user.trim(),
+    ...(action === 'disable' && options.reason !== undefined ? { reason: options.reason } : {}),
+  })
   if (options.json === true) {
     ctx.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
     return 0
@@ -45,7 +64,7 @@ export async function changeUserAccess(ctx: ClientContext, action: 'disable' | '
   return 0
 }
 
-async function listDisabled(ctx: ClientContext, options: UserAccessOptions): Promise<number> {
+async function listDisabled(ctx: ClientContext, options: UserCommonOptions): Promise<number> {
   const client = await adminClient(ctx, parseServerArg(options.server))
   const list = await client.get<DisabledUserList>('users/disabled')
   if (options.json === true) {

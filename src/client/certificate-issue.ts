@@ -5,15 +5,17 @@ import { JitsshError } from '../shared/errors.js'
 import type { DiscoveryDocument, SignResponse } from '../shared/protocol.js'
 import { parseCertificate, type SshCertificate } from '../ssh/certificate.js'
 import { encodePrivateKey, formatPublicKey, generateKeyPair } from '../ssh/keys.js'
-import { hasFreshCertificate, writeKeyAndCertificate } from './cert-store.js'
+import { certificateIsFresh } from './files/cert-freshness.js'
+import { writeKeyAndCertificate } from './files/cert-store.js'
 import type { ClientContext } from './context.js'
-import { getDiscovery } from './discovery.js'
-import { ensurePrivateDir } from './files.js'
+import { getDiscovery } from './auth/discovery.js'
+import { ensurePrivateDir } from './files/atomic-files.js'
 import { HttpStatusError, requestJson } from './http.js'
-import { acquireLock } from './lock.js'
-import type { LoginOptions, LoginUi } from './login.js'
-import { certMarginSeconds, type JitsshPaths } from './paths.js'
-import { getAccessToken } from './session.js'
+import { acquireLock } from './files/lock.js'
+import { performLogin, type LoginOptions, type LoginUi } from './auth/login.js'
+import type { JitsshPaths } from './files/paths.js'
+import { parseJitsshEnv } from './env.js'
+import { withAccessToken } from './auth/tokens.js'
 
 /** A holder of a host lock may be logging in (up to 5 minutes): only older locks are abandoned. */
 const HOST_LOCK_STALE_MS = 10 * 60_000
@@ -27,8 +29,8 @@ export interface IssueOptions {
 }
 
 export async function ensureCertificate(ctx: ClientContext, paths: JitsshPaths, server: string, host: string, options: IssueOptions): Promise<IssueOutcome> {
-  const margin = certMarginSeconds(ctx.env)
-  if (await hasFreshCertificate(paths, host, ctx.now(), margin)) return 'fresh'
+  const margin = parseJitsshEnv(ctx.env).certMarginSeconds
+  if (certificateIsFresh(paths, host, ctx.now(), margin)) return 'fresh'
   await ensurePrivateDir(paths.home)
   await ensurePrivateDir(paths.locks)
   const lock = await acquireLock(join(paths.locks, `host-${host}.lock`), {
@@ -36,19 +38,14 @@ export async function ensureCertificate(ctx: ClientContext, paths: JitsshPaths, 
   })
   try {
     // Whoever held the lock before us may have just written a certificate: reuse it.
-    if (await hasFreshCertificate(paths, host, ctx.now(), margin)) return 'reused'
-    const login = options.login === null ? undefined : { ui: options.ui, options: options.login }
-    let token = await getAccessToken(ctx, paths, server, { ...(login ? { login } : {}), warn: options.ui.warn })
-    const discovery = await getDiscovery(ctx, paths, server)
-    let signed: { response: SignResponse; certificate: SshCertificate; privateKey: string }
-    try {
-      signed = await signNewKey(ctx, discovery, host, token)
-    } catch (error) {
-      if (!(error instanceof HttpStatusError && error.status === 401)) throw error
-      // The token was refused (revoked session, server restart, clock skew): get another once.
-      token = await getAccessToken(ctx, paths, server, { ...(login ? { login } : {}), rejected: token, warn: options.ui.warn })
-      signed = await signNewKey(ctx, discovery, host, token)
-    }
+    if (certificateIsFresh(paths, host, ctx.now(), margin)) return 'reused'
+    const loginOptions = options.login
+    const login = loginOptions === null ? undefined : { ui: options.ui, perform: () => performLogin(ctx, paths, server, options.ui, loginOptions) }
+    const { discovery, signed } = await withAccessToken(ctx, paths, server, { ...(login ? { login } : {}), warn: options.ui.warn }, async (token) => {
+      // Read after the token: without a session, "not logged in" comes before any request.
+      const discovery = await getDiscovery(ctx, paths, server)
+      return { discovery, signed: await signNewKey(ctx, discovery, host, token) }
+    })
     if (!signedByUserCa(signed.certificate, discovery)) {
       // Perhaps the server rotated its CA since we cached its discovery document: ask once more.
       const fresh = await getDiscovery(ctx, paths, server, { fresh: true })

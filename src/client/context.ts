@@ -1,7 +1,7 @@
 // Every outside resource the client logic touches comes in through this object (STYLE.md: streams, env,
 // home directory, HTTP, browser, clock), so commands run in-process in tests with buffers and stubs.
 import type { Readable, Writable } from 'node:stream'
-import type { ProxySettings } from './proxy.js'
+import type { ProxySettings } from './tunnel/proxy.js'
 
 /** The part of a fetch Response the client reads. */
 export interface FetchResponse {
@@ -50,14 +50,11 @@ export interface ClientContext {
   /** Opens the URL in the user's browser; resolves once launched (not when the page loads). */
   openBrowser(url: string): Promise<void>
   keychain(): Promise<Keychain>
+  /** How long one keychain call may take before the keychain counts as unusable (3 s in the CLI). */
+  keychainTimeoutMs: number
   /** Aborted on SIGINT/SIGTERM. */
   signal: AbortSignal
   /** Absolute paths of node and bin/jitssh.js, for the generated ssh config. */
   execPath: string
   scriptPath: string
-}
-
-export function isDebug(ctx: Pick<ClientContext, 'env'>): boolean {
-  const v = ctx.env.JITSSH_DEBUG
-  return v !== undefined && v !== '' && v !== '0' && v !== 'false'
 }

@@ -2,8 +2,7 @@
 // into a JitsshError a person can act on (network → ERR_NETWORK, 401 → ERR_NOT_LOGGED_IN, ...).
 import { JitsshError, type ErrorCode } from '../shared/errors.js'
 import type { ClientContext, FetchResponse } from './context.js'
-
-export const DEFAULT_HTTP_TIMEOUT_MS = 15_000
+import { parseJitsshEnv } from './env.js'
 
 export interface RequestOptions {
   method?: 'GET' | 'POST'
@@ -31,8 +30,7 @@ export class HttpStatusError extends JitsshError {
 }
 
 export function requestSignal(ctx: Pick<ClientContext, 'signal' | 'env'>, timeoutMs?: number): AbortSignal {
-  const env = Number(ctx.env.JITSSH_HTTP_TIMEOUT_MS)
-  const ms = timeoutMs ?? (Number.isFinite(env) && env > 0 ? env : DEFAULT_HTTP_TIMEOUT_MS)
+  const ms = timeoutMs ?? parseJitsshEnv(ctx.env).httpTimeoutMs
   return AbortSignal.any([ctx.signal, AbortSignal.timeout(ms)])
 }
 

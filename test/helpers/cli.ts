@@ -1,17 +1,20 @@
 /**
  * Runs the jitssh CLI in-process (main(argv, ctx)) against a temp HOME, with buffers for the streams,
- * JITSSH_CREDENTIAL_STORE=file, the real undici fetch (configured from the test's env only) and a
- * browser that must be given explicitly: an unexpected browser open fails the test.
+ * JITSSH_CREDENTIAL_STORE=file, the real undici fetch (configured from the test's env only, and failing
+ * closed: loopback origins only, or nothing with `network: 'none'`) and a browser that must be given
+ * explicitly: an unexpected browser open or network request fails the test.
  */
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir, userInfo } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { PassThrough, type Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
-import type { ClientContext, Keychain } from '../../src/client/context.js'
-import { proxySettingsFromEnv } from '../../src/client/proxy.js'
+import { accessTokenPath } from '../../src/client/auth/credentials.js'
+import type { ClientContext, FetchLike, Keychain } from '../../src/client/context.js'
+import { jitsshPaths } from '../../src/client/files/paths.js'
+import { proxySettingsFromEnv } from '../../src/client/tunnel/proxy.js'
 import { createProxyFetch, sleep } from '../../src/cli/context.js'
-import { main } from '../../src/cli/main.js'
+import { main, type CommandRuns } from '../../src/cli/main.js'
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 export const BIN_JITSSH = join(REPO_ROOT, 'bin', 'jitssh.js')
@@ -22,6 +25,8 @@ export interface CliOptions {
   stdin?: Readable
   openBrowser?: (url: string) => Promise<void>
   keychain?: Keychain
+  /** As in the CLI (3000) unless a test of a hanging keychain makes it short. */
+  keychainTimeoutMs?: number
   now?: () => number
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>
   isTTY?: boolean
@@ -32,6 +37,10 @@ export interface CliOptions {
   sshHomedir?: string
   /** Receives stderr as it is written (e.g. to read a device code while the command runs). */
   onStderr?: (text: string) => void
+  /** Which HTTP requests may leave: 'loopback' (the default: 127.0.0.1, [::1], localhost) or 'none'. */
+  network?: 'loopback' | 'none'
+  /** runCli only: the run functions main uses (default: the real ones). */
+  runs?: CommandRuns
 }
 
 export interface CliResult {
@@ -49,7 +58,30 @@ export async function removeTempHome(home: string): Promise<void> {
   await rm(home, { recursive: true, force: true })
 }
 
-export function testContext(options: CliOptions): { ctx: ClientContext; stdout: PassThrough; stderr: PassThrough; close(): Promise<void> } {
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost'])
+
+/** Why a test may not send this request, or null when it may. */
+function refusal(url: string, network: 'loopback' | 'none'): string | null {
+  if (network === 'none') return `unexpected network request in a test that makes none: ${url}`
+  let hostname: string | undefined
+  try {
+    hostname = new URL(url).hostname
+  } catch {
+    hostname = undefined
+  }
+  return hostname !== undefined && LOOPBACK_HOSTS.has(hostname) ? null : `unexpected network request to a non-loopback address in a test: ${url}`
+}
+
+export interface TestContext {
+  ctx: ClientContext
+  stdout: PassThrough
+  stderr: PassThrough
+  /** The URLs of requests the context refused (each one also failed with an Error naming it). */
+  refused: string[]
+  close(): Promise<void>
+}
+
+export function testContext(options: CliOptions): TestContext {
   const env: Record<string, string | undefined> = {
     HOME: options.home,
     PATH: process.env.PATH,
@@ -57,6 +89,15 @@ export function testContext(options: CliOptions): { ctx: ClientContext; stdout: 
     ...options.env,
   }
   const http = createProxyFetch(env)
+  const refused: string[] = []
+  const fetch: FetchLike = async (url, init) => {
+    const why = refusal(url, options.network ?? 'loopback')
+    if (why !== null) {
+      refused.push(url)
+      throw new Error(why)
+    }
+    return http.fetch(url, init)
+  }
   const stdout = new PassThrough()
   const stderr = new PassThrough()
   const ctx: ClientContext = {
@@ -72,7 +113,7 @@ export function testContext(options: CliOptions): { ctx: ClientContext; stdout: 
     isTTY: options.isTTY ?? false,
     now: options.now ?? (() => Date.now()),
     sleep: options.sleep ?? sleep,
-    fetch: http.fetch,
+    fetch,
     proxy: proxySettingsFromEnv(env),
     openBrowser: options.openBrowser ?? (async (url) => {
       throw new Error(`unexpected browser open: ${url}`)
@@ -81,15 +122,16 @@ export function testContext(options: CliOptions): { ctx: ClientContext; stdout: 
       if (options.keychain) return options.keychain
       throw new Error('no keychain in tests')
     },
+    keychainTimeoutMs: options.keychainTimeoutMs ?? 3_000,
     signal: options.signal ?? new AbortController().signal,
     execPath: process.execPath,
     scriptPath: BIN_JITSSH,
   }
-  return { ctx, stdout, stderr, close: () => http.close() }
+  return { ctx, stdout, stderr, refused, close: () => http.close() }
 }
 
 export async function runCli(argv: string[], options: CliOptions): Promise<CliResult> {
-  const { ctx, stdout, stderr, close } = testContext(options)
+  const { ctx, stdout, stderr, refused, close } = testContext(options)
   const out: Buffer[] = []
   const err: Buffer[] = []
   stdout.on('data', (c: Buffer) => out.push(c))
@@ -99,13 +141,38 @@ export async function runCli(argv: string[], options: CliOptions): Promise<CliRe
   })
   let code: number
   try {
-    code = await main(argv, ctx)
+    code = await main(argv, ctx, options.runs)
   } finally {
     await close()
   }
   await new Promise((r) => setImmediate(r))
   const stdoutBytes = Buffer.concat(out)
-  return { code, stdout: stdoutBytes.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), stdoutBytes }
+  const result = { code, stdout: stdoutBytes.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), stdoutBytes }
+  // The command may have carried on (status does without the server): fail the test all the same.
+  if (refused.length > 0) throw new Error(`jitssh ${argv.join(' ')} made unexpected network requests: ${refused.join(', ')}\nstderr: ${result.stderr}`)
+  return result
+}
+
+/**
+ * What a login leaves in `home` for `server`, without one: its discovery document (every endpoint under
+ * `server`), a cached access token valid for 10 minutes, and (with `refreshToken`) the session in the
+ * credentials file.
+ */
+export async function seedSession(home: string, server: string, tokens: { accessToken: string; refreshToken?: string }): Promise<void> {
+  const paths = jitsshPaths({}, home)
+  await mkdir(paths.tokens, { recursive: true })
+  const discovery = {
+    issuer: server, authorization_endpoint: `${server}/authorize`, token_endpoint: `${server}/token`,
+    device_authorization_endpoint: `${server}/device_authorization`, revocation_endpoint: `${server}/revoke`,
+    jwks_uri: `${server}/jwks`, userinfo_endpoint: `${server}/v1/me`,
+    jitssh: { version: 1, client_id: 'jitssh-cli', sign_endpoint: `${server}/v1/ssh/sign`, tunnel_endpoint: `${server}/v1/tunnel` },
+  }
+  const sessionExpiresAt = new Date(Date.now() + 3600_000).toISOString()
+  await writeFile(paths.config, JSON.stringify({ version: 1, default_server: server, servers: { [server]: { discovery, credential_store: 'file' } } }))
+  await writeFile(accessTokenPath(paths, server), JSON.stringify({ access_token: tokens.accessToken, expires_at: Date.now() + 600_000, session_expires_at: sessionExpiresAt }))
+  if (tokens.refreshToken !== undefined) {
+    await writeFile(paths.credentials, JSON.stringify({ version: 1, servers: { [server]: { refresh_token: tokens.refreshToken, session_expires_at: sessionExpiresAt } } }))
+  }
 }
 
 /** Every file under `dir` with its mode, size and content hash: to assert a run touched nothing. */
@@ -136,7 +203,7 @@ export async function snapshotTree(dir: string): Promise<Record<string, string>>
 export async function ensureBuilt(): Promise<void> {
   const { execFile } = await import('node:child_process')
   const { mkdir: mkdirP } = await import('node:fs/promises')
-  const { acquireLock } = await import('../../src/client/lock.js')
+  const { acquireLock } = await import('../../src/client/files/lock.js')
   const lockDir = join(REPO_ROOT, '.tmp')
   await mkdirP(lockDir, { recursive: true })
   const lock = await acquireLock(join(lockDir, 'build.lock'), { now: Date.now, sleep, staleMs: 300_000, timeoutMs: 300_000 })

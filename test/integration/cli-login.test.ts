@@ -6,8 +6,8 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { CLIENT_ID } from '../../src/shared/protocol.js'
 import type { Keychain } from '../../src/client/context.js'
-import { accessTokenPath } from '../../src/client/credentials.js'
-import { jitsshPaths } from '../../src/client/paths.js'
+import { accessTokenPath } from '../../src/client/auth/credentials.js'
+import { jitsshPaths } from '../../src/client/files/paths.js'
 import { makeTempHome, removeTempHome, runCli, type CliOptions } from '../helpers/cli.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 import { createStubBrowser } from '../helpers/stub-browser.js'
@@ -150,11 +150,32 @@ describe('jitssh login (browser)', () => {
     await expect(stat(paths().credentials)).rejects.toMatchObject({ code: 'ENOENT' })
   })
 
-  it('reports a wrong password at the login page as a failed login, not a hang', async () => {
-    const browser = createStubBrowser({ password: 'wrong', })
-    const r = await runCli(['login', '--server', srv.url], { home, env: { ...DISPLAY, JITSSH_LOGIN_TIMEOUT_MS: '1500' }, openBrowser: browser.open })
+  it('a wrong password at the login page: no answer reaches the CLI, which stops at its login timeout (exit 4) and keeps nothing', async () => {
+    const browser = createStubBrowser({ password: 'wrong' })
+    let refusedAt: number | undefined
+    const started = Date.now()
+    const r = await runCli(['login', '--server', srv.url], {
+      home,
+      env: { ...DISPLAY, JITSSH_LOGIN_TIMEOUT_MS: '1500' },
+      openBrowser: async (url) => {
+        await browser.open(url)
+        browser.result().catch(() => (refusedAt = Date.now()))
+      },
+    })
+    const returnedAt = Date.now()
+    // The server refused the password and showed its form again, so the loopback callback never came.
+    await expect(browser.result()).rejects.toThrow(/login failed \(401\)/)
+    expect(refusedAt).toBeDefined()
     expect(r.code).toBe(4)
-    await expect(browser.result()).rejects.toThrow(/login failed/)
+    expect(r.stdout).toBe('')
+    expect(r.stderr.trimEnd().split('\n').at(-1)).toBe('jitssh: login timed out after 2 s (run jitssh login again, or jitssh login --device if the browser cannot reach this machine)')
+    // It waited out JITSSH_LOGIN_TIMEOUT_MS after the refusal, and not much longer: not a hang.
+    expect(returnedAt - started).toBeGreaterThanOrEqual(1500)
+    expect(returnedAt - started).toBeLessThan(10_000)
+    expect(returnedAt).toBeGreaterThan(refusedAt!)
+    await expect(stat(paths().credentials)).rejects.toMatchObject({ code: 'ENOENT' })
+    await expect(stat(accessTokenPath(paths(), srv.url))).rejects.toMatchObject({ code: 'ENOENT' })
+    expect((await readJson(paths().config)).default_server).toBeUndefined()
   })
 
   it('an unreachable server: exit 1, one line that says so', async () => {
@@ -232,15 +253,15 @@ describe('credential store', () => {
 
   it('falls back to a 0600 file with one warning when the keychain hangs', async () => {
     const hanging: Keychain = { get: () => new Promise(() => undefined), set: () => new Promise(() => undefined), delete: () => new Promise(() => undefined) }
-    const env = { ...DISPLAY, JITSSH_CREDENTIAL_STORE: undefined }
-    const first = (await browserLogin(home, { keychain: hanging, env })).r
+    const options = { keychain: hanging, keychainTimeoutMs: 100, env: { ...DISPLAY, JITSSH_CREDENTIAL_STORE: undefined } }
+    const first = (await browserLogin(home, options)).r
     expect(first.code, first.stderr).toBe(0)
-    expect(first.stderr.match(/warning: no usable OS keychain \(the OS keychain did not answer within 3 s\)/g)).toHaveLength(1)
+    expect(first.stderr.match(/warning: no usable OS keychain \(the OS keychain did not answer within 0\.1 s\)/g)).toHaveLength(1)
     expect(await mode(paths().credentials)).toBe(0o600)
-    const second = (await browserLogin(home, { keychain: hanging, env })).r
+    const second = (await browserLogin(home, options)).r
     expect(second.code).toBe(0)
     expect(second.stderr).not.toContain('warning')
-  }, 20_000)
+  })
 })
 
 describe('jitssh status', () => {

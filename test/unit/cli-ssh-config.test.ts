@@ -13,7 +13,7 @@ afterEach(async () => {
   await removeTempHome(home)
 })
 
-const run = (...argv: string[]) => runCli(['ssh-config', ...argv], { home })
+const run = (...argv: string[]) => runCli(['ssh-config', ...argv], { home, network: 'none' })
 
 describe('jitssh ssh-config', () => {
   it('prints the managed block on stdout and touches no file', async () => {
@@ -30,13 +30,14 @@ describe('jitssh ssh-config', () => {
   })
 
   it('writes ~ paths when the jitssh home is under the home ssh expands ~ to', async () => {
-    const r = await runCli(['ssh-config', '--hostname', 'vm.example.com', '--short-lived-cert', '--server', SERVER], { home, sshHomedir: home })
+    const r = await runCli(['ssh-config', '--hostname', 'vm.example.com', '--short-lived-cert', '--server', SERVER], { home, network: 'none', sshHomedir: home })
     expect(r.stdout).toContain('IdentityFile ~/.jitssh/certs/%h\n')
   })
 
   it('uses JITSSH_HOME for the certificate paths', async () => {
     const r = await runCli(['ssh-config', '--hostname', 'vm.example.com', '--short-lived-cert', '--server', SERVER], {
       home,
+      network: 'none',
       env: { JITSSH_HOME: join(home, 'elsewhere') },
     })
     expect(r.stdout).toContain(`IdentityFile ${home}/elsewhere/certs/%h`)
@@ -128,7 +129,7 @@ describe('jitssh ssh-config', () => {
     })
 
     it('honours --config relative to the working directory', async () => {
-      const r = await runCli(['ssh-config', '--hostname', 'vm.example.com', '--short-lived-cert', '--server', SERVER, '--write', '--config', 'my_config'], { home, cwd: home })
+      const r = await runCli(['ssh-config', '--hostname', 'vm.example.com', '--short-lived-cert', '--server', SERVER, '--write', '--config', 'my_config'], { home, network: 'none', cwd: home })
       expect(r.code).toBe(0)
       expect(await readFile(join(home, 'my_config'), 'utf8')).toContain('Match final host vm.example.com')
     })
@@ -147,6 +148,7 @@ describe('jitssh ssh-config', () => {
       const before = await snapshotTree(home)
       const r = await runCli(['ssh-config', '--hostname', 'vm.example.com', '--short-lived-cert', '--server', SERVER, '--write'], {
         home,
+        network: 'none',
         env: { PATH: `${bin}:${process.env.PATH}` },
       })
       expect(r.code).toBe(1)

@@ -4,7 +4,7 @@ import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { isJitsshError } from '../../src/shared/errors.js'
-import { acquireLock, readLock, type LockOptions } from '../../src/client/lock.js'
+import { acquireLock, readLock, type LockOptions } from '../../src/client/files/lock.js'
 import { sleep } from '../../src/cli/context.js'
 
 let dir: string

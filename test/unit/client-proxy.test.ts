@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { proxyForUrl, proxySettingsFromEnv } from '../../src/client/proxy.js'
-import { checkEndpoint, normalizeServerUrl } from '../../src/client/server-url.js'
+import { proxyForUrl, proxySettingsFromEnv } from '../../src/client/tunnel/proxy.js'
+import { checkEndpoint, normalizeServerUrl } from '../../src/client/auth/server-url.js'
 import { isJitsshError } from '../../src/shared/errors.js'
 
 describe('proxyForUrl', () => {

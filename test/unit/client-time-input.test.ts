@@ -1,8 +1,8 @@
 // --since/--until input for jitssh audit, read in a named zone (TZ), and audit times shown in it.
 import { describe, expect, it } from 'vitest'
 import { JitsshError } from '../../src/shared/errors.js'
-import { parseTimeInput } from '../../src/client/time-input.js'
-import { formatLocalTime, resolveTimeZone } from '../../src/client/zoned-time.js'
+import { parseTimeInput } from '../../src/client/admin/time-input.js'
+import { formatLocalTime, resolveTimeZone } from '../../src/client/admin/zoned-time.js'
 
 const SATURDAY_1100_BERLIN = Date.parse('2026-11-21T10:00:00Z')
 const read = (input: string, tz = 'Europe/Berlin'): string => parseTimeInput(input, '--since', SATURDAY_1100_BERLIN, tz)

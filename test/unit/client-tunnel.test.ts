@@ -1,14 +1,11 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { PassThrough, Writable } from 'node:stream'
-import { mkdir, writeFile } from 'node:fs/promises'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { isJitsshError } from '../../src/shared/errors.js'
-import { openTunnel, runTunnel, type TunnelTarget } from '../../src/client/tunnel.js'
-import { accessTokenPath } from '../../src/client/credentials.js'
-import { jitsshPaths } from '../../src/client/paths.js'
-import { makeTempHome, removeTempHome, runCli, testContext } from '../helpers/cli.js'
+import { openTunnel, runTunnel, type TunnelTarget } from '../../src/client/tunnel/tunnel.js'
+import { makeTempHome, removeTempHome, runCli, seedSession, testContext } from '../helpers/cli.js'
 import { startConnectProxy } from '../helpers/connect-proxy.js'
 
 const TOKEN = 'test-access-token'
@@ -254,18 +251,7 @@ describe('runTunnel', () => {
 })
 
 describe('jitssh ssh (in-process, seeded session)', () => {
-  async function seed(server: string, token: string) {
-    const paths = jitsshPaths({}, home)
-    await mkdir(paths.tokens, { recursive: true })
-    const discovery = {
-      issuer: server, authorization_endpoint: `${server}/authorize`, token_endpoint: `${server}/token`,
-      device_authorization_endpoint: `${server}/device_authorization`, revocation_endpoint: `${server}/revoke`,
-      jwks_uri: `${server}/jwks`, userinfo_endpoint: `${server}/v1/me`,
-      jitssh: { version: 1, client_id: 'jitssh-cli', sign_endpoint: `${server}/v1/ssh/sign`, tunnel_endpoint: `${server}/v1/tunnel` },
-    }
-    await writeFile(paths.config, JSON.stringify({ version: 1, default_server: server, servers: { [server]: { discovery, credential_store: 'file' } } }))
-    await writeFile(accessTokenPath(paths, server), JSON.stringify({ access_token: token, expires_at: Date.now() + 600_000, session_expires_at: new Date(Date.now() + 3600_000).toISOString() }))
-  }
+  const seed = (server: string, token: string) => seedSession(home, server, { accessToken: token })
 
   it('bridges stdin/stdout; stdout carries the SSH bytes only', async () => {
     await seed(bastion.url, TOKEN)
@@ -301,6 +287,31 @@ describe('jitssh ssh (in-process, seeded session)', () => {
     expect(r.stdout).toBe('')
     expect(r.stderr).toMatch(/^jitssh: not logged in.*run: jitssh login/)
     expect(r.stderr.trim().split('\n')).toHaveLength(1)
+  })
+
+  it('a refused token is refreshed once and the tunnel opens with the new one', async () => {
+    await seedSession(home, bastion.url, { accessToken: 'stale-token', refreshToken: 'rt-1' })
+    const refreshed: string[] = []
+    bastion.http.on('request', (req: IncomingMessage, res) => {
+      let body = ''
+      req.on('data', (c: Buffer) => (body += c))
+      req.on('end', () => {
+        refreshed.push(new URLSearchParams(body).get('refresh_token') ?? '')
+        const tokens = { access_token: TOKEN, token_type: 'Bearer', expires_in: 600, refresh_token: 'rt-2', session_expires_at: new Date(Date.now() + 3600_000).toISOString() }
+        res.writeHead(req.url === '/token' ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(tokens))
+      })
+    })
+    bastion.onConnection = (ws) => ws.on('message', (d: Buffer) => {
+      ws.send(d)
+      ws.close(1000)
+    })
+    const stdin = new PassThrough()
+    stdin.write('SSH-2.0-client\r\n')
+    const r = await runCli(['ssh', '--hostname', 'vm.example.com'], { home, stdin })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toBe('SSH-2.0-client\r\n')
+    expect(refreshed).toEqual(['rt-1'])
+    expect(bastion.requests.map((req) => req.headers.authorization)).toEqual(['Bearer stale-token', `Bearer ${TOKEN}`])
   })
 
   it('server unreachable: exit 1 and says so', async () => {

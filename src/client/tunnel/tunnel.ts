@@ -4,13 +4,13 @@ import { connect as tlsConnect } from 'node:tls'
 import type { Socket } from 'node:net'
 import type { Readable, Writable } from 'node:stream'
 import WebSocket from 'ws'
-import { JitsshError } from '../shared/errors.js'
-import { TUNNEL_CLOSE } from '../shared/protocol.js'
-import type { ClientContext } from './context.js'
-import { firstLine } from './http.js'
+import { JitsshError } from '../../shared/errors.js'
+import { TUNNEL_CLOSE } from '../../shared/protocol.js'
+import type { ClientContext } from '../context.js'
+import { firstLine, HttpStatusError } from '../http.js'
 import { proxyForUrl } from './proxy.js'
 import { connectThroughProxy } from './proxy-connect.js'
-import { bridge } from './tunnel-bridge.js'
+import { bridge } from './bridge.js'
 
 export interface TunnelTarget {
   tunnelEndpoint: string
@@ -99,9 +99,11 @@ export async function openTunnel(ctx: ClientContext, target: TunnelTarget, optio
 }
 
 function refusal(target: TunnelTarget, status: number, text: string): JitsshError {
+  let body: HttpStatusError['body'] = {}
   let said = ''
   try {
-    const body = JSON.parse(text) as { message?: string; error_description?: string; error?: string }
+    const parsed = JSON.parse(text) as unknown
+    if (typeof parsed === 'object' && parsed !== null) body = parsed
     said = firstLine(body.message ?? body.error_description ?? body.error ?? '')
   } catch {
     said = ''
@@ -109,7 +111,8 @@ function refusal(target: TunnelTarget, status: number, text: string): JitsshErro
   const where = `${target.host}:${target.port}`
   switch (status) {
     case 401:
-      return new JitsshError('ERR_NOT_LOGGED_IN', 'not logged in', { hint: 'run: jitssh login' })
+      // An HttpStatusError like a refused HTTP request's, so withAccessToken retries it with a fresh token.
+      return new HttpStatusError('ERR_NOT_LOGGED_IN', 'not logged in', status, body, 'run: jitssh login')
     case 403:
       return new JitsshError('ERR_POLICY_DENIED', `access to ${where} denied${said ? `: ${said}` : ''}`)
     case 502:
@@ -123,7 +126,7 @@ function refusal(target: TunnelTarget, status: number, text: string): JitsshErro
 }
 
 /** Bridges an open tunnel until either side ends; rejects when the server closed it for a reason. */
-export async function runTunnel(ctx: ClientContext, ws: WebSocket, target: TunnelTarget, options: TunnelOptions): Promise<void> {
+export async function runTunnel(ctx: ClientContext, ws: WebSocket, target: Pick<TunnelTarget, 'host' | 'port'>, options: TunnelOptions): Promise<void> {
   const result = await bridge(ws, options.stdin, options.stdout, { keepaliveMs: options.keepaliveMs, signal: ctx.signal })
   const where = `${target.host}:${target.port}`
   switch (result.kind) {

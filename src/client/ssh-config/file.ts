@@ -3,7 +3,7 @@
 // file's mode (0600 for a new file), and replace it atomically. ~/.ssh is created 0700 when missing.
 import { constants, promises as fs } from 'node:fs'
 import { dirname } from 'node:path'
-import { readTextOrNull, writeFileAtomic } from './files.js'
+import { readTextOrNull, writeFileAtomic } from '../files/atomic-files.js'
 
 export interface ConfigWriteResult {
   file: string

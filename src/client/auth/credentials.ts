@@ -1,17 +1,17 @@
 // Where the refresh token lives: the OS keychain (every call bounded by a timeout: keychains can hang),
 // else ~/.jitssh/credentials.json (0600) with a one-time warning. JITSSH_CREDENTIAL_STORE=file|keychain
-// forces one. The short-lived access token is cached apart, in ~/.jitssh/tokens/<server-id>.json (0600).
-import { JitsshError } from '../shared/errors.js'
-import type { ClientContext, Keychain } from './context.js'
-import { readConfig, updateConfig, type CredentialStoreKind } from './config-store.js'
-import { ensurePrivateDir, readJsonOrNull, removeFile, writeFileAtomic } from './files.js'
-import { acquireLock } from './lock.js'
-import type { JitsshPaths } from './paths.js'
+// (env.ts) forces one. The short-lived access token is cached apart, in ~/.jitssh/tokens/<server-id>.json (0600).
+import { JitsshError } from '../../shared/errors.js'
+import type { ClientContext, Keychain } from '../context.js'
+import { parseJitsshEnv } from '../env.js'
+import { readConfig, updateConfig, type CredentialStoreKind } from '../files/config-store.js'
+import { ensurePrivateDir, readJsonOrNull, removeFile, writeFileAtomic } from '../files/atomic-files.js'
+import { acquireLock } from '../files/lock.js'
+import type { JitsshPaths } from '../files/paths.js'
 import { serverId } from './server-url.js'
 import { join } from 'node:path'
 
 export const KEYCHAIN_SERVICE = 'jitssh'
-const KEYCHAIN_TIMEOUT_MS = 3_000
 
 export interface StoredSession {
   refresh_token: string
@@ -31,19 +31,14 @@ interface CredentialsFile {
   servers: Record<string, StoredSession>
 }
 
-export function forcedStore(ctx: Pick<ClientContext, 'env'>): CredentialStoreKind | null {
-  const v = ctx.env.JITSSH_CREDENTIAL_STORE
-  return v === 'file' || v === 'keychain' ? v : null
-}
-
 async function withKeychain<T>(ctx: ClientContext, what: string, call: (k: Keychain, signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController()
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       controller.abort()
-      reject(new Error(`the OS keychain did not answer within ${KEYCHAIN_TIMEOUT_MS / 1000} s`))
-    }, KEYCHAIN_TIMEOUT_MS)
+      reject(new Error(`the OS keychain did not answer within ${ctx.keychainTimeoutMs / 1000} s`))
+    }, ctx.keychainTimeoutMs)
   })
   try {
     return await Promise.race([ctx.keychain().then((k) => call(k, controller.signal)), timeout])
@@ -65,7 +60,7 @@ export async function saveSession(
   session: StoredSession,
   warn: (message: string) => void,
 ): Promise<CredentialStoreKind> {
-  const forced = forcedStore(ctx)
+  const forced = parseJitsshEnv(ctx.env).credentialStore
   if (forced !== 'file') {
     try {
       await withKeychain(ctx, 'write to', (k, signal) => k.set(KEYCHAIN_SERVICE, server, JSON.stringify(session), signal))
@@ -89,7 +84,7 @@ export async function saveSession(
 }
 
 export async function loadSession(ctx: ClientContext, paths: JitsshPaths, server: string, kind: CredentialStoreKind | undefined): Promise<StoredSession | null> {
-  if (kind === 'keychain' && forcedStore(ctx) !== 'file') {
+  if (kind === 'keychain' && parseJitsshEnv(ctx.env).credentialStore !== 'file') {
     const text = await withKeychain(ctx, 'read from', (k, signal) => k.get(KEYCHAIN_SERVICE, server, signal))
     return parseSession(text)
   }

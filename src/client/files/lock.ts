@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import { hostname } from 'node:os'
-import { JitsshError } from '../shared/errors.js'
+import { JitsshError } from '../../shared/errors.js'
 
 export interface LockOptions {
   now(): number

@@ -1,24 +1,9 @@
 // ~/.jitssh/certs: `<host>` (private key, 0600) and `<host>-cert.pub` (its certificate), per host.
+// (Whether one is still good enough for ssh-gen: cert-freshness.ts.)
 import { promises as fs } from 'node:fs'
-import { readValidBefore } from '../ssh/cert-validity.js'
-import { parseCertificate, type SshCertificate } from '../ssh/certificate.js'
-import { ensurePrivateDir, readTextOrNull, removeFile, writeFileAtomic } from './files.js'
+import { parseCertificate, type SshCertificate } from '../../ssh/certificate.js'
+import { ensurePrivateDir, readTextOrNull, removeFile, writeFileAtomic } from './atomic-files.js'
 import { certPaths, type JitsshPaths } from './paths.js'
-
-/** true when `<host>-cert.pub` is valid for more than `marginSeconds` and its key file exists. */
-export async function hasFreshCertificate(paths: JitsshPaths, host: string, nowMs: number, marginSeconds: number): Promise<boolean> {
-  const files = certPaths(paths, host)
-  const text = await readTextOrNull(files.cert)
-  if (text === null) return false
-  const validBefore = readValidBefore(text)
-  if (validBefore === null || validBefore * 1000 <= nowMs + marginSeconds * 1000) return false
-  try {
-    await fs.access(files.key)
-    return true
-  } catch {
-    return false
-  }
-}
 
 /** The key first (0600), then the certificate, each atomically: a reader never sees a half-written file. */
 export async function writeKeyAndCertificate(paths: JitsshPaths, host: string, privateKey: string, certificateLine: string): Promise<void> {

@@ -1,7 +1,7 @@
 // ~/.jitssh/known_hosts: one `@cert-authority * <host CA key> jitssh:<server>` line per server, so ssh
 // trusts the hosts whose certificates that server's host CA signed. Other lines are kept as they are.
-import { JitsshError } from '../shared/errors.js'
-import { ensurePrivateDir, readTextOrNull, writeFileAtomic } from './files.js'
+import { JitsshError } from '../../shared/errors.js'
+import { ensurePrivateDir, readTextOrNull, writeFileAtomic } from './atomic-files.js'
 import type { JitsshPaths } from './paths.js'
 
 const KEY_LINE = /^(ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|rsa-sha2-512|rsa-sha2-256|ssh-rsa) ([A-Za-z0-9+/]+={0,2})(?: .*)?$/

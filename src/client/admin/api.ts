@@ -1,14 +1,14 @@
 // Calls of the server's admin API (`/v1/admin/...`, from discovery's admin_endpoint) with the person's
-// access token: refreshed silently, once more after a 401, never a new login (admin commands say
-// "run: jitssh login" instead). A 403 keeps the server's message ("admin rights needed: ...").
-import { JitsshError } from '../shared/errors.js'
-import type { AuditPage } from '../shared/protocol.js'
-import type { ClientContext } from './context.js'
-import { getDiscovery } from './discovery.js'
-import { HttpStatusError, requestJson } from './http.js'
-import { jitsshPaths } from './paths.js'
-import { checkEndpoint } from './server-url.js'
-import { getAccessToken, resolveServer } from './session.js'
+// access token: refreshed silently, once more after a 401 (withAccessToken), never a new login (admin
+// commands say "run: jitssh login" instead). A 403 keeps the server's message ("admin rights needed: ...").
+import { JitsshError } from '../../shared/errors.js'
+import type { AuditPage } from '../../shared/protocol.js'
+import type { ClientContext } from '../context.js'
+import { getDiscovery } from '../auth/discovery.js'
+import { requestJson } from '../http.js'
+import { jitsshPaths } from '../files/paths.js'
+import { checkEndpoint } from '../auth/server-url.js'
+import { resolveServer, withAccessToken } from '../auth/tokens.js'
 
 export interface AdminClient {
   server: string
@@ -22,19 +22,8 @@ export async function adminClient(ctx: ClientContext, explicitServer: string | u
   if (server === null) throw new JitsshError('ERR_NOT_LOGGED_IN', 'not logged in to a jitssh server', { hint: 'run: jitssh login --server URL' })
   const discovery = await getDiscovery(ctx, paths, server)
   const base = checkEndpoint(server, discovery.jitssh.admin_endpoint || `${server}/v1/admin`, 'admin_endpoint').replace(/\/+$/, '')
-  let token: string | undefined
-
-  const call = async <T>(path: string, init: { json?: unknown }): Promise<T> => {
-    token ??= await getAccessToken(ctx, paths, server)
-    try {
-      return await requestJson<T>(ctx, `${base}/${path}`, { bearer: token, ...init })
-    } catch (error) {
-      if (!(error instanceof HttpStatusError && error.status === 401)) throw error
-      // Refused (revoked elsewhere, server restarted with new keys, clock skew): one fresh token, once.
-      token = await getAccessToken(ctx, paths, server, { rejected: token })
-      return requestJson<T>(ctx, `${base}/${path}`, { bearer: token, ...init })
-    }
-  }
+  const call = <T>(path: string, init: { json?: unknown }): Promise<T> =>
+    withAccessToken(ctx, paths, server, {}, (token) => requestJson<T>(ctx, `${base}/${path}`, { bearer: token, ...init }))
 
   return {
     server,

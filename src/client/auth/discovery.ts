@@ -1,10 +1,10 @@
 // GET {server}/.well-known/jitssh, checked, and remembered in config.json so hot paths need not ask again.
-import { JitsshError } from '../shared/errors.js'
-import type { DiscoveryDocument } from '../shared/protocol.js'
-import type { ClientContext } from './context.js'
-import { readConfig, updateConfig } from './config-store.js'
-import { requestJson } from './http.js'
-import type { JitsshPaths } from './paths.js'
+import { JitsshError } from '../../shared/errors.js'
+import type { DiscoveryDocument } from '../../shared/protocol.js'
+import type { ClientContext } from '../context.js'
+import { readConfig, updateConfig } from '../files/config-store.js'
+import { requestJson } from '../http.js'
+import type { JitsshPaths } from '../files/paths.js'
 import { checkEndpoint } from './server-url.js'
 
 export async function fetchDiscovery(ctx: ClientContext, server: string): Promise<DiscoveryDocument> {

@@ -1,7 +1,7 @@
 // The --server URL: checked strictly, because it is written into ~/.ssh/config command lines and
 // used as a key in ~/.jitssh files. https, or plain http to a loopback address only.
 import { createHash } from 'node:crypto'
-import { JitsshError } from '../shared/errors.js'
+import { JitsshError } from '../../shared/errors.js'
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]'])
 

@@ -1,19 +1,24 @@
-// An access token for a server, at the least cost: the cached one while it is valid; else a refresh
-// (one at a time per server: refresh tokens are single-use, and reuse revokes the session); else, when
-// the session has ended (expired, revoked) and the caller allows it, a new login. With no session at all
-// (never logged in, or logged out) it is ERR_NOT_LOGGED_IN: a logout is not undone by the next ssh.
-// The session lock also makes 50 parallel ssh-gen runs cause one login at most.
+// The token module: what the token endpoint returns is kept here (storeTokens), the server is chosen here
+// (resolveServer), and an access token comes from here, at the least cost (getAccessToken): the cached one
+// while it is valid; else a refresh (one at a time per server: refresh tokens are single-use, and reuse
+// revokes the session); else, when the session has ended (expired, revoked) and the caller allows it, a new
+// login. With no session at all (never logged in, or logged out) it is ERR_NOT_LOGGED_IN: a logout is not
+// undone by the next ssh. The session lock also makes 50 parallel ssh-gen runs cause one login at most.
+// withAccessToken is the one place a call is retried with a fresh token after the server refused one.
 import { join } from 'node:path'
-import { JitsshError } from '../shared/errors.js'
-import type { ClientContext } from './context.js'
-import { readConfig } from './config-store.js'
-import { deleteSession, loadSession, readAccessToken } from './credentials.js'
+import { JitsshError } from '../../shared/errors.js'
+import type { TokenResponse } from '../../shared/protocol.js'
+import type { ClientContext } from '../context.js'
+import { readConfig, updateConfig } from '../files/config-store.js'
+import { deleteSession, loadSession, readAccessToken, saveSession, writeAccessToken } from './credentials.js'
 import { getDiscovery } from './discovery.js'
-import { ensurePrivateDir } from './files.js'
-import { acquireLock, type HeldLock } from './lock.js'
-import { performLogin, storeTokens, type LoginOptions, type LoginUi } from './login.js'
+import { ensurePrivateDir } from '../files/atomic-files.js'
+import { acquireLock, type HeldLock } from '../files/lock.js'
+import { HttpStatusError } from '../http.js'
+// Types only: login.ts keeps its tokens through storeTokens here, so this module must not load it.
+import type { LoginUi } from './login.js'
 import { isSessionGone, refreshTokens } from './oauth.js'
-import type { JitsshPaths } from './paths.js'
+import type { JitsshPaths } from '../files/paths.js'
 import { serverId } from './server-url.js'
 
 /** An access token is reused while it has at least this long left. */
@@ -22,8 +27,11 @@ const ACCESS_TOKEN_MARGIN_MS = 30_000
 const SESSION_LOCK_STALE_MS = 10 * 60_000
 
 export interface AccessTokenOptions {
-  /** Log in (talking through `ui`) when there is no usable session; otherwise ERR_NOT_LOGGED_IN. */
-  login?: { ui: LoginUi; options?: LoginOptions }
+  /**
+   * When the session has ended: log in again with `perform` (performLogin for this server), talking through
+   * `ui`. Without it (the ProxyCommand, status, admin commands) that is ERR_SESSION_REVOKED.
+   */
+  login?: { ui: LoginUi; perform(): Promise<unknown> }
   /** A token the server just refused: do not return it again. */
   rejected?: string
   warn?: (message: string) => void
@@ -73,7 +81,7 @@ export async function getAccessToken(ctx: ClientContext, paths: JitsshPaths, ser
       }
       options.login.ui.info(`Your session at ${server} has ended; logging in again.`)
     }
-    await performLogin(ctx, paths, server, options.login.ui, options.login.options)
+    await options.login.perform()
     const after = await readAccessToken(paths, server)
     if (after === null) throw new JitsshError('ERR_NOT_LOGGED_IN', `not logged in to ${server}`, { hint: 'run: jitssh login' })
     return after.access_token
@@ -86,4 +94,44 @@ export async function getAccessToken(ctx: ClientContext, paths: JitsshPaths, ser
 export async function resolveServer(paths: JitsshPaths, explicit: string | undefined): Promise<string | null> {
   if (explicit !== undefined) return explicit
   return (await readConfig(paths)).default_server ?? null
+}
+
+/**
+ * `call(token)` with an access token (getAccessToken with `options`); when the server refuses that token
+ * (revoked elsewhere, the server restarted with new keys, clock skew), once more with a fresh one, never a
+ * third time.
+ */
+export async function withAccessToken<T>(
+  ctx: ClientContext,
+  paths: JitsshPaths,
+  server: string,
+  options: AccessTokenOptions,
+  call: (token: string) => Promise<T>,
+): Promise<T> {
+  const token = await getAccessToken(ctx, paths, server, options)
+  try {
+    return await call(token)
+  } catch (error) {
+    if (!tokenRefused(error)) throw error
+    return call(await getAccessToken(ctx, paths, server, { ...options, rejected: token }))
+  }
+}
+
+/** HTTP 401, from a request or from the tunnel's WebSocket upgrade (tunnel/tunnel.ts). */
+function tokenRefused(error: unknown): boolean {
+  return error instanceof HttpStatusError && error.status === 401
+}
+
+/** Keeps a token response: the refresh token in its store, the access token in the cache, which store in config.json. */
+export async function storeTokens(ctx: ClientContext, paths: JitsshPaths, server: string, tokens: TokenResponse, ui: Pick<LoginUi, 'warn'>): Promise<void> {
+  const sessionExpiresAt = tokens.session_expires_at
+  const kind = await saveSession(ctx, paths, server, { refresh_token: tokens.refresh_token, session_expires_at: sessionExpiresAt }, (m) => ui.warn(m))
+  await writeAccessToken(paths, server, {
+    access_token: tokens.access_token,
+    expires_at: ctx.now() + Math.max(0, Number(tokens.expires_in) || 0) * 1000,
+    session_expires_at: sessionExpiresAt,
+  })
+  await updateConfig(paths, (config) => {
+    config.servers[server] = { ...config.servers[server], credential_store: kind }
+  })
 }

@@ -1,10 +1,10 @@
 // OAuth 2.0 calls of the public client `jitssh-cli`: PKCE (RFC 7636), code exchange, refresh with
 // rotation, revocation (RFC 7009). Errors keep the OAuth `error` so callers can tell invalid_grant apart.
 import { createHash, randomBytes } from 'node:crypto'
-import { JitsshError } from '../shared/errors.js'
-import { CLIENT_ID, type DiscoveryDocument, type TokenResponse } from '../shared/protocol.js'
-import type { ClientContext } from './context.js'
-import { HttpStatusError, requestJson } from './http.js'
+import { JitsshError } from '../../shared/errors.js'
+import { CLIENT_ID, type DiscoveryDocument, type TokenResponse } from '../../shared/protocol.js'
+import type { ClientContext } from '../context.js'
+import { HttpStatusError, requestJson } from '../http.js'
 
 export interface Pkce {
   verifier: string

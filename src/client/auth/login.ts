@@ -1,16 +1,17 @@
 // Logging in: choose the browser or the device flow, then keep what came back (refresh token in the
 // keychain or file, access token cache, host CA line, default server). Callers hold the session lock.
-import type { DiscoveryDocument, TokenResponse, WhoAmI } from '../shared/protocol.js'
-import { removeCertificates } from './cert-store.js'
-import type { ClientContext } from './context.js'
-import { updateConfig } from './config-store.js'
-import { saveSession, writeAccessToken } from './credentials.js'
+import type { DiscoveryDocument, WhoAmI } from '../../shared/protocol.js'
+import { removeCertificates } from '../files/cert-store.js'
+import type { ClientContext } from '../context.js'
+import { parseJitsshEnv } from '../env.js'
+import { updateConfig } from '../files/config-store.js'
 import { getDiscovery } from './discovery.js'
-import { requestJson } from './http.js'
-import { writeHostCa } from './known-hosts.js'
-import { browserLogin, DEFAULT_LOGIN_TIMEOUT_MS } from './login-browser.js'
+import { requestJson } from '../http.js'
+import { writeHostCa } from '../files/known-hosts.js'
+import { browserLogin } from './login-browser.js'
 import { deviceLogin } from './login-device.js'
-import type { JitsshPaths } from './paths.js'
+import { storeTokens } from './tokens.js'
+import type { JitsshPaths } from '../files/paths.js'
 
 /** How login talks to the person (always stderr in the CLI). */
 export interface LoginUi {
@@ -40,16 +41,11 @@ export function browserAvailable(ctx: Pick<ClientContext, 'env' | 'platform'>): 
   return Boolean(ctx.env.DISPLAY || ctx.env.WAYLAND_DISPLAY)
 }
 
-export function loginTimeoutMs(ctx: Pick<ClientContext, 'env'>): number {
-  const v = Number(ctx.env.JITSSH_LOGIN_TIMEOUT_MS)
-  return Number.isFinite(v) && v > 0 ? v : DEFAULT_LOGIN_TIMEOUT_MS
-}
-
 export async function performLogin(ctx: ClientContext, paths: JitsshPaths, server: string, ui: LoginUi, options: LoginOptions = {}): Promise<LoginResult> {
   const discovery = await getDiscovery(ctx, paths, server, { fresh: true })
   const canOpen = options.noBrowser !== true && browserAvailable(ctx)
   const flow = options.device === true || (!canOpen && options.noBrowser !== true) ? 'device' : 'browser'
-  const timeoutMs = options.timeoutMs ?? loginTimeoutMs(ctx)
+  const timeoutMs = options.timeoutMs ?? parseJitsshEnv(ctx.env).loginTimeoutMs
   const tokens = flow === 'device'
     ? await deviceLogin(ctx, discovery, ui, { timeoutMs })
     : await browserLogin(ctx, discovery, ui, { openBrowser: canOpen, timeoutMs })
@@ -70,19 +66,6 @@ export async function performLogin(ctx: ClientContext, paths: JitsshPaths, serve
     await removeServerCertificates(paths, discovery)
   }
   return { server, flow, identity, sessionExpiresAt: tokens.session_expires_at }
-}
-
-export async function storeTokens(ctx: ClientContext, paths: JitsshPaths, server: string, tokens: TokenResponse, ui: Pick<LoginUi, 'warn'>): Promise<void> {
-  const sessionExpiresAt = tokens.session_expires_at
-  const kind = await saveSession(ctx, paths, server, { refresh_token: tokens.refresh_token, session_expires_at: sessionExpiresAt }, (m) => ui.warn(m))
-  await writeAccessToken(paths, server, {
-    access_token: tokens.access_token,
-    expires_at: ctx.now() + Math.max(0, Number(tokens.expires_in) || 0) * 1000,
-    session_expires_at: sessionExpiresAt,
-  })
-  await updateConfig(paths, (config) => {
-    config.servers[server] = { ...config.servers[server], credential_store: kind }
-  })
 }
 
 export async function whoAmI(ctx: ClientContext, discovery: DiscoveryDocument, accessToken: string): Promise<WhoAmI> {

@@ -3,15 +3,13 @@
 // after the code exchange, so it tells the truth.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { JitsshError } from '../shared/errors.js'
-import { REDIRECT_PATH, type DiscoveryDocument, type TokenResponse } from '../shared/protocol.js'
-import type { ClientContext } from './context.js'
-import { untilAborted } from './abort.js'
+import { JitsshError } from '../../shared/errors.js'
+import { REDIRECT_PATH, type DiscoveryDocument, type TokenResponse } from '../../shared/protocol.js'
+import type { ClientContext } from '../context.js'
+import { untilAborted } from '../abort.js'
 import { clientId, createPkce, randomState, tokenRequest } from './oauth.js'
 import { callbackPage } from './login-page.js'
 import type { LoginUi } from './login.js'
-
-export const DEFAULT_LOGIN_TIMEOUT_MS = 5 * 60_000
 
 interface Callback {
   params: URLSearchParams

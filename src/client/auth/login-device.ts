@@ -1,9 +1,9 @@
 // The device login (RFC 8628): show the code and the verification URL, then poll the token endpoint at
 // the server's interval, slowing down by 5 s on `slow_down`, until approved, denied or expired.
-import { JitsshError } from '../shared/errors.js'
-import type { DeviceAuthorizationResponse, DiscoveryDocument, TokenResponse } from '../shared/protocol.js'
-import type { ClientContext } from './context.js'
-import { HttpStatusError, requestJson } from './http.js'
+import { JitsshError } from '../../shared/errors.js'
+import type { DeviceAuthorizationResponse, DiscoveryDocument, TokenResponse } from '../../shared/protocol.js'
+import type { ClientContext } from '../context.js'
+import { HttpStatusError, requestJson } from '../http.js'
 import type { LoginUi } from './login.js'
 import { clientId, tokenRequest } from './oauth.js'
 

@@ -2,7 +2,7 @@
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import type { Socket } from 'node:net'
-import { JitsshError } from '../shared/errors.js'
+import { JitsshError } from '../../shared/errors.js'
 
 export async function connectThroughProxy(proxy: URL, host: string, port: number, options: { signal: AbortSignal; timeoutMs: number }): Promise<Socket> {
   const authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`

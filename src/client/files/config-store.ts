@@ -1,7 +1,7 @@
 // ~/.jitssh/config.json: the default server and what we remember per server (discovery, which credential
 // store holds its refresh token, who is logged in).
-import type { DiscoveryDocument } from '../shared/protocol.js'
-import { ensurePrivateDir, readJsonOrNull, writeFileAtomic } from './files.js'
+import type { DiscoveryDocument } from '../../shared/protocol.js'
+import { ensurePrivateDir, readJsonOrNull, writeFileAtomic } from './atomic-files.js'
 import type { JitsshPaths } from './paths.js'
 
 export type CredentialStoreKind = 'keychain' | 'file'
