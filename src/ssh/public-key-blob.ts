@@ -22,6 +22,38 @@ export interface DecodeOptions {
 
 const toBigInt = (bytes: Buffer): bigint => (bytes.length === 0 ? 0n : BigInt(`0x${bytes.toString('hex')}`))
 
+const ED25519_P = (1n << 255n) - 19n
+/**
+ * The y coordinates of Ed25519's eight points of small order (1, 2, 4 and 8): y = 1 (the identity), p - 1,
+ * 0, and the two of order 8. Their encodings, with either sign bit, are what libsodium's
+ * crypto_sign_ed25519 refuses (ge25519_has_small_order).
+ */
+const ED25519_SMALL_ORDER_Y = new Set<bigint>([
+  0n,
+  1n,
+  ED25519_P - 1n,
+  littleEndian(Buffer.from('26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05', 'hex')),
+  littleEndian(Buffer.from('c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a', 'hex')),
+])
+
+function littleEndian(bytes: Buffer): bigint {
+  return BigInt(`0x${Buffer.from(bytes).reverse().toString('hex') || '0'}`)
+}
+
+/**
+ * Why an Ed25519 public key must be refused, or undefined. A point of small order has signatures that hold
+ * for any message (the identity point verifies a constant signature): a certificate for it logs in without
+ * any private key. A non-canonical encoding (y >= p) is refused as OpenSSH's and libsodium's decoders do.
+ */
+export function ed25519KeyProblem(pk: Buffer): string | undefined {
+  const encoded = Buffer.from(pk)
+  encoded[31] = (encoded[31] as number) & 0x7f // the sign of x
+  const y = littleEndian(encoded)
+  if (y >= ED25519_P) return 'Ed25519 public key is not canonically encoded'
+  if (ED25519_SMALL_ORDER_Y.has(y)) return 'Ed25519 public key is a point of small order (no private key is needed for it)'
+  return undefined
+}
+
 /** True when (x, y) is an affine point on P-256 with coordinates in the field. */
 export function isOnP256(x: Buffer, y: Buffer): boolean {
   const bx = toBigInt(x)
@@ -54,6 +86,8 @@ export function readPublicKeyFields(reader: SshReader, type: string, options: De
     case 'ssh-ed25519': {
       const pk = reader.string('Ed25519 public key')
       if (pk.length !== ED25519_KEY_BYTES) reader.fail(`Ed25519 public key must be ${ED25519_KEY_BYTES} bytes, not ${pk.length}`)
+      const problem = ed25519KeyProblem(pk)
+      if (problem !== undefined) reader.fail(problem)
       return { type, key: importPublicKey(reader, { kty: 'OKP', crv: 'Ed25519', x: pk.toString('base64url') }) }
     }
     case 'ecdsa-sha2-nistp256': {
