@@ -245,12 +245,16 @@ describe('while tunnel.open is being written to the audit log', () => {
   // A server whose audit store the test can hold or fail, one tunnel.open write at a time.
   let gated: TestServer
   let gatedAlice: Awaited<ReturnType<typeof loginWithPassword>>
+  // A target that resets each connection when the test says so.
+  const resetter = createServer()
+  const resetterSockets: Socket[] = []
+  resetter.on('connection', (socket) => void resetterSockets.push(socket))
   let hold: ((draft: AuditDraft) => Promise<void>) | undefined
   const closes: AuditDraft[] = []
   let onClose: ((draft: AuditDraft) => void) | undefined
   beforeAll(async () => {
     gated = await startTestServer({
-      targets: { 'sink.example.com': `127.0.0.1:${(sink.address() as { port: number }).port}` },
+      targets: { 'sink.example.com': `127.0.0.1:${(sink.address() as { port: number }).port}`, 'reset.example.com': `127.0.0.1:${await listen(resetter)}` },
       wrapStore: (store) =>
         withRole(store, 'audit', {
           read: (afterSeq, limit) => store.audit.read(afterSeq, limit),
@@ -267,7 +271,10 @@ describe('while tunnel.open is being written to the audit log', () => {
     })
     gatedAlice = await loginWithPassword(gated.url)
   })
-  afterAll(async () => gated?.stop())
+  afterAll(async () => {
+    await gated?.stop()
+    resetter.close()
+  })
   afterEach(() => {
     hold = undefined
     onClose = undefined
@@ -289,8 +296,8 @@ describe('while tunnel.open is being written to the audit log', () => {
     return { written, release }
   }
 
-  const openGated = async (): Promise<WebSocket> => {
-    const ws = new WebSocket(`${gated.url.replace(/^http/, 'ws')}/v1/tunnel?host=sink.example.com`, { headers: { authorization: `Bearer ${gatedAlice.access_token}` } })
+  const openGated = async (host = 'sink.example.com'): Promise<WebSocket> => {
+    const ws = new WebSocket(`${gated.url.replace(/^http/, 'ws')}/v1/tunnel?host=${host}`, { headers: { authorization: `Bearer ${gatedAlice.access_token}` } })
     await once(ws, 'open')
     return ws
   }
@@ -324,5 +331,23 @@ describe('while tunnel.open is being written to the audit log', () => {
     await targetClosed
     expect(gated.server.context.tunnels.size).toBe(0)
     expect(closes).toEqual([])
+  })
+
+  it('a target that resets the connection meanwhile ends that tunnel (4000), audited, and the server keeps serving', async () => {
+    const held = holdTunnelOpenAudit()
+    const closeWritten = new Promise<AuditDraft>((resolve) => (onClose = resolve))
+    const ws = await openGated('reset.example.com')
+    const wsClosed = closed(ws)
+    await held.written
+    const target = resetterSockets.at(-1)!
+    target.resetAndDestroy()
+    await once(target, 'close')
+    // The reset reaches the bastion's socket in this process; a round trip makes sure it was handled.
+    expect((await fetch(`${gated.url}/healthz`)).status).toBe(200)
+    held.release()
+    expect(await wsClosed).toEqual({ code: TUNNEL_CLOSE.TARGET_CLOSED, reason: 'target closed the connection' })
+    expect(await closeWritten).toMatchObject({ type: 'tunnel.close', host: 'reset.example.com', detail: { reason: 'target closed the connection' } })
+    expect(gated.server.context.tunnels.size).toBe(0)
+    expect((await fetch(`${gated.url}/healthz`)).status).toBe(200)
   })
 })

@@ -2,6 +2,7 @@ import { connect, type Socket } from 'node:net'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { WebSocket } from 'ws'
 import { JitsshError } from '../../shared/errors.js'
+import { TUNNEL_CLOSE } from '../../shared/protocol.js'
 import type { TargetAddress } from '../config/types.js'
 import type { ServerContext } from '../context.js'
 import { authenticateBearer, type Authenticated } from '../http/bearer-auth.js'
@@ -34,15 +35,19 @@ function connectWithTimeout(target: TargetAddress, timeoutMs: number, host: stri
       reject(new JitsshError('ERR_TARGET_UNREACHABLE', `cannot reach ${host}: ${why}`))
     }
     const timer = setTimeout(() => fail(`no answer within ${timeoutMs / 1000}s`), timeoutMs)
-    socket.once('connect', () => {
-      clearTimeout(timer)
-      socket.removeAllListeners('error')
-      resolve(socket)
-    })
-    socket.once('error', (error: NodeJS.ErrnoException) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
       clearTimeout(timer)
       fail(error.code === 'ECONNREFUSED' ? 'connection refused' : (error.code ?? 'connection failed'))
+    }
+    socket.once('connect', () => {
+      clearTimeout(timer)
+      socket.off('error', onError)
+      // From here until the bridge takes over (after tunnel.open is audited) the target may reset: the socket
+      // is then destroyed, which open() checks. Without a listener the error would end the whole server.
+      socket.on('error', () => undefined)
+      resolve(socket)
     })
+    socket.once('error', onError)
   })
 }
 
@@ -106,15 +111,19 @@ export function registerTunnelRoute(app: FastifyInstance, ctx: TunnelRouteDeps):
       })
       .then(() => true, (error: unknown) => (request.log.error({ err: error }, 'audit write failed for tunnel.open'), false))
     ws.off('message', hold)
-    // No session is carried unrecorded, and none to a client that left while the open was written.
-    if (!recorded || ws.readyState !== ws.OPEN) {
+    // No session is carried unrecorded, none to a client that left while the open was written, and no
+    // destroyed target socket is bridged (the target reset the connection meanwhile).
+    if (!recorded || ws.readyState !== ws.OPEN || tcp.destroyed) {
+      const targetGone = recorded && ws.readyState === ws.OPEN
       tcp.destroy()
       ws.resume() // a paused socket would never read the client's answer to our close frame
       if (!recorded) return ws.close(1011, 'the audit log is unavailable')
+      const reason = targetGone ? 'target closed the connection' : 'the client left before the tunnel started'
+      if (targetGone) ws.close(TUNNEL_CLOSE.TARGET_CLOSED, reason)
       await ctx.audit
         .record({
           type: 'tunnel.close', outcome: 'ok', user, sessionId: auth.session.id, host,
-          detail: { bytes_up: 0, bytes_down: 0, duration_ms: ctx.now() - openedAt, reason: 'the client left before the tunnel started' },
+          detail: { bytes_up: 0, bytes_down: 0, duration_ms: ctx.now() - openedAt, reason, ...(targetGone ? { close_code: TUNNEL_CLOSE.TARGET_CLOSED } : {}) },
         })
         .catch((error: unknown) => request.log.error({ err: error }, 'audit write failed for tunnel.close'))
       return

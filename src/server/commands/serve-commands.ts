@@ -22,6 +22,11 @@ export async function checkCommand(io: ServerCliIo, { config: configPath }: Conf
 export async function startCommand(io: ServerCliIo, { config: configPath }: ConfigOptions): Promise<number> {
   const config = loadConfig(configPath)
   const server = await createServer(config, { logStream: io.stderr })
+  // The last resort: an error no handler caught must not end every session of every person at once.
+  // It is logged (with its stack) and the server keeps serving; each such error is a bug to fix.
+  const lastResort = (error: unknown): void => server.app.log.error({ err: error }, 'uncaught error (a bug); the server keeps serving')
+  process.on('uncaughtException', lastResort)
+  process.on('unhandledRejection', lastResort)
   await server.listen()
   const stop =
     io.stopSignal ??
@@ -31,5 +36,7 @@ export async function startCommand(io: ServerCliIo, { config: configPath }: Conf
     })
   await stop
   await server.close()
+  process.off('uncaughtException', lastResort)
+  process.off('unhandledRejection', lastResort)
   return 0
 }
