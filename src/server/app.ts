@@ -20,6 +20,7 @@ import { loggerOptions } from './http/logger-options.js'
 import { installSecurityHeaders } from './http/security-headers.js'
 import { BrowserSessions } from './identity/browser-session.js'
 import { registerLocalLoginRoutes } from './identity/local-login-routes.js'
+import { KnownDevices } from './identity/known-devices.js'
 import { LoginThrottle } from './identity/login-throttle.js'
 import { registerOidcLoginRoutes } from './identity/oidc-login-routes.js'
 import { Identities } from './identity/identities.js'
@@ -91,6 +92,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
     config, store, audit, keys, now, publicUrl, sessions, identities,
     browser: new BrowserSessions(store.sessions, identities, config.sessions.browserLifetimeMs, now, secureCookies),
     throttle: new LoginThrottle(store.throttles, config.rateLimits, now),
+    knownDevices: new KnownDevices(keys.tokenSigning.privateKey, secureCookies, now),
     accessTokens: new AccessTokens(keys.tokenSigning, publicUrl, config.sessions.accessTokenTtlMs, now),
     tunnels: new TunnelSupervisor(sessions),
   }

@@ -4,6 +4,7 @@ import type { ServerKeys } from './ca/server-keys.js'
 import type { ServerConfig } from './config/types.js'
 import type { BrowserSessions } from './identity/browser-session.js'
 import type { Identities } from './identity/identities.js'
+import type { KnownDevices } from './identity/known-devices.js'
 import type { LoginThrottle } from './identity/login-throttle.js'
 import type { AccessTokens } from './oauth/access-token.js'
 import type { SessionService } from './sessions/session-service.js'
@@ -26,6 +27,7 @@ export interface ServerContext {
   identities: Identities
   browser: BrowserSessions
   throttle: LoginThrottle
+  knownDevices: KnownDevices
   accessTokens: AccessTokens
   tunnels: TunnelSupervisor
 }

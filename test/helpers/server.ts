@@ -23,6 +23,7 @@ import { join } from 'node:path'
 import { once } from 'node:events'
 import type { Server as NetServer } from 'node:net'
 import { PassThrough, Readable, Writable } from 'node:stream'
+import { Agent, fetch as undiciFetch } from 'undici'
 import { stringify } from 'yaml'
 import { CLIENT_ID, type TokenResponse } from '../../src/shared/protocol.js'
 import { createServer, type JitsshServer } from '../../src/server/app.js'
@@ -165,6 +166,12 @@ async function serveConfig(configPath: string, options: TestServerOptions): Prom
 /** A fetch-based browser: keeps cookies per origin, follows nothing by itself. */
 export class TestBrowser {
   private readonly jar = new Map<string, Map<string, string>>()
+  private readonly dispatcher: Agent | undefined
+
+  /** `localAddress`: connect from this address (e.g. 127.0.0.2: another machine, as the server sees it). */
+  constructor(options: { localAddress?: string } = {}) {
+    this.dispatcher = options.localAddress ? new Agent({ localAddress: options.localAddress }) : undefined
+  }
 
   async request(url: string, init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Response> {
     const target = new URL(url)
@@ -172,12 +179,13 @@ export class TestBrowser {
     const headers: Record<string, string> = { ...init.headers }
     if (cookies.size > 0) headers.cookie = [...cookies].map(([name, value]) => `${name}=${value}`).join('; ')
     if (init.form) headers['content-type'] = 'application/x-www-form-urlencoded'
-    const response = await fetch(target, {
+    const response = (await undiciFetch(target, {
       method: init.method ?? (init.form ? 'POST' : 'GET'),
       headers,
       body: init.form ? new URLSearchParams(init.form).toString() : undefined,
       redirect: 'manual',
-    })
+      ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
+    })) as unknown as Response
     for (const line of response.headers.getSetCookie()) {
       const [pair] = line.split(';')
       const eq = pair!.indexOf('=')

@@ -285,6 +285,21 @@ for (const backend of backends) {
       expect(afterDisable.version).toBe(Math.max(before.version, NOW + 20))
     })
 
+    it('attempt reservations: of many parallel ones (two instances) exactly the limit pass; a release takes one back', async () => {
+      const keys = [`user-ip:${id('u')}|10.0.0.1`, `user:${id('u')}`]
+      const decide = ([first]: Array<{ count: number }>) => first!.count < 5
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? store : replica).throttles.reserve(keys, NOW + i, NOW - 60_000, decide)))
+      expect(results.filter(Boolean)).toHaveLength(5)
+      expect(await store.throttles.countFailures(keys[0]!, NOW - 60_000)).toBe(5)
+      const passed = results.map((ok, i) => (ok ? NOW + i : null)).filter((at): at is number => at !== null)
+      await replica.throttles.release(keys, passed[0]!)
+      expect(await store.throttles.countFailures(keys[0]!, NOW - 60_000)).toBe(4)
+      expect(await store.throttles.countFailures(keys[1]!, NOW - 60_000)).toBe(4)
+      let seenLast: number | null = null
+      expect(await store.throttles.reserve(keys, NOW + 100, NOW - 60_000, ([, user]) => ((seenLast = user!.lastAt), false))).toBe(false)
+      expect(seenLast).toBe(Math.max(...passed.slice(1)))
+    })
+
     it('login failures, pending upstream logins (single use) and the purge', async () => {
       await store.throttles.recordFailure('user:jo', NOW - 120_000)
       await store.throttles.recordFailure('user:jo', NOW)

@@ -5,7 +5,7 @@ import { LOGIN_PAGE_CSP } from '../pages/html.js'
 import { renderLoginPage, renderMessagePage } from '../pages/login-page.js'
 import { authenticateLocalUser } from './local-users.js'
 
-export type LocalLoginDeps = Uses<'audit' | 'browser' | 'config' | 'now' | 'throttle', 'users'>
+export type LocalLoginDeps = Uses<'audit' | 'browser' | 'config' | 'knownDevices' | 'now' | 'throttle', 'users'>
 
 interface LoginForm {
   username?: unknown
@@ -42,19 +42,19 @@ export function registerLocalLoginRoutes(app: FastifyInstance, ctx: LocalLoginDe
         const csrfToken = ctx.browser.csrfToken(request, reply)
         return reply.code(status).send(renderLoginPage({ csrfToken, returnTo, username, error }))
       }
-      const refusal = await ctx.throttle.check(username, request.ip)
-      if (refusal) {
+      const reserved = await ctx.throttle.reserve(username, request.ip, ctx.knownDevices.knows(request, username))
+      if ('refusal' in reserved) {
         await ctx.audit.record({ type: 'login', outcome: 'denied', user: username || null, detail: { reason: 'rate_limited', ip: request.ip } })
-        return again(429, refusal)
+        return again(429, reserved.refusal)
       }
       const { identity } = ctx.config
       const who = username && password && identity.kind === 'local' ? await authenticateLocalUser(identity, username, password) : undefined
       if (!who) {
-        await ctx.throttle.failed(username, request.ip)
         await ctx.audit.record({ type: 'login', outcome: 'denied', user: username || null, detail: { reason: 'bad_credentials', ip: request.ip } })
         return again(401, 'Wrong username or password.')
       }
-      await ctx.throttle.succeeded(username)
+      await ctx.throttle.succeeded(reserved.attempt)
+      ctx.knownDevices.remember(reply, who.sub)
       if (await ctx.store.users.isDisabled(who.email)) {
         await ctx.audit.record({ type: 'login', outcome: 'denied', user: who.email, detail: { reason: 'user_disabled', ip: request.ip } })
         return again(403, 'This account has been disabled by an administrator of this server.')

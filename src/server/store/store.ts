@@ -105,8 +105,24 @@ export interface UserStore {
   isDisabled(email: string): Promise<boolean>
 }
 
+/** What `ThrottleStore.reserve` shows the caller about one key. */
+export interface AttemptsSeen {
+  /** Attempts recorded under the key since the window began. */
+  count: number
+  /** When the newest of them was (Unix ms), or null. */
+  lastAt: number | null
+}
+
 /** Failed sign-ins and wrong device codes, counted per key (`user:...`, `ip:...`) so every replica sees them. */
 export interface ThrottleStore {
+  /**
+   * Reserves one attempt under every key, atomically with respect to every other reservation of those keys
+   * (on every replica): `decide` sees what each key holds since `since` and says whether to go ahead; only
+   * then is the attempt recorded under each. Parallel attempts therefore cannot all pass a limit.
+   */
+  reserve(keys: string[], now: number, since: number, decide: (seen: AttemptsSeen[]) => boolean): Promise<boolean>
+  /** Takes back one attempt reserved at `at` under each key (it succeeded: it was no failure). */
+  release(keys: string[], at: number): Promise<void>
   recordFailure(key: string, now: number): Promise<void>
   countFailures(key: string, since: number): Promise<number>
   clearFailures(key: string): Promise<void>
