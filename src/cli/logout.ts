@@ -5,7 +5,7 @@ import type { ClientContext } from '../client/context.js'
 import { readConfig, updateConfig } from '../client/files/config-store.js'
 import { deleteSession, loadSession } from '../client/auth/credentials.js'
 import { removeHostCa } from '../client/files/known-hosts.js'
-import { removeServerCertificates } from '../client/auth/login.js'
+import { removeServerCertificates } from '../client/files/cert-store.js'
 import { revokeToken } from '../client/auth/oauth.js'
 import { jitsshPaths } from '../client/files/paths.js'
 import { lockSession, resolveServer } from '../client/auth/tokens.js'
@@ -50,7 +50,7 @@ export async function logoutCommand(ctx: ClientContext, options: LogoutOptions):
       }
     }
     await deleteSession(ctx, paths, server, kind, (m) => ui.warn(m))
-    const removed = record?.discovery ? await removeServerCertificates(paths, record.discovery) : []
+    const removed = record?.discovery ? await removeServerCertificates(paths, record.discovery.jitssh.user_ca_public_key) : []
     await removeHostCa(paths, server)
     await updateConfig(paths, (c) => {
       const kept = c.servers[server]

@@ -7,11 +7,12 @@
  */
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parseCertificate } from '../../src/ssh/certificate.js'
 import { launchChromium } from '../helpers/chromium.js'
 import { startStack, VM_HOST, type Stack, type StackHome } from '../helpers/stack.js'
 import { runSsh, SSH_PATH, startSshd, type RunningSshd } from '../helpers/sshd.js'
@@ -129,5 +130,18 @@ describe('revocation end to end', { timeout: 90_000 }, () => {
     await after.waitForLog(/revoked by file/)
     // The same certificate still works where the old KRL is installed: the fresh KRL is what stops it.
     expect((await directLogin(sshds[0]!)).code).toBe(0)
+  })
+
+  it('after a new login, ssh presents a certificate of the new session, never the revoked one', async () => {
+    const revoked = parseCertificate(readFileSync(certCopy, 'utf8'))
+    const login = await stack.loginWithBrowser(browser)
+    expect(login.code, login.stderr).toBe(0)
+    const status = JSON.parse((await stack.jitssh(['status', '--json'])).stdout) as { identity: { session_id: string } }
+    const ssh = await stack.ssh([VM_HOST, 'true'])
+    expect(ssh.code, ssh.stderr).toBe(0)
+    const presented = parseCertificate(readFileSync(join(stack.env.JITSSH_HOME!, 'certs', `${VM_HOST}-cert.pub`), 'utf8'))
+    expect(presented.keyId).toContain(`:sid=${status.identity.session_id}:`)
+    expect(presented.serial).not.toBe(revoked.serial)
+    await stack.sshd.waitForLog(new RegExp(`ID ${presented.keyId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(serial ${presented.serial}\\)`))
   })
 })

@@ -1,7 +1,7 @@
 // Logging in: choose the browser or the device flow, then keep what came back (refresh token in the
 // keychain or file, access token cache, host CA line, default server). Callers hold the session lock.
 import type { DiscoveryDocument, WhoAmI } from '../../shared/protocol.js'
-import { removeCertificates } from '../files/cert-store.js'
+import { removeServerCertificates } from '../files/cert-store.js'
 import type { ClientContext } from '../context.js'
 import { parseJitsshEnv } from '../env.js'
 import { updateConfig } from '../files/config-store.js'
@@ -52,28 +52,19 @@ export async function performLogin(ctx: ClientContext, paths: JitsshPaths, serve
   await storeTokens(ctx, paths, server, tokens, ui)
   await writeHostCa(paths, server, discovery.jitssh.host_ca_public_key)
   const identity = await whoAmI(ctx, discovery, tokens.access_token).catch(() => null)
-  let previousSubject: string | undefined
   await updateConfig(paths, (config) => {
-    previousSubject = config.servers[server]?.subject
     config.default_server = server
     config.servers[server] = {
       ...config.servers[server],
       ...(identity ? { subject: identity.sub, email: identity.email } : {}),
     }
   })
-  if (identity && previousSubject !== undefined && previousSubject !== identity.sub) {
-    // A different person now: their certificates must not be reused.
-    await removeServerCertificates(paths, discovery)
-  }
+  // A certificate belongs to the session that issued it: a new session (perhaps another person, perhaps after
+  // a revocation that put the old certificates on the KRL) never presents one of before.
+  await removeServerCertificates(paths, discovery.jitssh.user_ca_public_key)
   return { server, flow, identity, sessionExpiresAt: tokens.session_expires_at }
 }
 
 export async function whoAmI(ctx: ClientContext, discovery: DiscoveryDocument, accessToken: string): Promise<WhoAmI> {
   return requestJson<WhoAmI>(ctx, discovery.userinfo_endpoint, { bearer: accessToken })
-}
-
-/** Certificates signed by this server's user CA (compared by key blob). */
-export async function removeServerCertificates(paths: JitsshPaths, discovery: DiscoveryDocument): Promise<string[]> {
-  const caBase64 = discovery.jitssh.user_ca_public_key.trim().split(/\s+/)[1]
-  return removeCertificates(paths, (c) => c.certificate !== null && c.certificate.signatureKey.blob.toString('base64') === caBase64)
 }

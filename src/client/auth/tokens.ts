@@ -13,6 +13,7 @@ import { readConfig, updateConfig } from '../files/config-store.js'
 import { deleteSession, loadSession, readAccessToken, saveSession, writeAccessToken } from './credentials.js'
 import { getDiscovery } from './discovery.js'
 import { ensurePrivateDir } from '../files/atomic-files.js'
+import { removeServerCertificates } from '../files/cert-store.js'
 import { acquireLock, type HeldLock } from '../files/lock.js'
 import { HttpStatusError } from '../http.js'
 // Types only: login.ts keeps its tokens through storeTokens here, so this module must not load it.
@@ -76,6 +77,8 @@ export async function getAccessToken(ctx: ClientContext, paths: JitsshPaths, ser
     } catch (error) {
       if (!isSessionGone(error)) throw error
       await deleteSession(ctx, paths, server, kind, warn)
+      // Its certificates ended with it (and may be on the KRL already): none is presented again.
+      await removeServerCertificates(paths, discovery.jitssh.user_ca_public_key)
       if (options.login === undefined) {
         throw new JitsshError('ERR_SESSION_REVOKED', `your session at ${server} has ended`, { cause: error, hint: 'run: jitssh login' })
       }

@@ -57,3 +57,9 @@ export async function removeCertificates(paths: JitsshPaths, which: (c: Certific
   }
   return removed
 }
+
+/** Removes the certificates (and keys) signed by this user CA (a server's, as its discovery names it); returns the hosts. */
+export async function removeServerCertificates(paths: JitsshPaths, userCaLine: string): Promise<string[]> {
+  const caBase64 = userCaLine.trim().split(/\s+/)[1]
+  return removeCertificates(paths, (c) => c.certificate !== null && c.certificate.signatureKey.blob.toString('base64') === caBase64)
+}
