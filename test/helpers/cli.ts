@@ -158,6 +158,9 @@ export async function runCli(argv: string[], options: CliOptions): Promise<CliRe
  * `server`), a cached access token valid for 10 minutes, and (with `refreshToken`) the session in the
  * credentials file.
  */
+/** A CA line for seeded discovery documents (its key signs nothing here). */
+const SEED_CA_LINE = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGlQfTG2DrCVVPA6HA9/TqSpFKQe/EF/jyiQ99oB8Ued seed-ca'
+
 export async function seedSession(home: string, server: string, tokens: { accessToken: string; refreshToken?: string }): Promise<void> {
   const paths = jitsshPaths({}, home)
   await mkdir(paths.tokens, { recursive: true })
@@ -165,7 +168,10 @@ export async function seedSession(home: string, server: string, tokens: { access
     issuer: server, authorization_endpoint: `${server}/authorize`, token_endpoint: `${server}/token`,
     device_authorization_endpoint: `${server}/device_authorization`, revocation_endpoint: `${server}/revoke`,
     jwks_uri: `${server}/jwks`, userinfo_endpoint: `${server}/v1/me`,
-    jitssh: { version: 1, client_id: 'jitssh-cli', sign_endpoint: `${server}/v1/ssh/sign`, tunnel_endpoint: `${server}/v1/tunnel` },
+    jitssh: {
+      version: 1, client_id: 'jitssh-cli', sign_endpoint: `${server}/v1/ssh/sign`, tunnel_endpoint: `${server}/v1/tunnel`,
+      user_ca_public_key: SEED_CA_LINE, host_ca_public_key: SEED_CA_LINE,
+    },
   }
   const sessionExpiresAt = new Date(Date.now() + 3600_000).toISOString()
   await writeFile(paths.config, JSON.stringify({ version: 1, default_server: server, servers: { [server]: { discovery, credential_store: 'file' } } }))
