@@ -55,7 +55,7 @@ export class AuditLog {
     return this.recorded(await this.events.append(auditDraft(event), this.now()))
   }
 
-  /** An issued certificate and its audit event, in one durable write (see Store.recordCertificate). */
+  /** An issued certificate and its audit event, in one durable write (see CertificateStore.record). */
   async recordCertificate(row: CertificateRow, event: AuditEventInput): Promise<AuditRecord> {
     return this.recorded(await this.certificates.record(row, auditDraft(event), this.now()))
   }

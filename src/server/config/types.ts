@@ -1,6 +1,6 @@
 /**
  * The server configuration after validation: paths are absolute, durations are milliseconds,
- * host names are lower-case. The YAML shape is documented in the starter config (cli/starter-config.ts).
+ * host names are lower-case. The YAML shape is documented in the starter config (commands/starter-config.ts).
  */
 
 export interface LocalUser {
