@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { JitsshError } from '../../src/shared/errors.js'
 import { parseTimeInput } from '../../src/client/admin/time-input.js'
-import { formatLocalTime, resolveTimeZone } from '../../src/client/admin/zoned-time.js'
+import { formatLocalTime, resolveTimeZone } from '../../src/shared/zoned-time.js'
 
 const SATURDAY_1100_BERLIN = Date.parse('2026-11-21T10:00:00Z')
 const read = (input: string, tz = 'Europe/Berlin'): string => parseTimeInput(input, '--since', SATURDAY_1100_BERLIN, tz)

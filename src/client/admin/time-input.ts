@@ -1,7 +1,7 @@
 // What a person may type for `jitssh audit --since/--until`, read as local time (the context's zone) unless
 // a zone is given, and turned into ISO 8601 UTC for the server.
 import { JitsshError } from '../../shared/errors.js'
-import { wallClock, wallClockToMs, type WallClock } from './zoned-time.js'
+import { wallClock, wallClockToMs, type WallClock } from '../../shared/zoned-time.js'
 
 const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 }
 const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday']
