@@ -94,7 +94,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
     throttle: new LoginThrottle(store.throttles, config.rateLimits, now),
     knownDevices: new KnownDevices(keys.tokenSigning.privateKey, secureCookies, now),
     accessTokens: new AccessTokens(keys.tokenSigning, publicUrl, config.sessions.accessTokenTtlMs, now),
-    tunnels: new TunnelSupervisor(sessions),
+    tunnels: new TunnelSupervisor(sessions, current, now),
   }
 
   await app.register(formbody, { bodyLimit: BODY_LIMIT })

@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'ERR_LOGIN_TIMEOUT'
   | 'ERR_LOGIN_DENIED'
   | 'ERR_POLICY_DENIED'
+  | 'ERR_STEP_UP_REQUIRED'
   | 'ERR_FORBIDDEN'
   | 'ERR_NOT_FOUND'
   | 'ERR_BAD_REQUEST'
@@ -54,6 +55,7 @@ export function exitCodeFor(error: unknown): number {
     case 'ERR_SESSION_REVOKED':
     case 'ERR_LOGIN_TIMEOUT':
     case 'ERR_LOGIN_DENIED':
+    case 'ERR_STEP_UP_REQUIRED':
       return EXIT.AUTH
     case 'ERR_INTERRUPTED':
       return EXIT.INTERRUPTED
@@ -69,6 +71,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case 'ERR_SESSION_REVOKED':
       return 401
     case 'ERR_POLICY_DENIED':
+    case 'ERR_STEP_UP_REQUIRED':
     case 'ERR_FORBIDDEN':
       return 403
     case 'ERR_NOT_FOUND':

@@ -70,6 +70,8 @@ export interface WhoAmI {
 export interface SignRequest {
   public_key: string
   hostname: string
+  /** A lifetime to ask for, in seconds; the policy rule's max_ttl caps it (default: that max). */
+  ttl_seconds?: number
 }
 
 export interface SignResponse {

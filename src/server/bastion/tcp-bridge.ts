@@ -2,6 +2,17 @@ import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
 import { TUNNEL_CLOSE } from '../../shared/protocol.js'
 
+/** A close frame carries at most 123 bytes of reason (RFC 6455 §5.5): cut on a character boundary. */
+export function closeFrameReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= 123) return reason
+  let out = ''
+  for (const character of reason) {
+    if (Buffer.byteLength(out + character) > 120) break
+    out += character
+  }
+  return `${out}…`
+}
+
 /** Pause the TCP side when this much is queued on the WebSocket; resume below the low mark. */
 const HIGH_WATER = 1024 * 1024
 const LOW_WATER = 256 * 1024
@@ -43,7 +54,7 @@ export function bridgeWebSocketToTcp(ws: WebSocket, tcp: Socket, options: { keep
     if (ws.readyState === ws.OPEN) {
       closeCode = code
       closeReason = reason
-      ws.close(code, reason)
+      ws.close(code, closeFrameReason(reason))
     }
   }
 

@@ -6,6 +6,8 @@ export interface LiveTunnel {
   sessionId: string
   user: string
   host: string
+  /** The client's address at open: policy conditions on source networks are checked against it again. */
+  sourceIp: string | undefined
   openedAt: number
   /** Closes the WebSocket with `code` and drops the TCP side at once. */
   close(code: number, reason: string): void

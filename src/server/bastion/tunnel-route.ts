@@ -7,7 +7,7 @@ import type { TargetAddress } from '../config/types.js'
 import type { ServerContext } from '../context.js'
 import { authenticateBearer, type Authenticated } from '../http/bearer-auth.js'
 import { requestedHost, requestedPort } from '../http/request-fields.js'
-import { decideAccess } from '../policy/policy.js'
+import { checkHostAccess, policyDetail } from '../policy/access.js'
 import { bridgeWebSocketToTcp } from './tcp-bridge.js'
 
 interface PreparedTunnel {
@@ -16,15 +16,6 @@ interface PreparedTunnel {
   target: TargetAddress
   tcp: Socket
   startedAt: number
-}
-
-/**
- * Port rule: the config maps a host to one address. The ProxyCommand sends `port=%p`; the configured
- * address is used when the port is 22, absent, or equal to the configured port. Anything else is refused.
- */
-export function resolveTargetPort(host: string, target: TargetAddress, portParam: unknown): void {
-  const port = requestedPort(portParam)
-  if (port !== undefined && port !== 22 && port !== target.port) throw new JitsshError('ERR_FORBIDDEN', `port ${port} is not open for ${host}`)
 }
 
 function connectWithTimeout(target: TargetAddress, timeoutMs: number, host: string): Promise<Socket> {
@@ -67,11 +58,10 @@ export function registerTunnelRoute(app: FastifyInstance, ctx: TunnelRouteDeps):
       if (!(request as { ws?: boolean }).ws) throw new JitsshError('ERR_BAD_REQUEST', 'this endpoint needs a WebSocket upgrade')
       auth = await authenticateBearer(ctx, request)
       host = requestedHost(request.query.host)
-      const decision = decideAccess(ctx.config.policy, auth.session.identity, host, ctx.config.certificates)
-      if (!decision.allowed) throw new JitsshError('ERR_POLICY_DENIED', decision.reason)
-      const target = ctx.config.targets.get(host)
-      if (!target) throw new JitsshError('ERR_FORBIDDEN', `${host} is not a target of this bastion`)
-      resolveTargetPort(host, target, request.query.port)
+      // Port rule: the config maps a host to one address; the ProxyCommand's `port=%p` may be 22, absent or
+      // that address's port (see checkHostAccess).
+      const port = requestedPort(request.query.port)
+      const { target } = checkHostAccess(ctx.config, auth.session, { host, at: ctx.now(), sourceIp: request.ip, ...(port !== undefined ? { port } : {}) })
       const startedAt = Date.now()
       const tcp = await connectWithTimeout(target, ctx.config.bastion.connectTimeoutMs, host)
       // If the upgrade never completes (bad handshake, client gone), do not keep the target connection.
@@ -84,7 +74,7 @@ export function registerTunnelRoute(app: FastifyInstance, ctx: TunnelRouteDeps):
         await ctx.audit.record({
           type: 'access.denied', outcome: error.code === 'ERR_TARGET_UNREACHABLE' ? 'error' : 'denied',
           user: auth?.session.identity.email ?? null, sessionId: auth?.session.id ?? null, host,
-          detail: { action: 'tunnel', code: error.code, reason: error.message, ip: request.ip },
+          detail: { action: 'tunnel', code: error.code, reason: error.message, ip: request.ip, ...policyDetail(error) },
         })
       }
       throw error
@@ -141,7 +131,7 @@ export function registerTunnelRoute(app: FastifyInstance, ctx: TunnelRouteDeps):
           .finally(() => ctx.tunnels.remove(entryId))
       },
     })
-    entryId = ctx.tunnels.add({ sessionId: auth.session.id, user, host, openedAt, close: (code, reason) => bridge.close(code, reason), bytes: () => bridge.bytes() }).id
+    entryId = ctx.tunnels.add({ sessionId: auth.session.id, user, host, sourceIp: request.ip, openedAt, close: (code, reason) => bridge.close(code, reason), bytes: () => bridge.bytes() }).id
     ws.resume() // the socket's next data comes on a later tick, after the held messages
     for (const [data, isBinary] of early) ws.emit('message', data, isBinary)
   }

@@ -1,7 +1,10 @@
 import { once } from 'node:events'
 import { JitsshError } from '../../shared/errors.js'
 import { TUNNEL_CLOSE } from '../../shared/protocol.js'
+import type { ServerConfig } from '../config/types.js'
+import { AccessDeniedError, checkHostAccess } from '../policy/access.js'
 import type { SessionService } from '../sessions/session-service.js'
+import type { SessionRow } from '../store/store.js'
 import { TunnelRegistry } from './tunnel-registry.js'
 
 /** How often every session with live tunnels is checked again (ended or revoked while nobody told us). */
@@ -21,7 +24,12 @@ export class TunnelSupervisor extends TunnelRegistry {
   private timer: NodeJS.Timeout | undefined
   private readonly unsubscribe: Array<() => void> = []
 
-  constructor(private readonly sessions: SessionService) {
+  constructor(
+    private readonly sessions: SessionService,
+    /** The running configuration (policy, targets), read at each check: a reload applies to live tunnels too. */
+    private readonly config: () => ServerConfig,
+    private readonly now: () => number,
+  ) {
     super()
   }
 
@@ -41,13 +49,30 @@ export class TunnelSupervisor extends TunnelRegistry {
     this.timer = setInterval(() => void this.sweep(), SWEEP_MS).unref()
   }
 
-  /** Checks each session with live tunnels once; closes the tunnels of those that ended. */
+  /**
+   * Checks each live tunnel once: its session (ended, revoked, its person no longer known: closed with 4001)
+   * and the policy for its person, host and client address now (a time window that closed, a rule or target
+   * that a reload removed, a deny rule added: closed with 4003 and the policy's code in the reason).
+   */
   async sweep(): Promise<void> {
+    const at = this.now()
     for (const sessionId of this.sessionIds()) {
+      let session: SessionRow
       try {
-        await this.sessions.requireActive(sessionId)
+        session = await this.sessions.requireActive(sessionId)
       } catch (error) {
         if (error instanceof JitsshError) this.closeSession(sessionId, TUNNEL_CLOSE.SESSION_REVOKED, error.message)
+        continue
+      }
+      for (const tunnel of this.list()) {
+        if (tunnel.sessionId !== sessionId) continue
+        try {
+          checkHostAccess(this.config(), session, { host: tunnel.host, at, sourceIp: tunnel.sourceIp })
+        } catch (error) {
+          if (!(error instanceof JitsshError)) continue
+          const code = error instanceof AccessDeniedError ? error.decision.code : 'policy.target_removed'
+          tunnel.close(TUNNEL_CLOSE.POLICY_DENIED, `${code}: ${error.message}`)
+        }
       }
     }
   }

@@ -5,8 +5,8 @@ import type { SshCertificate } from '../../ssh/certificate.js'
 import { fingerprint } from '../../ssh/keys.js'
 import type { ServerContext } from '../context.js'
 import { authenticateBearer, type Authenticated } from '../http/bearer-auth.js'
-import { requestedHost, requestedObject, requestedPublicKey } from '../http/request-fields.js'
-import { decideAccess } from '../policy/policy.js'
+import { requestedHost, requestedObject, requestedPublicKey, requestedTtl } from '../http/request-fields.js'
+import { policyDetail, requireGrant } from '../policy/access.js'
 import { signPlan } from './certificate-plan.js'
 import { planUserCertificate } from './user-certificate.js'
 
@@ -22,9 +22,9 @@ export function registerSignRoute(app: FastifyInstance, deps: SignRouteDeps): vo
       const body = requestedObject<SignRequest>(request.body, '{public_key, hostname}')
       host = requestedHost(body.hostname)
       const publicKey = requestedPublicKey(body.public_key)
+      const requestedTtlMs = requestedTtl(body.ttl_seconds)
       const { identity } = auth.session
-      const decision = decideAccess(deps.config.policy, identity, host, deps.config.certificates)
-      if (!decision.allowed) throw new JitsshError('ERR_POLICY_DENIED', decision.reason)
+      const decision = requireGrant(deps.config, auth.session, { host, at: deps.now(), sourceIp: request.ip, ...(requestedTtlMs !== undefined ? { requestedTtlMs } : {}) })
 
       const { certificates } = deps.config
       const plan = planUserCertificate({ publicKey, host, session: auth.session, grant: decision, nowMs: deps.now(), backdateMs: certificates.backdateMs, hostBound: certificates.directAccess })
@@ -72,7 +72,7 @@ export function registerSignRoute(app: FastifyInstance, deps: SignRouteDeps): vo
         const raw = (request.body as { hostname?: unknown } | undefined)?.hostname
         await deps.audit.record({
           type: 'access.denied', outcome: 'denied', user: auth?.session.identity.email ?? null, sessionId: auth?.session.id ?? null, host,
-          detail: { action: 'sign', code: error.code, reason: error.message, ip: request.ip, ...(host === null && typeof raw === 'string' ? { requested_host: raw.slice(0, 300) } : {}) },
+          detail: { action: 'sign', code: error.code, reason: error.message, ip: request.ip, ...policyDetail(error), ...(host === null && typeof raw === 'string' ? { requested_host: raw.slice(0, 300) } : {}) },
         })
       }
       throw error

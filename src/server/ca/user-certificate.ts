@@ -38,7 +38,8 @@ export function planUserCertificate(input: {
   if (grant.principals.length === 0) throw new Error('refusing to plan a certificate without principals')
   const serial = randomSerial()
   const now = Math.floor(input.nowMs / 1000)
-  const validBefore = Math.min(now + Math.floor(grant.ttlMs / 1000), Math.floor(session.expiresAt / 1000))
+  // Never beyond the session's end, nor past the rule's time window.
+  const validBefore = Math.min(now + Math.floor(grant.ttlMs / 1000), Math.floor(session.expiresAt / 1000), grant.until === undefined ? Infinity : Math.floor(grant.until / 1000))
   const criticalOptions: Record<string, string> = {}
   if (grant.sourceAddress) criticalOptions['source-address'] = grant.sourceAddress.join(',')
   return {

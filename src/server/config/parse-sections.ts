@@ -1,9 +1,9 @@
 import { parseHostSpec } from '../../ssh/config.js'
-import { checkPrincipalTemplate, isUnixAccountName } from '../policy/principals.js'
+import { isUnixAccountName } from '../policy/principals.js'
 import { parsePasswordHash } from '../identity/password-hash.js'
 import { isCidr, parseHostPort } from './address.js'
 import { ConfigNode } from './config-node.js'
-import type { IdentityConfig, LocalUser, PolicyRule, TargetAddress } from './types.js'
+import type { IdentityConfig, LocalUser, TargetAddress } from './types.js'
 
 export const CERTIFICATE_EXTENSIONS = [
   'permit-X11-forwarding',
@@ -28,7 +28,7 @@ export function hostName(node: ConfigNode, allowPattern: boolean): string {
   }
 }
 
-function cidrList(node: ConfigNode): string[] | undefined {
+export function cidrList(node: ConfigNode): string[] | undefined {
   if (node.missing) return undefined
   const list = node.stringList()
   list.forEach((cidr, index) => {
@@ -99,42 +99,6 @@ export function parseIdentity(node: ConfigNode, sessionLifetimeMs: number): Iden
     revalidateMs: oidc.child('revalidate_every').duration(5 * 60_000, { min: 1_000, max: 86_400_000 }),
     reauthenticateAfterMs: oidc.child('reauthenticate_after').duration(sessionLifetimeMs, { min: 60_000, max: 30 * 86_400_000 }),
     allowInsecureIssuer,
-  }
-}
-
-export function parsePolicyRule(node: ConfigNode, index: number, defaultTtlMs: number): PolicyRule {
-  node.onlyKeys(['name', 'users', 'groups', 'email_domains', 'hosts', 'principals', 'max_ttl', 'extensions', 'source_address'])
-  const users = node.child('users').stringList()
-  const groups = node.child('groups').stringList()
-  const emailDomains = node.child('email_domains').stringList().map((domain) => domain.toLowerCase().replace(/^@/, ''))
-  if (users.length + groups.length + emailDomains.length === 0) node.fail('needs at least one of users, groups or email_domains')
-  const hosts = node.child('hosts').list().map((host) => hostName(host, true))
-  if (hosts.length === 0) node.child('hosts').fail('list at least one host name or pattern')
-  const principalNodes = node.child('principals').list()
-  if (principalNodes.length === 0) node.child('principals').fail('list at least one principal (e.g. "{email_local}")')
-  const principals = principalNodes.map((principal) => {
-    const text = principal.string()
-    const problem = checkPrincipalTemplate(text)
-    if (problem) principal.fail(problem)
-    return text
-  })
-  const extensionsNode = node.child('extensions')
-  const extensions = extensionsNode.missing ? DEFAULT_EXTENSIONS : extensionsNode.stringList()
-  extensions.forEach((extension, i) => {
-    if (!(CERTIFICATE_EXTENSIONS as readonly string[]).includes(extension)) {
-      extensionsNode.list()[i]!.fail(`unknown extension "${extension}" (one of: ${CERTIFICATE_EXTENSIONS.join(', ')})`)
-    }
-  })
-  return {
-    name: node.child('name').string(`policy[${index}]`),
-    users: users.map((user) => user.toLowerCase()),
-    groups,
-    emailDomains,
-    hosts,
-    principals,
-    maxTtlMs: node.child('max_ttl').duration(defaultTtlMs, { min: 60_000, max: 7 * 86_400_000 }),
-    extensions: [...new Set(extensions)],
-    sourceAddress: parseSourceAddress(node.child('source_address')),
   }
 }
 

@@ -41,9 +41,39 @@ export interface OidcIdentityConfig {
 
 export type IdentityConfig = LocalIdentityConfig | OidcIdentityConfig
 
+/**
+ * When a rule applies, beyond who and which host: every condition given must hold (at signing, at tunnel
+ * open, and for as long as a tunnel or terminal stays open).
+ */
+export interface RuleConditions {
+  /** The client's address as the server sees it (X-Forwarded-For only from trusted_proxies) is in one of these. */
+  sourceNetworks?: string[]
+  window?: TimeWindow
+  /** The person authenticated at most this long ago (else: sign in again, a step-up). */
+  maxAuthAgeMs?: number
+  /** OIDC: every one of these `amr` values was reported by the provider. */
+  amr?: string[]
+  /** OIDC: the provider's `acr` is one of these. */
+  acr?: string[]
+}
+
+/** Days of the week and hours of the day, in an IANA time zone. */
+export interface TimeWindow {
+  /** 0 = Sunday ... 6 = Saturday. */
+  days: number[]
+  /** Minutes after midnight, [start, end); a range with end <= start crosses midnight and belongs to the day it starts on. */
+  hours: Array<{ start: number; end: number }>
+  timeZone: string
+  /** As written in the config, for messages: `mon-fri 08:00-18:00 Europe/Berlin`. */
+  text: string
+}
+
 /** One policy rule: who (users / groups / email domains) → which hosts → which principals, how long. */
 export interface PolicyRule {
   name: string
+  /** allow (the default) grants; deny refuses whoever and whatever it matches, whatever the allow rules say. */
+  effect: 'allow' | 'deny'
+  when: RuleConditions | undefined
   users: string[]
   groups: string[]
   emailDomains: string[]

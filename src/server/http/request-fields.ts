@@ -45,6 +45,15 @@ export function requestedPort(value: unknown): number | undefined {
   return Number(value)
 }
 
+/** A certificate lifetime asked for, in whole seconds (policy caps it); undefined when absent. */
+export function requestedTtl(value: unknown): number | undefined {
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 60 || value > 7 * 86_400) {
+    throw new JitsshError('ERR_BAD_REQUEST', 'ttl_seconds must be a whole number of seconds from 60 to 604800')
+  }
+  return value * 1000
+}
+
 /** A JSON object body, or ERR_BAD_REQUEST describing the expected `shape`. */
 export function requestedObject<T>(value: unknown, shape: string): Partial<T> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new JitsshError('ERR_BAD_REQUEST', `expected a JSON object ${shape}`)

@@ -1,12 +1,31 @@
 import { hostMatchesPattern } from '../../ssh/config.js'
 import type { PolicyRule } from '../config/types.js'
-import { policyNames, type Identity } from '../identity/identity.js'
+import { policyNames, type AuthContext, type Identity } from '../identity/identity.js'
+import { checkConditions, type FailedCondition } from './conditions.js'
 import { renderPrincipal } from './principals.js'
 
-/**
- * What a certificate may contain, decided from plain data (the rules and the identity) before anything is
- * signed. The first rule that matches both the person and the host wins; nothing matches → denied.
- */
+/** What is asked: who, which host, in which circumstances. */
+export interface AccessQuery {
+  identity: Identity
+  host: string
+  /** The server's clock, Unix ms. */
+  at: number
+  /** The client's address as the server sees it. */
+  sourceIp: string | undefined
+  /** How and when the person authenticated (null for sessions from before that was kept). */
+  auth: AuthContext | null
+  /** The login asked for (explain, policy test); undefined when any the rule grants will do. */
+  login?: string
+  /** A certificate lifetime asked for; the rule's max_ttl caps it. */
+  requestedTtlMs?: number
+}
+
+export interface PolicyDefaults {
+  sourceAddress: string[] | undefined
+  forbiddenPrincipals: readonly string[]
+}
+
+/** What a certificate (or a tunnel) may be, decided from plain data before anything is signed. */
 export interface AccessGrant {
   allowed: true
   rule: string
@@ -14,15 +33,30 @@ export interface AccessGrant {
   ttlMs: number
   extensions: string[]
   sourceAddress: string[] | undefined
+  /** When the rule's time window closes (Unix ms); undefined without a window. Nothing outlives it. */
+  until: number | undefined
 }
 
 export interface AccessDenial {
   allowed: false
-  /** One sentence naming the failed check, safe to show to the person. */
+  /** One sentence naming the failed check, safe to show to the person (it names only rules that are theirs). */
   reason: string
+  /** For the audit log and the tunnel's close: `policy.denied`, `policy.no_rule`, or a condition's code. */
+  code: 'policy.denied' | 'policy.no_rule' | 'policy.no_principal' | 'policy.login' | FailedCondition['code']
+  /** Signing in again would change the answer (a maximum authentication age, amr, acr). */
+  stepUp: boolean
 }
 
-export type AccessDecision = AccessGrant | AccessDenial
+/** How one rule answered: what `policy test` prints for every rule. */
+export interface RuleCheck {
+  rule: string
+  effect: PolicyRule['effect']
+  outcome: 'granted' | 'denied' | 'not this person' | 'not this host' | 'condition failed' | 'no valid principal' | 'not this login' | 'not reached'
+  /** For a failed condition or a missing login: which and why. */
+  detail?: string
+}
+
+export type AccessDecision = (AccessGrant | AccessDenial) & { checks: RuleCheck[] }
 
 export function ruleMatchesIdentity(rule: PolicyRule, identity: Identity): boolean {
   const email = identity.email.toLowerCase()
@@ -36,31 +70,64 @@ export function ruleMatchesHost(rule: PolicyRule, host: string): boolean {
   return rule.hosts.some((pattern) => (pattern === host ? true : hostMatchesPattern(host, pattern)))
 }
 
-export function decideAccess(
-  rules: readonly PolicyRule[],
-  identity: Identity,
-  host: string,
-  defaults: { sourceAddress: string[] | undefined; forbiddenPrincipals: readonly string[] },
-): AccessDecision {
-  let emptyPrincipalsRule: string | undefined
+/**
+ * Deny by default. A deny rule that matches the person and the host (and whose conditions hold) refuses,
+ * whatever the allow rules say. Otherwise the first allow rule that matches the person and the host, whose
+ * conditions hold and that yields a valid principal (the asked-for login, if one was asked for) grants.
+ * Every rule's answer is kept in `checks`; the denial's reason names the condition that failed on the
+ * person's own rule, never a rule that is not theirs.
+ */
+export function decideAccess(rules: readonly PolicyRule[], query: AccessQuery, defaults: PolicyDefaults): AccessDecision {
+  const checks: RuleCheck[] = []
+  const facts = { at: query.at, sourceIp: query.sourceIp, auth: query.auth }
+  const { identity, host } = query
+  let grant: AccessGrant | undefined
+  let firstRefusal: Omit<AccessDenial, 'allowed'> | undefined
   for (const rule of rules) {
-    if (!ruleMatchesIdentity(rule, identity) || !ruleMatchesHost(rule, host)) continue
-    const principals = [...new Set(rule.principals.map((template) => renderPrincipal(template, identity, defaults.forbiddenPrincipals)).filter((p) => p !== undefined))]
-    if (principals.length === 0) {
-      emptyPrincipalsRule ??= rule.name
+    const check = (outcome: RuleCheck['outcome'], detail?: string): void => void checks.push({ rule: rule.name, effect: rule.effect, outcome, ...(detail ? { detail } : {}) })
+    if (!ruleMatchesIdentity(rule, identity)) { check('not this person'); continue }
+    if (!ruleMatchesHost(rule, host)) { check('not this host'); continue }
+    const { failed, closesAt } = checkConditions(rule.when, facts)
+    if (rule.effect === 'deny') {
+      if (failed) { check('condition failed', failed.reason); continue }
+      check('denied')
+      return deny(checks, rules, `policy rule "${rule.name}" denies ${identity.email} access to ${host}`, 'policy.denied', false)
+    }
+    if (grant) { check('not reached'); continue }
+    if (failed) {
+      check('condition failed', failed.reason)
+      firstRefusal ??= { reason: `rule "${rule.name}" does not let ${identity.email} reach ${host} now: ${failed.reason}`, code: failed.code, stepUp: failed.stepUp === true }
       continue
     }
-    return {
+    const principals = [...new Set(rule.principals.map((template) => renderPrincipal(template, identity, defaults.forbiddenPrincipals)).filter((p) => p !== undefined))]
+    if (principals.length === 0) {
+      check('no valid principal')
+      firstRefusal ??= { reason: `policy rule "${rule.name}" yields no valid unix account for ${identity.email} on ${host}`, code: 'policy.no_principal', stepUp: false }
+      continue
+    }
+    if (query.login !== undefined && !principals.includes(query.login)) {
+      check('not this login', `it grants ${principals.join(', ')}`)
+      firstRefusal ??= { reason: `no policy rule lets ${identity.email} log in to ${host} as ${query.login} (rule "${rule.name}" grants ${principals.join(', ')})`, code: 'policy.login', stepUp: false }
+      continue
+    }
+    check('granted')
+    grant = {
       allowed: true,
       rule: rule.name,
-      principals,
-      ttlMs: rule.maxTtlMs,
+      principals: query.login !== undefined ? [query.login] : principals,
+      ttlMs: Math.min(query.requestedTtlMs ?? rule.maxTtlMs, rule.maxTtlMs),
       extensions: rule.extensions,
       sourceAddress: rule.sourceAddress ?? defaults.sourceAddress,
+      until: closesAt,
     }
   }
-  if (emptyPrincipalsRule !== undefined) {
-    return { allowed: false, reason: `policy rule "${emptyPrincipalsRule}" yields no valid unix account for ${identity.email} on ${host}` }
-  }
-  return { allowed: false, reason: `no policy rule grants ${identity.email} access to ${host}` }
+  if (grant) return { ...grant, checks }
+  if (firstRefusal) return { allowed: false, ...firstRefusal, checks }
+  return deny(checks, rules, `no policy rule grants ${identity.email} access to ${host}`, 'policy.no_rule', false)
+}
+
+function deny(checks: RuleCheck[], rules: readonly PolicyRule[], reason: string, code: AccessDenial['code'], stepUp: boolean): AccessDecision {
+  // A deny rule ends the evaluation: the rules after it were not looked at.
+  for (const rule of rules.slice(checks.length)) checks.push({ rule: rule.name, effect: rule.effect, outcome: 'not reached' })
+  return { allowed: false, reason, code, stepUp, checks }
 }
