@@ -11,6 +11,7 @@ import { TunnelSupervisor } from './bastion/tunnel-supervisor.js'
 import { registerSignRoute } from './ca/sign-route.js'
 import { loadServerKeys } from './ca/server-keys.js'
 import type { Signer } from '../ssh/signer.js'
+import { reloadConfig, type ReloadOutcome } from './config/reload.js'
 import type { OidcIdentityConfig, ServerConfig } from './config/types.js'
 import type { ServerKeys } from './ca/server-keys.js'
 import type { ServerContext } from './context.js'
@@ -56,6 +57,12 @@ export interface ServerDeps {
 export interface JitsshServer {
   /** The base URL once listening (the configured public_url, else http://<bound address>). */
   readonly url: string
+  /**
+   * Reads the config file again (SIGHUP, POST /v1/admin/reload): a valid one applies to the next request and
+   * to live tunnels at once (what it no longer allows closes); an invalid one is refused and logged with
+   * the same errors as `check`, and the running configuration stays. Audited either way.
+   */
+  reload(by?: string | null): Promise<ReloadOutcome>
   listen(): Promise<string>
   close(): Promise<void>
   readonly store: Store
@@ -95,6 +102,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
     knownDevices: new KnownDevices(keys.tokenSigning.privateKey, secureCookies, now),
     accessTokens: new AccessTokens(keys.tokenSigning, publicUrl, config.sessions.accessTokenTtlMs, now),
     tunnels: new TunnelSupervisor(sessions, current, now),
+    reload: async () => ({ ok: false, error: 'the server is starting' }),
   }
 
   await app.register(formbody, { bodyLimit: BODY_LIMIT })
@@ -130,7 +138,22 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   }
 
   const timers: NodeJS.Timeout[] = []
+  ctx.reload = async (by = null) => {
+    const outcome = reloadConfig(ctx.config)
+    if (!outcome.ok) {
+      app.log.error({ reason: outcome.error }, 'config reload refused; the running configuration stays')
+      await audit.record({ type: 'config.reload', outcome: 'error', user: by, detail: { reason: outcome.error } })
+      return outcome
+    }
+    ctx.config = outcome.config
+    app.log.level = outcome.config.logLevel
+    app.log.info({ changed: outcome.changed }, 'config reloaded')
+    await audit.record({ type: 'config.reload', outcome: 'ok', user: by, detail: { changed: outcome.changed, rules: outcome.config.policy.length, targets: outcome.config.targets.size } })
+    await ctx.tunnels.sweep()
+    return outcome
+  }
   return {
+    reload: (by) => ctx.reload(by),
     get url() {
       return publicUrl()
     },
@@ -147,7 +170,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
     },
     async close() {
       for (const timer of timers) clearInterval(timer)
-      await ctx.tunnels.stop('server shutting down')
+      await ctx.tunnels.stop('the jitssh server is shutting down (a restart or an upgrade): connect again in a moment')
       await app.close()
       if (!deps.store) await store.close()
     },

@@ -1,6 +1,7 @@
 import type { AuditLog } from './audit/audit-log.js'
 import type { TunnelSupervisor } from './bastion/tunnel-supervisor.js'
 import type { ServerKeys } from './ca/server-keys.js'
+import type { ReloadOutcome } from './config/reload.js'
 import type { ServerConfig } from './config/types.js'
 import type { BrowserSessions } from './identity/browser-session.js'
 import type { Identities } from './identity/identities.js'
@@ -30,6 +31,8 @@ export interface ServerContext {
   knownDevices: KnownDevices
   accessTokens: AccessTokens
   tunnels: TunnelSupervisor
+  /** Reads the config file again; see JitsshServer.reload. `by`: the admin who asked (null: SIGHUP). */
+  reload(by?: string | null): Promise<ReloadOutcome>
 }
 
 /**

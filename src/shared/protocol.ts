@@ -97,6 +97,8 @@ export interface DeviceAuthorizationResponse {
 /** WebSocket close codes the bastion uses after the upgrade. */
 export const TUNNEL_CLOSE = {
   NORMAL: 1000,
+  /** The server is shutting down (RFC 6455 "going away"). */
+  GOING_AWAY: 1001,
   SESSION_REVOKED: 4001,
   POLICY_DENIED: 4003,
   TARGET_UNREACHABLE: 4502,
@@ -184,6 +186,15 @@ export interface UserAccessResult extends RevokeResult {
   disabled: boolean
   /** False when the user already was in that state. */
   changed: boolean
+}
+
+/** `POST /v1/admin/reload`: the replica that answered read its config file again. */
+export interface ReloadResult {
+  reloaded: true
+  /** The sections that changed (policy, targets, admins, identity, certificates, oauth, bastion, logLevel). */
+  changed: string[]
+  policy_rules: number
+  targets: number
 }
 
 /** `GET /v1/admin/users/disabled` */

@@ -153,6 +153,9 @@ function closeOutcome(code: number, reason: string, where: string): void {
       throw new JitsshError('ERR_POLICY_DENIED', `access to ${where} denied${said ? `: ${said}` : ''}`)
     case TUNNEL_CLOSE.TARGET_UNREACHABLE:
       throw new JitsshError('ERR_TARGET_UNREACHABLE', `${where} is unreachable from the jitssh server${said ? `: ${said}` : ''}`)
+    case TUNNEL_CLOSE.GOING_AWAY:
+      // The server is stopping (restart, upgrade) and says so: not the person's fault, and worth one line.
+      throw new JitsshError('ERR_SERVER', `the jitssh server ended the connection to ${where}${said ? `: ${said}` : ''}`)
     default:
       return
   }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { JitsshError } from '../../shared/errors.js'
 import type {
-  AuditPage, DisabledUserList, RevokeRequest, RevokeResult, SessionList, TunnelList, UserAccessRequest, UserAccessResult,
+  AuditPage, DisabledUserList, ReloadResult, RevokeRequest, RevokeResult, SessionList, TunnelList, UserAccessRequest, UserAccessResult,
 } from '../../shared/protocol.js'
 import type { Uses } from '../context.js'
 import type { SessionRow } from '../store/store.js'
@@ -29,7 +29,7 @@ function sessionState(row: SessionRow, now: number): 'active' | 'revoked' | 'exp
  *   POST users/disable {user} [reason], users/enable {user}            UserAccessResult
  *   GET  users/disabled                                                DisabledUserList
  */
-export type AdminRouteDeps = Uses<'accessTokens' | 'audit' | 'config' | 'now' | 'sessions' | 'tunnels', 'admin' | 'sessions' | 'users'>
+export type AdminRouteDeps = Uses<'accessTokens' | 'audit' | 'config' | 'now' | 'reload' | 'sessions' | 'tunnels', 'admin' | 'sessions' | 'users'>
 
 export function registerAdminRoutes(app: FastifyInstance, ctx: AdminRouteDeps): void {
   const revocations = new Revocations(ctx)
@@ -83,6 +83,14 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AdminRouteDeps): 
     const admin = await requireAdmin(ctx, request)
     const input = requestedObject<UserAccessRequest>(request.body, '{user}')
     return revocations.enableUser(await resolveUserEmail(ctx, input.user), admin, adminReason(input.reason))
+  })
+
+  /** This replica reads its config file again (each replica reloads its own: see the README on rolling a change). */
+  app.post('/v1/admin/reload', async (request): Promise<ReloadResult> => {
+    const admin = await requireAdmin(ctx, request)
+    const outcome = await ctx.reload(admin.session.identity.email)
+    if (!outcome.ok) throw new JitsshError('ERR_INVALID_CONFIG', outcome.error)
+    return { reloaded: true, changed: outcome.changed, policy_rules: outcome.config.policy.length, targets: outcome.config.targets.size }
   })
 
   app.get('/v1/admin/users/disabled', async (request): Promise<DisabledUserList> => {

@@ -20,6 +20,7 @@ export type AuditType =
   | 'admin.user.disable'
   | 'admin.user.enable'
   | 'host_cert.sign'
+  | 'config.reload'
 
 export interface AuditEventInput {
   type: AuditType

@@ -81,7 +81,7 @@ export class TunnelSupervisor extends TunnelRegistry {
   async stop(reason: string, timeoutMs = 3_000): Promise<void> {
     clearInterval(this.timer)
     for (const unsubscribe of this.unsubscribe.splice(0)) unsubscribe()
-    this.closeAll(1001, reason)
+    this.closeAll(TUNNEL_CLOSE.GOING_AWAY, reason)
     const deadline = Date.now() + timeoutMs
     while (this.size > 0 && Date.now() < deadline) {
       await Promise.race([once(this, 'removed'), new Promise((resolve) => setTimeout(resolve, deadline - Date.now()).unref())])

@@ -27,6 +27,9 @@ export async function startCommand(io: ServerCliIo, { config: configPath }: Conf
   const lastResort = (error: unknown): void => server.app.log.error({ err: error }, 'uncaught error (a bug); the server keeps serving')
   process.on('uncaughtException', lastResort)
   process.on('unhandledRejection', lastResort)
+  // SIGHUP re-reads the config file: a bad one is logged and refused, and the running one stays.
+  const reload = (): void => void server.reload(null)
+  process.on('SIGHUP', reload)
   await server.listen()
   const stop =
     io.stopSignal ??
@@ -36,6 +39,7 @@ export async function startCommand(io: ServerCliIo, { config: configPath }: Conf
     })
   await stop
   await server.close()
+  process.off('SIGHUP', reload)
   process.off('uncaughtException', lastResort)
   process.off('unhandledRejection', lastResort)
   return 0

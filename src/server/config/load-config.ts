@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { parseDocument } from 'yaml'
+import { LineCounter, parseDocument } from 'yaml'
 import { JitsshError } from '../../shared/errors.js'
 import { isLoopbackHost, parseHostPort } from './address.js'
 import { ConfigNode } from './config-node.js'
@@ -27,11 +27,12 @@ export function loadConfig(file: string): ServerConfig {
 }
 
 export function parseConfigText(text: string, file: string): ServerConfig {
-  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true })
+  const lineCounter = new LineCounter()
+  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter })
   const firstError = document.errors[0]
   if (firstError) {
-    const line = firstError.linePos?.[0]?.line
-    throw new JitsshError('ERR_INVALID_CONFIG', `${file}${line ? `:${line}` : ''}: not valid YAML: ${firstError.message.split('\n')[0]}`)
+    const at = lineCounter.linePos(firstError.pos[0])
+    throw new JitsshError('ERR_INVALID_CONFIG', `${file}:${at.line}:${at.col}: not valid YAML: ${firstError.message.split('\n')[0]}`)
   }
   const root = new ConfigNode(file, document.toJS(), '')
   root.mapping()
