@@ -17,6 +17,8 @@ import { registerAudit, auditCommand, type AuditOptions } from './audit.js'
 import { registerRevoke, revokeCommand, type RevokeOptions } from './revoke.js'
 import { registerSessions, sessionsCommand, type SessionsOptions } from './sessions.js'
 import { registerUser, userCommand, type UserOptions } from './user-access.js'
+import { registerHosts, hostsCommand, type HostsOptions } from './hosts.js'
+import { registerExplain, explainCommand, type ExplainOptions } from './explain.js'
 
 export const VERSION = '0.1.0'
 
@@ -32,6 +34,8 @@ export interface CommandRuns {
   sessions: RunCommand<SessionsOptions>
   revoke: RunCommand<RevokeOptions>
   user: RunCommand<UserOptions>
+  hosts: RunCommand<HostsOptions>
+  explain: RunCommand<ExplainOptions>
 }
 
 export const COMMANDS: CommandRuns = {
@@ -45,6 +49,8 @@ export const COMMANDS: CommandRuns = {
   sessions: sessionsCommand,
   revoke: revokeCommand,
   user: userCommand,
+  hosts: hostsCommand,
+  explain: explainCommand,
 }
 
 /** `runs` replaces the real run functions (the parse tests record the options instead of running anything). */
@@ -76,6 +82,8 @@ export async function main(argv: string[], context?: ClientContext, runs: Comman
   registerSessions(program, ctx, exitCode(runs.sessions))
   registerRevoke(program, ctx, exitCode(runs.revoke))
   registerUser(program, ctx, exitCode(runs.user))
+  registerHosts(program, ctx, exitCode(runs.hosts))
+  registerExplain(program, ctx, exitCode(runs.explain))
   try {
     await program.parseAsync(argv, { from: 'user' })
     return code

@@ -36,6 +36,7 @@ import { registerAuthorizeRoute } from './oauth/authorize-route.js'
 import { registerDeviceRoutes } from './oauth/device-routes.js'
 import { registerTokenRoutes } from './oauth/token-routes.js'
 import { registerKrlRoute } from './revocation/krl-route.js'
+import { registerExplainRoutes } from './policy/explain-routes.js'
 import { SessionService } from './sessions/session-service.js'
 import { openStore } from './store/open-store.js'
 import type { Store } from './store/store.js'
@@ -131,6 +132,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   registerTunnelRoute(app, ctx)
   registerAdminRoutes(app, ctx)
   registerKrlRoute(app, ctx)
+  registerExplainRoutes(app, ctx)
   if (config.metrics.enabled) {
     const metrics = new ServerMetrics({ queries: store.admin, tunnels: ctx.tunnels, now, onError: (error) => app.log.warn({ err: error }, 'metrics: counting active sessions failed') })
     audit.onRecorded((record) => metrics.countAuditEvent(record))

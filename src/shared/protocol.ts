@@ -188,6 +188,46 @@ export interface UserAccessResult extends RevokeResult {
   changed: boolean
 }
 
+/** How one of the person's own policy rules answered (rules for other people are never shown). */
+export interface RuleAnswer {
+  rule: string
+  effect: 'allow' | 'deny'
+  outcome: string
+  detail?: string
+}
+
+/** `GET /v1/policy/explain?host=H[&login=L]`: the policy's answer for the caller, now, from where they are. */
+export interface Explanation {
+  host: string
+  login: string | null
+  allowed: boolean
+  /** When allowed: the rule, the logins, the certificate lifetime, when access ends by itself (window, session). */
+  rule?: string
+  logins?: string[]
+  max_ttl_seconds?: number
+  until?: string
+  /** When denied: the reason (one sentence), its code, and whether signing in again would help. */
+  reason?: string
+  code?: string
+  step_up?: boolean
+  /** Whether the bastion has this host among its targets (tunnels go only there). */
+  target: boolean
+  /** The caller's own rules, in order, with their answers. */
+  rules: RuleAnswer[]
+}
+
+/** `GET /v1/hosts`: what the caller may reach now (and what only at other times), as which logins, until when. */
+export interface HostList {
+  hosts: Array<{
+    host: string
+    /** `allowed`: now; `not now`: one of their rules covers it, but a condition does not hold now (the reason says which). */
+    status: 'allowed' | 'not now'
+    logins: string[]
+    until: string | null
+    reason?: string
+  }>
+}
+
 /** `POST /v1/admin/reload`: the replica that answered read its config file again. */
 export interface ReloadResult {
   reloaded: true

@@ -37,6 +37,10 @@ describe('jitssh command options', () => {
     [['logout'], { command: 'logout', options: {} }],
     [['logout', `--server=${SERVER}`], { command: 'logout', options: { server: SERVER } }],
     [['status'], { command: 'status', options: {} }],
+    [['hosts'], { command: 'hosts', options: {} }],
+    [['hosts', '--json', '--server', SERVER], { command: 'hosts', options: { json: true, server: SERVER } }],
+    [['explain', 'vm.example.com'], { command: 'explain', options: { host: 'vm.example.com' } }],
+    [['explain', 'vm.example.com', '--login', 'deploy', '--json'], { command: 'explain', options: { host: 'vm.example.com', login: 'deploy', json: true } }],
     [['status', '--json', '--server', SERVER], { command: 'status', options: { json: true, server: SERVER } }],
     [['ssh-config', '--hostname', '*.prod.example.com', '--short-lived-cert'], { command: 'sshConfig', options: { hostname: '*.prod.example.com', shortLivedCert: true } }],
     [

@@ -1,38 +1,13 @@
-// Calls of the server's admin API (`/v1/admin/...`, from discovery's admin_endpoint) with the person's
-// access token: refreshed silently, once more after a 401 (withAccessToken), never a new login (admin
-// commands say "run: jitssh login" instead). A 403 keeps the server's message ("admin rights needed: ...").
-import { JitsshError } from '../../shared/errors.js'
+// The admin API (`/v1/admin/...`, from discovery's admin_endpoint) through the person's API client, and
+// the audit search's paging.
 import type { AuditPage } from '../../shared/protocol.js'
+import { apiClient, type ApiClient } from '../api-client.js'
 import type { ClientContext } from '../context.js'
-import { getDiscovery } from '../auth/discovery.js'
-import { requestJson } from '../http.js'
-import { jitsshPaths } from '../files/paths.js'
-import { checkEndpoint } from '../auth/server-url.js'
-import { resolveServer, withAccessToken } from '../auth/tokens.js'
 
-export interface AdminClient {
-  server: string
-  get<T>(path: string, query?: Record<string, string | undefined>): Promise<T>
-  post<T>(path: string, body: unknown): Promise<T>
-}
+export type AdminClient = ApiClient
 
-export async function adminClient(ctx: ClientContext, explicitServer: string | undefined): Promise<AdminClient> {
-  const paths = jitsshPaths(ctx.env, ctx.homedir)
-  const server = await resolveServer(paths, explicitServer)
-  if (server === null) throw new JitsshError('ERR_NOT_LOGGED_IN', 'not logged in to a jitssh server', { hint: 'run: jitssh login --server URL' })
-  const discovery = await getDiscovery(ctx, paths, server)
-  const base = checkEndpoint(server, discovery.jitssh.admin_endpoint || `${server}/v1/admin`, 'admin_endpoint').replace(/\/+$/, '')
-  const call = <T>(path: string, init: { json?: unknown }): Promise<T> =>
-    withAccessToken(ctx, paths, server, {}, (token) => requestJson<T>(ctx, `${base}/${path}`, { bearer: token, ...init }))
-
-  return {
-    server,
-    get: (path, query = {}) => {
-      const params = new URLSearchParams(Object.entries(query).filter((entry): entry is [string, string] => entry[1] !== undefined))
-      return call(params.size > 0 ? `${path}?${params}` : path, {})
-    },
-    post: (path, body) => call(path, { json: body }),
-  }
+export function adminClient(ctx: ClientContext, explicitServer: string | undefined): Promise<AdminClient> {
+  return apiClient(ctx, explicitServer, 'admin')
 }
 
 export interface AuditFilters {

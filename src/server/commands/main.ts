@@ -6,6 +6,7 @@ import { registerHostCert } from './host-cert-command.js'
 import { registerInit } from './init-command.js'
 import type { CliRun, Register, ServerCliIo } from './io.js'
 import { registerKrl } from './krl-command.js'
+import { registerPolicy } from './policy-command.js'
 import { registerCheck, registerStart } from './serve-commands.js'
 
 /** Every command, in the order `--help` lists them. */
@@ -17,6 +18,7 @@ export const COMMANDS = {
   audit: registerAudit,
   krl: registerKrl,
   'host-cert': registerHostCert,
+  policy: registerPolicy,
 } satisfies Record<string, Register<any>>
 
 /**

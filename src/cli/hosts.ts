@@ -1,0 +1,45 @@
+// jitssh hosts [--json] [--server URL]: the hosts you may reach now, as which logins, until when.
+import type { Command } from 'commander'
+import type { HostList } from '../shared/protocol.js'
+import { apiClient } from '../client/api-client.js'
+import type { ClientContext } from '../client/context.js'
+import { formatLocalTime, resolveTimeZone } from '../shared/zoned-time.js'
+import type { RunCommand } from './command.js'
+import { parseServerArg } from './host-arg.js'
+import { renderTable } from './table.js'
+
+export interface HostsOptions {
+  json?: boolean
+  server?: string
+}
+
+export function registerHosts(program: Command, ctx: ClientContext, run: RunCommand<HostsOptions>): void {
+  program
+    .command('hosts')
+    .description('list the hosts you may reach now through the bastion, as which logins, until when')
+    .option('--json', 'print JSON (for scripts): {hosts}')
+    .option('--server <url>', 'the jitssh server (default: the last one logged in to)')
+    .action(async (options: HostsOptions) => {
+      await run(ctx, options)
+    })
+}
+
+export async function hostsCommand(ctx: ClientContext, options: HostsOptions): Promise<number> {
+  const client = await apiClient(ctx, parseServerArg(options.server), 'person')
+  const list = await client.get<HostList>('hosts')
+  if (options.json === true) {
+    ctx.stdout.write(`${JSON.stringify(list, null, 2)}\n`)
+    return 0
+  }
+  if (list.hosts.length === 0) {
+    ctx.stderr.write(`No hosts of ${client.server} are open to you now (see: jitssh explain HOST).\n`)
+    return 0
+  }
+  const timeZone = resolveTimeZone(ctx.env)
+  ctx.stdout.write(renderTable(['HOST', 'LOGINS', 'UNTIL'], list.hosts.map((entry) => [
+    entry.host,
+    entry.status === 'allowed' ? entry.logins.join(', ') : '-',
+    entry.status === 'allowed' && entry.until !== null ? formatLocalTime(Date.parse(entry.until), timeZone) : `not now: ${entry.reason ?? ''}`,
+  ])))
+  return 0
+}
