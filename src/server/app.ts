@@ -5,7 +5,7 @@ import websocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { JitsshError } from '../shared/errors.js'
 import { registerAdminRoutes } from './admin/admin-routes.js'
-import { AuditLog } from './audit/audit-log.js'
+import { openAuditTrail } from './audit/audit-trail.js'
 import { registerTunnelRoute } from './bastion/tunnel-route.js'
 import { TunnelSupervisor } from './bastion/tunnel-supervisor.js'
 import { registerSignRoute } from './ca/sign-route.js'
@@ -44,12 +44,15 @@ export interface ServerDeps {
   store?: Store
   /** A signer for user certificates instead of keys_dir/user_ca (its public key must be the user CA's). */
   userCaSigner?: Signer
+  /** Where `audit.checkpoints.stdout` writes (default: process.stdout). */
+  stdout?: NodeJS.WritableStream
 }
 
 export interface JitsshServer {
   /** The base URL once listening (the configured public_url, else http://<bound address>). */
   readonly url: string
   listen(): Promise<string>
+  /** Stops serving, writes the last audit checkpoint, closes the store; a second call waits for the first. */
   close(): Promise<void>
   readonly store: Store
   readonly context: ServerContext
@@ -75,7 +78,11 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
 
   let boundUrl: string | undefined
   const publicUrl = (): string => config.publicUrl ?? boundUrl ?? `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${config.listen.port}`
-  const audit = new AuditLog(store.audit, store.certificates, now)
+  const trail = await openAuditTrail(config, store, { log: (fields, message) => app.log.warn(fields, message), stdout: deps.stdout ?? process.stdout, now }).catch(async (error: unknown) => {
+    if (!deps.store) await store.close()
+    throw error
+  })
+  const audit = trail.log
   const sessions = new SessionService(store, audit, config.sessions.lifetimeMs, now)
   const ctx: ServerContext = {
     config, store, audit, keys, now, publicUrl, sessions,
@@ -111,12 +118,16 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   registerAdminRoutes(app, ctx)
   registerKrlRoute(app, ctx)
   if (config.metrics.enabled) {
-    const metrics = new ServerMetrics({ queries: store.admin, tunnels: ctx.tunnels, now, onError: (error) => app.log.warn({ err: error }, 'metrics: counting active sessions failed') })
+    const metrics = new ServerMetrics({
+      queries: store.admin, tunnels: ctx.tunnels, now, checkpointSinks: trail.checkpointer.sinks,
+      onError: (error) => app.log.warn({ err: error }, 'metrics: counting active sessions failed'),
+    })
     audit.onRecorded((record) => metrics.countAuditEvent(record))
     registerMetricsRoute(app, config.metrics, metrics)
   }
 
   const timers: NodeJS.Timeout[] = []
+  let closing: Promise<void> | undefined
   return {
     get url() {
       return publicUrl()
@@ -128,15 +139,20 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
       const address = await app.listen({ host: config.listen.host, port: config.listen.port })
       boundUrl = address.replace('://localhost', '://127.0.0.1')
       ctx.tunnels.start()
+      trail.checkpointer.start()
       timers.push(setInterval(() => void store.purgeExpired(now(), now() - config.rateLimits.loginWindowMs).catch(() => undefined), 60_000).unref())
       app.log.info({ url: publicUrl(), user_ca: keys.userCaLine }, 'jitssh-server listening')
       return publicUrl()
     },
-    async close() {
-      for (const timer of timers) clearInterval(timer)
-      await ctx.tunnels.stop('server shutting down')
-      await app.close()
-      if (!deps.store) await store.close()
+    close() {
+      closing ??= (async () => {
+        for (const timer of timers) clearInterval(timer)
+        await ctx.tunnels.stop('server shutting down')
+        await app.close()
+        await trail.close()
+        if (!deps.store) await store.close()
+      })()
+      return closing
     },
   }
 }

@@ -36,7 +36,8 @@ beforeAll(async () => {
   srv = await startTestServer({
     now: clock.now,
     targets: { 'echo.example.com': `127.0.0.1:${echoPort}`, 'down.example.com': `127.0.0.1:${closedPort}` },
-    config: { metrics: { enabled: true, token: TOKEN }, admins: { groups: ['ops'] }, bastion: { connect_timeout: '2s' } },
+    // No checkpoint while the counters are compared (fewer than 1000 events, and a long interval).
+    config: { metrics: { enabled: true, token: TOKEN }, admins: { groups: ['ops'] }, bastion: { connect_timeout: '2s' }, audit: { checkpoints: { interval: '1h' } } },
   })
 })
 afterAll(async () => {
@@ -94,7 +95,7 @@ describe('GET /metrics: the exposition format', () => {
       jitssh_certificates_signed_total: 'counter', jitssh_tunnels_opened_total: 'counter', jitssh_tunnels_closed_total: 'counter',
       jitssh_tunnel_connect_failures_total: 'counter', jitssh_tunnel_bytes_total: 'counter', jitssh_logins_total: 'counter',
       jitssh_token_grants_total: 'counter', jitssh_denials_total: 'counter', jitssh_sessions_revoked_total: 'counter',
-      jitssh_tunnels_live: 'gauge', jitssh_sessions_active: 'gauge',
+      jitssh_audit_checkpoints_total: 'counter', jitssh_tunnels_live: 'gauge', jitssh_sessions_active: 'gauge',
       process_cpu_seconds_total: 'counter', process_resident_memory_bytes: 'gauge', process_start_time_seconds: 'gauge',
     }
     expect(Object.fromEntries([...families.values()].map((family) => [family.name, family.type]))).toEqual(expected)

@@ -21,7 +21,7 @@ export async function checkCommand(io: ServerCliIo, { config: configPath }: Conf
 
 export async function startCommand(io: ServerCliIo, { config: configPath }: ConfigOptions): Promise<number> {
   const config = loadConfig(configPath)
-  const server = await createServer(config, { logStream: io.stderr })
+  const server = await createServer(config, { logStream: io.stderr, stdout: io.stdout })
   await server.listen()
   const stop =
     io.stopSignal ??

@@ -34,7 +34,9 @@ storage:
 #     url: postgres://jitssh@db.internal:5432/jitssh
 #     pool_size: 10
 
-# user_ca, host_ca (OpenSSH private keys) and token_signing_key.pem (Ed25519), all mode 0600.
+# user_ca, host_ca (OpenSSH private keys), token_signing_key.pem (Ed25519), audit_key (the audit chain's
+# HMAC key) and audit_checkpoint_key.pem (Ed25519, signs checkpoints), all mode 0600. Keep this directory
+# from whoever administers the database, and back audit_key up apart from it.
 keys_dir: keys
 
 identity:
@@ -96,5 +98,18 @@ admins:
 # metrics:
 #   enabled: true
 #   token: "<the output of: openssl rand -hex 32>"
+
+# Signed checkpoints of the audit chain's head, written outside the database, so that jitssh-server audit
+# verify finds rows cut off the end (and rows rewritten by someone who got audit_key). Send them off this
+# host: a local file does not stop someone who can rewrite this host's disk.
+# audit:
+#   checkpoints:
+#     every_events: 1000
+#     interval: 10s
+#     file: audit-checkpoints.jsonl       # false: no file
+#     stdout: false                       # true: JSON lines on standard output, for a SIEM
+#     http:
+#       url: https://siem.example.com/jitssh/checkpoints
+#       token: "<bearer token of the receiver>"
 `
 }

@@ -4,6 +4,7 @@ import { parseDocument } from 'yaml'
 import { JitsshError } from '../../shared/errors.js'
 import { isLoopbackHost, parseHostPort } from './address.js'
 import { ConfigNode } from './config-node.js'
+import { parseAudit } from './parse-audit.js'
 import { parseMetrics } from './parse-metrics.js'
 import { parseIdentity, parsePolicyRule, parseSourceAddress, parseTargets } from './parse-sections.js'
 import { parseStorage } from './parse-storage.js'
@@ -11,7 +12,7 @@ import type { ServerConfig } from './types.js'
 
 const TOP_LEVEL_KEYS = [
   'public_url', 'listen', 'tls', 'behind_tls_proxy', 'trusted_proxies', 'storage', 'keys_dir', 'identity', 'sessions',
-  'oauth', 'certificates', 'policy', 'targets', 'admins', 'rate_limits', 'bastion', 'metrics', 'log_level',
+  'oauth', 'certificates', 'policy', 'targets', 'admins', 'rate_limits', 'bastion', 'metrics', 'audit', 'log_level',
 ] as const
 
 /** Reads and validates a YAML config file. Errors name the file, the key path and what is wrong. */
@@ -111,6 +112,7 @@ function parseRoot(root: ConfigNode, baseDir: string): ServerConfig {
       keepaliveMs: bastion.child('keepalive').duration(30_000, { min: 1_000, max: 600_000 }),
     },
     metrics: parseMetrics(root.child('metrics'), behindTlsProxy),
+    audit: parseAudit(root.child('audit'), baseDir),
     logLevel: root.child('log_level').string('info'),
   }
 }

@@ -81,6 +81,29 @@ export interface MetricsConfig {
   allowLoopback: boolean
 }
 
+/** An HTTP receiver of checkpoints: each is POSTed as JSON, retried with backoff, from a bounded queue. */
+export interface CheckpointHttpSinkConfig {
+  url: string
+  /** Sent as `Authorization: Bearer <token>`. */
+  token: string | undefined
+  timeoutMs: number
+  /** Checkpoints waiting beyond this many are dropped, oldest first (a newer one covers an older one's rows). */
+  maxQueue: number
+}
+
+/** `audit:` — signed checkpoints of the chain's head, written outside the database (see config/parse-audit.ts). */
+export interface AuditConfig {
+  checkpoints: {
+    everyEvents: number
+    intervalMs: number
+    /** An append-only JSON-lines file (0600); undefined = none. */
+    file: string | undefined
+    /** JSON lines on standard output (the logs are on standard error). */
+    stdout: boolean
+    http: CheckpointHttpSinkConfig | undefined
+  }
+}
+
 export interface ServerConfig {
   /** The YAML file this came from (named in errors); relative paths were resolved against its directory. */
   source: string
@@ -104,5 +127,6 @@ export interface ServerConfig {
   rateLimits: RateLimitConfig
   bastion: { connectTimeoutMs: number; keepaliveMs: number }
   metrics: MetricsConfig
+  audit: AuditConfig
   logLevel: string
 }

@@ -1,3 +1,4 @@
+import type { CheckpointSink } from '../audit/checkpoint-delivery.js'
 import type { TunnelRegistry } from '../bastion/tunnel-registry.js'
 import type { AdminQueries, AuditRecord } from '../store/store.js'
 import { type MetricFamily, type Sample, renderExposition } from './exposition.js'
@@ -66,6 +67,8 @@ export interface ServerMetricsOptions {
   now: () => number
   /** Told when the sessions count fails (the gauge then shows the last value, or is left out). */
   onError?: (error: unknown) => void
+  /** The audit checkpoint sinks, whose delivered and dropped counts are shown. */
+  checkpointSinks?: readonly CheckpointSink[]
 }
 
 /**
@@ -162,6 +165,13 @@ export class ServerMetrics {
       this.tokenGrants.family(),
       this.denials.family(),
       this.revocations.family(),
+      {
+        name: 'jitssh_audit_checkpoints_total', help: 'Signed audit checkpoints, by sink and outcome (delivered; dropped: the sink was behind or closed with them waiting).', type: 'counter',
+        samples: (this.options.checkpointSinks ?? []).flatMap((sink) => [
+          { labels: { sink: sink.name, outcome: 'delivered' }, value: sink.counts.delivered },
+          { labels: { sink: sink.name, outcome: 'dropped' }, value: sink.counts.dropped },
+        ]),
+      },
       { name: 'jitssh_tunnels_live', help: 'Tunnels open through this process now.', type: 'gauge', samples: [{ labels: {}, value: this.options.tunnels.size }] },
       ...(sessions === undefined
         ? []
