@@ -5,7 +5,9 @@ import websocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { JitsshError } from '../shared/errors.js'
 import { registerAdminRoutes } from './admin/admin-routes.js'
+import { AuditBudget } from './audit/audit-budget.js'
 import { openAuditTrail } from './audit/audit-trail.js'
+import { UnauthenticatedCallers } from './audit/unauthenticated-callers.js'
 import { registerTunnelRoute } from './bastion/tunnel-route.js'
 import { TunnelSupervisor } from './bastion/tunnel-supervisor.js'
 import { registerSignRoute } from './ca/sign-route.js'
@@ -17,6 +19,7 @@ import { registerDiscoveryRoutes } from './http/discovery-routes.js'
 import { OAuthError, installErrorHandlers } from './http/errors.js'
 import { loggerOptions } from './http/logger-options.js'
 import { installSecurityHeaders } from './http/security-headers.js'
+import { SampledLog } from './logging/sampled-log.js'
 import { BrowserSessions } from './identity/browser-session.js'
 import { registerLocalLoginRoutes } from './identity/local-login-routes.js'
 import { LoginThrottle } from './identity/login-throttle.js'
@@ -34,6 +37,8 @@ import type { Store } from './store/store.js'
 
 /** Request bodies larger than this are refused with 413 (sign requests and forms are tiny). */
 export const BODY_LIMIT = 16 * 1024
+/** Refusals of unauthenticated callers reach the log at most once per route per this long, with their count. */
+const UNAUTHENTICATED_LOG_INTERVAL_MS = 60_000
 
 export interface ServerDeps {
   /** The clock, Unix ms (tests move time forward). */
@@ -84,18 +89,27 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   })
   const audit = trail.log
   const sessions = new SessionService(store, audit, config.sessions.lifetimeMs, now)
+  const tunnels = new TunnelSupervisor(sessions)
+  // Counted whether or not /metrics is served (it is registered below only when enabled).
+  const metrics = new ServerMetrics({
+    queries: store.admin, tunnels, now, checkpointSinks: trail.checkpointer.sinks,
+    onError: (error) => app.log.warn({ err: error }, 'metrics: counting active sessions failed'),
+  })
+  audit.onRecorded((record) => metrics.countAuditEvent(record))
+  const refusalLog = new SampledLog((fields, message) => app.log.warn(fields, message), UNAUTHENTICATED_LOG_INTERVAL_MS)
   const ctx: ServerContext = {
-    config, store, audit, keys, now, publicUrl, sessions,
+    config, store, audit, keys, now, publicUrl, sessions, tunnels,
     browser: new BrowserSessions(store.sessions, config.sessions.browserLifetimeMs, now, secureCookies),
     throttle: new LoginThrottle(store.throttles, config.rateLimits, now),
     accessTokens: new AccessTokens(keys.tokenSigning, publicUrl, config.sessions.accessTokenTtlMs, now),
-    tunnels: new TunnelSupervisor(sessions),
+    unauthenticated: new UnauthenticatedCallers(audit, new AuditBudget(config.rateLimits.unauthenticatedAuditPerMinute, now), metrics, refusalLog),
   }
 
   await app.register(formbody, { bodyLimit: BODY_LIMIT })
   await app.register(websocket, { options: { maxPayload: 4 * 1024 * 1024, perMessageDeflate: false } })
   await app.register(rateLimit, {
     global: false,
+    onExceeded: (request) => metrics.countRateLimited(request.url.split('?')[0] ?? ''),
     errorResponseBuilder: (request, context) => {
       const message = `too many requests; retry in ${Math.ceil(context.ttl / 1000)}s`
       const path = request.url.split('?')[0]
@@ -117,14 +131,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   registerTunnelRoute(app, ctx)
   registerAdminRoutes(app, ctx)
   registerKrlRoute(app, ctx)
-  if (config.metrics.enabled) {
-    const metrics = new ServerMetrics({
-      queries: store.admin, tunnels: ctx.tunnels, now, checkpointSinks: trail.checkpointer.sinks,
-      onError: (error) => app.log.warn({ err: error }, 'metrics: counting active sessions failed'),
-    })
-    audit.onRecorded((record) => metrics.countAuditEvent(record))
-    registerMetricsRoute(app, config.metrics, metrics)
-  }
+  if (config.metrics.enabled) registerMetricsRoute(app, config.metrics, metrics)
 
   const timers: NodeJS.Timeout[] = []
   let closing: Promise<void> | undefined
@@ -150,6 +157,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
         await ctx.tunnels.stop('server shutting down')
         await app.close()
         await trail.close()
+        refusalLog.flush()
         if (!deps.store) await store.close()
       })()
       return closing

@@ -1,4 +1,5 @@
 import type { AuditLog } from './audit/audit-log.js'
+import type { UnauthenticatedCallers } from './audit/unauthenticated-callers.js'
 import type { TunnelSupervisor } from './bastion/tunnel-supervisor.js'
 import type { ServerKeys } from './ca/server-keys.js'
 import type { ServerConfig } from './config/types.js'
@@ -25,6 +26,8 @@ export interface ServerContext {
   throttle: LoginThrottle
   accessTokens: AccessTokens
   tunnels: TunnelSupervisor
+  /** What callers who have not authenticated may cost the audit log (counted, sampled, budgeted). */
+  unauthenticated: UnauthenticatedCallers
 }
 
 /**

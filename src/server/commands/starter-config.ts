@@ -99,6 +99,20 @@ admins:
 #   enabled: true
 #   token: "<the output of: openssl rand -hex 32>"
 
+# Per-IP rate limits (requests per minute per client address) and the audit budget of callers who have not
+# signed in (rows per minute per process; beyond it they are counted in /metrics and sampled to the log).
+# rate_limits:
+#   sign_per_minute: 1200
+#   tunnel_per_minute: 3000
+#   token_per_minute: 300
+#   device_authorization_per_minute: 30
+#   login_posts_per_minute: 60
+#   login_failures_per_user: 10       # failed sign-ins within login_window before more are refused
+#   login_failures_per_ip: 50
+#   login_window: 15m
+#   user_code_failures_per_ip: 20
+#   unauthenticated_audit_per_minute: 120
+
 # Signed checkpoints of the audit chain's head, written outside the database, so that jitssh-server audit
 # verify finds rows cut off the end (and rows rewritten by someone who got audit_key). Send them off this
 # host: a local file does not stop someone who can rewrite this host's disk.

@@ -61,7 +61,8 @@ function parseRoot(root: ConfigNode, baseDir: string): ServerConfig {
   const admins = root.child('admins').onlyKeys(['users', 'groups'])
   const limits = root.child('rate_limits').onlyKeys([
     'login_failures_per_user', 'login_failures_per_ip', 'login_window', 'user_code_failures_per_ip',
-    'token_per_minute', 'device_authorization_per_minute', 'login_posts_per_minute',
+    'token_per_minute', 'device_authorization_per_minute', 'login_posts_per_minute', 'sign_per_minute', 'tunnel_per_minute',
+    'unauthenticated_audit_per_minute',
   ])
   const bastion = root.child('bastion').onlyKeys(['connect_timeout', 'keepalive'])
 
@@ -106,6 +107,9 @@ function parseRoot(root: ConfigNode, baseDir: string): ServerConfig {
       tokenPerMinute: limits.child('token_per_minute').integer(300, 1, 100_000),
       deviceAuthorizationPerMinute: limits.child('device_authorization_per_minute').integer(30, 1, 100_000),
       loginPostsPerMinute: limits.child('login_posts_per_minute').integer(60, 1, 100_000),
+      signPerMinute: limits.child('sign_per_minute').integer(1200, 1, 1_000_000),
+      tunnelPerMinute: limits.child('tunnel_per_minute').integer(3000, 1, 1_000_000),
+      unauthenticatedAuditPerMinute: limits.child('unauthenticated_audit_per_minute').integer(120, 2, 100_000),
     },
     bastion: {
       connectTimeoutMs: bastion.child('connect_timeout').duration(10_000, { min: 100, max: 120_000 }),

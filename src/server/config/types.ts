@@ -64,6 +64,11 @@ export interface RateLimitConfig {
   tokenPerMinute: number
   deviceAuthorizationPerMinute: number
   loginPostsPerMinute: number
+  /** `POST /v1/ssh/sign` and `GET /v1/tunnel` per minute per IP. */
+  signPerMinute: number
+  tunnelPerMinute: number
+  /** Audit rows unauthenticated callers may cause per minute, per process (see audit/audit-budget.ts). */
+  unauthenticatedAuditPerMinute: number
 }
 
 /** Where state lives: one SQLite file (one process), or PostgreSQL (several replicas share it). */

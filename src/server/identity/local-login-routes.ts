@@ -6,7 +6,7 @@ import { LOGIN_PAGE_CSP } from '../pages/html.js'
 import { renderLoginPage, renderMessagePage } from '../pages/login-page.js'
 import { LocalUsers } from './local-users.js'
 
-export type LocalLoginDeps = Uses<'audit' | 'browser' | 'config' | 'throttle', 'users'>
+export type LocalLoginDeps = Uses<'audit' | 'browser' | 'config' | 'throttle' | 'unauthenticated', 'users'>
 
 interface LoginForm {
   username?: unknown
@@ -18,6 +18,7 @@ interface LoginForm {
 /** `GET /login` shows the form; `POST /login` checks CSRF, rate limits and the password, then redirects. */
 export function registerLocalLoginRoutes(app: FastifyInstance, ctx: LocalLoginDeps, identity: LocalIdentityConfig): void {
   const users = new LocalUsers(identity)
+  const usernames = new Set(identity.users.map((user) => user.username))
 
   app.get<{ Querystring: { return_to?: string } }>('/login', async (request, reply) => {
     const csrfToken = ctx.browser.csrfToken(request, reply)
@@ -36,9 +37,12 @@ export function registerLocalLoginRoutes(app: FastifyInstance, ctx: LocalLoginDe
       const username = typeof form.username === 'string' ? form.username.trim().toLowerCase().slice(0, 200) : ''
       const password = typeof form.password === 'string' ? form.password.slice(0, 1024) : ''
       reply.type('text/html; charset=utf-8').header('content-security-policy', LOGIN_PAGE_CSP)
+      // Until the password checks out, the caller is anyone: their failures are budgeted (a real user's first).
+      const refused = (reason: string): Promise<void> =>
+        ctx.unauthenticated.record('login', request, { type: 'login', outcome: 'denied', user: username || null, detail: { reason, ip: request.ip } }, usernames.has(username) ? 'account' : 'unknown')
 
       if (!ctx.browser.verifyCsrf(request, form.csrf_token)) {
-        await ctx.audit.record({ type: 'login', outcome: 'denied', user: username || null, detail: { reason: 'csrf', ip: request.ip } })
+        await refused('csrf')
         return reply.code(403).send(renderMessagePage('Sign-in form expired', 'The form was stale or not sent from this site. Go back, reload the page and sign in again.', { error: true }))
       }
       const again = (status: number, error: string): unknown => {
@@ -47,13 +51,13 @@ export function registerLocalLoginRoutes(app: FastifyInstance, ctx: LocalLoginDe
       }
       const refusal = await ctx.throttle.check(username, request.ip)
       if (refusal) {
-        await ctx.audit.record({ type: 'login', outcome: 'denied', user: username || null, detail: { reason: 'rate_limited', ip: request.ip } })
+        await refused('rate_limited')
         return again(429, refusal)
       }
       const who = username && password ? await users.authenticate(username, password) : undefined
       if (!who) {
         await ctx.throttle.failed(username, request.ip)
-        await ctx.audit.record({ type: 'login', outcome: 'denied', user: username || null, detail: { reason: 'bad_credentials', ip: request.ip } })
+        await refused('bad_credentials')
         return again(401, 'Wrong username or password.')
       }
       await ctx.throttle.succeeded(username)
