@@ -15,6 +15,7 @@ import { loadServerKeys } from './ca/server-keys.js'
 import type { Signer } from '../ssh/signer.js'
 import type { ServerConfig } from './config/types.js'
 import type { ServerContext } from './context.js'
+import { connectionTimeouts, limitConnectionsPerIp } from './http/connection-limits.js'
 import { registerDiscoveryRoutes } from './http/discovery-routes.js'
 import { OAuthError, installErrorHandlers } from './http/errors.js'
 import { loggerOptions } from './http/logger-options.js'
@@ -69,15 +70,20 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   const loaded = await loadServerKeys(config.keysDir)
   const keys = deps.userCaSigner ? { ...loaded, userCa: deps.userCaSigner } : loaded
   const store = deps.store ?? (await openStore(config.storage, { listenForRevocations: true }))
-  const https = config.tls ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } : null
+  const timeouts = connectionTimeouts(config.connections)
+  const https = config.tls
+    ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key), ...timeouts.nodeServer, handshakeTimeout: timeouts.tlsHandshakeTimeout }
+    : null
   const secureCookies = (config.publicUrl ?? '').startsWith('https:')
 
   const app = Fastify({
     logger: loggerOptions(config.logLevel, deps.logStream ?? process.stderr),
     bodyLimit: BODY_LIMIT,
     trustProxy: config.behindTlsProxy ? config.trustedProxies : false,
-    ...(https ? { https } : {}),
-    requestTimeout: 30_000,
+    ...(https ? { https } : { http: timeouts.nodeServer }),
+    requestTimeout: timeouts.requestTimeout,
+    connectionTimeout: timeouts.connectionTimeout,
+    keepAliveTimeout: timeouts.keepAliveTimeout,
     return503OnClosing: true,
   }) as unknown as FastifyInstance
 
@@ -132,6 +138,16 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   registerAdminRoutes(app, ctx)
   registerKrlRoute(app, ctx)
   if (config.metrics.enabled) registerMetricsRoute(app, config.metrics, metrics)
+  // Behind a TLS proxy every connection is the proxy's: the proxy must cap its clients instead.
+  if (!config.behindTlsProxy) {
+    limitConnectionsPerIp(app.server, {
+      perIp: config.connections.perIp,
+      onRefused: (address) => {
+        metrics.countConnectionRefused()
+        refusalLog.note('connections', 'connections refused: the address holds connections.per_ip already', { ip: address, per_ip: config.connections.perIp })
+      },
+    })
+  }
 
   const timers: NodeJS.Timeout[] = []
   let closing: Promise<void> | undefined

@@ -101,6 +101,8 @@ describe('config validation', () => {
     ['a checkpoint sink over plain HTTP', (t: string) => `${t}\naudit: { checkpoints: { http: { url: "http://siem.example.com/in" } } }\n`, 'config.yaml: audit.checkpoints.http.url: must be https:// (http:// only for a loopback address)'],
     ['a checkpoint count of 0', (t: string) => `${t}\naudit: { checkpoints: { every_events: 0 } }\n`, 'config.yaml: audit.checkpoints.every_events: expected a whole number from 1 to 1000000'],
     ['a typo in audit', (t: string) => `${t}\naudit: { checkpoints: { fil: x.jsonl } }\n`, 'config.yaml: audit.checkpoints.fil: unknown key'],
+    ['a request timeout shorter than the header timeout', (t: string) => `${t}\nconnections: { headers_timeout: 20s, request_timeout: 10s }\n`, 'config.yaml: connections.request_timeout: must be at least headers_timeout'],
+    ['no connections per address', (t: string) => `${t}\nconnections: { per_ip: 0 }\n`, 'config.yaml: connections.per_ip: expected a whole number from 1 to 1000000'],
     ['a checkpoint file that cannot be opened', (t: string) => `${t}\naudit: { checkpoints: { file: /nonexistent/dir/checkpoints.jsonl } }\n`, 'config.yaml: audit.checkpoints.file: cannot open /nonexistent/dir/checkpoints.jsonl for appending (ENOENT)'],
   ])('names the file, key path and problem for %s', async (_name, patch, expected) => {
     expect(await configError(patch)).toContain(expected)

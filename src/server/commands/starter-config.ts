@@ -113,6 +113,17 @@ admins:
 #   user_code_failures_per_ip: 20
 #   unauthenticated_audit_per_minute: 120
 
+# What a client may hold: the request head must arrive within headers_timeout (slow clients are cut off),
+# the whole request within request_timeout; idle keep-alive connections close after keepalive_timeout (behind
+# a load balancer, set it above the balancer's idle timeout). per_ip caps the connections of one address,
+# WebSocket tunnels included (not applied behind_tls_proxy: cap clients at the proxy).
+# connections:
+#   headers_timeout: 10s
+#   request_timeout: 30s
+#   keepalive_timeout: 15s
+#   idle_timeout: 60s
+#   per_ip: 256
+
 # Signed checkpoints of the audit chain's head, written outside the database, so that jitssh-server audit
 # verify finds rows cut off the end (and rows rewritten by someone who got audit_key). Send them off this
 # host: a local file does not stop someone who can rewrite this host's disk.

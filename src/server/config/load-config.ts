@@ -5,6 +5,7 @@ import { JitsshError } from '../../shared/errors.js'
 import { isLoopbackHost, parseHostPort } from './address.js'
 import { ConfigNode } from './config-node.js'
 import { parseAudit } from './parse-audit.js'
+import { parseConnections } from './parse-connections.js'
 import { parseMetrics } from './parse-metrics.js'
 import { parseIdentity, parsePolicyRule, parseSourceAddress, parseTargets } from './parse-sections.js'
 import { parseStorage } from './parse-storage.js'
@@ -12,7 +13,7 @@ import type { ServerConfig } from './types.js'
 
 const TOP_LEVEL_KEYS = [
   'public_url', 'listen', 'tls', 'behind_tls_proxy', 'trusted_proxies', 'storage', 'keys_dir', 'identity', 'sessions',
-  'oauth', 'certificates', 'policy', 'targets', 'admins', 'rate_limits', 'bastion', 'metrics', 'audit', 'log_level',
+  'oauth', 'certificates', 'policy', 'targets', 'admins', 'rate_limits', 'bastion', 'metrics', 'audit', 'connections', 'log_level',
 ] as const
 
 /** Reads and validates a YAML config file. Errors name the file, the key path and what is wrong. */
@@ -117,6 +118,7 @@ function parseRoot(root: ConfigNode, baseDir: string): ServerConfig {
     },
     metrics: parseMetrics(root.child('metrics'), behindTlsProxy),
     audit: parseAudit(root.child('audit'), baseDir),
+    connections: parseConnections(root.child('connections')),
     logLevel: root.child('log_level').string('info'),
   }
 }

@@ -86,6 +86,16 @@ export interface MetricsConfig {
   allowLoopback: boolean
 }
 
+/** Timeouts of HTTP connections and the per-address cap (see config/parse-connections.ts). */
+export interface ConnectionsConfig {
+  headersTimeoutMs: number
+  requestTimeoutMs: number
+  keepAliveTimeoutMs: number
+  idleTimeoutMs: number
+  /** Concurrent connections from one address (not applied behind a TLS proxy: every connection is the proxy's). */
+  perIp: number
+}
+
 /** An HTTP receiver of checkpoints: each is POSTed as JSON, retried with backoff, from a bounded queue. */
 export interface CheckpointHttpSinkConfig {
   url: string
@@ -133,5 +143,6 @@ export interface ServerConfig {
   bastion: { connectTimeoutMs: number; keepaliveMs: number }
   metrics: MetricsConfig
   audit: AuditConfig
+  connections: ConnectionsConfig
   logLevel: string
 }

@@ -102,6 +102,7 @@ export class ServerMetrics {
     ['route'], each('route', UNAUTHENTICATED_ROUTES),
   )
   private readonly auditSkipped = new Counter('jitssh_audit_events_skipped_total', 'Audit events of unauthenticated callers not written because the per-process budget (rate_limits.unauthenticated_audit_per_minute) was spent, by route.', ['route'], each('route', UNAUTHENTICATED_ROUTES))
+  private readonly connectionsRefused = new Counter('jitssh_connections_refused_total', 'Connections closed on accept because their address held connections.per_ip already.')
   private readonly rateLimited = new Counter('jitssh_rate_limited_requests_total', 'Requests turned away (429) by a per-IP rate limit, by route.', ['route'], each('route', ['sign', 'tunnel', 'token', 'login']))
 
   private sessionsCount: { value: number; at: number } | undefined
@@ -164,6 +165,11 @@ export class ServerMetrics {
     this.rateLimited.inc({ route: RATE_LIMITED_PATHS[path] ?? 'other' })
   }
 
+  /** A connection over the per-address cap. */
+  countConnectionRefused(): void {
+    this.connectionsRefused.inc()
+  }
+
   /** Sessions neither revoked nor ended, from the store; counted at most once per SESSIONS_CACHE_MS. */
   private async activeSessions(): Promise<number | undefined> {
     const now = this.options.now()
@@ -196,6 +202,7 @@ export class ServerMetrics {
       this.unauthenticated.family(),
       this.auditSkipped.family(),
       this.rateLimited.family(),
+      this.connectionsRefused.family(),
       {
         name: 'jitssh_audit_checkpoints_total', help: 'Signed audit checkpoints, by sink and outcome (delivered; dropped: the sink was behind or closed with them waiting).', type: 'counter',
         samples: (this.options.checkpointSinks ?? []).flatMap((sink) => [
