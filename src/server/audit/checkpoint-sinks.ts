@@ -38,15 +38,7 @@ export function fileCheckpointSink(path: string, onProblem: ProblemReport, confi
       await datasync(fd)
     },
   })
-  return {
-    name: queue.name,
-    counts: queue.counts,
-    send: (line) => queue.send(line),
-    async close(timeoutMs) {
-      await queue.close(timeoutMs)
-      closeSync(fd)
-    },
-  }
+  return closingWith(queue, () => closeSync(fd))
 }
 
 /**
@@ -75,12 +67,27 @@ export function httpCheckpointSink(settings: CheckpointHttpSinkConfig, onProblem
  * JSON lines on a stream (standard output, for a SIEM that reads the process's output; the server's logs
  * go to standard error). A reader that stops reading holds one line in the stream; the rest wait, bounded.
  */
-export function streamCheckpointSink(stream: NodeJS.WritableStream, onProblem: ProblemReport): DeliveryQueue {
-  stream.on('error', (error: unknown) => onProblem('audit checkpoints: the stdout sink failed', { sink: 'stdout', error: String(error) }))
-  return new DeliveryQueue({
+export function streamCheckpointSink(stream: NodeJS.WritableStream, onProblem: ProblemReport): CheckpointSink {
+  const onError = (error: unknown): void => onProblem('audit checkpoints: the stdout sink failed', { sink: 'stdout', error: String(error) })
+  stream.on('error', onError)
+  const queue = new DeliveryQueue({
     name: 'stdout',
     maxQueue: LOCAL_QUEUE,
     onProblem,
     deliver: (line) => new Promise((resolve, reject) => void stream.write(line, (error) => (error ? reject(error) : resolve()))),
   })
+  return closingWith(queue, () => stream.off('error', onError))
+}
+
+/** `queue` as a sink that lets go of what it holds (`release`) once the queue is closed. */
+function closingWith(queue: DeliveryQueue, release: () => void): CheckpointSink {
+  return {
+    name: queue.name,
+    counts: queue.counts,
+    send: (line) => queue.send(line),
+    async close(timeoutMs) {
+      await queue.close(timeoutMs)
+      release()
+    },
+  }
 }
