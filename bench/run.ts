@@ -85,8 +85,11 @@ async function main(): Promise<number> {
     targets: { [ECHO_HOST]: `127.0.0.1:${echoPort}` },
     config: {
       admins: { users: ['bob'] },
-      // The load test logs in one session per client: let the logins through.
-      rate_limits: { login_posts_per_minute: 100_000, token_per_minute: 100_000 },
+      // The load test logs in one session per client, and every client (and all 1000 tunnels) comes from
+      // this one address: let them through. /metrics (on loopback) says how many tunnels are live.
+      rate_limits: { login_posts_per_minute: 100_000, token_per_minute: 100_000, sign_per_minute: 1_000_000, tunnel_per_minute: 1_000_000 },
+      connections: { per_ip: 100_000 },
+      metrics: { enabled: true },
     },
   })
   if (['4', '5', '6'].some(wanted)) {

@@ -119,9 +119,12 @@ async function mapLimit<T, R>(items: T[], limit: number, run: (item: T) => Promi
   return results
 }
 
-async function healthzTunnels(server: ServerProcess): Promise<number> {
-  const response = await fetch(`${server.url}/healthz`)
-  return ((await response.json()) as { tunnels: number }).tunnels
+/** The server's live tunnels, from /metrics (the bench runs it with metrics on; /healthz says status only). */
+async function liveTunnels(server: ServerProcess): Promise<number> {
+  const response = await fetch(`${server.url}/metrics`)
+  const match = /^jitssh_tunnels_live (\d+)$/m.exec(await response.text())
+  if (!match) throw new Error(`no jitssh_tunnels_live in ${server.url}/metrics (${response.status})`)
+  return Number(match[1])
 }
 
 export async function benchTunnels(server: ServerProcess, echo: EchoServer, count: number): Promise<Row> {
@@ -150,15 +153,15 @@ export async function benchTunnels(server: ServerProcess, echo: EchoServer, coun
   // All open at once: each one carries bytes both ways again.
   const held = await Promise.allSettled(live.map((ws, i) => roundTrip(ws, `still-here-${i}`)))
   const heldOk = held.filter((result) => result.status === 'fulfilled').length
-  const serverSees = await healthzTunnels(server)
+  const serverSees = await liveTunnels(server)
   const targetSees = echo.connections
   const during = server.memory()
   const cpu = server.cpuSeconds() - cpuBefore
 
   await Promise.all(live.map((ws) => (ws.readyState === WebSocket.OPEN ? (ws.close(1000), once(ws, 'close')) : undefined)))
   const closeDeadline = Date.now() + 15_000
-  while ((await healthzTunnels(server)) > 0 && Date.now() < closeDeadline) await new Promise((resolve) => setTimeout(resolve, 100))
-  const left = await healthzTunnels(server)
+  while ((await liveTunnels(server)) > 0 && Date.now() < closeDeadline) await new Promise((resolve) => setTimeout(resolve, 100))
+  const left = await liveTunnels(server)
 
   const distinctFailures = [...new Set(failures)].slice(0, 3).join('; ')
   return {

@@ -5,7 +5,9 @@ import websocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { JitsshError } from '../shared/errors.js'
 import { registerAdminRoutes } from './admin/admin-routes.js'
-import { AuditLog } from './audit/audit-log.js'
+import { AuditBudget } from './audit/audit-budget.js'
+import { openAuditTrail } from './audit/audit-trail.js'
+import { UnauthenticatedCallers } from './audit/unauthenticated-callers.js'
 import { registerTunnelRoute } from './bastion/tunnel-route.js'
 import { TunnelSupervisor } from './bastion/tunnel-supervisor.js'
 import { registerSignRoute } from './ca/sign-route.js'
@@ -15,10 +17,12 @@ import { reloadConfig, type ReloadOutcome } from './config/reload.js'
 import type { OidcIdentityConfig, ServerConfig } from './config/types.js'
 import type { ServerKeys } from './ca/server-keys.js'
 import type { ServerContext } from './context.js'
+import { connectionTimeouts, limitConnectionsPerIp } from './http/connection-limits.js'
 import { registerDiscoveryRoutes } from './http/discovery-routes.js'
 import { OAuthError, installErrorHandlers } from './http/errors.js'
 import { loggerOptions } from './http/logger-options.js'
 import { installSecurityHeaders } from './http/security-headers.js'
+import { SampledLog } from './logging/sampled-log.js'
 import { BrowserSessions } from './identity/browser-session.js'
 import { registerLocalLoginRoutes } from './identity/local-login-routes.js'
 import { KnownDevices } from './identity/known-devices.js'
@@ -43,6 +47,8 @@ import type { Store } from './store/store.js'
 
 /** Request bodies larger than this are refused with 413 (sign requests and forms are tiny). */
 export const BODY_LIMIT = 16 * 1024
+/** Refusals of unauthenticated callers reach the log at most once per route per this long, with their count. */
+const UNAUTHENTICATED_LOG_INTERVAL_MS = 60_000
 
 export interface ServerDeps {
   /** The clock, Unix ms (tests move time forward). */
@@ -53,6 +59,8 @@ export interface ServerDeps {
   store?: Store
   /** A signer for user certificates instead of keys_dir/user_ca (its public key must be the user CA's). */
   userCaSigner?: Signer
+  /** Where `audit.checkpoints.stdout` writes (default: process.stdout). */
+  stdout?: NodeJS.WritableStream
 }
 
 export interface JitsshServer {
@@ -65,6 +73,7 @@ export interface JitsshServer {
    */
   reload(by?: string | null): Promise<ReloadOutcome>
   listen(): Promise<string>
+  /** Stops serving, writes the last audit checkpoint, closes the store; a second call waits for the first. */
   close(): Promise<void>
   readonly store: Store
   readonly context: ServerContext
@@ -76,40 +85,58 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   const loaded = await loadServerKeys(config.keysDir)
   const keys = deps.userCaSigner ? { ...loaded, userCa: deps.userCaSigner } : loaded
   const store = deps.store ?? (await openStore(config.storage, { listenForRevocations: true }))
-  const https = config.tls ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } : null
+  const timeouts = connectionTimeouts(config.connections)
+  const https = config.tls
+    ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key), ...timeouts.nodeServer, handshakeTimeout: timeouts.tlsHandshakeTimeout }
+    : null
   const secureCookies = (config.publicUrl ?? '').startsWith('https:')
 
   const app = Fastify({
     logger: loggerOptions(config.logLevel, deps.logStream ?? process.stderr),
     bodyLimit: BODY_LIMIT,
     trustProxy: config.behindTlsProxy ? config.trustedProxies : false,
-    ...(https ? { https } : {}),
-    requestTimeout: 30_000,
+    ...(https ? { https } : { http: timeouts.nodeServer }),
+    requestTimeout: timeouts.requestTimeout,
+    connectionTimeout: timeouts.connectionTimeout,
+    keepAliveTimeout: timeouts.keepAliveTimeout,
     return503OnClosing: true,
   }) as unknown as FastifyInstance
 
   let boundUrl: string | undefined
   const publicUrl = (): string => config.publicUrl ?? boundUrl ?? `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${config.listen.port}`
-  const audit = new AuditLog(store.audit, store.certificates, now)
+  const trail = await openAuditTrail(config, store, { log: (fields, message) => app.log.warn(fields, message), stdout: deps.stdout ?? process.stdout, now }).catch(async (error: unknown) => {
+    if (!deps.store) await store.close()
+    throw error
+  })
+  const audit = trail.log
   // The running configuration, read at each use (so that a reload applies to the next request).
   const current = (): ServerConfig => ctx.config
   const oidc = config.identity.kind === 'oidc' ? buildOidc(config.identity, store, keys, now, (error, message) => app.log.warn({ err: error }, message)) : undefined
   const identities = new Identities(current, oidc?.revalidation)
   const sessions = new SessionService(store, audit, identities, config.sessions.lifetimeMs, now)
+  const tunnels = new TunnelSupervisor(sessions, current, now)
+  // Counted whether or not /metrics is served (it is registered below only when enabled).
+  const metrics = new ServerMetrics({
+    queries: store.admin, tunnels, now, checkpointSinks: trail.checkpointer.sinks,
+    onError: (error) => app.log.warn({ err: error }, 'metrics: counting active sessions failed'),
+  })
+  audit.onRecorded((record) => metrics.countAuditEvent(record))
+  const refusalLog = new SampledLog((fields, message) => app.log.warn(fields, message), UNAUTHENTICATED_LOG_INTERVAL_MS)
   const ctx: ServerContext = {
-    config, store, audit, keys, now, publicUrl, sessions, identities,
+    config, store, audit, keys, now, publicUrl, sessions, identities, tunnels,
     browser: new BrowserSessions(store.sessions, identities, config.sessions.browserLifetimeMs, now, secureCookies),
     throttle: new LoginThrottle(store.throttles, config.rateLimits, now),
     knownDevices: new KnownDevices(keys.tokenSigning.privateKey, secureCookies, now),
     accessTokens: new AccessTokens(keys.tokenSigning, publicUrl, config.sessions.accessTokenTtlMs, now),
-    tunnels: new TunnelSupervisor(sessions, current, now),
     reload: async () => ({ ok: false, error: 'the server is starting' }),
+    unauthenticated: new UnauthenticatedCallers(audit, new AuditBudget(config.rateLimits.unauthenticatedAuditPerMinute, now), metrics, refusalLog),
   }
 
   await app.register(formbody, { bodyLimit: BODY_LIMIT })
   await app.register(websocket, { options: { maxPayload: 4 * 1024 * 1024, perMessageDeflate: false } })
   await app.register(rateLimit, {
     global: false,
+    onExceeded: (request) => metrics.countRateLimited(request.url.split('?')[0] ?? ''),
     errorResponseBuilder: (request, context) => {
       const message = `too many requests; retry in ${Math.ceil(context.ttl / 1000)}s`
       const path = request.url.split('?')[0]
@@ -133,13 +160,20 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   registerAdminRoutes(app, ctx)
   registerKrlRoute(app, ctx)
   registerExplainRoutes(app, ctx)
-  if (config.metrics.enabled) {
-    const metrics = new ServerMetrics({ queries: store.admin, tunnels: ctx.tunnels, now, onError: (error) => app.log.warn({ err: error }, 'metrics: counting active sessions failed') })
-    audit.onRecorded((record) => metrics.countAuditEvent(record))
-    registerMetricsRoute(app, config.metrics, metrics)
+  if (config.metrics.enabled) registerMetricsRoute(app, config.metrics, metrics)
+  // Behind a TLS proxy every connection is the proxy's: the proxy must cap its clients instead.
+  if (!config.behindTlsProxy) {
+    limitConnectionsPerIp(app.server, {
+      perIp: config.connections.perIp,
+      onRefused: (address) => {
+        metrics.countConnectionRefused()
+        refusalLog.note('connections', 'connections refused: the address holds connections.per_ip already', { ip: address, per_ip: config.connections.perIp })
+      },
+    })
   }
 
   const timers: NodeJS.Timeout[] = []
+  let closing: Promise<void> | undefined
   ctx.reload = async (by = null) => {
     const outcome = reloadConfig(ctx.config)
     if (!outcome.ok) {
@@ -166,15 +200,21 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
       const address = await app.listen({ host: config.listen.host, port: config.listen.port })
       boundUrl = address.replace('://localhost', '://127.0.0.1')
       ctx.tunnels.start()
+      trail.checkpointer.start()
       timers.push(setInterval(() => void store.purgeExpired(now(), now() - config.rateLimits.loginWindowMs).catch(() => undefined), 60_000).unref())
       app.log.info({ url: publicUrl(), user_ca: keys.userCaLine }, 'jitssh-server listening')
       return publicUrl()
     },
-    async close() {
-      for (const timer of timers) clearInterval(timer)
-      await ctx.tunnels.stop('the jitssh server is shutting down (a restart or an upgrade): connect again in a moment')
-      await app.close()
-      if (!deps.store) await store.close()
+    close() {
+      closing ??= (async () => {
+        for (const timer of timers) clearInterval(timer)
+        await ctx.tunnels.stop('the jitssh server is shutting down (a restart or an upgrade): connect again in a moment')
+        await app.close()
+        await trail.close()
+        refusalLog.flush()
+        if (!deps.store) await store.close()
+      })()
+      return closing
     },
   }
 }

@@ -1,4 +1,5 @@
 import type { AuditLog } from './audit/audit-log.js'
+import type { UnauthenticatedCallers } from './audit/unauthenticated-callers.js'
 import type { TunnelSupervisor } from './bastion/tunnel-supervisor.js'
 import type { ServerKeys } from './ca/server-keys.js'
 import type { ReloadOutcome } from './config/reload.js'
@@ -33,6 +34,8 @@ export interface ServerContext {
   tunnels: TunnelSupervisor
   /** Reads the config file again; see JitsshServer.reload. `by`: the admin who asked (null: SIGHUP). */
   reload(by?: string | null): Promise<ReloadOutcome>
+  /** What callers who have not authenticated may cost the audit log (counted, sampled, budgeted). */
+  unauthenticated: UnauthenticatedCallers
 }
 
 /**

@@ -28,6 +28,7 @@ import { stringify } from 'yaml'
 import { CLIENT_ID, type TokenResponse } from '../../src/shared/protocol.js'
 import { createServer, type JitsshServer } from '../../src/server/app.js'
 import { run as runServerCommand } from '../../src/server/commands/main.js'
+import { generateAuditKeys } from '../../src/server/audit/audit-keys.js'
 import { generateServerKeys, loadServerKeys, type ServerKeys } from '../../src/server/ca/server-keys.js'
 import type { Signer } from '../../src/ssh/signer.js'
 import { loadConfig } from '../../src/server/config/load-config.js'
@@ -93,8 +94,12 @@ export function testClock(start = Date.now()): { now: () => number; advance(ms: 
 
 /** Writes the config and keys into a fresh temp dir; returns the config path. */
 export async function writeTestConfig(dir: string, options: TestServerOptions = {}): Promise<string> {
-  // Fresh keys unless the test brings its own (config.keys_dir), e.g. to start sshd with the CA first.
-  if (options.config?.keys_dir === undefined && !existsSync(join(dir, 'keys'))) generateServerKeys(join(dir, 'keys'))
+  // Fresh keys, as init writes them, unless the test brings its own (config.keys_dir), e.g. to start sshd with
+  // the CA first; a restart keeps the ones it has.
+  if (options.config?.keys_dir === undefined && !existsSync(join(dir, 'keys'))) {
+    generateServerKeys(join(dir, 'keys'))
+    generateAuditKeys(join(dir, 'keys'))
+  }
   // Cheap scrypt (N=1024) keeps the tests fast; production hashes use N=32768.
   const users = await Promise.all(
     (options.users ?? DEFAULT_USERS).map(async (user) => ({

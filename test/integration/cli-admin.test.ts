@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AuditEvent } from '../../src/shared/protocol.js'
 import { signFor } from '../helpers/admin.js'
+import { auditKeysOf, sealWith } from '../helpers/audit.js'
 import { makeTempHome, removeTempHome, runCli, type CliResult } from '../helpers/cli.js'
 import { DEFAULT_USERS, loginWithPassword, startTestServer, testClock, type TestServer } from '../helpers/server.js'
 import { createStubBrowser } from '../helpers/stub-browser.js'
@@ -92,7 +93,8 @@ describe('jitssh audit', () => {
   })
 
   it('follows the cursor across pages up to --limit, and says when more match', async () => {
-    await Promise.all(Array.from({ length: 1050 }, (_, i) => srv.server.store.audit.append({ type: 'bulk.test', user: null, sessionId: null, host: null, outcome: 'ok', detail: { i } }, clock.now())))
+    const seal = sealWith(auditKeysOf(srv.configPath).chain)
+    await Promise.all(Array.from({ length: 1050 }, (_, i) => srv.server.store.audit.append({ type: 'bulk.test', user: null, sessionId: null, host: null, outcome: 'ok', detail: { i } }, clock.now(), seal)))
     const all = await asBob(['audit', '--type', 'bulk', '--limit', '5000', '--json'])
     const events = (JSON.parse(all.stdout) as { events: AuditEvent[]; more: boolean }).events
     expect(events).toHaveLength(1050)

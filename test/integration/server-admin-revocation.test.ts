@@ -11,9 +11,10 @@ import { PassThrough } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { CLIENT_ID, TUNNEL_CLOSE } from '../../src/shared/protocol.js'
-import { verifyAuditChain } from '../../src/server/audit/audit-log.js'
+import { verifyAuditChain } from '../../src/server/audit/audit-verify.js'
 import { run as runServerCli } from '../../src/server/commands/main.js'
 import { adminCall, krlVerdicts, refreshWith, signFor } from '../helpers/admin.js'
+import { auditKeysOf } from '../helpers/audit.js'
 import { authorizeInBrowser, DEFAULT_USERS, loginWithPassword, startTestServer, TestBrowser, testClock, type TestServer } from '../helpers/server.js'
 
 type Login = Awaited<ReturnType<typeof loginWithPassword>>
@@ -221,8 +222,8 @@ describe('GET /v1/ssh/krl and jitssh-server krl', () => {
 
 describe('afterwards', () => {
   it('the audit chain still verifies, in-process and with jitssh-server audit verify', async () => {
-    const verification = await verifyAuditChain(srv.server.store)
-    expect(verification.problem).toBeUndefined()
+    const verification = await verifyAuditChain(srv.server.store, auditKeysOf(srv.configPath).chain)
+    expect(verification.problems).toEqual([])
     expect(verification.events).toBeGreaterThan(20)
     const stdout = new PassThrough()
     let said = ''

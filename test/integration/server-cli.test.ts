@@ -7,8 +7,9 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
 import { verifyPassword } from '../../src/server/identity/password-hash.js'
-import { auditHash } from '../../src/server/audit/audit-chain.js'
+import { keyedAuditHash } from '../../src/server/audit/audit-chain.js'
 import { formatPublicKey, generateKeyPair, parsePrivateKey } from '../../src/ssh/keys.js'
+import { auditKeysOf } from '../helpers/audit.js'
 import { TEST_PASSWORD, loginWithPassword, runServerCli, startTestServer, writeTestConfig } from '../helpers/server.js'
 
 const cli = runServerCli
@@ -28,7 +29,8 @@ describe('jitssh-server init', () => {
     expect(result.code).toBe(0)
     const password = /has the password: (\S+)/.exec(result.stderr)?.[1]
     expect(password).toBeDefined()
-    for (const name of ['user_ca', 'host_ca', 'token_signing_key.pem']) expect(statSync(join(dir, 'keys', name)).mode & 0o777).toBe(0o600)
+    for (const name of ['user_ca', 'host_ca', 'token_signing_key.pem', 'audit_key', 'audit_checkpoint_key.pem']) expect(statSync(join(dir, 'keys', name)).mode & 0o777).toBe(0o600)
+    expect(readFileSync(join(dir, 'keys', 'audit_key'))).toHaveLength(32)
     expect(statSync(join(dir, 'config.yaml')).mode & 0o777).toBe(0o600)
     const userCa = parsePrivateKey(readFileSync(join(dir, 'keys', 'user_ca'), 'utf8'))
     expect(readFileSync(join(dir, 'keys', 'user_ca.pub'), 'utf8').trim()).toBe(formatPublicKey(userCa.publicKey, 'jitssh-user-ca'))
@@ -96,6 +98,12 @@ describe('config validation', () => {
     ['a bad password hash', (t: string) => t.replace(/password_hash: \S+/, 'password_hash: plain'), 'config.yaml: identity.local.users[0].password_hash: expected "scrypt$N$r$p$salt$hash"'],
     ['two identity sources', (t: string) => t.replace('identity:', 'identity:\n  oidc: { issuer: "https://x.example.com", client_id: a }'), 'config.yaml: identity: configure exactly one of "local" or "oidc"'],
     ['broken YAML', (t: string) => `${t}\npolicy: [\n`, 'config.yaml'],
+    ['a checkpoint sink over plain HTTP', (t: string) => `${t}\naudit: { checkpoints: { http: { url: "http://siem.example.com/in" } } }\n`, 'config.yaml: audit.checkpoints.http.url: must be https:// (http:// only for a loopback address)'],
+    ['a checkpoint count of 0', (t: string) => `${t}\naudit: { checkpoints: { every_events: 0 } }\n`, 'config.yaml: audit.checkpoints.every_events: expected a whole number from 1 to 1000000'],
+    ['a typo in audit', (t: string) => `${t}\naudit: { checkpoints: { fil: x.jsonl } }\n`, 'config.yaml: audit.checkpoints.fil: unknown key'],
+    ['a request timeout shorter than the header timeout', (t: string) => `${t}\nconnections: { headers_timeout: 20s, request_timeout: 10s }\n`, 'config.yaml: connections.request_timeout: must be at least headers_timeout'],
+    ['no connections per address', (t: string) => `${t}\nconnections: { per_ip: 0 }\n`, 'config.yaml: connections.per_ip: expected a whole number from 1 to 1000000'],
+    ['a checkpoint file that cannot be opened', (t: string) => `${t}\naudit: { checkpoints: { file: /nonexistent/dir/checkpoints.jsonl } }\n`, 'config.yaml: audit.checkpoints.file: cannot open /nonexistent/dir/checkpoints.jsonl for appending (ENOENT)'],
   ])('names the file, key path and problem for %s', async (_name, patch, expected) => {
     expect(await configError(patch)).toContain(expected)
   })
@@ -107,6 +115,34 @@ describe('config validation', () => {
     const result = await cli(['check', '--config', configPath])
     expect(result.code).toBe(1)
     expect(result.stderr).toMatch(/user_ca: permissions 644 are too open \(run: chmod 600 /)
+  })
+
+  it('creates missing audit keys once (0600) and says so; refuses an audit key other than the one that sealed the chain', async () => {
+    // A keys_dir from before the audit keys existed.
+    const dir = tempDir()
+    const configPath = await writeTestConfig(dir)
+    const keys = join(dir, 'keys')
+    for (const name of ['audit_key', 'audit_checkpoint_key.pem', 'audit_checkpoint_key.pub.pem']) rmSync(join(keys, name))
+    const first = await cli(['check', '--config', configPath])
+    expect(first.code).toBe(0)
+    expect(first.stderr.match(/created a missing audit key/g)).toHaveLength(2)
+    for (const name of ['audit_key', 'audit_checkpoint_key.pem']) expect(statSync(join(keys, name)).mode & 0o777).toBe(0o600)
+    const again = await cli(['check', '--config', configPath])
+    expect(again.code).toBe(0)
+    expect(again.stderr).not.toContain('created a missing audit key')
+
+    // A replica whose keys_dir lacks the shared audit_key would make its own: it must not append with it.
+    const srv = await startTestServer()
+    try {
+      await loginWithPassword(srv.url)
+      rmSync(join(srv.dir, 'keys', 'audit_key'))
+      const other = await cli(['check', '--config', srv.configPath])
+      expect(other.code).toBe(1)
+      expect(other.stderr).toContain('created a missing audit key')
+      expect(other.stderr).toMatch(/audit_key: this is audit key [0-9a-f]{16}, but the newest audit row \(seq \d+\) was sealed with audit key [0-9a-f]{16}\nhint: every replica needs the same keys_dir/)
+    } finally {
+      await srv.stop()
+    }
   })
 
   it('names a missing config file', async () => {
@@ -144,13 +180,13 @@ describe('jitssh-server audit verify', () => {
       db.close()
       const broken = await cli(['audit', 'verify', '--config', srv.configPath])
       expect(broken.code).toBe(1)
-      expect(broken.stdout).toContain(`audit chain BROKEN at seq ${sign}: content does not match its hash: the row (cert.sign at `)
+      expect(broken.stdout).toContain(`audit chain BROKEN at seq ${sign}: content does not match its keyed hash: the row (cert.sign at `)
     } finally {
       await srv.stop()
     }
   })
 
-  it('detects a re-hashed row through the next row, and a deleted row', async () => {
+  it('detects a row re-hashed even with the key through the next row, and a deleted row', async () => {
     const srv = await startTestServer()
     try {
       for (let i = 0; i < 3; i++) await loginWithPassword(srv.url, 'alice', TEST_PASSWORD)
@@ -158,7 +194,7 @@ describe('jitssh-server audit verify', () => {
       db.exec('DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete')
       const row = db.prepare('SELECT * FROM audit_events WHERE seq = 2').get() as Record<string, string | number>
       const forged = { seq: 2, time: String(row.time), type: String(row.type), user: 'mallory@example.com', sessionId: row.session_id as string | null, host: row.host as string | null, outcome: row.outcome as 'ok', detail: JSON.parse(String(row.detail)) as Record<string, unknown>, prevHash: String(row.prev_hash) }
-      db.prepare('UPDATE audit_events SET user_email = ?, hash = ? WHERE seq = 2').run('mallory@example.com', auditHash(forged))
+      db.prepare('UPDATE audit_events SET user_email = ?, hash = ? WHERE seq = 2').run('mallory@example.com', keyedAuditHash(forged, auditKeysOf(srv.configPath).chain))
       db.close()
       const rehashed = await cli(['audit', 'verify', '--config', srv.configPath])
       expect(rehashed).toMatchObject({ code: 1, stdout: expect.stringContaining('BROKEN at seq 3: prev_hash does not match the hash of seq 2') })

@@ -36,7 +36,8 @@ beforeAll(async () => {
   srv = await startTestServer({
     now: clock.now,
     targets: { 'echo.example.com': `127.0.0.1:${echoPort}`, 'down.example.com': `127.0.0.1:${closedPort}` },
-    config: { metrics: { enabled: true, token: TOKEN }, admins: { groups: ['ops'] }, bastion: { connect_timeout: '2s' } },
+    // No checkpoint while the counters are compared (fewer than 1000 events, and a long interval).
+    config: { metrics: { enabled: true, token: TOKEN }, admins: { groups: ['ops'] }, bastion: { connect_timeout: '2s' }, audit: { checkpoints: { interval: '1h' } } },
   })
 })
 afterAll(async () => {
@@ -94,7 +95,8 @@ describe('GET /metrics: the exposition format', () => {
       jitssh_certificates_signed_total: 'counter', jitssh_tunnels_opened_total: 'counter', jitssh_tunnels_closed_total: 'counter',
       jitssh_tunnel_connect_failures_total: 'counter', jitssh_tunnel_bytes_total: 'counter', jitssh_logins_total: 'counter',
       jitssh_token_grants_total: 'counter', jitssh_denials_total: 'counter', jitssh_sessions_revoked_total: 'counter',
-      jitssh_tunnels_live: 'gauge', jitssh_sessions_active: 'gauge',
+      jitssh_audit_checkpoints_total: 'counter', jitssh_unauthenticated_requests_total: 'counter', jitssh_audit_events_skipped_total: 'counter',
+      jitssh_rate_limited_requests_total: 'counter', jitssh_connections_refused_total: 'counter', jitssh_tunnels_live: 'gauge', jitssh_sessions_active: 'gauge',
       process_cpu_seconds_total: 'counter', process_resident_memory_bytes: 'gauge', process_start_time_seconds: 'gauge',
     }
     expect(Object.fromEntries([...families.values()].map((family) => [family.name, family.type]))).toEqual(expected)
@@ -129,14 +131,16 @@ describe('GET /metrics: counters move by exactly what happened', () => {
     alice = await loginWithPassword(srv.url)
   })
 
-  it('signing: one certificate issued, one refused by policy', async () => {
+  it('signing: one certificate issued, one refused by policy, one refused for want of a valid token', async () => {
     const before = await scrape()
     expect((await signFor(srv.url, alice.access_token, 'vm.example.com')).status).toBe(200)
     expect((await signFor(srv.url, alice.access_token, 'vm.internal')).status).toBe(403)
+    expect((await signFor(srv.url, 'not-a-token', 'vm.example.com')).status).toBe(401)
     expect(changes(before, await scrape())).toEqual({
       'jitssh_certificates_signed_total{outcome="ok"}': 1,
       'jitssh_certificates_signed_total{outcome="denied"}': 1,
       'jitssh_denials_total{action="sign"}': 1,
+      'jitssh_unauthenticated_requests_total{route="sign"}': 1,
     })
   })
 
@@ -194,6 +198,9 @@ describe('GET /metrics: counters move by exactly what happened', () => {
       'jitssh_sessions_revoked_total{cause="logout"}': 1,
       'jitssh_sessions_revoked_total{cause="admin"}': 1,
       'jitssh_denials_total{action="admin"}': 1,
+      // The wrong password and the reused refresh token came from callers who had not authenticated.
+      'jitssh_unauthenticated_requests_total{route="login"}': 1,
+      'jitssh_unauthenticated_requests_total{route="token"}': 1,
     })
   })
 

@@ -258,9 +258,10 @@ describe('while tunnel.open is being written to the audit log', () => {
       wrapStore: (store) =>
         withRole(store, 'audit', {
           read: (afterSeq, limit) => store.audit.read(afterSeq, limit),
-          append: async (draft, now) => {
+          head: () => store.audit.head(),
+          append: async (draft, now, seal) => {
             if (draft.type === 'tunnel.open') await hold?.(draft)
-            const record = await store.audit.append(draft, now)
+            const record = await store.audit.append(draft, now, seal)
             if (draft.type === 'tunnel.close') {
               closes.push(draft)
               onClose?.(draft)

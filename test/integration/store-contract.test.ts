@@ -7,11 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { verifyAuditChain } from '../../src/server/audit/audit-log.js'
+import { verifyAuditChain } from '../../src/server/audit/audit-verify.js'
 import type { Identity } from '../../src/server/identity/identity.js'
 import { PostgresStore } from '../../src/server/store/postgres/postgres-store.js'
 import { SqliteStore } from '../../src/server/store/sqlite/sqlite-store.js'
 import type { AuditDraft, CertificateRow, SessionRow, Store } from '../../src/server/store/store.js'
+import { TEST_CHAIN_KEY, sealWith } from '../helpers/audit.js'
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js'
 
 /** Opens Store instances on one fresh database (`open()` again gives a second instance, like a second replica). */
@@ -41,6 +42,7 @@ const backends: Backend[] = [
 afterAll(async () => postgres?.stop())
 
 const NOW = Date.UTC(2030, 0, 2, 12, 0, 0)
+const seal = sealWith(TEST_CHAIN_KEY)
 const id = (prefix: string): string => `${prefix}-${randomBytes(6).toString('hex')}`
 const identityOf = (username: string): Identity => ({ sub: username, username, email: `${username}@example.com`, name: username.toUpperCase(), groups: ['dev'] })
 function sessionRow(username: string, overrides: Partial<SessionRow> = {}): SessionRow {
@@ -205,26 +207,27 @@ for (const backend of backends) {
       const session = sessionRow('carol')
       await store.sessions.create(session)
       const cert = certificate(session, Math.floor(NOW / 1000) + 3600)
-      const event = await store.certificates.record(cert, draft('cert.sign', { user: 'carol@example.com', sessionId: session.id, host: 'vm.example.com', detail: { serial: cert.serial } }), NOW)
+      const event = await store.certificates.record(cert, draft('cert.sign', { user: 'carol@example.com', sessionId: session.id, host: 'vm.example.com', detail: { serial: cert.serial } }), NOW, seal)
       expect(event).toMatchObject({ type: 'cert.sign', user: 'carol@example.com', detail: { serial: cert.serial } })
       expect(await replica.certificates.list({ sessionId: session.id })).toEqual([cert])
       expect(await replica.certificates.list({ userEmail: 'carol@example.com' })).toEqual([cert])
       expect((await store.audit.read(event.seq - 1, 1))[0]).toEqual(event)
     })
 
-    it('audit: concurrent appends from two instances make one unbroken chain', async () => {
-      const before = await verifyAuditChain(store)
+    it('audit: concurrent appends from two instances make one unbroken chain; head is the newest row', async () => {
+      const before = await verifyAuditChain(store, TEST_CHAIN_KEY)
       const appends = Array.from({ length: 120 }, (_unused, index) =>
-        (index % 2 === 0 ? store : replica).audit.append(draft('test.concurrent', { user: `u${index}@example.com`, detail: { index, nested: { b: 1, a: [index] } } }), NOW + index))
+        (index % 2 === 0 ? store : replica).audit.append(draft('test.concurrent', { user: `u${index}@example.com`, detail: { index, nested: { b: 1, a: [index] } } }), NOW + index, seal))
       const records = await Promise.all(appends)
       expect(new Set(records.map((record) => record.seq)).size).toBe(120)
-      const after = await verifyAuditChain(replica)
-      expect(after.problem).toBeUndefined()
+      const after = await verifyAuditChain(replica, TEST_CHAIN_KEY)
+      expect(after.problems).toEqual([])
       expect(after.events).toBe(before.events + 120)
       const stored = await store.audit.read(0, 100_000)
       expect(stored.map((record) => record.seq)).toEqual(stored.map((_record, index) => index + 1))
       const record = records[7]!
       expect(stored.find((row) => row.seq === record.seq)).toEqual(record)
+      expect(await replica.audit.head()).toEqual(stored[stored.length - 1])
     })
 
     it('audit search: by user, host, type family, time range, order and paging', async () => {
@@ -234,7 +237,7 @@ for (const backend of backends) {
         [0, 'tunnel.open', 'erin@example.com', 'a.example.com'], [1, 'tunnel.close', 'erin@example.com', 'a.example.com'], [2, 'tunnels', 'erin@example.com', null],
         [3, 'tunnel', 'erin@example.com', 'b.example.com'], [4, 'cert.sign', 'erin@example.com', 'a.example.com'], [5, 'tunnel.open', 'frank@example.com', 'a.example.com'],
       ] as const) {
-        written.push(await store.audit.append(draft(type, { user, host, outcome: 'ok' }), base + offset * 1000))
+        written.push(await store.audit.append(draft(type, { user, host, outcome: 'ok' }), base + offset * 1000, seal))
       }
       const seqs = (records: Array<{ seq: number }>): number[] => records.map((record) => record.seq)
       const at = (offset: number): string => new Date(base + offset * 1000).toISOString()
@@ -274,7 +277,7 @@ for (const backend of backends) {
       const disabled = sessionRow('ivy')
       for (const session of [kept, revoked, disabled]) await store.sessions.create(session)
       const live = { kept: certificate(kept, nowSeconds + 600), revoked: certificate(revoked, nowSeconds + 600), expired: certificate(revoked, nowSeconds - 1), disabled: certificate(disabled, nowSeconds + 600) }
-      for (const cert of Object.values(live)) await store.certificates.record(cert, draft('cert.sign'), NOW)
+      for (const cert of Object.values(live)) await store.certificates.record(cert, draft('cert.sign'), NOW, seal)
       await store.sessions.revoke(revoked.id, NOW + 10, 'by an admin')
       const afterRevoke = await replica.certificates.listRevoked(nowSeconds)
       expect(afterRevoke.serials).toEqual([...before.serials, live.revoked.serial].sort())

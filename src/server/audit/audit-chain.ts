@@ -1,8 +1,15 @@
-import { createHash } from 'node:crypto'
-import type { AuditDraft, AuditRecord } from '../store/rows.js'
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
+import type { AuditDraft, AuditHead, AuditRecord } from '../store/store.js'
+import type { AuditChainKey } from './audit-keys.js'
 
 /** prev_hash of the first event. */
 export const GENESIS_HASH = '0'.repeat(64)
+
+/** Keyed hashes are `hmac-sha256:<key id>:<64 hex>`; rows written before the chain was keyed are 64 hex (SHA-256). */
+const KEYED_PREFIX = 'hmac-sha256:'
+const KEYED_HASH = /^hmac-sha256:([0-9a-f]{16}):([0-9a-f]{64})$/
+/** The first element of every keyed tuple: a keyed hash can never equal a plain one of the same columns. */
+const KEYED_VERSION = 'jitssh.audit.v2'
 
 /** JSON with object keys sorted at every depth: the same value always encodes to the same bytes. */
 export function canonicalJson(value: unknown): string {
@@ -18,19 +25,37 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value ?? null)
 }
 
-/**
- * hash = SHA-256 (hex) of the canonical encoding of every column and the previous row's hash:
- * `[seq, time, type, user, session_id, host, outcome, detail, prev_hash]` as canonical JSON.
- */
-export function auditHash(record: Omit<AuditRecord, 'hash'>): string {
-  const encoded = canonicalJson([
-    record.seq, record.time, record.type, record.user, record.sessionId, record.host, record.outcome, record.detail, record.prevHash,
-  ])
-  return createHash('sha256').update(encoded).digest('hex')
+/** Every column and the previous row's hash, in order: what both hash versions cover. */
+function hashedColumns(record: Omit<AuditRecord, 'hash'>): unknown[] {
+  return [record.seq, record.time, record.type, record.user, record.sessionId, record.host, record.outcome, record.detail, record.prevHash]
 }
 
-/** The next record of the chain after `previous` (undefined for the first). */
-export function sealAuditRecord(draft: AuditDraft, previous: { seq: number; hash: string } | undefined, now: number): AuditRecord {
+/**
+ * The hash of rows written before the chain was keyed: SHA-256 (hex) of the canonical JSON of
+ * `[seq, time, type, user, session_id, host, outcome, detail, prev_hash]`. Anyone can recompute it.
+ */
+export function plainAuditHash(record: Omit<AuditRecord, 'hash'>): string {
+  return createHash('sha256').update(canonicalJson(hashedColumns(record))).digest('hex')
+}
+
+/**
+ * The hash of every row written now: HMAC-SHA256 under keys_dir/audit_key of the canonical JSON of
+ * `["jitssh.audit.v2", seq, time, type, user, session_id, host, outcome, detail, prev_hash]`, as
+ * `hmac-sha256:<key id>:<hex>`. Without the key nobody can make a row, or re-link a chain, that verifies.
+ */
+export function keyedAuditHash(record: Omit<AuditRecord, 'hash'>, key: AuditChainKey): string {
+  const mac = createHmac('sha256', key.secret).update(canonicalJson([KEYED_VERSION, ...hashedColumns(record)])).digest('hex')
+  return `${KEYED_PREFIX}${key.id}:${mac}`
+}
+
+/** How a row of the chain is sealed: a keyed hash (with the id of its key) or a plain SHA-256 one. */
+export function hashKind(hash: string): { keyed: true; keyId: string } | { keyed: false } {
+  const match = KEYED_HASH.exec(hash)
+  return match ? { keyed: true, keyId: match[1]! } : { keyed: false }
+}
+
+/** The next record of the chain after `previous` (undefined for the first), sealed with `key`. */
+export function sealAuditRecord(draft: AuditDraft, previous: AuditHead | undefined, now: number, key: AuditChainKey): AuditRecord {
   const unsealed = {
     ...draft,
     detail: JSON.parse(canonicalJson(draft.detail)) as Record<string, unknown>,
@@ -38,7 +63,7 @@ export function sealAuditRecord(draft: AuditDraft, previous: { seq: number; hash
     time: new Date(now).toISOString(),
     prevHash: previous?.hash ?? GENESIS_HASH,
   }
-  return { ...unsealed, hash: auditHash(unsealed) }
+  return { ...unsealed, hash: keyedAuditHash(unsealed, key) }
 }
 
 export interface ChainProblem {
@@ -46,23 +71,45 @@ export interface ChainProblem {
   problem: string
 }
 
-/**
- * Checks records in seq order, continuing from `previous`. Returns the first problem: a row whose content
- * no longer matches its hash (edited), a prev_hash that does not match the row before (inserted, deleted or
- * reordered), or a gap in seq.
- */
-export function checkAuditChain(records: AuditRecord[], previous: { seq: number; hash: string } | undefined): ChainProblem | undefined {
-  let prev = previous
-  for (const record of records) {
-    const expectedSeq = (prev?.seq ?? 0) + 1
-    if (record.seq !== expectedSeq) return { seq: record.seq, problem: `expected seq ${expectedSeq} next, found ${record.seq}: rows are missing` }
-    if (record.prevHash !== (prev?.hash ?? GENESIS_HASH)) {
-      return { seq: record.seq, problem: `prev_hash does not match the hash of seq ${expectedSeq - 1}: that row was altered and re-hashed, or rows were removed` }
+/** Where a walk over the chain stands: the last row checked, and the first keyed row seen (from then on every row must be keyed). */
+export interface ChainPosition {
+  previous: AuditHead | undefined
+  keyedFrom: number | undefined
+}
+
+const sameText = (a: string, b: string): boolean => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b))
+
+/** What is wrong with one row's own hash, or undefined. */
+function hashProblem(record: AuditRecord, position: ChainPosition, key: AuditChainKey): string | undefined {
+  const where = `the row (${record.type} at ${record.time})`
+  const kind = hashKind(record.hash)
+  if (!kind.keyed) {
+    if (position.keyedFrom !== undefined) {
+      return `a plain SHA-256 row after keyed rows (keyed from seq ${position.keyedFrom}): ${where} was written or re-hashed by someone without the audit key`
     }
-    if (auditHash(record) !== record.hash) {
-      return { seq: record.seq, problem: `content does not match its hash: the row (${record.type} at ${record.time}) was altered` }
-    }
-    prev = record
+    return plainAuditHash(record) === record.hash ? undefined : `content does not match its hash: ${where} was altered`
   }
-  return undefined
+  if (kind.keyId !== key.id) return `sealed with another audit key (id ${kind.keyId}; keys_dir/audit_key is ${key.id}): ${where} was forged, or keys_dir holds the wrong key`
+  return sameText(keyedAuditHash(record, key), record.hash) ? undefined : `content does not match its keyed hash: ${where} was altered, or re-hashed without the audit key`
+}
+
+/**
+ * Checks records in seq order, continuing from `position` (which it advances). Returns the first problem
+ * and how many of `records` verified before it: a gap in seq (rows removed), a prev_hash that does not
+ * match the row before (inserted, deleted or reordered), a row whose content no longer matches its hash,
+ * a keyed row that does not verify under `key`, or a plain row after a keyed one.
+ */
+export function checkAuditChain(records: AuditRecord[], position: ChainPosition, key: AuditChainKey): { verified: number; problem: ChainProblem | undefined } {
+  for (const [index, record] of records.entries()) {
+    const expectedSeq = (position.previous?.seq ?? 0) + 1
+    let problem: string | undefined
+    if (record.seq !== expectedSeq) problem = `expected seq ${expectedSeq} next, found ${record.seq}: rows are missing`
+    else if (record.prevHash !== (position.previous?.hash ?? GENESIS_HASH)) {
+      problem = `prev_hash does not match the hash of seq ${expectedSeq - 1}: that row was altered and re-hashed, or rows were removed`
+    } else problem = hashProblem(record, position, key)
+    if (problem) return { verified: index, problem: { seq: record.seq, problem } }
+    if (position.keyedFrom === undefined && hashKind(record.hash).keyed) position.keyedFrom = record.seq
+    position.previous = record
+  }
+  return { verified: records.length, problem: undefined }
 }

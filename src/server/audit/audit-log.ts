@@ -1,5 +1,6 @@
-import type { AuditDraft, AuditOutcome, AuditRecord, AuditStore, CertificateRow, CertificateStore } from '../store/store.js'
-import { checkAuditChain, type ChainProblem } from './audit-chain.js'
+import type { AuditDraft, AuditOutcome, AuditRecord, AuditSeal, AuditStore, CertificateRow, CertificateStore } from '../store/store.js'
+import { sealAuditRecord } from './audit-chain.js'
+import type { AuditChainKey } from './audit-keys.js'
 
 /** Event types written by this server. */
 export type AuditType =
@@ -35,17 +36,22 @@ export interface AuditEventInput {
 export type AuditListener = (record: AuditRecord) => void
 
 /**
- * Writes audit events to the store's hash chain. Callers await it before they respond. Every event this
- * process writes passes through here, so listeners (`onRecorded`) see all of them, after the write.
+ * Writes audit events to the store's hash chain, each sealed with the chain key (keys_dir/audit_key).
+ * Callers await it before they respond. Every event this process writes passes through here, so listeners
+ * (`onRecorded`: metrics, checkpoints) see all of them, after the write.
  */
 export class AuditLog {
   private readonly listeners: AuditListener[] = []
+  private readonly seal: AuditSeal
 
   constructor(
     private readonly events: AuditStore,
     private readonly certificates: CertificateStore,
+    key: AuditChainKey,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.seal = (draft, previous, at) => sealAuditRecord(draft, previous, at, key)
+  }
 
   /** `listener` runs after each successful write; one that throws is ignored (it must not fail the request). */
   onRecorded(listener: AuditListener): void {
@@ -53,12 +59,12 @@ export class AuditLog {
   }
 
   async record(event: AuditEventInput): Promise<AuditRecord> {
-    return this.recorded(await this.events.append(auditDraft(event), this.now()))
+    return this.recorded(await this.events.append(auditDraft(event), this.now(), this.seal))
   }
 
   /** An issued certificate and its audit event, in one durable write (see CertificateStore.record). */
   async recordCertificate(row: CertificateRow, event: AuditEventInput): Promise<AuditRecord> {
-    return this.recorded(await this.certificates.record(row, auditDraft(event), this.now()))
+    return this.recorded(await this.certificates.record(row, auditDraft(event), this.now(), this.seal))
   }
 
   private recorded(record: AuditRecord): AuditRecord {
@@ -81,24 +87,5 @@ function auditDraft(event: AuditEventInput): AuditDraft {
     sessionId: event.sessionId ?? null,
     host: event.host ?? null,
     detail: event.detail ?? {},
-  }
-}
-
-export interface AuditVerification {
-  events: number
-  problem: ChainProblem | undefined
-}
-
-/** Walks the whole chain in pages; stops at the first problem. */
-export async function verifyAuditChain(store: { audit: AuditStore }, pageSize = 1000): Promise<AuditVerification> {
-  let previous: AuditRecord | undefined
-  let events = 0
-  for (;;) {
-    const page = await store.audit.read(previous?.seq ?? 0, pageSize)
-    if (page.length === 0) return { events, problem: undefined }
-    const problem = checkAuditChain(page, previous)
-    if (problem) return { events, problem }
-    events += page.length
-    previous = page[page.length - 1]
   }
 }

@@ -44,9 +44,10 @@ function connectWithTimeout(target: TargetAddress, timeoutMs: number, host: stri
 
 /**
  * `GET /v1/tunnel?host=&port=` (WebSocket): every check — token, session, policy, target, TCP connect —
- * happens before the upgrade, so a failure is a plain HTTP 401/403/502 with a JSON body.
+ * happens before the upgrade, so a failure is a plain HTTP 401/403/502 with a JSON body. Rate-limited per
+ * IP; a request without a valid token is counted, never audited (anyone can send them).
  */
-export type TunnelRouteDeps = Pick<ServerContext, 'accessTokens' | 'sessions' | 'audit' | 'config' | 'now' | 'tunnels'>
+export type TunnelRouteDeps = Pick<ServerContext, 'accessTokens' | 'sessions' | 'audit' | 'config' | 'now' | 'tunnels' | 'unauthenticated'>
 
 export function registerTunnelRoute(app: FastifyInstance, ctx: TunnelRouteDeps): void {
   const prepared = new WeakMap<FastifyRequest, PreparedTunnel>()
@@ -70,7 +71,8 @@ export function registerTunnelRoute(app: FastifyInstance, ctx: TunnelRouteDeps):
       })
       prepared.set(request, { auth, host, target, tcp, startedAt })
     } catch (error) {
-      if (error instanceof JitsshError) {
+      if (error instanceof JitsshError && auth === undefined) ctx.unauthenticated.refused('tunnel', request, error)
+      else if (error instanceof JitsshError) {
         await ctx.audit.record({
           type: 'access.denied', outcome: error.code === 'ERR_TARGET_UNREACHABLE' ? 'error' : 'denied',
           user: auth?.session.identity.email ?? null, sessionId: auth?.session.id ?? null, host,
@@ -139,6 +141,7 @@ export function registerTunnelRoute(app: FastifyInstance, ctx: TunnelRouteDeps):
   app.route<{ Querystring: { host?: unknown; port?: unknown } }>({
     method: 'GET',
     url: '/v1/tunnel',
+    config: { rateLimit: { max: ctx.config.rateLimits.tunnelPerMinute, timeWindow: 60_000 } },
     preHandler: prepare,
     handler: async () => {
       throw new JitsshError('ERR_BAD_REQUEST', 'this endpoint needs a WebSocket upgrade')

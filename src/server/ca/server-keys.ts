@@ -32,7 +32,8 @@ export interface ServerKeys {
   tokenSigning: TokenSigningKey
 }
 
-function readSecretFile(path: string): string {
+/** A key file's bytes; refused when it is missing or other users may read it (as sshd refuses open keys). */
+export function readSecretFile(path: string): Buffer {
   let mode: number
   try {
     mode = statSync(path).mode
@@ -42,19 +43,20 @@ function readSecretFile(path: string): string {
   if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
     throw new JitsshError('ERR_INVALID_CONFIG', `${path}: permissions ${(mode & 0o777).toString(8)} are too open (run: chmod 600 ${path})`)
   }
-  return readFileSync(path, 'utf8')
+  return readFileSync(path)
 }
 
 function loadSshKey(path: string): SshKeyPair {
   try {
-    return parsePrivateKey(readSecretFile(path))
+    return parsePrivateKey(readSecretFile(path).toString('utf8'))
   } catch (error) {
     if (error instanceof JitsshError) throw error
     throw new JitsshError('ERR_INVALID_CONFIG', `${path}: not an unencrypted OpenSSH Ed25519/ECDSA private key (${(error as Error).message})`)
   }
 }
 
-async function loadTokenSigningKey(path: string): Promise<TokenSigningKey> {
+/** An Ed25519 private key from a PEM key file (as readSecretFile checks it); `what` names it in errors. */
+export function readEd25519KeyFile(path: string, what: string): KeyObject {
   let privateKey: KeyObject
   try {
     privateKey = createPrivateKey(readSecretFile(path))
@@ -62,7 +64,12 @@ async function loadTokenSigningKey(path: string): Promise<TokenSigningKey> {
     if (error instanceof JitsshError) throw error
     throw new JitsshError('ERR_INVALID_CONFIG', `${path}: not a PEM private key`)
   }
-  if (privateKey.asymmetricKeyType !== 'ed25519') throw new JitsshError('ERR_INVALID_CONFIG', `${path}: the token-signing key must be Ed25519`)
+  if (privateKey.asymmetricKeyType !== 'ed25519') throw new JitsshError('ERR_INVALID_CONFIG', `${path}: ${what} must be Ed25519`)
+  return privateKey
+}
+
+async function loadTokenSigningKey(path: string): Promise<TokenSigningKey> {
+  const privateKey = readEd25519KeyFile(path, 'the token-signing key')
   const publicKey = createPublicKey(privateKey)
   const jwk = await exportJWK(publicKey)
   const kid = await calculateJwkThumbprint(jwk)

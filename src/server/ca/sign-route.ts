@@ -10,11 +10,15 @@ import { policyDetail, requireGrant } from '../policy/access.js'
 import { signPlan } from './certificate-plan.js'
 import { planUserCertificate } from './user-certificate.js'
 
-export type SignRouteDeps = Pick<ServerContext, 'accessTokens' | 'sessions' | 'audit' | 'config' | 'keys' | 'now'>
+export type SignRouteDeps = Pick<ServerContext, 'accessTokens' | 'sessions' | 'audit' | 'config' | 'keys' | 'now' | 'unauthenticated'>
 
-/** `POST /v1/ssh/sign`: {public_key, hostname} → a short-lived user certificate, if policy grants one. */
+/**
+ * `POST /v1/ssh/sign`: {public_key, hostname} → a short-lived user certificate, if policy grants one.
+ * Rate-limited per IP; a request without a valid token is counted, never audited (anyone can send them).
+ */
 export function registerSignRoute(app: FastifyInstance, deps: SignRouteDeps): void {
-  app.post<{ Body: Partial<SignRequest> }>('/v1/ssh/sign', async (request): Promise<SignResponse> => {
+  const perIp = { config: { rateLimit: { max: deps.config.rateLimits.signPerMinute, timeWindow: 60_000 } } }
+  app.post<{ Body: Partial<SignRequest> }>('/v1/ssh/sign', perIp, async (request): Promise<SignResponse> => {
     let auth: Authenticated | undefined
     let host: string | null = null
     try {
@@ -68,7 +72,8 @@ export function registerSignRoute(app: FastifyInstance, deps: SignRouteDeps): vo
         valid_before: new Date(row.validBefore * 1000).toISOString(),
       }
     } catch (error) {
-      if (error instanceof JitsshError && error.code !== 'ERR_SERVER') {
+      if (error instanceof JitsshError && auth === undefined) deps.unauthenticated.refused('sign', request, error)
+      else if (error instanceof JitsshError && error.code !== 'ERR_SERVER') {
         const raw = (request.body as { hostname?: unknown } | undefined)?.hostname
         await deps.audit.record({
           type: 'access.denied', outcome: 'denied', user: auth?.session.identity.email ?? null, sessionId: auth?.session.id ?? null, host,

@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path'
 import { JitsshError } from '../../shared/errors.js'
 import { SshFormatError } from '../../ssh/errors.js'
 import { fingerprint, parsePublicKey, type SshPublicKey } from '../../ssh/keys.js'
+import { assertSameChainKey, loadAuditKeys } from '../audit/audit-keys.js'
 import { AuditLog } from '../audit/audit-log.js'
 import { signPlan } from '../ca/certificate-plan.js'
 import { DEFAULT_HOST_CERTIFICATE_VALIDITY, hostCertificateNames, parseHostCertificateValidity, planHostCertificate } from '../ca/host-certificate.js'
@@ -113,7 +114,9 @@ export async function hostCertCommand(io: ServerCliIo, options: HostCertOptions)
 
   const store = await openStore(config.storage, { listenForRevocations: false })
   try {
-    await new AuditLog(store.audit, store.certificates, Date.now).record({
+    const auditKeys = loadAuditKeys(config.keysDir, (path) => io.stderr.write(`created ${path} (mode 0600): it was missing\n`))
+    await assertSameChainKey(store.audit, auditKeys.chain, config.keysDir)
+    await new AuditLog(store.audit, store.certificates, auditKeys.chain, Date.now).record({
       type: 'host_cert.sign', outcome: 'ok', host: hostnames[0],
       detail: {
         serial: certificate.serial.toString(), key_id: certificate.keyId, principals: certificate.principals,

@@ -21,7 +21,7 @@ export async function checkCommand(io: ServerCliIo, { config: configPath }: Conf
 
 export async function startCommand(io: ServerCliIo, { config: configPath }: ConfigOptions): Promise<number> {
   const config = loadConfig(configPath)
-  const server = await createServer(config, { logStream: io.stderr })
+  const server = await createServer(config, { logStream: io.stderr, stdout: io.stdout })
   // The last resort: an error no handler caught must not end every session of every person at once.
   // It is logged (with its stack) and the server keeps serving; each such error is a bug to fix.
   const lastResort = (error: unknown): void => server.app.log.error({ err: error }, 'uncaught error (a bug); the server keeps serving')

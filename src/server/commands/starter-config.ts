@@ -34,7 +34,9 @@ storage:
 #     url: postgres://jitssh@db.internal:5432/jitssh
 #     pool_size: 10
 
-# user_ca, host_ca (OpenSSH private keys) and token_signing_key.pem (Ed25519), all mode 0600.
+# user_ca, host_ca (OpenSSH private keys), token_signing_key.pem (Ed25519), audit_key (the audit chain's
+# HMAC key) and audit_checkpoint_key.pem (Ed25519, signs checkpoints), all mode 0600. Keep this directory
+# from whoever administers the database, and back audit_key up apart from it.
 keys_dir: keys
 
 identity:
@@ -96,5 +98,43 @@ admins:
 # metrics:
 #   enabled: true
 #   token: "<the output of: openssl rand -hex 32>"
+
+# Per-IP rate limits (requests per minute per client address) and the audit budget of callers who have not
+# signed in (rows per minute per process; beyond it they are counted in /metrics and sampled to the log).
+# rate_limits:
+#   sign_per_minute: 1200
+#   tunnel_per_minute: 3000
+#   token_per_minute: 300
+#   device_authorization_per_minute: 30
+#   login_posts_per_minute: 60
+#   login_failures_per_user: 10       # failed sign-ins within login_window before more are refused
+#   login_failures_per_ip: 50
+#   login_window: 15m
+#   user_code_failures_per_ip: 20
+#   unauthenticated_audit_per_minute: 120
+
+# What a client may hold: the request head must arrive within headers_timeout (slow clients are cut off),
+# the whole request within request_timeout; idle keep-alive connections close after keepalive_timeout (behind
+# a load balancer, set it above the balancer's idle timeout). per_ip caps the connections of one address,
+# WebSocket tunnels included (not applied behind_tls_proxy: cap clients at the proxy).
+# connections:
+#   headers_timeout: 10s
+#   request_timeout: 30s
+#   keepalive_timeout: 15s
+#   idle_timeout: 60s
+#   per_ip: 256
+
+# Signed checkpoints of the audit chain's head, written outside the database, so that jitssh-server audit
+# verify finds rows cut off the end (and rows rewritten by someone who got audit_key). Send them off this
+# host: a local file does not stop someone who can rewrite this host's disk.
+# audit:
+#   checkpoints:
+#     every_events: 1000
+#     interval: 10s
+#     file: audit-checkpoints.jsonl       # false: no file
+#     stdout: false                       # true: JSON lines on standard output, for a SIEM
+#     http:
+#       url: https://siem.example.com/jitssh/checkpoints
+#       token: "<bearer token of the receiver>"
 `
 }

@@ -4,6 +4,8 @@ import { LineCounter, parseDocument } from 'yaml'
 import { JitsshError } from '../../shared/errors.js'
 import { isLoopbackHost, parseHostPort } from './address.js'
 import { ConfigNode } from './config-node.js'
+import { parseAudit } from './parse-audit.js'
+import { parseConnections } from './parse-connections.js'
 import { parseMetrics } from './parse-metrics.js'
 import { parsePolicyRule } from './parse-policy.js'
 import { parseForbiddenPrincipals, parseIdentity, parseSourceAddress, parseTargets } from './parse-sections.js'
@@ -12,7 +14,7 @@ import type { ServerConfig } from './types.js'
 
 const TOP_LEVEL_KEYS = [
   'public_url', 'listen', 'tls', 'behind_tls_proxy', 'trusted_proxies', 'storage', 'keys_dir', 'identity', 'sessions',
-  'oauth', 'certificates', 'policy', 'targets', 'admins', 'rate_limits', 'bastion', 'metrics', 'log_level',
+  'oauth', 'certificates', 'policy', 'targets', 'admins', 'rate_limits', 'bastion', 'metrics', 'audit', 'connections', 'log_level',
 ] as const
 
 /** Reads and validates a YAML config file. Errors name the file, the key path and what is wrong. */
@@ -62,7 +64,8 @@ function parseRoot(root: ConfigNode, baseDir: string): ServerConfig {
   const admins = root.child('admins').onlyKeys(['users', 'groups'])
   const limits = root.child('rate_limits').onlyKeys([
     'login_failures_per_user', 'login_failures_per_ip', 'login_window', 'user_code_failures_per_ip',
-    'token_per_minute', 'device_authorization_per_minute', 'login_posts_per_minute',
+    'token_per_minute', 'device_authorization_per_minute', 'login_posts_per_minute', 'sign_per_minute', 'tunnel_per_minute',
+    'unauthenticated_audit_per_minute',
   ])
   const bastion = root.child('bastion').onlyKeys(['connect_timeout', 'keepalive'])
 
@@ -111,12 +114,17 @@ function parseRoot(root: ConfigNode, baseDir: string): ServerConfig {
       tokenPerMinute: limits.child('token_per_minute').integer(300, 1, 100_000),
       deviceAuthorizationPerMinute: limits.child('device_authorization_per_minute').integer(30, 1, 100_000),
       loginPostsPerMinute: limits.child('login_posts_per_minute').integer(60, 1, 100_000),
+      signPerMinute: limits.child('sign_per_minute').integer(1200, 1, 1_000_000),
+      tunnelPerMinute: limits.child('tunnel_per_minute').integer(3000, 1, 1_000_000),
+      unauthenticatedAuditPerMinute: limits.child('unauthenticated_audit_per_minute').integer(120, 2, 100_000),
     },
     bastion: {
       connectTimeoutMs: bastion.child('connect_timeout').duration(10_000, { min: 100, max: 120_000 }),
       keepaliveMs: bastion.child('keepalive').duration(30_000, { min: 1_000, max: 600_000 }),
     },
     metrics: parseMetrics(root.child('metrics'), behindTlsProxy),
+    audit: parseAudit(root.child('audit'), baseDir),
+    connections: parseConnections(root.child('connections')),
     logLevel: root.child('log_level').string('info'),
   }
 }

@@ -5,7 +5,8 @@ import type { ServerConfig } from './types.js'
 /**
  * What a reload can change while the server runs: read at each use (policy, targets, admins, local users,
  * certificates, oauth lifetimes, the bastion's timeouts, log level). Everything else is set up once at
- * start (listener, TLS, storage, keys, the identity provider, session lifetimes, rate limits, metrics):
+ * start (listener, TLS, storage, keys, the identity provider, session lifetimes, rate limits, metrics, audit
+ * checkpoint sinks, connection limits):
  * a file that changes those is refused, with the keys named, and the running configuration stays.
  */
 const RESTART_ONLY: ReadonlyArray<[string, (config: ServerConfig) => unknown]> = [
@@ -20,6 +21,8 @@ const RESTART_ONLY: ReadonlyArray<[string, (config: ServerConfig) => unknown]> =
   ['sessions', (c) => c.sessions],
   ['rate_limits', (c) => c.rateLimits],
   ['metrics', (c) => c.metrics],
+  ['audit', (c) => c.audit],
+  ['connections', (c) => c.connections],
 ]
 
 export type ReloadOutcome = { ok: true; config: ServerConfig; changed: string[] } | { ok: false; error: string }

@@ -103,6 +103,11 @@ export interface RateLimitConfig {
   tokenPerMinute: number
   deviceAuthorizationPerMinute: number
   loginPostsPerMinute: number
+  /** `POST /v1/ssh/sign` and `GET /v1/tunnel` per minute per IP. */
+  signPerMinute: number
+  tunnelPerMinute: number
+  /** Audit rows unauthenticated callers may cause per minute, per process (see audit/audit-budget.ts). */
+  unauthenticatedAuditPerMinute: number
 }
 
 /** Where state lives: one SQLite file (one process), or PostgreSQL (several replicas share it). */
@@ -118,6 +123,39 @@ export interface MetricsConfig {
   token: string | undefined
   /** Loopback clients need no token (false behind a TLS proxy, whose connections come from loopback). */
   allowLoopback: boolean
+}
+
+/** Timeouts of HTTP connections and the per-address cap (see config/parse-connections.ts). */
+export interface ConnectionsConfig {
+  headersTimeoutMs: number
+  requestTimeoutMs: number
+  keepAliveTimeoutMs: number
+  idleTimeoutMs: number
+  /** Concurrent connections from one address (not applied behind a TLS proxy: every connection is the proxy's). */
+  perIp: number
+}
+
+/** An HTTP receiver of checkpoints: each is POSTed as JSON, retried with backoff, from a bounded queue. */
+export interface CheckpointHttpSinkConfig {
+  url: string
+  /** Sent as `Authorization: Bearer <token>`. */
+  token: string | undefined
+  timeoutMs: number
+  /** Checkpoints waiting beyond this many are dropped, oldest first (a newer one covers an older one's rows). */
+  maxQueue: number
+}
+
+/** `audit:` — signed checkpoints of the chain's head, written outside the database (see config/parse-audit.ts). */
+export interface AuditConfig {
+  checkpoints: {
+    everyEvents: number
+    intervalMs: number
+    /** An append-only JSON-lines file (0600); undefined = none. */
+    file: string | undefined
+    /** JSON lines on standard output (the logs are on standard error). */
+    stdout: boolean
+    http: CheckpointHttpSinkConfig | undefined
+  }
 }
 
 export interface ServerConfig {
@@ -160,5 +198,7 @@ export interface ServerConfig {
   rateLimits: RateLimitConfig
   bastion: { connectTimeoutMs: number; keepaliveMs: number }
   metrics: MetricsConfig
+  audit: AuditConfig
+  connections: ConnectionsConfig
   logLevel: string
 }

@@ -5,7 +5,7 @@ import { isAdmin } from '../admin/admins.js'
 import { GRANT_TYPES } from '../oauth/grant-types.js'
 import { authenticateBearer } from './bearer-auth.js'
 
-export type DiscoveryDeps = Uses<'accessTokens' | 'config' | 'keys' | 'publicUrl' | 'sessions' | 'tunnels', 'ping'>
+export type DiscoveryDeps = Uses<'accessTokens' | 'config' | 'keys' | 'publicUrl' | 'sessions', 'ping'>
 
 export function discoveryDocument(ctx: DiscoveryDeps): DiscoveryDocument & { authorization_response_iss_parameter_supported: boolean; revocation_endpoint_auth_methods_supported: string[] } {
   const base = ctx.publicUrl()
@@ -61,10 +61,11 @@ export function registerDiscoveryRoutes(app: FastifyInstance, ctx: DiscoveryDeps
     }
   })
 
+  // For load balancers, which need the status only; usage (live tunnels) is for /metrics, which is guarded.
   app.get('/healthz', async (_request, reply) => {
     try {
       await ctx.store.ping()
-      return { status: 'ok', tunnels: ctx.tunnels.size }
+      return { status: 'ok' }
     } catch {
       return reply.code(503).send({ status: 'unavailable', error: 'storage is not reachable' })
     }

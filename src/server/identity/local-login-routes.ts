@@ -3,9 +3,10 @@ import type { Uses } from '../context.js'
 import { safeReturnTo } from './return-to.js'
 import { LOGIN_PAGE_CSP } from '../pages/html.js'
 import { renderLoginPage, renderMessagePage } from '../pages/login-page.js'
-import { authenticateLocalUser } from './local-users.js'
+import { authenticateLocalUser, findLocalUser } from './local-users.js'
+import type { ServerConfig } from '../config/types.js'
 
-export type LocalLoginDeps = Uses<'audit' | 'browser' | 'config' | 'knownDevices' | 'now' | 'throttle', 'users'>
+export type LocalLoginDeps = Uses<'audit' | 'browser' | 'config' | 'knownDevices' | 'now' | 'throttle' | 'unauthenticated', 'users'>
 
 interface LoginForm {
   username?: unknown
@@ -33,9 +34,12 @@ export function registerLocalLoginRoutes(app: FastifyInstance, ctx: LocalLoginDe
       const username = typeof form.username === 'string' ? form.username.trim().toLowerCase().slice(0, 200) : ''
       const password = typeof form.password === 'string' ? form.password.slice(0, 1024) : ''
       reply.type('text/html; charset=utf-8').header('content-security-policy', LOGIN_PAGE_CSP)
+      // Until the password checks out, the caller is anyone: their failures are budgeted (a real user's first).
+      const refused = (reason: string): Promise<void> =>
+        ctx.unauthenticated.record('login', request, { type: 'login', outcome: 'denied', user: username || null, detail: { reason, ip: request.ip } }, isKnownUser(ctx.config, username) ? 'account' : 'unknown')
 
       if (!ctx.browser.verifyCsrf(request, form.csrf_token)) {
-        await ctx.audit.record({ type: 'login', outcome: 'denied', user: username || null, detail: { reason: 'csrf', ip: request.ip } })
+        await refused('csrf')
         return reply.code(403).send(renderMessagePage('Sign-in form expired', 'The form was stale or not sent from this site. Go back, reload the page and sign in again.', { error: true }))
       }
       const again = (status: number, error: string): unknown => {
@@ -44,13 +48,13 @@ export function registerLocalLoginRoutes(app: FastifyInstance, ctx: LocalLoginDe
       }
       const reserved = await ctx.throttle.reserve(username, request.ip, ctx.knownDevices.knows(request, username))
       if ('refusal' in reserved) {
-        await ctx.audit.record({ type: 'login', outcome: 'denied', user: username || null, detail: { reason: 'rate_limited', ip: request.ip } })
+        await refused('rate_limited')
         return again(429, reserved.refusal)
       }
       const { identity } = ctx.config
       const who = username && password && identity.kind === 'local' ? await authenticateLocalUser(identity, username, password) : undefined
       if (!who) {
-        await ctx.audit.record({ type: 'login', outcome: 'denied', user: username || null, detail: { reason: 'bad_credentials', ip: request.ip } })
+        await refused('bad_credentials')
         return again(401, 'Wrong username or password.')
       }
       await ctx.throttle.succeeded(reserved.attempt)
@@ -64,4 +68,8 @@ export function registerLocalLoginRoutes(app: FastifyInstance, ctx: LocalLoginDe
       return reply.code(303).header('location', returnTo).send()
     },
   )
+}
+
+function isKnownUser(config: ServerConfig, username: string): boolean {
+  return config.identity.kind === 'local' && findLocalUser(config.identity, username) !== undefined
 }

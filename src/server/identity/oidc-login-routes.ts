@@ -9,7 +9,7 @@ import { renderMessagePage } from '../pages/login-page.js'
 import type { OidcRevalidation } from './oidc-revalidation.js'
 import type { OidcUpstream } from './oidc-upstream.js'
 
-export type OidcLoginDeps = Uses<'audit' | 'browser' | 'config' | 'now' | 'publicUrl', 'oauth' | 'users'>
+export type OidcLoginDeps = Uses<'audit' | 'browser' | 'config' | 'now' | 'publicUrl' | 'unauthenticated', 'oauth' | 'users'>
 
 /** Where the upstream provider sends the browser back; register `<public_url>/oidc/callback` there. */
 export const OIDC_CALLBACK_PATH = '/oidc/callback'
@@ -57,7 +57,8 @@ export function registerOidcLoginRoutes(app: FastifyInstance, ctx: OidcLoginDeps
     } catch (error) {
       const reason = error instanceof JitsshError ? error.message : 'the identity provider response was not valid'
       request.log.warn({ err: error }, 'upstream OIDC login failed')
-      await ctx.audit.record({ type: 'login', outcome: 'denied', detail: { method: 'oidc', reason, ip: request.ip } })
+      // No identity came back: the caller is anyone, so the event is budgeted.
+      await ctx.unauthenticated.record('login', request, { type: 'login', outcome: 'denied', detail: { method: 'oidc', reason, ip: request.ip } }, 'unknown')
       return reply.code(401).send(renderMessagePage('Sign-in failed', reason, { error: true }))
     }
   })

@@ -1,3 +1,4 @@
+import type { CheckpointSink } from '../audit/checkpoint-delivery.js'
 import type { TunnelRegistry } from '../bastion/tunnel-registry.js'
 import type { AdminQueries, AuditRecord } from '../store/store.js'
 import { type MetricFamily, type Sample, renderExposition } from './exposition.js'
@@ -43,6 +44,13 @@ class Counter {
 
 const each = (name: string, values: readonly string[]): Array<Record<string, string>> => values.map((value) => ({ [name]: value }))
 const GRANT_TYPES = ['authorization_code', 'device_code', 'refresh_token'] as const
+/** Routes a caller reaches before authenticating, as the `route` label of the unauthenticated counters. */
+export const UNAUTHENTICATED_ROUTES = ['sign', 'tunnel', 'token', 'login'] as const
+/** The `route` label of a path that has a per-IP rate limit. */
+const RATE_LIMITED_PATHS: Record<string, string> = {
+  '/v1/ssh/sign': 'sign', '/v1/tunnel': 'tunnel', '/token': 'token', '/device_authorization': 'device_authorization',
+  '/revoke': 'revoke', '/login': 'login', '/oidc/callback': 'login',
+}
 
 function detailString(record: AuditRecord, key: string): string | undefined {
   const value = record.detail[key]
@@ -66,6 +74,8 @@ export interface ServerMetricsOptions {
   now: () => number
   /** Told when the sessions count fails (the gauge then shows the last value, or is left out). */
   onError?: (error: unknown) => void
+  /** The audit checkpoint sinks, whose delivered and dropped counts are shown. */
+  checkpointSinks?: readonly CheckpointSink[]
 }
 
 /**
@@ -75,7 +85,7 @@ export interface ServerMetricsOptions {
  * so a long transfer shows while it runs. Counters are per process; the sessions gauge is the store's.
  */
 export class ServerMetrics {
-  private readonly certificatesSigned = new Counter('jitssh_certificates_signed_total', 'User certificate requests, by outcome (denied: refused by authentication, validation or policy).', ['outcome'], each('outcome', ['ok', 'denied']))
+  private readonly certificatesSigned = new Counter('jitssh_certificates_signed_total', 'User certificate requests, by outcome (denied: refused by validation or policy; requests without a valid token are in jitssh_unauthenticated_requests_total).', ['outcome'], each('outcome', ['ok', 'denied']))
   private readonly tunnelsOpened = new Counter('jitssh_tunnels_opened_total', 'Tunnels opened through the bastion.')
   private readonly tunnelsClosed = new Counter('jitssh_tunnels_closed_total', 'Tunnels closed (by either side, or by a revocation).')
   private readonly tunnelConnectFailures = new Counter('jitssh_tunnel_connect_failures_total', 'Tunnels refused because the target did not accept the TCP connection.')
@@ -84,9 +94,16 @@ export class ServerMetrics {
     'jitssh_token_grants_total', 'Token endpoint grants, by grant type and outcome (denied includes reused codes and refresh tokens).', ['grant_type', 'outcome'],
     GRANT_TYPES.flatMap((grant) => [{ grant_type: grant, outcome: 'ok' }, { grant_type: grant, outcome: 'denied' }]),
   )
-  private readonly denials = new Counter('jitssh_denials_total', 'Requests refused by authentication or policy (access.denied audit events), by action.', ['action'], each('action', ['sign', 'tunnel', 'admin']))
+  private readonly denials = new Counter('jitssh_denials_total', 'Authenticated requests refused by validation or policy (access.denied audit events), by action.', ['action'], each('action', ['sign', 'tunnel', 'admin']))
   private readonly revocations = new Counter('jitssh_sessions_revoked_total', 'Sessions revoked, by cause (admin, logout, token_reuse, other).', ['cause'], each('cause', ['admin', 'logout', 'token_reuse', 'other']))
   private readonly tunnelBytes = new Counter('jitssh_tunnel_bytes_total', 'Bytes carried through the bastion (up: client to target, down: target to client), live tunnels included.', ['direction'], each('direction', ['up', 'down']))
+  private readonly unauthenticated = new Counter(
+    'jitssh_unauthenticated_requests_total', 'Requests refused before the caller authenticated (no, malformed, forged or expired token, unknown or revoked session; unknown codes and users), by route. Sign and tunnel refusals write no audit row.',
+    ['route'], each('route', UNAUTHENTICATED_ROUTES),
+  )
+  private readonly auditSkipped = new Counter('jitssh_audit_events_skipped_total', 'Audit events of unauthenticated callers not written because the per-process budget (rate_limits.unauthenticated_audit_per_minute) was spent, by route.', ['route'], each('route', UNAUTHENTICATED_ROUTES))
+  private readonly connectionsRefused = new Counter('jitssh_connections_refused_total', 'Connections closed on accept because their address held connections.per_ip already.')
+  private readonly rateLimited = new Counter('jitssh_rate_limited_requests_total', 'Requests turned away (429) by a per-IP rate limit, by route.', ['route'], each('route', ['sign', 'tunnel', 'token', 'login']))
 
   private sessionsCount: { value: number; at: number } | undefined
   private sessionsPending: Promise<number | undefined> | undefined
@@ -133,6 +150,26 @@ export class ServerMetrics {
     }
   }
 
+  /** A request refused before its caller authenticated (see UnauthenticatedCallers). */
+  countUnauthenticated(route: string): void {
+    this.unauthenticated.inc({ route })
+  }
+
+  /** An unauthenticated caller's audit event that the budget did not allow. */
+  countAuditSkipped(route: string): void {
+    this.auditSkipped.inc({ route })
+  }
+
+  /** A request a per-IP rate limit turned away, by its path. */
+  countRateLimited(path: string): void {
+    this.rateLimited.inc({ route: RATE_LIMITED_PATHS[path] ?? 'other' })
+  }
+
+  /** A connection over the per-address cap. */
+  countConnectionRefused(): void {
+    this.connectionsRefused.inc()
+  }
+
   /** Sessions neither revoked nor ended, from the store; counted at most once per SESSIONS_CACHE_MS. */
   private async activeSessions(): Promise<number | undefined> {
     const now = this.options.now()
@@ -162,6 +199,17 @@ export class ServerMetrics {
       this.tokenGrants.family(),
       this.denials.family(),
       this.revocations.family(),
+      this.unauthenticated.family(),
+      this.auditSkipped.family(),
+      this.rateLimited.family(),
+      this.connectionsRefused.family(),
+      {
+        name: 'jitssh_audit_checkpoints_total', help: 'Signed audit checkpoints, by sink and outcome (delivered; dropped: the sink was behind or closed with them waiting).', type: 'counter',
+        samples: (this.options.checkpointSinks ?? []).flatMap((sink) => [
+          { labels: { sink: sink.name, outcome: 'delivered' }, value: sink.counts.delivered },
+          { labels: { sink: sink.name, outcome: 'dropped' }, value: sink.counts.dropped },
+        ]),
+      },
       { name: 'jitssh_tunnels_live', help: 'Tunnels open through this process now.', type: 'gauge', samples: [{ labels: {}, value: this.options.tunnels.size }] },
       ...(sessions === undefined
         ? []

@@ -1,12 +1,13 @@
 import type { FastifyRequest } from 'fastify'
 import type { TokenResponse } from '../../shared/protocol.js'
+import type { EventSubject } from '../audit/audit-budget.js'
 import type { Uses } from '../context.js'
 import { OAuthError } from '../http/errors.js'
 import { isValidCodeVerifier, verifyPkceS256 } from './pkce.js'
 import { sha256Hex } from './secrets.js'
 import { issueTokenResponse } from './token-issuer.js'
 
-export type CodeGrantDeps = Uses<'audit' | 'now' | 'sessions' | 'accessTokens', 'oauth'>
+export type CodeGrantDeps = Uses<'audit' | 'now' | 'sessions' | 'accessTokens' | 'unauthenticated', 'oauth'>
 
 export type TokenParams = Record<string, string | undefined>
 
@@ -22,17 +23,19 @@ export async function exchangeAuthorizationCode(ctx: CodeGrantDeps, params: Toke
   if (!isValidCodeVerifier(verifier)) throw new OAuthError('invalid_request', 'code_verifier must be 43-128 unreserved characters')
 
   const now = ctx.now()
-  const denied = async (reason: string, detail: Record<string, unknown> = {}): Promise<never> => {
-    await ctx.audit.record({ type: 'token.denied', outcome: 'denied', detail: { grant: 'authorization_code', reason, ip: request.ip, ...detail } })
+  // The caller has not authenticated: its events are budgeted (a code we never issued is about nobody).
+  const denied = async (reason: string, detail: Record<string, unknown> = {}, subject: EventSubject = 'account'): Promise<never> => {
+    await ctx.unauthenticated.record('token', request, { type: 'token.denied', outcome: 'denied', detail: { grant: 'authorization_code', reason, ip: request.ip, ...detail } }, subject)
     throw new OAuthError('invalid_grant', reason)
   }
 
   const consumed = await ctx.store.oauth.consumeAuthCode(sha256Hex(code), now)
-  if (!consumed) return denied('authorization code is not valid')
+  if (!consumed) return denied('authorization code is not valid', {}, 'unknown')
   const { row, firstUse } = consumed
   if (!firstUse) {
     if (row.sessionId) await ctx.sessions.revoke(row.sessionId, 'authorization code replayed', { user: row.identity.email })
-    await ctx.audit.record({ type: 'token.code_reuse', outcome: 'denied', user: row.identity.email, sessionId: row.sessionId, detail: { ip: request.ip } })
+    const reuse = { type: 'token.code_reuse', outcome: 'denied', user: row.identity.email, sessionId: row.sessionId, detail: { ip: request.ip } } as const
+    await ctx.unauthenticated.record('token', request, reuse, 'account')
     throw new OAuthError('invalid_grant', 'authorization code was already used')
   }
   if (row.expiresAt <= now) return denied('authorization code has expired', { user: row.identity.email })

@@ -110,6 +110,15 @@ export interface AuditRecord extends AuditDraft {
   hash: string
 }
 
+/** The newest row of the chain, as the next row links to it. */
+export interface AuditHead {
+  seq: number
+  hash: string
+}
+
+/** Makes the next record of the chain from a draft and the head it follows (undefined: the first row). */
+export type AuditSeal = (draft: AuditDraft, previous: AuditHead | undefined, now: number) => AuditRecord
+
 export interface OidcLoginRow {
   idHash: string
   state: string

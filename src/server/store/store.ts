@@ -1,6 +1,6 @@
 import type { AuthContext, Identity } from '../identity/identity.js'
 import type {
-  AuditDraft, AuditRecord, AuthCodeRow, CertificateRow, DeviceCodeRow, OidcLoginRow, RefreshTokenRow, SessionRow,
+  AuditDraft, AuditRecord, AuditSeal, AuthCodeRow, CertificateRow, DeviceCodeRow, OidcLoginRow, RefreshTokenRow, SessionRow,
   UpstreamGrantRow, WebSessionRow,
 } from './rows.js'
 import type { AuditQuery, DisabledUserRow, RevokedCertificates, SessionQuery } from './queries.js'
@@ -83,19 +83,24 @@ export interface OAuthStore {
 }
 
 export interface CertificateStore {
-  /** Records an issued certificate and its audit event in one durable write (one fsync on the hot path). */
-  record(row: CertificateRow, audit: AuditDraft, now: number): Promise<AuditRecord>
+  /** Records an issued certificate and its audit event (sealed by `seal`) in one durable write (one fsync on the hot path). */
+  record(row: CertificateRow, audit: AuditDraft, now: number, seal: AuditSeal): Promise<AuditRecord>
   list(filter: { sessionId?: string; userEmail?: string }): Promise<CertificateRow[]>
   /** Serials of certificates still valid at `nowSeconds` whose session is revoked or whose user is disabled. */
   listRevoked(nowSeconds: number): Promise<RevokedCertificates>
 }
 
-/** The hash-chained audit log: append-only. */
+/**
+ * The hash-chained audit log: append-only. The store keeps the rows and the order; how a row is sealed
+ * (the keyed hash) is the caller's `seal`, run inside the append's transaction with the head it read.
+ */
 export interface AuditStore {
   /** Appends one event to the hash chain, atomically with respect to other writers, durably. */
-  append(draft: AuditDraft, now: number): Promise<AuditRecord>
+  append(draft: AuditDraft, now: number, seal: AuditSeal): Promise<AuditRecord>
   /** Events in seq order, from `afterSeq` (exclusive), at most `limit`. */
   read(afterSeq: number, limit: number): Promise<AuditRecord[]>
+  /** The newest event, or undefined when there is none. */
+  head(): Promise<AuditRecord | undefined>
 }
 
 /** People an admin disabled (keyed by email). */

@@ -1,6 +1,5 @@
-import { sealAuditRecord } from '../../audit/audit-chain.js'
 import { AUDIT_COLUMNS, CERTIFICATE_COLUMNS, auditValues, certificateValues, toAudit } from '../row-mappers.js'
-import type { AuditDraft, AuditRecord, AuditStore, CertificateRow } from '../store.js'
+import type { AuditDraft, AuditRecord, AuditSeal, AuditStore, CertificateRow } from '../store.js'
 import type { PostgresDatabase } from './database.js'
 
 /** pg_advisory_xact_lock key of the audit chain's head ("jitssh audit chain"): one appender at a time, across replicas. */
@@ -23,15 +22,15 @@ const CERTIFICATE_INSERT = `INSERT INTO certificates (${CERTIFICATE_COLUMNS}) VA
 export class PostgresAudit implements AuditStore {
   constructor(private readonly db: PostgresDatabase) {}
 
-  async append(draft: AuditDraft, now: number): Promise<AuditRecord> {
-    return this.appendWith(draft, now)
+  async append(draft: AuditDraft, now: number, seal: AuditSeal): Promise<AuditRecord> {
+    return this.appendWith(draft, now, seal)
   }
 
   /** Appends one event to the hash chain and, in the same transaction, an issued certificate. */
-  async appendWith(draft: AuditDraft, now: number, certificate?: CertificateRow): Promise<AuditRecord> {
+  async appendWith(draft: AuditDraft, now: number, seal: AuditSeal, certificate?: CertificateRow): Promise<AuditRecord> {
     return this.db.transaction(async (client, opened) => {
       const head = opened[opened.length - 1]!.rows[0]
-      const record = sealAuditRecord(draft, head && { seq: Number(head.seq), hash: String(head.hash) }, now)
+      const record = seal(draft, head && { seq: Number(head.seq), hash: String(head.hash) }, now)
       if (certificate) await client.query(CERTIFICATE_INSERT, certificateValues(certificate))
       await client.query(AUDIT_INSERT, auditValues(record))
       return record
@@ -41,5 +40,10 @@ export class PostgresAudit implements AuditStore {
   async read(afterSeq: number, limit: number): Promise<AuditRecord[]> {
     const rows = await this.db.rows('SELECT * FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2', [afterSeq, limit])
     return rows.map(toAudit)
+  }
+
+  async head(): Promise<AuditRecord | undefined> {
+    const [row] = await this.db.rows('SELECT * FROM audit_events ORDER BY seq DESC LIMIT 1')
+    return row && toAudit(row)
   }
 }

@@ -1,5 +1,5 @@
 import { toCertificate } from '../row-mappers.js'
-import type { AuditDraft, AuditRecord, CertificateRow, CertificateStore, RevokedCertificates } from '../store.js'
+import type { AuditDraft, AuditRecord, AuditSeal, CertificateRow, CertificateStore, RevokedCertificates } from '../store.js'
 import type { PostgresAudit } from './audit.js'
 import type { PostgresDatabase } from './database.js'
 
@@ -9,8 +9,8 @@ export class PostgresCertificates implements CertificateStore {
     private readonly audit: PostgresAudit,
   ) {}
 
-  async record(row: CertificateRow, draft: AuditDraft, now: number): Promise<AuditRecord> {
-    return this.audit.appendWith(draft, now, row)
+  async record(row: CertificateRow, draft: AuditDraft, now: number, seal: AuditSeal): Promise<AuditRecord> {
+    return this.audit.appendWith(draft, now, seal, row)
   }
 
   async list(filter: { sessionId?: string; userEmail?: string }): Promise<CertificateRow[]> {

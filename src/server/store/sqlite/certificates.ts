@@ -1,5 +1,5 @@
 import { CERTIFICATE_COLUMNS, certificateValues, toCertificate, type DbRow } from '../row-mappers.js'
-import type { AuditDraft, AuditRecord, CertificateRow, CertificateStore, RevokedCertificates } from '../store.js'
+import type { AuditDraft, AuditRecord, AuditSeal, CertificateRow, CertificateStore, RevokedCertificates } from '../store.js'
 import type { SqliteAudit } from './audit.js'
 import type { SqliteDatabase } from './database.js'
 
@@ -9,10 +9,10 @@ export class SqliteCertificates implements CertificateStore {
     private readonly audit: SqliteAudit,
   ) {}
 
-  async record(row: CertificateRow, draft: AuditDraft, now: number): Promise<AuditRecord> {
+  async record(row: CertificateRow, draft: AuditDraft, now: number, seal: AuditSeal): Promise<AuditRecord> {
     return this.db.write(() => {
       this.db.sql(`INSERT INTO certificates (${CERTIFICATE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...certificateValues(row))
-      return this.audit.appendInTransaction(draft, now)
+      return this.audit.appendInTransaction(draft, now, seal)
     })
   }
 
