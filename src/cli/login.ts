@@ -1,14 +1,14 @@
-// jitssh login [--server URL] [--device] [--no-browser]
+// jitssh login [--server URL] [--device] [--no-browser] [--force]
 import type { Command } from 'commander'
 import { JitsshError } from '../shared/errors.js'
 import type { ClientContext } from '../client/context.js'
 import { readConfig } from '../client/files/config-store.js'
 import { loadSession } from '../client/auth/credentials.js'
 import { getDiscovery } from '../client/auth/discovery.js'
-import { performLogin } from '../client/auth/login.js'
+import { performLogin, whoAmI } from '../client/auth/login.js'
 import { revokeToken } from '../client/auth/oauth.js'
-import { jitsshPaths } from '../client/files/paths.js'
-import { lockSession, resolveServer } from '../client/auth/tokens.js'
+import { jitsshPaths, type JitsshPaths } from '../client/files/paths.js'
+import { getAccessToken, lockSession, resolveServer } from '../client/auth/tokens.js'
 import type { RunCommand } from './command.js'
 import { parseServerArg } from './host-arg.js'
 import { createUi } from './output.js'
@@ -18,6 +18,8 @@ export interface LoginCommandOptions {
   device?: boolean
   /** false with --no-browser */
   browser?: boolean
+  /** Log in again although the session is good, and sign in afresh (the server asks for the password again). */
+  force?: boolean
 }
 
 export function registerLogin(program: Command, ctx: ClientContext, run: RunCommand<LoginCommandOptions>): void {
@@ -27,6 +29,7 @@ export function registerLogin(program: Command, ctx: ClientContext, run: RunComm
     .option('--server <url>', 'the jitssh server (default: the last one logged in to)')
     .option('--device', 'log in with a code entered on another device (chosen automatically without a browser)')
     .option('--no-browser', 'do not open a browser; print the URL to open instead')
+    .option('--force', 'log in again even when the session is good, signing in afresh (for rules that need a recent sign-in)')
     .action(async (options: LoginCommandOptions) => {
       await run(ctx, options)
     })
@@ -39,12 +42,23 @@ export async function loginCommand(ctx: ClientContext, options: LoginCommandOpti
     throw new JitsshError('ERR_USAGE', 'which server? there is no default yet', { hint: 'run: jitssh login --server https://access.example.com' })
   }
   const ui = createUi(ctx)
+  if (options.force !== true) {
+    const current = await currentLogin(ctx, paths, server)
+    if (current !== null) {
+      const who = `${server} as ${current.email} (session valid until ${new Date(current.until).toLocaleString()})`
+      if (!ctx.isTTY || !(await confirm(ctx, `Already logged in to ${who}. Log in again? [y/N] `))) {
+        ui.info(`Already logged in to ${who}. To log in again: jitssh login --force`)
+        return 0
+      }
+    }
+  }
   const lock = await lockSession(ctx, paths, server, () => ui.info('Waiting for another jitssh login to finish...'))
   try {
     const previous = await loadSession(ctx, paths, server, (await readConfig(paths)).servers[server]?.credential_store).catch(() => null)
     const result = await performLogin(ctx, paths, server, ui, {
       device: options.device === true,
       noBrowser: options.browser === false,
+      fresh: options.force === true,
     })
     if (previous !== null) {
       // The old session is no longer needed: end it at the server (best effort).
@@ -58,4 +72,42 @@ export async function loginCommand(ctx: ClientContext, options: LoginCommandOpti
   } finally {
     await lock.release()
   }
+}
+
+/** The person logged in to `server` now (the session answers), or null: no session, or it has ended. */
+async function currentLogin(ctx: ClientContext, paths: JitsshPaths, server: string): Promise<{ email: string; until: string } | null> {
+  const stored = await loadSession(ctx, paths, server, (await readConfig(paths)).servers[server]?.credential_store).catch(() => null)
+  if (stored === null) return null
+  try {
+    const token = await getAccessToken(ctx, paths, server)
+    const me = await whoAmI(ctx, await getDiscovery(ctx, paths, server), token)
+    return { email: me.email, until: me.session_expires_at }
+  } catch (error) {
+    if (error instanceof JitsshError && (error.code === 'ERR_NOT_LOGGED_IN' || error.code === 'ERR_SESSION_REVOKED')) return null
+    throw error
+  }
+}
+
+/** Asks a yes/no question on the terminal; true for y or yes. */
+async function confirm(ctx: ClientContext, question: string): Promise<boolean> {
+  ctx.stderr.write(question)
+  const answer = await new Promise<string>((resolve) => {
+    let text = ''
+    const onData = (chunk: Buffer | string): void => {
+      text += chunk.toString()
+      if (!text.includes('\n')) return
+      done(text)
+    }
+    const done = (value: string): void => {
+      ctx.stdin.off('data', onData)
+      ctx.stdin.off('end', onEnd)
+      ctx.stdin.pause()
+      resolve(value)
+    }
+    const onEnd = (): void => done(text)
+    ctx.stdin.on('data', onData)
+    ctx.stdin.once('end', onEnd)
+    ctx.stdin.resume()
+  })
+  return /^\s*y(es)?\s*$/i.test(answer)
 }

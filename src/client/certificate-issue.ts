@@ -41,11 +41,22 @@ export async function ensureCertificate(ctx: ClientContext, paths: JitsshPaths, 
     if (certificateIsFresh(paths, host, ctx.now(), margin)) return 'reused'
     const loginOptions = options.login
     const login = loginOptions === null ? undefined : { ui: options.ui, perform: () => performLogin(ctx, paths, server, options.ui, loginOptions) }
-    const { discovery, signed } = await withAccessToken(ctx, paths, server, { ...(login ? { login } : {}), warn: options.ui.warn }, async (token) => {
+    const sign = () => withAccessToken(ctx, paths, server, { ...(login ? { login } : {}), warn: options.ui.warn }, async (token) => {
       // Read after the token: without a session, "not logged in" comes before any request.
       const discovery = await getDiscovery(ctx, paths, server)
       return { discovery, signed: await signNewKey(ctx, discovery, host, token) }
     })
+    let answer: Awaited<ReturnType<typeof sign>>
+    try {
+      answer = await sign()
+    } catch (error) {
+      // A rule wants a fresher sign-in (max_auth_age, amr, acr): sign in afresh, once, when someone is there to.
+      if (!(error instanceof JitsshError && error.code === 'ERR_STEP_UP_REQUIRED') || loginOptions === null || !ctx.isTTY) throw error
+      options.ui.info(`${error.message}; signing in again.`)
+      await performLogin(ctx, paths, server, options.ui, { ...loginOptions, fresh: true })
+      answer = await sign()
+    }
+    const { discovery, signed } = answer
     if (!signedByUserCa(signed.certificate, discovery)) {
       // Perhaps the server rotated its CA since we cached its discovery document: ask once more.
       const fresh = await getDiscovery(ctx, paths, server, { fresh: true })
@@ -75,7 +86,8 @@ async function signNewKey(ctx: ClientContext, discovery: DiscoveryDocument, host
   } catch (error) {
     if (error instanceof HttpStatusError && error.status === 403) {
       const reason = error.body.message ?? error.body.error_description ?? 'denied by policy'
-      throw new JitsshError(error.code, `access to ${host} denied: ${reason.split('\n', 1)[0]}`, { cause: error })
+      const hint = error.code === 'ERR_STEP_UP_REQUIRED' ? 'run: jitssh login --force' : `see: jitssh explain ${host}`
+      throw new JitsshError(error.code, `access to ${host} denied: ${reason.split('\n', 1)[0]}`, { cause: error, hint })
     }
     throw error
   }

@@ -114,7 +114,7 @@ function statusError(url: string, status: number, parsed: unknown): HttpStatusEr
     return new HttpStatusError('ERR_NOT_LOGGED_IN', said ? `not logged in: ${said}` : 'not logged in', status, body, 'run: jitssh login')
   }
   if (status === 403) {
-    const code: ErrorCode = body.error === 'ERR_POLICY_DENIED' ? 'ERR_POLICY_DENIED' : 'ERR_FORBIDDEN'
+    const code: ErrorCode = body.error === 'ERR_POLICY_DENIED' || body.error === 'ERR_STEP_UP_REQUIRED' ? body.error : 'ERR_FORBIDDEN'
     return new HttpStatusError(code, said ? `denied: ${said}` : 'denied by the server', status, body)
   }
   if (status === 429) return new HttpStatusError('ERR_RATE_LIMITED', `rate limited by ${origin}; try again shortly`, status, body)

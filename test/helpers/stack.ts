@@ -46,6 +46,8 @@ export interface StackOptions {
   sshdConfig?: string[]
   /** Server log lines go here (default: dropped). */
   serverLog?: NodeJS.WritableStream
+  /** The server's clock (default: the real one). */
+  serverNow?: () => number
 }
 
 export interface Stack {
@@ -97,6 +99,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     policy: options.policy ?? [{ name: 'e2e', groups: ['dev'], hosts: [VM_HOST], principals: [sshd.user], max_ttl: '10m' }],
     config: { keys_dir: keysDir, ...options.serverConfig },
     ...(options.serverLog ? { logStream: options.serverLog } : {}),
+    ...(options.serverNow ? { now: options.serverNow } : {}),
   }
   const server = await startTestServer(serverOptions)
 

@@ -3,6 +3,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import { Readable } from 'node:stream'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { CLIENT_ID } from '../../src/shared/protocol.js'
 import type { Keychain } from '../../src/client/context.js'
@@ -52,9 +53,9 @@ async function refreshTokenWorks(refreshToken: string): Promise<boolean> {
   return response.status === 200
 }
 
-export async function browserLogin(h: string, extra: Partial<CliOptions> = {}) {
+export async function browserLogin(h: string, extra: Partial<CliOptions> = {}, flags: string[] = []) {
   const browser = createStubBrowser()
-  const r = await runCli(['login', '--server', srv.url], { home: h, env: DISPLAY, openBrowser: browser.open, ...extra })
+  const r = await runCli(['login', '--server', srv.url, ...flags], { home: h, env: DISPLAY, openBrowser: browser.open, ...extra })
   return { r, browser }
 }
 
@@ -90,11 +91,32 @@ describe('jitssh login (browser)', () => {
     expect(r.stderr).not.toContain('warning') // file store forced: no keychain warning
   })
 
-  it('a second login replaces the session and revokes the old refresh token', async () => {
+  it('a second login while the session is good says so, opens nothing and changes nothing', async () => {
+    await browserLogin(home)
+    const before = await readFile(paths().credentials, 'utf8')
+    const { r, browser } = await browserLogin(home)
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).toMatch(/^Already logged in to http:\/\/127\.0\.0\.1:\d+ as alice@example\.com \(session valid until .*\)\. To log in again: jitssh login --force\n$/)
+    expect(browser.opened).toEqual([])
+    expect(await readFile(paths().credentials, 'utf8')).toBe(before)
+  })
+
+  it('on a terminal, asks before logging in again', async () => {
+    await browserLogin(home)
+    const declined = await browserLogin(home, { isTTY: true, stdin: Readable.from(['n\n']) })
+    expect(declined.r.stderr).toContain('Log in again? [y/N] ')
+    expect(declined.browser.opened).toEqual([])
+    const accepted = await browserLogin(home, { isTTY: true, stdin: Readable.from(['y\n']) })
+    expect(accepted.r.code, accepted.r.stderr).toBe(0)
+    expect(accepted.browser.opened).toHaveLength(1)
+  })
+
+  it('a second login with --force replaces the session, signing in afresh, and revokes the old refresh token', async () => {
     await browserLogin(home)
     const first = (await readJson(paths().credentials)).servers[srv.url].refresh_token as string
-    const { r } = await browserLogin(home)
+    const { r, browser } = await browserLogin(home, {}, ['--force'])
     expect(r.code).toBe(0)
+    expect(new URL(browser.opened[0]!).searchParams.get('prompt')).toBe('login')
     const second = (await readJson(paths().credentials)).servers[srv.url].refresh_token as string
     expect(second).not.toBe(first)
     expect(await refreshTokenWorks(first)).toBe(false)
@@ -104,7 +126,7 @@ describe('jitssh login (browser)', () => {
   it('uses the remembered server when --server is left out', async () => {
     await browserLogin(home)
     const browser = createStubBrowser()
-    const r = await runCli(['login'], { home, env: DISPLAY, openBrowser: browser.open })
+    const r = await runCli(['login', '--force'], { home, env: DISPLAY, openBrowser: browser.open })
     expect(r.code).toBe(0)
     expect(browser.opened[0]).toContain(srv.url)
   })

@@ -34,6 +34,7 @@ describe('jitssh command options', () => {
   it.each<[string[], Call]>([
     [['login'], { command: 'login', options: { browser: true } }],
     [['login', '--server', SERVER, '--device', '--no-browser'], { command: 'login', options: { server: SERVER, device: true, browser: false } }],
+    [['login', '--force'], { command: 'login', options: { browser: true, force: true } }],
     [['logout'], { command: 'logout', options: {} }],
     [['logout', `--server=${SERVER}`], { command: 'logout', options: { server: SERVER } }],
     [['status'], { command: 'status', options: {} }],

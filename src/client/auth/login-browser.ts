@@ -20,7 +20,7 @@ export async function browserLogin(
   ctx: ClientContext,
   discovery: DiscoveryDocument,
   ui: LoginUi,
-  options: { openBrowser: boolean; timeoutMs: number },
+  options: { openBrowser: boolean; timeoutMs: number; fresh?: boolean },
 ): Promise<TokenResponse> {
   const pkce = createPkce()
   const state = randomState()
@@ -53,6 +53,7 @@ export async function browserLogin(
     code_challenge: pkce.challenge,
     code_challenge_method: 'S256',
     state,
+    ...(options.fresh ? { prompt: 'login' } : {}),
   })) authorizeUrl.searchParams.set(k, v)
 
   ui.info(`To log in, open this URL in a browser on this machine:\n\n  ${authorizeUrl.toString()}\n`)

@@ -25,6 +25,8 @@ export interface LoginOptions {
   device?: boolean
   noBrowser?: boolean
   timeoutMs?: number
+  /** Sign in afresh (prompt=login): the server and its identity provider ask again, whatever the browser has. */
+  fresh?: boolean
 }
 
 export interface LoginResult {
@@ -48,7 +50,7 @@ export async function performLogin(ctx: ClientContext, paths: JitsshPaths, serve
   const timeoutMs = options.timeoutMs ?? parseJitsshEnv(ctx.env).loginTimeoutMs
   const tokens = flow === 'device'
     ? await deviceLogin(ctx, discovery, ui, { timeoutMs })
-    : await browserLogin(ctx, discovery, ui, { openBrowser: canOpen, timeoutMs })
+    : await browserLogin(ctx, discovery, ui, { openBrowser: canOpen, timeoutMs, fresh: options.fresh === true })
   await storeTokens(ctx, paths, server, tokens, ui)
   await writeHostCa(paths, server, discovery.jitssh.host_ca_public_key)
   const identity = await whoAmI(ctx, discovery, tokens.access_token).catch(() => null)

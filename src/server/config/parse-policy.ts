@@ -65,7 +65,7 @@ function parseConditions(node: ConfigNode): RuleConditions | undefined {
   if (networks) conditions.sourceNetworks = networks
   const window = parseTimeWindow(node)
   if (window) conditions.window = window
-  if (!node.child('max_auth_age').missing) conditions.maxAuthAgeMs = node.child('max_auth_age').duration(0, { min: 60_000, max: 30 * 86_400_000 })
+  if (!node.child('max_auth_age').missing) conditions.maxAuthAgeMs = node.child('max_auth_age').duration(0, { min: 1_000, max: 30 * 86_400_000 })
   for (const key of ['amr', 'acr'] as const) {
     const values = node.child(key).missing ? undefined : node.child(key).stringList()
     if (values !== undefined && values.length === 0) node.child(key).fail('must not be empty (leave it out instead)')

@@ -24,11 +24,13 @@ export function registerOidcLoginRoutes(app: FastifyInstance, ctx: OidcLoginDeps
   const perMinute = { config: { rateLimit: { max: ctx.config.rateLimits.loginPostsPerMinute, timeWindow: 60_000 } } }
 
   app.get<{ Querystring: { return_to?: string } }>('/login', perMinute, async (request, reply) => {
-    const begun = await upstream.begin(`${ctx.publicUrl()}${OIDC_CALLBACK_PATH}`)
+    const returnTo = safeReturnTo(request.query.return_to)
+    // A step-up (/authorize?...&prompt=login) asks the provider for a fresh authentication too.
+    const begun = await upstream.begin(`${ctx.publicUrl()}${OIDC_CALLBACK_PATH}`, /[?&]prompt=login(&|$)/.test(returnTo))
     const id = randomToken(32)
     await ctx.store.oauth.insertOidcLogin({
       idHash: sha256Hex(id), state: begun.state, nonce: begun.nonce, codeVerifier: begun.codeVerifier,
-      returnTo: safeReturnTo(request.query.return_to), expiresAt: ctx.now() + PENDING_MS,
+      returnTo, expiresAt: ctx.now() + PENDING_MS,
     })
     reply.header('set-cookie', serializeCookie(cookieName, id, { secure, maxAgeSeconds: PENDING_MS / 1000 }))
     return reply.code(302).header('location', begun.url).send()

@@ -49,7 +49,8 @@ export class OidcUpstream {
   }
 
   /** The provider's authorization URL and the secrets to keep until the callback. */
-  async begin(redirectUri: string): Promise<{ url: string; state: string; nonce: string; codeVerifier: string }> {
+  /** `fresh`: the provider must authenticate the person again (prompt=login, max_age=0), not reuse its session. */
+  async begin(redirectUri: string, fresh = false): Promise<{ url: string; state: string; nonce: string; codeVerifier: string }> {
     const configuration = await this.discover()
     const codeVerifier = oidc.randomPKCECodeVerifier()
     const state = oidc.randomState()
@@ -61,6 +62,7 @@ export class OidcUpstream {
       code_challenge_method: 'S256',
       state,
       nonce,
+      ...(fresh ? { prompt: 'login', max_age: '0' } : {}),
     })
     return { url: url.href, state, nonce, codeVerifier }
   }

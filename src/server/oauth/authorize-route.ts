@@ -13,7 +13,7 @@ import { randomToken, sha256Hex } from './secrets.js'
 export type AuthorizeRouteDeps = Uses<'browser' | 'config' | 'now' | 'publicUrl', 'oauth'>
 
 /** The parameters of an authorization request (query of GET, form of the confirmation POST). */
-const PARAMETERS = ['response_type', 'client_id', 'redirect_uri', 'code_challenge', 'code_challenge_method', 'state', 'scope'] as const
+const PARAMETERS = ['response_type', 'client_id', 'redirect_uri', 'code_challenge', 'code_challenge_method', 'state', 'scope', 'prompt'] as const
 type AuthorizeParams = Partial<Record<(typeof PARAMETERS)[number], string>>
 
 interface ConfirmForm extends AuthorizeParams {
@@ -67,6 +67,7 @@ export function registerAuthorizeRoute(app: FastifyInstance, ctx: AuthorizeRoute
     if (!q.code_challenge || !isValidCodeChallenge(q.code_challenge)) {
       return back({ error: 'invalid_request', error_description: 'code_challenge must be the base64url SHA-256 of the code verifier' })
     }
+    if (q.prompt !== undefined && q.prompt !== 'login') return back({ error: 'invalid_request', error_description: 'prompt may only be "login"' })
     return { params: q, back }
   }
 
@@ -94,6 +95,8 @@ export function registerAuthorizeRoute(app: FastifyInstance, ctx: AuthorizeRoute
     const signedIn = await ctx.browser.current(request)
     if (!signedIn) return reply.code(302).header('location', loginUrl(request.url)).send()
     if (await ctx.browser.justSignedInFor(signedIn, request.url)) return issueCode(signedIn, valid.params, valid.back)
+    // prompt=login (a step-up: `jitssh login --force`): a sign-in for this very request, whatever the browser has.
+    if (valid.params.prompt === 'login') return reply.code(302).header('location', loginUrl(request.url)).send()
     return html(reply).send(renderAuthorizeConfirmPage({
       csrfToken: ctx.browser.csrfToken(request, reply),
       params: Object.fromEntries(PARAMETERS.flatMap((key) => (valid.params[key] === undefined ? [] : [[key, valid.params[key]!]]))),
