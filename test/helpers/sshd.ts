@@ -26,6 +26,10 @@ export interface SshdOptions {
   authorizedPrincipalsFile?: string
   /** More sshd_config lines, appended last. */
   extraConfig?: string[]
+  /** An Ed25519 host private key to use (its `.pub` beside it) instead of a fresh one. */
+  hostKey?: string
+  /** A file to `Include` before everything else: sshd keeps a keyword's first value, so its lines win. */
+  includeFirst?: string
   /**
    * Given the host public key line, returns (or resolves to) a host certificate line for it (sshd then
    * presents it: `HostCertificate`). Async so that a test can run `jitssh-server host-cert` itself.
@@ -128,6 +132,7 @@ const quote = (path: string): string => `"${path}"`
 
 function sshdConfig(dir: string, port: number, options: SshdOptions): string {
   const lines = [
+    ...(options.includeFirst ? [`Include ${quote(options.includeFirst)}`] : []),
     'ListenAddress 127.0.0.1',
     `Port ${port}`,
     `HostKey ${quote(join(dir, 'host_ed25519_key'))}`,
@@ -190,8 +195,13 @@ export async function startSshd(options: SshdOptions): Promise<RunningSshd> {
   // sshd's privilege separation needs this directory when it runs as root (as CI does).
   if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 })
   const dir = await mkdtemp(join(tmpdir(), 'jitssh-sshd-'))
-  const keygen = await runSshKeygen(['-q', '-t', 'ed25519', '-N', '', '-C', 'jitssh-test-host', '-f', join(dir, 'host_ed25519_key')])
-  if (keygen.code !== 0) throw new Error(`ssh-keygen failed: ${keygen.stderr}`)
+  if (options.hostKey) {
+    writeFileSync(join(dir, 'host_ed25519_key'), readFileSync(options.hostKey), { mode: 0o600 })
+    writeFileSync(join(dir, 'host_ed25519_key.pub'), readFileSync(`${options.hostKey}.pub`))
+  } else {
+    const keygen = await runSshKeygen(['-q', '-t', 'ed25519', '-N', '', '-C', 'jitssh-test-host', '-f', join(dir, 'host_ed25519_key')])
+    if (keygen.code !== 0) throw new Error(`ssh-keygen failed: ${keygen.stderr}`)
+  }
   if (options.hostCertificate) {
     const hostKeyLine = readFileSync(join(dir, 'host_ed25519_key.pub'), 'utf8').trim()
     writeFileSync(join(dir, 'host_ed25519_key-cert.pub'), `${(await options.hostCertificate(hostKeyLine)).trim()}\n`)

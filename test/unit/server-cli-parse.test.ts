@@ -43,6 +43,15 @@ describe('jitssh-server command line', () => {
     expect((await parse(['krl', '--config', 'c.yaml'])).error).toBe('commander.missingMandatoryOptionValue')
   })
 
+  it('target-setup: every --hostname, the defaults, and the optional key, version and directory', async () => {
+    expect((await parse(['target-setup', '--config', 'c.yaml', '--hostname', 'vm.example.com', '--hostname', 'vm'])).ran).toEqual([
+      ['target-setup', { config: 'c.yaml', hostname: ['vm.example.com', 'vm'], validity: '52w', sshDir: '/etc/ssh' }],
+    ])
+    const all = await parse(['target-setup', '--config', 'c.yaml', '--hostname', 'h', '--key', 'k.pub', '--sshd-version', '9.8p1', '--ssh-dir', '/srv/ssh', '--out', 'out'])
+    expect(all.ran[0]![1]).toMatchObject({ key: 'k.pub', sshdVersion: '9.8p1', sshDir: '/srv/ssh', out: 'out' })
+    expect((await parse(['target-setup', '--config', 'c.yaml'])).error).toBe('commander.missingMandatoryOptionValue')
+  })
+
   it('host-cert takes every --hostname, in order, and a default validity', async () => {
     const { ran } = await parse(['host-cert', '--config', 'c.yaml', '--hostname', 'vm.example.com', '--hostname', 'vm', '--key', 'k.pub'])
     expect(ran).toEqual([['host-cert', { config: 'c.yaml', hostname: ['vm.example.com', 'vm'], key: 'k.pub', validity: '52w' }]])

@@ -10,6 +10,8 @@ import { signPlan } from '../ca/certificate-plan.js'
 import { DEFAULT_HOST_CERTIFICATE_VALIDITY, hostCertificateNames, parseHostCertificateValidity, planHostCertificate } from '../ca/host-certificate.js'
 import { loadServerKeys } from '../ca/server-keys.js'
 import { loadConfig } from '../config/load-config.js'
+import type { ServerConfig } from '../config/types.js'
+import type { SshCertificate } from '../../ssh/certificate.js'
 import { openStore } from '../store/open-store.js'
 import { writeFileAtomically } from './atomic-file.js'
 import type { Command } from 'commander'
@@ -46,7 +48,7 @@ function keyError(path: string, why: string): JitsshError {
 }
 
 /** The host's public key (Ed25519, ECDSA P-256 or RSA of 2048+ bits) from a `.pub` file. */
-function readHostPublicKey(path: string): SshPublicKey {
+export function readHostPublicKey(path: string): SshPublicKey {
   let size: number
   try {
     const stat = statSync(path)
@@ -107,27 +109,8 @@ export async function hostCertCommand(io: ServerCliIo, options: HostCertOptions)
   if (!toStdout) checkOutputDirectory(out)
 
   const config = loadConfig(options.config)
-  const keys = await loadServerKeys(config.keysDir)
-  const plan = planHostCertificate({ publicKey, hostnames, nowMs: Date.now(), validityMs })
-  const certificate = await signPlan(plan, keys.hostCa, publicKey.comment)
+  const certificate = await issueHostCertificate(io, config, { hostnames, publicKey, validityMs, out: toStdout ? '-' : out })
   const validBefore = new Date(Number(certificate.validBefore) * 1000).toISOString()
-
-  const store = await openStore(config.storage, { listenForRevocations: false })
-  try {
-    const auditKeys = loadAuditKeys(config.keysDir, (path) => io.stderr.write(`created ${path} (mode 0600): it was missing\n`))
-    await assertSameChainKey(store.audit, auditKeys.chain, config.keysDir)
-    await new AuditLog(store.audit, store.certificates, auditKeys.chain, Date.now).record({
-      type: 'host_cert.sign', outcome: 'ok', host: hostnames[0],
-      detail: {
-        serial: certificate.serial.toString(), key_id: certificate.keyId, principals: certificate.principals,
-        fingerprint: fingerprint(publicKey), key_type: publicKey.type, ca_fingerprint: fingerprint(keys.hostCa.publicKey),
-        valid_after: Number(certificate.validAfter), valid_before: Number(certificate.validBefore),
-        out: toStdout ? '-' : out, by: osUser(),
-      },
-    })
-  } finally {
-    await store.close()
-  }
 
   const summary = `host certificate for ${hostnames.join(', ')} (serial ${certificate.serial}, valid until ${validBefore})`
   if (toStdout) {
@@ -143,4 +126,29 @@ export async function hostCertCommand(io: ServerCliIo, options: HostCertOptions)
   io.stderr.write(toStdout ? `${summary}\nsave it as ${out} and add to sshd_config (then reload sshd):\n` : `wrote ${out}: ${summary}\nadd to sshd_config (then reload sshd):\n`)
   io.stderr.write(argument === undefined ? `(${out} cannot be written in sshd_config: move it to a plain path and point HostCertificate at it)\n` : `HostCertificate ${argument}\n`)
   return 0
+}
+
+/** Signs a host key with the host CA and audits it (`host_cert.sign`) before anyone sees the certificate. */
+export async function issueHostCertificate(
+  io: ServerCliIo, config: ServerConfig, input: { hostnames: string[]; publicKey: SshPublicKey; validityMs: number; out: string },
+): Promise<SshCertificate> {
+  const keys = await loadServerKeys(config.keysDir)
+  const plan = planHostCertificate({ publicKey: input.publicKey, hostnames: input.hostnames, nowMs: Date.now(), validityMs: input.validityMs })
+  const certificate = await signPlan(plan, keys.hostCa, input.publicKey.comment)
+  const store = await openStore(config.storage, { listenForRevocations: false })
+  try {
+    const auditKeys = loadAuditKeys(config.keysDir, (path) => io.stderr.write(`created ${path} (mode 0600): it was missing\n`))
+    await assertSameChainKey(store.audit, auditKeys.chain, config.keysDir)
+    await new AuditLog(store.audit, store.certificates, auditKeys.chain, Date.now).record({
+      type: 'host_cert.sign', outcome: 'ok', host: input.hostnames[0],
+      detail: {
+        serial: certificate.serial.toString(), key_id: certificate.keyId, principals: certificate.principals,
+        fingerprint: fingerprint(input.publicKey), key_type: input.publicKey.type, ca_fingerprint: fingerprint(keys.hostCa.publicKey),
+        valid_after: Number(certificate.validAfter), valid_before: Number(certificate.validBefore), out: input.out, by: osUser(),
+      },
+    })
+  } finally {
+    await store.close()
+  }
+  return certificate
 }

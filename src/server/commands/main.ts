@@ -7,6 +7,7 @@ import { registerInit } from './init-command.js'
 import type { CliRun, Register, ServerCliIo } from './io.js'
 import { registerKrl } from './krl-command.js'
 import { registerPolicy } from './policy-command.js'
+import { registerTargetSetup } from './target-setup-command.js'
 import { registerCheck, registerStart } from './serve-commands.js'
 
 /** Every command, in the order `--help` lists them. */
@@ -19,6 +20,7 @@ export const COMMANDS = {
   krl: registerKrl,
   'host-cert': registerHostCert,
   policy: registerPolicy,
+  'target-setup': registerTargetSetup,
 } satisfies Record<string, Register<any>>
 
 /**
