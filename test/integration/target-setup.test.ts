@@ -5,7 +5,7 @@
 // before the setup is refused by the KRL it wrote, and the refresh script picks up a later revocation.
 import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -31,13 +31,13 @@ afterAll(async () => {
 })
 
 /** A fresh key and a certificate for vm.example.com on disk; the session's refresh token to revoke it. */
-async function certificate(): Promise<{ keyPath: string; refreshToken: string }> {
+async function certificate(hostname = 'vm.example.com'): Promise<{ keyPath: string; refreshToken: string }> {
   const alice = await loginWithPassword(srv.url, 'alice')
   const pair = generateKeyPair('ssh-ed25519')
   const response = await fetch(`${srv.url}/v1/ssh/sign`, {
     method: 'POST',
     headers: { authorization: `Bearer ${alice.access_token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ public_key: formatPublicKey(pair.publicKey), hostname: 'vm.example.com' }),
+    body: JSON.stringify({ public_key: formatPublicKey(pair.publicKey), hostname }),
   })
   expect(response.status).toBe(200)
   const keyPath = join(dir, `alice-${Math.random().toString(36).slice(2)}`)
@@ -114,12 +114,29 @@ describe('jitssh-server target-setup', () => {
     expect(() => statSync(join(dir, 'never'))).toThrow()
   })
 
-  it('with direct_access, tells sshd which host-bound principal to expect', async () => {
+  it('with direct_access and named logins, sshd takes exactly the host-bound principal: a certificate for another host is refused', async () => {
     const printed = await runServerCli(['target-setup', '--config', srv.configPath, '--hostname', 'vm.example.com', '--sshd-version', '9.9'])
     expect(printed.stdout).toMatch(/^PerSourcePenaltyExemptList 127\.0\.0\.1\/32,::1\/128$/m)
-    expect(printed.stdout).not.toContain('AuthorizedPrincipalsCommand')
-    await srv.restart({ targets: { 'vm.example.com': '127.0.0.1:22' }, config: { public_url: srv.url, certificates: { direct_access: true } } })
-    const direct = await runServerCli(['target-setup', '--config', srv.configPath, '--hostname', 'vm.example.com'])
-    expect(direct.stdout).toContain('AuthorizedPrincipalsCommand /bin/echo %u@vm.example.com')
-  })
+    // {email_local} is a person's own account, unknown in advance: sshd's default (principal = account) stays.
+    expect(printed.stdout).not.toMatch(/AuthorizedPrincipals/)
+
+    const login = userInfo().username
+    const targets = { 'vm.example.com': '127.0.0.1:22', 'other.example.com': '127.0.0.1:22' }
+    await srv.restart({ targets, policy: [{ name: 'ops', users: ['alice'], hosts: ['*.example.com'], principals: [login] }], config: { public_url: srv.url, certificates: { direct_access: true } } })
+    const etc = join(dir, 'etc-direct')
+    const result = await runServerCli(['target-setup', '--config', srv.configPath, '--hostname', 'vm.example.com', '--ssh-dir', etc, '--out', etc])
+    expect(result.code).toBe(0)
+    const conf = readFileSync(join(etc, 'jitssh.conf'), 'utf8')
+    expect(conf).toContain(`AuthorizedPrincipalsFile ${etc}/auth_principals/%u`)
+    expect(conf).not.toMatch(/MaxStartups|PerSourcePenalt/) // no bastion in between: nothing to exempt
+    expect(readFileSync(join(etc, 'auth_principals', login), 'utf8')).toBe(`${login}@vm.example.com\n`)
+
+    const sshd = await startSshd({ trustedUserCaKeys: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl unrelated', includeFirst: join(etc, 'jitssh.conf') })
+    sshds.push(sshd)
+    const forVm = await certificate('vm.example.com')
+    const forOther = await certificate('other.example.com')
+    const ok = await runSsh(['-i', forVm.keyPath, '-p', String(sshd.port), `${login}@127.0.0.1`, 'echo', 'direct'])
+    expect(ok.stdout.trim()).toBe('direct')
+    expect((await runSsh(['-i', forOther.keyPath, '-p', String(sshd.port), `${login}@127.0.0.1`, 'true'])).code).toBe(255)
+  }, 60_000)
 })

@@ -17,6 +17,12 @@ export interface TargetSetupInput {
   bastionAddresses: string[] | undefined
   /** certificates.direct_access: principals are login@host, so sshd must be told which one to expect. */
   directAccess: boolean
+  /**
+   * The accounts policy grants on this host when every rule that reaches it names them literally (deploy,
+   * postgres): sshd then accepts certificates for exactly those accounts. Undefined when a rule derives
+   * logins from the person ({email_local}), whose accounts are not known in advance.
+   */
+  namedLogins: string[] | undefined
   sshDir: string
   /** e.g. [9, 8]: PerSourcePenalties exists from 9.8 on; unknown → the line is written commented out. */
   sshdVersion: [number, number] | undefined
@@ -52,7 +58,14 @@ export function renderTargetSetup(input: TargetSetupInput): TargetFile[] {
   if (input.hostCertificate) {
     lines.push('# Clients trust this host through the jitssh host CA, without a trust-on-first-use prompt.', `HostCertificate ${path(input.hostCertificate.fileName)}`)
   }
-  if (input.directAccess) {
+  const principalsFor = (login: string): string => (input.directAccess ? `${login}@${host}` : login)
+  if (input.namedLogins) {
+    lines.push(
+      `# Policy grants only named accounts here (${input.namedLogins.join(', ')}): sshd accepts a certificate for those`,
+      '# accounts only, and only with the principal policy issues for them.',
+      `AuthorizedPrincipalsFile ${path('auth_principals/%u')}`,
+    )
+  } else if (input.directAccess) {
     lines.push(
       '# certificates.direct_access: certificates carry login@host, valid on this host only.',
       `AuthorizedPrincipalsCommand /bin/echo %u@${host}`,
@@ -87,6 +100,9 @@ export function renderTargetSetup(input: TargetSetupInput): TargetFile[] {
     { name: 'jitssh.conf', content: `${lines.join('\n')}\n`, mode: 0o644, purpose: 'the sshd_config lines' },
     { name: 'jitssh-krl-refresh', content: refresh, mode: 0o755, purpose: 'keeps the KRL fresh, from cron or a systemd timer' },
   ]
+  for (const login of input.namedLogins ?? []) {
+    files.push({ name: `auth_principals/${login}`, content: `${principalsFor(login)}\n`, mode: 0o644, purpose: `the principal sshd accepts for ${login}` })
+  }
   if (input.hostCertificate) {
     files.push({ name: input.hostCertificate.fileName, content: `${input.hostCertificate.line}\n`, mode: 0o644, purpose: 'the host certificate, for HostCertificate' })
   }

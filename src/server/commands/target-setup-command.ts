@@ -6,6 +6,8 @@ import { DEFAULT_HOST_CERTIFICATE_VALIDITY, hostCertificateNames, parseHostCerti
 import { loadServerKeys } from '../ca/server-keys.js'
 import { hostCertificateFileName, renderTargetSetup } from '../ca/target-setup.js'
 import { loadConfig } from '../config/load-config.js'
+import type { ServerConfig } from '../config/types.js'
+import { ruleMatchesHost } from '../policy/policy.js'
 import { buildRevocationKrl } from '../revocation/revocation-krl.js'
 import { openStore } from '../store/open-store.js'
 import { writeFileAtomically } from './atomic-file.js'
@@ -60,7 +62,7 @@ export async function targetSetupCommand(io: ServerCliIo, options: TargetSetupOp
   }
   const files = renderTargetSetup({
     hostnames, publicUrl: config.publicUrl, userCaLine: keys.userCaLine, krl, hostCertificate,
-    bastionAddresses: config.certificates.sourceAddress, directAccess: config.certificates.directAccess,
+    bastionAddresses: config.certificates.sourceAddress, directAccess: config.certificates.directAccess, namedLogins: namedLoginsOf(config, hostnames),
     sshDir: options.sshDir, sshdVersion: version ? [Number(version[1]), Number(version[2])] : undefined,
     renewCommand: options.key === undefined ? undefined
       : `jitssh-server host-cert --config ${resolve(options.config)} ${hostnames.map((name) => `--hostname ${name}`).join(' ')} --key ${resolve(options.key)} --validity ${options.validity} --out ${join(dirname(resolve(options.key)), hostCertificateFileName(options.key))}`,
@@ -76,8 +78,23 @@ export async function targetSetupCommand(io: ServerCliIo, options: TargetSetupOp
   }
   const dir = resolve(options.out)
   mkdirSync(dir, { recursive: true, mode: 0o755 })
-  for (const file of files) writeFileAtomically(join(dir, file.name), Buffer.from(file.content), file.mode)
+  for (const file of files) {
+    mkdirSync(dirname(join(dir, file.name)), { recursive: true, mode: 0o755 })
+    writeFileAtomically(join(dir, file.name), Buffer.from(file.content), file.mode)
+  }
   io.stderr.write(`wrote to ${dir}:\n${files.map((file) => `  ${file.name.padEnd(28)} ${file.purpose}\n`).join('')}`)
   io.stderr.write(`next: copy them to ${hostnames[0]}:${options.sshDir}, put jitssh.conf in sshd_config.d, run sshd -t and reload sshd; run jitssh-krl-refresh from cron\n`)
   return 0
+}
+
+/**
+ * The logins the allow rules reaching these hosts grant, when every one of them is a literal account name;
+ * undefined when any is derived from the person ({email_local}, {username}) or no rule reaches the host.
+ */
+function namedLoginsOf(config: ServerConfig, hostnames: string[]): string[] | undefined {
+  const principals = config.policy
+    .filter((rule) => rule.effect === 'allow' && hostnames.some((host) => ruleMatchesHost(rule, host)))
+    .flatMap((rule) => rule.principals)
+  if (principals.length === 0 || principals.some((principal) => principal.includes('{'))) return undefined
+  return [...new Set(principals)].sort()
 }
