@@ -11,7 +11,7 @@ import { verifyAuditChain } from '../../src/server/audit/audit-verify.js'
 import type { Identity } from '../../src/server/identity/identity.js'
 import { PostgresStore } from '../../src/server/store/postgres/postgres-store.js'
 import { SqliteStore } from '../../src/server/store/sqlite/sqlite-store.js'
-import type { AuditDraft, CertificateRow, SessionRow, Store } from '../../src/server/store/store.js'
+import type { AccessRequestChange, AccessRequestRow, AccessReviewRow, AuditDraft, CertificateRow, SessionRow, Store } from '../../src/server/store/store.js'
 import { TEST_CHAIN_KEY, sealWith } from '../helpers/audit.js'
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js'
 
@@ -55,7 +55,7 @@ function certificate(session: SessionRow, validBefore: number): CertificateRow {
   const serial = BigInt(`0x${randomBytes(8).toString('hex')}`) | 1n
   return {
     serial: serial.toString(), sessionId: session.id, userEmail: session.identity.email, host: 'vm.example.com', principals: [session.identity.username, 'deploy'],
-    keyId: `jitssh:${session.id}`, fingerprint: 'SHA256:test', validAfter: Math.floor(NOW / 1000) - 60, validBefore, issuedAt: NOW,
+    keyId: `jitssh:${session.id}`, fingerprint: 'SHA256:test', validAfter: Math.floor(NOW / 1000) - 60, validBefore, issuedAt: NOW, grantId: null,
   }
 }
 
@@ -286,6 +286,76 @@ for (const backend of backends) {
       const afterDisable = await replica.certificates.listRevoked(nowSeconds)
       expect(afterDisable.serials).toEqual([...before.serials, live.revoked.serial, live.disabled.serial].sort())
       expect(afterDisable.version).toBe(Math.max(before.version, NOW + 20))
+    })
+
+    it('access requests: created and listed; reviews race on two instances with one decision; transitions are compare-and-set; the sweep runs each once; a revoked grant puts its certificates on the KRL', async () => {
+      const requester = identityOf(`req${randomBytes(3).toString('hex')}`)
+      const request = (overrides: Partial<AccessRequestRow> = {}): AccessRequestRow => ({
+        id: id('req'), requester, rule: 'prod', host: 'db.example.com', login: 'postgres', durationMs: 3_600_000, reason: 'INC-1 "quoted" ünïcode', state: 'pending',
+        approvalsRequired: 2, breakGlass: false, createdAt: NOW, pendingUntil: NOW + 60_000, approvedAt: null, claimBy: null, endsAt: null, firstUsedAt: null,
+        closedAt: null, closedBy: null, closedReason: null, clientIp: '127.0.0.1', ...overrides,
+      })
+      const pending = request()
+      await store.requests.create(pending)
+      expect(await replica.requests.get(pending.id)).toEqual({ request: pending, reviews: [] })
+      expect(await store.requests.get('req-none')).toBeUndefined()
+      expect(await store.requests.countPending(requester.sub)).toBe(1)
+
+      // Two approvals needed: reviewers race on both instances; each review counts once, the second approval decides.
+      const approveWhenCounted = (row: AccessRequestRow, reviews: AccessReviewRow[]): AccessRequestChange | undefined =>
+        reviews.filter((review) => review.decision === 'approve').length >= row.approvalsRequired ? { state: 'approved', approvedAt: NOW + 5, claimBy: NOW + 600_000, endsAt: NOW + 5 + row.durationMs } : undefined
+      const review = (reviewer: string, at: number): AccessReviewRow => ({ requestId: pending.id, reviewer, reviewerEmail: `${reviewer}@example.com`, decision: 'approve', reason: null, at })
+      const outcomes = await Promise.all([
+        store.requests.review(pending.id, review('rev1', NOW + 1), approveWhenCounted),
+        replica.requests.review(pending.id, review('rev2', NOW + 2), approveWhenCounted),
+        replica.requests.review(pending.id, review('rev1', NOW + 3), approveWhenCounted),
+      ])
+      expect(outcomes.map((outcome) => outcome.outcome).sort()).toEqual(['duplicate', 'recorded', 'recorded'])
+      const decided = await store.requests.get(pending.id)
+      expect(decided?.request.state).toBe('approved')
+      expect(decided?.reviews.map((r) => r.reviewer).sort()).toEqual(['rev1', 'rev2'])
+      expect((await store.requests.review(pending.id, review('rev3', NOW + 4), approveWhenCounted)).outcome).toBe('closed')
+      expect((await store.requests.review('req-none', review('rev3', NOW + 4), approveWhenCounted)).outcome).toBe('unknown')
+      const late = request()
+      await store.requests.create(late)
+      expect((await store.requests.review(late.id, review('rev1', late.pendingUntil), approveWhenCounted)).outcome).toBe('closed')
+
+      // Usable: approved before claim_by, or active, before ends_at.
+      expect((await replica.requests.usable(requester.sub, NOW + 10)).map((row) => row.id)).toEqual([pending.id])
+      const activations = await Promise.all([store.requests.transition(pending.id, ['approved'], { state: 'active', firstUsedAt: NOW + 10 }), replica.requests.transition(pending.id, ['approved'], { state: 'active', firstUsedAt: NOW + 11 })])
+      expect(activations.filter(Boolean)).toHaveLength(1)
+      expect((await store.requests.usable(requester.sub, NOW + 700_000)).map((row) => row.id)).toEqual([pending.id]) // active: claim_by no longer matters
+      expect(await store.requests.usable(requester.sub, NOW + 5 + 3_600_000)).toEqual([])
+
+      // The KRL: a certificate issued under the grant is listed once the grant is revoked (once, on either instance).
+      const session = sessionRow(requester.username)
+      await store.sessions.create(session)
+      const nowSeconds = Math.floor(NOW / 1000)
+      const cert = { ...certificate(session, nowSeconds + 600), grantId: pending.id }
+      await store.certificates.record(cert, draft('cert.sign'), NOW, seal)
+      expect((await store.certificates.list({ sessionId: session.id }))[0]?.grantId).toBe(pending.id)
+      expect((await store.certificates.listRevoked(nowSeconds)).serials).not.toContain(cert.serial)
+      const revokes = await Promise.all([store.requests.revoke(pending.id, NOW + 20, 'admin@example.com', 'done early'), replica.requests.revoke(pending.id, NOW + 21, 'x', 'y')])
+      expect(revokes.filter(Boolean)).toHaveLength(1)
+      const krl = await replica.certificates.listRevoked(nowSeconds)
+      expect(krl.serials).toContain(cert.serial)
+      expect(krl.version).toBeGreaterThanOrEqual(NOW + 20)
+      expect(await store.requests.revoke(pending.id, NOW + 30, 'x', 'again')).toBeUndefined()
+
+      // The sweep: each timed transition happens once, across instances.
+      const stale = request({ pendingUntil: NOW + 100 })
+      const unclaimed = request({ state: 'approved', approvedAt: NOW, claimBy: NOW + 100, endsAt: NOW + 10_000 })
+      const over = request({ state: 'active', approvedAt: NOW, claimBy: NOW + 100, endsAt: NOW + 200, firstUsedAt: NOW + 1 })
+      for (const row of [stale, unclaimed, over]) await store.requests.create(row)
+      const swept = (await Promise.all([store.requests.sweep(NOW + 300), replica.requests.sweep(NOW + 300)])).flat().filter((change) => [stale.id, unclaimed.id, over.id].includes(change.request.id))
+      expect(swept.map((change) => [change.request.id, change.from, change.request.state, change.request.closedBy]).sort()).toEqual(
+        [[stale.id, 'pending', 'expired', 'system'], [unclaimed.id, 'approved', 'expired', 'system'], [over.id, 'active', 'ended', 'system']].sort(),
+      )
+
+      const mine = await replica.requests.list({ requester: requester.sub, limit: 10 })
+      expect(mine.map((row) => row.id).sort()).toEqual([pending.id, late.id, stale.id, unclaimed.id, over.id].sort())
+      expect((await store.requests.list({ requester: requester.sub, states: ['expired'], limit: 10 })).map((row) => row.id).sort()).toEqual([stale.id, unclaimed.id].sort())
+      expect(await store.requests.list({ requester: requester.sub, limit: 2 })).toHaveLength(2)
     })
 
     it('attempt reservations: of many parallel ones (two instances) exactly the limit pass; a release takes one back', async () => {

@@ -54,6 +54,7 @@ export function registerSignRoute(app: FastifyInstance, deps: SignRouteDeps): vo
         validAfter: Number(certificate.validAfter),
         validBefore: Number(certificate.validBefore),
         issuedAt: deps.now(),
+        grantId: decision.grantId,
       }
       await deps.audit.recordCertificate(row, {
         type: 'cert.sign', outcome: 'ok', user: identity.email, sessionId: auth.session.id, host,

@@ -7,6 +7,7 @@ import { ConfigNode } from './config-node.js'
 import { parseAudit } from './parse-audit.js'
 import { parseConnections } from './parse-connections.js'
 import { parseMetrics } from './parse-metrics.js'
+import { parseNotifications } from './parse-notifications.js'
 import { parsePolicyRule } from './parse-policy.js'
 import { parseForbiddenPrincipals, parseIdentity, parseSourceAddress, parseTargets } from './parse-sections.js'
 import { parseStorage } from './parse-storage.js'
@@ -14,7 +15,8 @@ import type { ServerConfig } from './types.js'
 
 const TOP_LEVEL_KEYS = [
   'public_url', 'listen', 'tls', 'behind_tls_proxy', 'trusted_proxies', 'storage', 'keys_dir', 'identity', 'sessions',
-  'oauth', 'certificates', 'policy', 'targets', 'admins', 'rate_limits', 'bastion', 'metrics', 'audit', 'connections', 'log_level',
+  'oauth', 'certificates', 'policy', 'targets', 'admins', 'rate_limits', 'bastion', 'metrics', 'audit', 'connections', 'notifications',
+  'log_level',
 ] as const
 
 /** Reads and validates a YAML config file. Errors name the file, the key path and what is wrong. */
@@ -72,6 +74,11 @@ function parseRoot(root: ConfigNode, baseDir: string): ServerConfig {
   const defaultTtlMs = certs.child('default_ttl').duration(3_600_000, { min: 60_000, max: 7 * 86_400_000 })
   const policyNode = root.child('policy')
   const policy = policyNode.list().map((rule, index) => parsePolicyRule(rule, index, defaultTtlMs))
+  // Access requests name their rule: two rules of one name would make a grant ambiguous.
+  policy.forEach((rule, index) => {
+    const other = policy.findIndex((candidate) => candidate.name === rule.name)
+    if (other !== index && (rule.request || policy[other]!.request)) policyNode.list()[index]!.child('name').fail(`"${rule.name}" is also the name of policy[${other}]: a rule with request: needs a name of its own`)
+  })
 
   const lifetimeMs = sessions.child('lifetime').duration(12 * 3_600_000, { min: 60_000, max: 30 * 86_400_000 })
   const targets = parseTargets(root.child('targets'))
@@ -125,6 +132,7 @@ function parseRoot(root: ConfigNode, baseDir: string): ServerConfig {
     metrics: parseMetrics(root.child('metrics'), behindTlsProxy),
     audit: parseAudit(root.child('audit'), baseDir),
     connections: parseConnections(root.child('connections')),
+    notifications: parseNotifications(root.child('notifications')),
     logLevel: root.child('log_level').string('info'),
   }
 }

@@ -1,7 +1,7 @@
 import { checkPrincipalTemplate } from '../policy/principals.js'
 import type { ConfigNode } from './config-node.js'
 import { CERTIFICATE_EXTENSIONS, DEFAULT_EXTENSIONS, cidrList, hostName, parseSourceAddress } from './parse-sections.js'
-import type { PolicyRule, RuleConditions, TimeWindow } from './types.js'
+import type { PeopleList, PolicyRule, RequestRule, RuleConditions, TimeWindow } from './types.js'
 
 const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const
 const WEEK = [0, 1, 2, 3, 4, 5, 6]
@@ -11,7 +11,7 @@ const WEEK = [0, 1, 2, 3, 4, 5, 6]
  * their conditions) and refuse, whatever the allow rules say.
  */
 export function parsePolicyRule(node: ConfigNode, index: number, defaultTtlMs: number): PolicyRule {
-  node.onlyKeys(['name', 'effect', 'users', 'groups', 'email_domains', 'hosts', 'principals', 'max_ttl', 'extensions', 'source_address', 'when'])
+  node.onlyKeys(['name', 'effect', 'users', 'groups', 'email_domains', 'hosts', 'principals', 'max_ttl', 'extensions', 'source_address', 'when', 'request'])
   const effectNode = node.child('effect')
   const effectText = effectNode.string('allow')
   if (effectText !== 'allow' && effectText !== 'deny') return effectNode.fail('expected allow or deny')
@@ -25,7 +25,7 @@ export function parsePolicyRule(node: ConfigNode, index: number, defaultTtlMs: n
   const principalNodes = node.child('principals').list()
   if (effect === 'allow' && principalNodes.length === 0) node.child('principals').fail('list at least one principal (e.g. "{email_local}")')
   if (effect === 'deny') {
-    for (const key of ['principals', 'max_ttl', 'extensions', 'source_address']) {
+    for (const key of ['principals', 'max_ttl', 'extensions', 'source_address', 'request']) {
       if (!node.child(key).missing) node.child(key).fail('has no meaning in a deny rule (it grants nothing)')
     }
   }
@@ -54,7 +54,53 @@ export function parsePolicyRule(node: ConfigNode, index: number, defaultTtlMs: n
     maxTtlMs: node.child('max_ttl').duration(defaultTtlMs, { min: 60_000, max: 7 * 86_400_000 }),
     extensions: [...new Set(extensions)],
     sourceAddress: parseSourceAddress(node.child('source_address')),
+    request: parseRequestRule(node.child('request')),
   }
+}
+
+/**
+ * `request:` on an allow rule:
+ *   max_duration: 4h          the longest use window to ask for (it starts at approval)
+ *   pending_for: 24h          undecided requests expire after this
+ *   claim_within: 1h          an approved request not used within this expires
+ *   reason: required          or optional; reason_prompt: "Ticket and what you will do"
+ *   approvals: 1              from distinct approvers, never the requester
+ *   approvers: { users: [...], groups: [...] }
+ *   auto_approve: { when: {...} }   conditions (as a rule's `when`) under which no approver is needed
+ *   break_glass: { users: [...], groups: [...] }   may take it without approval, with a reason
+ */
+function parseRequestRule(node: ConfigNode): RequestRule | undefined {
+  if (node.missing) return undefined
+  node.onlyKeys(['max_duration', 'pending_for', 'claim_within', 'reason', 'reason_prompt', 'approvals', 'approvers', 'auto_approve', 'break_glass'])
+  const reasonNode = node.child('reason')
+  const reason = reasonNode.string('required')
+  if (reason !== 'required' && reason !== 'optional') reasonNode.fail('expected required or optional')
+  const approvers = parsePeople(node.child('approvers')) ?? node.child('approvers').fail('is required: who approves (users and/or groups); the requester never counts')
+  const autoApprove = node.child('auto_approve').onlyKeys(['when'])
+  if (!autoApprove.missing && autoApprove.child('when').missing) autoApprove.child('when').fail('is required: the conditions under which a request is approved without an approver')
+  const prompt = node.child('reason_prompt').optionalString()
+  if (prompt !== undefined && prompt.length > 200) node.child('reason_prompt').fail('must be at most 200 characters')
+  return {
+    maxDurationMs: node.child('max_duration').duration(4 * 3_600_000, { min: 60_000, max: 30 * 86_400_000 }),
+    pendingForMs: node.child('pending_for').duration(24 * 3_600_000, { min: 60_000, max: 30 * 86_400_000 }),
+    claimWithinMs: node.child('claim_within').duration(3_600_000, { min: 10_000, max: 7 * 86_400_000 }),
+    reasonRequired: reason === 'required',
+    reasonPrompt: prompt,
+    approvals: node.child('approvals').integer(1, 1, 10),
+    approvers,
+    autoApprove: autoApprove.missing ? undefined : parseConditions(autoApprove.child('when')),
+    breakGlass: parsePeople(node.child('break_glass')),
+  }
+}
+
+/** `{users: [...], groups: [...]}` with at least one entry; undefined when missing. */
+function parsePeople(node: ConfigNode): PeopleList | undefined {
+  if (node.missing) return undefined
+  node.onlyKeys(['users', 'groups'])
+  const users = node.child('users').stringList().map((user) => user.toLowerCase())
+  const groups = node.child('groups').stringList()
+  if (users.length + groups.length === 0) node.fail('list at least one of users or groups')
+  return { users, groups }
 }
 
 function parseConditions(node: ConfigNode): RuleConditions | undefined {

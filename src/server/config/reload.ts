@@ -6,7 +6,7 @@ import type { ServerConfig } from './types.js'
  * What a reload can change while the server runs: read at each use (policy, targets, admins, local users,
  * certificates, oauth lifetimes, the bastion's timeouts, log level). Everything else is set up once at
  * start (listener, TLS, storage, keys, the identity provider, session lifetimes, rate limits, metrics, audit
- * checkpoint sinks, connection limits):
+ * checkpoint sinks, connection limits, webhooks):
  * a file that changes those is refused, with the keys named, and the running configuration stays.
  */
 const RESTART_ONLY: ReadonlyArray<[string, (config: ServerConfig) => unknown]> = [
@@ -23,6 +23,7 @@ const RESTART_ONLY: ReadonlyArray<[string, (config: ServerConfig) => unknown]> =
   ['metrics', (c) => c.metrics],
   ['audit', (c) => c.audit],
   ['connections', (c) => c.connections],
+  ['notifications', (c) => c.notifications],
 ]
 
 export type ReloadOutcome = { ok: true; config: ServerConfig; changed: string[] } | { ok: false; error: string }

@@ -85,6 +85,49 @@ export interface PolicyRule {
   extensions: string[]
   /** CIDR list for the certificate's `source-address` critical option; undefined = the global setting. */
   sourceAddress: string[] | undefined
+  /**
+   * Access on request: the rule grants nothing standing. A person it matches may ask for one of its hosts
+   * (or a pattern within them), one of its logins and a duration; what an approved request names is granted
+   * (its conditions still apply at every use), and only until the grant ends.
+   */
+  request: RequestRule | undefined
+}
+
+/** Who: the same matching as a rule's users / groups (policy names and group names). */
+export interface PeopleList {
+  users: string[]
+  groups: string[]
+}
+
+/** A policy rule's `request:` block (see requests/access-requests.ts for the lifecycle). */
+export interface RequestRule {
+  /** The longest use window a request may ask for; it starts at approval. */
+  maxDurationMs: number
+  /** A request not decided within this long expires. */
+  pendingForMs: number
+  /** An approved request not used within this long after approval expires (the claim-by deadline). */
+  claimWithinMs: number
+  reasonRequired: boolean
+  /** Shown when a reason is asked for ("Ticket number and what you will do"). */
+  reasonPrompt: string | undefined
+  /** Approvals needed, from distinct approvers other than the requester. */
+  approvals: number
+  approvers: PeopleList
+  /** Approved at once, by nobody, when these conditions hold at creation (e.g. office hours from the office). */
+  autoApprove: RuleConditions | undefined
+  /** May take access without approval (a reason is required; approvers are notified; audited as break-glass). */
+  breakGlass: PeopleList | undefined
+}
+
+/** One webhook receiver of access-request events (see requests/webhooks.ts). */
+export interface WebhookConfig {
+  url: string
+  /** HMAC-SHA256 key of the `X-Jitssh-Signature` header. */
+  secret: string
+  /** The events it receives (`request.created`, ...); all when the config lists none. */
+  events: string[]
+  timeoutMs: number
+  maxQueue: number
 }
 
 export interface TargetAddress {
@@ -200,5 +243,6 @@ export interface ServerConfig {
   metrics: MetricsConfig
   audit: AuditConfig
   connections: ConnectionsConfig
+  notifications: { webhooks: WebhookConfig[] }
   logLevel: string
 }

@@ -1,5 +1,5 @@
 import { hostMatchesPattern } from '../../ssh/config.js'
-import type { PolicyRule } from '../config/types.js'
+import type { PeopleList, PolicyRule } from '../config/types.js'
 import { policyNames, type AuthContext, type Identity } from '../identity/identity.js'
 import { checkConditions, type FailedCondition } from './conditions.js'
 import { renderPrincipal } from './principals.js'
@@ -18,6 +18,33 @@ export interface AccessQuery {
   login?: string
   /** A certificate lifetime asked for; the rule's max_ttl caps it. */
   requestedTtlMs?: number
+  /** The person's approved access requests, usable now: what rules with `request:` grant. */
+  grants?: readonly UsableGrant[]
+}
+
+/** An approved access request as policy sees it (requests/access-requests.ts loads them). */
+export interface UsableGrant {
+  id: string
+  /** The rule it was requested under. */
+  rule: string
+  /** A host name, or a pattern within the rule's hosts. */
+  host: string
+  login: string
+  /** The end of its use window (Unix ms). */
+  endsAt: number
+  /** Taken without approval: the person must still be in the rule's break_glass list. */
+  breakGlass: boolean
+}
+
+/** A rule the person could ask access through, for a denial's hint (`jitssh request create ...`). */
+export interface RequestableRule {
+  rule: string
+  logins: string[]
+  maxDurationMs: number
+  reasonRequired: boolean
+  reasonPrompt: string | undefined
+  /** The person may take it without approval (break-glass), rather than ask. */
+  breakGlassOnly: boolean
 }
 
 export interface PolicyDefaults {
@@ -33,8 +60,10 @@ export interface AccessGrant {
   ttlMs: number
   extensions: string[]
   sourceAddress: string[] | undefined
-  /** When the rule's time window closes (Unix ms); undefined without a window. Nothing outlives it. */
+  /** When the rule's time window (or the grant) ends (Unix ms); undefined without either. Nothing outlives it. */
   until: number | undefined
+  /** The access request whose grant this is; null for a standing rule. */
+  grantId: string | null
 }
 
 export interface AccessDenial {
@@ -42,16 +71,18 @@ export interface AccessDenial {
   /** One sentence naming the failed check, safe to show to the person (it names only rules that are theirs). */
   reason: string
   /** For the audit log and the tunnel's close: `policy.denied`, `policy.no_rule`, or a condition's code. */
-  code: 'policy.denied' | 'policy.no_rule' | 'policy.no_principal' | 'policy.login' | FailedCondition['code']
+  code: 'policy.denied' | 'policy.no_rule' | 'policy.no_principal' | 'policy.login' | 'policy.request_required' | FailedCondition['code']
   /** Signing in again would change the answer (a maximum authentication age, amr, acr). */
   stepUp: boolean
+  /** Rules (the person's own) that would grant this host on request; empty after a deny rule. */
+  requestable: RequestableRule[]
 }
 
 /** How one rule answered: what `policy test` prints for every rule. */
 export interface RuleCheck {
   rule: string
   effect: PolicyRule['effect']
-  outcome: 'granted' | 'denied' | 'not this person' | 'not this host' | 'condition failed' | 'no valid principal' | 'not this login' | 'not reached'
+  outcome: 'granted' | 'denied' | 'not this person' | 'not this host' | 'condition failed' | 'no valid principal' | 'not this login' | 'needs a request' | 'not reached'
   /** For a failed condition or a missing login: which and why. */
   detail?: string
 }
@@ -67,7 +98,23 @@ export function ruleMatchesIdentity(rule: PolicyRule, identity: Identity): boole
 }
 
 export function ruleMatchesHost(rule: PolicyRule, host: string): boolean {
-  return rule.hosts.some((pattern) => (pattern === host ? true : hostMatchesPattern(host, pattern)))
+  return rule.hosts.some((pattern) => hostMatches(host, pattern))
+}
+
+/** `host` is `pattern`, or matches it as an ssh-style pattern (`*.prod.example.com`, `*`). */
+export function hostMatches(host: string, pattern: string): boolean {
+  return pattern === host || hostMatchesPattern(host, pattern)
+}
+
+/** A `{users, groups}` list (approvers, break-glass) names this person. */
+export function peopleMatch(people: PeopleList | undefined, identity: Identity): boolean {
+  if (!people) return false
+  return policyNames(identity).some((name) => people.users.includes(name.toLowerCase())) || people.groups.some((group) => identity.groups.includes(group))
+}
+
+/** Who a rule with `request:` lets take a grant: its people, and (for break-glass grants) its break_glass list. */
+function grantMatchesPerson(rule: PolicyRule, grant: UsableGrant, identity: Identity): boolean {
+  return grant.breakGlass ? peopleMatch(rule.request?.breakGlass, identity) : ruleMatchesIdentity(rule, identity)
 }
 
 /**
@@ -82,10 +129,12 @@ export function decideAccess(rules: readonly PolicyRule[], query: AccessQuery, d
   const facts = { at: query.at, sourceIp: query.sourceIp, auth: query.auth }
   const { identity, host } = query
   let grant: AccessGrant | undefined
-  let firstRefusal: Omit<AccessDenial, 'allowed'> | undefined
+  let firstRefusal: Omit<AccessDenial, 'allowed' | 'requestable'> | undefined
+  const requestable: RequestableRule[] = []
   for (const rule of rules) {
     const check = (outcome: RuleCheck['outcome'], detail?: string): void => void checks.push({ rule: rule.name, effect: rule.effect, outcome, ...(detail ? { detail } : {}) })
-    if (!ruleMatchesIdentity(rule, identity)) { check('not this person'); continue }
+    const breakGlassOnly = rule.request !== undefined && !ruleMatchesIdentity(rule, identity) && peopleMatch(rule.request.breakGlass, identity)
+    if (!ruleMatchesIdentity(rule, identity) && !breakGlassOnly) { check('not this person'); continue }
     if (!ruleMatchesHost(rule, host)) { check('not this host'); continue }
     const { failed, closesAt } = checkConditions(rule.when, facts)
     if (rule.effect === 'deny') {
@@ -110,24 +159,42 @@ export function decideAccess(rules: readonly PolicyRule[], query: AccessQuery, d
       firstRefusal ??= { reason: `no policy rule lets ${identity.email} log in to ${host} as ${query.login} (rule "${rule.name}" grants ${principals.join(', ')})`, code: 'policy.login', stepUp: false }
       continue
     }
+    let until = closesAt
+    let grantId: string | null = null
+    let logins = query.login !== undefined ? [query.login] : principals
+    if (rule.request) {
+      // On request: only what an approved request names, and only until it ends.
+      const usable = (query.grants ?? []).find((candidate) =>
+        candidate.rule === rule.name && candidate.endsAt > query.at && hostMatches(host, candidate.host) && logins.includes(candidate.login) && grantMatchesPerson(rule, candidate, identity))
+      if (!usable) {
+        check('needs a request', `it grants ${principals.join(', ')} on request`)
+        requestable.push({ rule: rule.name, logins: principals, maxDurationMs: rule.request.maxDurationMs, reasonRequired: rule.request.reasonRequired, reasonPrompt: rule.request.reasonPrompt, breakGlassOnly })
+        firstRefusal ??= { reason: `${host} needs an approved access request for ${identity.email} (rule "${rule.name}")`, code: 'policy.request_required', stepUp: false }
+        continue
+      }
+      until = until === undefined ? usable.endsAt : Math.min(until, usable.endsAt)
+      grantId = usable.id
+      logins = [usable.login]
+    }
     check('granted')
     grant = {
       allowed: true,
       rule: rule.name,
-      principals: query.login !== undefined ? [query.login] : principals,
+      principals: logins,
       ttlMs: Math.min(query.requestedTtlMs ?? rule.maxTtlMs, rule.maxTtlMs),
       extensions: rule.extensions,
       sourceAddress: rule.sourceAddress ?? defaults.sourceAddress,
-      until: closesAt,
+      until,
+      grantId,
     }
   }
   if (grant) return { ...grant, checks }
-  if (firstRefusal) return { allowed: false, ...firstRefusal, checks }
-  return deny(checks, rules, `no policy rule grants ${identity.email} access to ${host}`, 'policy.no_rule', false)
+  if (firstRefusal) return { allowed: false, ...firstRefusal, requestable, checks }
+  return deny(checks, rules, `no policy rule grants ${identity.email} access to ${host}`, 'policy.no_rule', false, requestable)
 }
 
-function deny(checks: RuleCheck[], rules: readonly PolicyRule[], reason: string, code: AccessDenial['code'], stepUp: boolean): AccessDecision {
+function deny(checks: RuleCheck[], rules: readonly PolicyRule[], reason: string, code: AccessDenial['code'], stepUp: boolean, requestable: RequestableRule[] = []): AccessDecision {
   // A deny rule ends the evaluation: the rules after it were not looked at.
   for (const rule of rules.slice(checks.length)) checks.push({ rule: rule.name, effect: rule.effect, outcome: 'not reached' })
-  return { allowed: false, reason, code, stepUp, checks }
+  return { allowed: false, reason, code, stepUp, requestable, checks }
 }

@@ -348,4 +348,90 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX upstream_grants_by_sub ON upstream_grants (sub);
     `,
   },
+  {
+    version: 6,
+    purpose: 'access requests and their reviews; the grant a certificate was issued under',
+    sqlite: `
+      CREATE TABLE access_requests (
+        id TEXT PRIMARY KEY,
+        requester_sub TEXT NOT NULL,
+        requester_email TEXT NOT NULL,
+        requester TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        host TEXT NOT NULL,
+        login TEXT NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        reason TEXT,
+        state TEXT NOT NULL,
+        approvals_required INTEGER NOT NULL,
+        break_glass INTEGER NOT NULL CHECK (break_glass IN (0, 1)),
+        created_at INTEGER NOT NULL,
+        pending_until INTEGER NOT NULL,
+        approved_at INTEGER,
+        claim_by INTEGER,
+        ends_at INTEGER,
+        first_used_at INTEGER,
+        closed_at INTEGER,
+        closed_by TEXT,
+        closed_reason TEXT,
+        client_ip TEXT
+      );
+      CREATE INDEX access_requests_by_requester ON access_requests (requester_sub, created_at);
+      CREATE INDEX access_requests_by_state ON access_requests (state, created_at);
+
+      CREATE TABLE access_reviews (
+        request_id TEXT NOT NULL REFERENCES access_requests (id),
+        reviewer TEXT NOT NULL,
+        reviewer_email TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        reason TEXT,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (request_id, reviewer)
+      );
+
+      ALTER TABLE certificates ADD COLUMN grant_id TEXT;
+      CREATE INDEX certificates_by_grant ON certificates (grant_id);
+    `,
+    postgres: `
+      CREATE TABLE access_requests (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        requester_sub TEXT NOT NULL,
+        requester_email TEXT NOT NULL,
+        requester TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        host TEXT NOT NULL,
+        login TEXT NOT NULL,
+        duration_ms BIGINT NOT NULL,
+        reason TEXT,
+        state TEXT NOT NULL,
+        approvals_required INTEGER NOT NULL,
+        break_glass BOOLEAN NOT NULL,
+        created_at BIGINT NOT NULL,
+        pending_until BIGINT NOT NULL,
+        approved_at BIGINT,
+        claim_by BIGINT,
+        ends_at BIGINT,
+        first_used_at BIGINT,
+        closed_at BIGINT,
+        closed_by TEXT,
+        closed_reason TEXT,
+        client_ip TEXT
+      );
+      CREATE INDEX access_requests_by_requester ON access_requests (requester_sub, created_at);
+      CREATE INDEX access_requests_by_state ON access_requests (state, created_at);
+
+      CREATE TABLE access_reviews (
+        request_id TEXT COLLATE "C" NOT NULL REFERENCES access_requests (id),
+        reviewer TEXT NOT NULL,
+        reviewer_email TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        reason TEXT,
+        at BIGINT NOT NULL,
+        PRIMARY KEY (request_id, reviewer)
+      );
+
+      ALTER TABLE certificates ADD COLUMN grant_id TEXT;
+      CREATE INDEX certificates_by_grant ON certificates (grant_id);
+    `,
+  },
 ]

@@ -7,6 +7,8 @@ export type RevocationEvent =
   | { kind: 'session'; sessionId: string; reason: string }
   /** A user was disabled: every tunnel of theirs goes, whatever its session. */
   | { kind: 'user'; user: string; reason: string }
+  /** An access grant was revoked: its tunnels close, whatever their session. */
+  | { kind: 'grant'; grantId: string; reason: string }
   /**
    * The subscription was lost and is back: events in between may be missed, so every cached session and
    * every live tunnel's session must be checked against the store again.

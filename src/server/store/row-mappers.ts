@@ -1,6 +1,7 @@
 import type { AuthContext, Identity } from '../identity/identity.js'
 import type { DisabledUserRow } from './queries.js'
-import type { AuditRecord, AuthCodeRow, CertificateRow, DeviceCodeRow, OidcLoginRow, RefreshTokenRow, SessionRow, UpstreamGrantRow, WebSessionRow } from './rows.js'
+import type { AccessRequestChange } from './store.js'
+import type { AccessRequestRow, AccessReviewRow, AuditRecord, AuthCodeRow, CertificateRow, DeviceCodeRow, OidcLoginRow, RefreshTokenRow, SessionRow, UpstreamGrantRow, WebSessionRow } from './rows.js'
 
 /**
  * Rows as either driver returns them (snake_case columns, the same in both dialects) → the store's row
@@ -98,7 +99,63 @@ export function toCertificate(row: DbRow): CertificateRow {
     validAfter: Number(row.valid_after),
     validBefore: Number(row.valid_before),
     issuedAt: Number(row.issued_at),
+    grantId: str(row.grant_id),
   }
+}
+
+export function toAccessRequest(row: DbRow): AccessRequestRow {
+  return {
+    id: String(row.id),
+    requester: identity(row.requester),
+    rule: String(row.rule),
+    host: String(row.host),
+    login: String(row.login),
+    durationMs: Number(row.duration_ms),
+    reason: str(row.reason),
+    state: row.state as AccessRequestRow['state'],
+    approvalsRequired: Number(row.approvals_required),
+    breakGlass: Boolean(row.break_glass),
+    createdAt: Number(row.created_at),
+    pendingUntil: Number(row.pending_until),
+    approvedAt: num(row.approved_at),
+    claimBy: num(row.claim_by),
+    endsAt: num(row.ends_at),
+    firstUsedAt: num(row.first_used_at),
+    closedAt: num(row.closed_at),
+    closedBy: str(row.closed_by),
+    closedReason: str(row.closed_reason),
+    clientIp: str(row.client_ip),
+  }
+}
+
+export const ACCESS_REQUEST_COLUMNS =
+  'id, requester_sub, requester_email, requester, rule, host, login, duration_ms, reason, state, approvals_required, break_glass, ' +
+  'created_at, pending_until, approved_at, claim_by, ends_at, first_used_at, closed_at, closed_by, closed_reason, client_ip'
+
+/** The values of an access_requests row, in the column order of ACCESS_REQUEST_COLUMNS (break_glass as 0/1 or boolean). */
+export function accessRequestValues(row: AccessRequestRow, bool: (value: boolean) => unknown): unknown[] {
+  return [
+    row.id, row.requester.sub, row.requester.email, JSON.stringify(row.requester), row.rule, row.host, row.login, row.durationMs, row.reason,
+    row.state, row.approvalsRequired, bool(row.breakGlass), row.createdAt, row.pendingUntil, row.approvedAt, row.claimBy, row.endsAt,
+    row.firstUsedAt, row.closedAt, row.closedBy, row.closedReason, row.clientIp,
+  ]
+}
+
+export function toAccessReview(row: DbRow): AccessReviewRow {
+  return {
+    requestId: String(row.request_id),
+    reviewer: String(row.reviewer),
+    reviewerEmail: String(row.reviewer_email),
+    decision: row.decision as AccessReviewRow['decision'],
+    reason: str(row.reason),
+    at: Number(row.at),
+  }
+}
+
+/** `(?, ?, ?)` or `($1, $2, $3)` for `columns`. */
+export function placeholders(columns: string, dialect: 'sqlite' | 'postgres'): string {
+  const count = columns.split(',').length
+  return `(${Array.from({ length: count }, (_, i) => (dialect === 'sqlite' ? '?' : `$${i + 1}`)).join(', ')})`
 }
 
 export function toAudit(row: DbRow): AuditRecord {
@@ -152,8 +209,26 @@ export const AUDIT_COLUMNS = 'seq, time, type, user_email, session_id, host, out
 export function certificateValues(row: CertificateRow): unknown[] {
   return [
     row.serial, row.sessionId, row.userEmail, row.host, JSON.stringify(row.principals), row.keyId, row.fingerprint,
-    row.validAfter, row.validBefore, row.issuedAt,
+    row.validAfter, row.validBefore, row.issuedAt, row.grantId,
   ]
 }
 
-export const CERTIFICATE_COLUMNS = 'serial, session_id, user_email, host, principals, key_id, fingerprint, valid_after, valid_before, issued_at'
+export const CERTIFICATE_COLUMNS = 'serial, session_id, user_email, host, principals, key_id, fingerprint, valid_after, valid_before, issued_at, grant_id'
+
+const CHANGE_COLUMNS = {
+  approvedAt: 'approved_at', claimBy: 'claim_by', endsAt: 'ends_at', firstUsedAt: 'first_used_at',
+  closedAt: 'closed_at', closedBy: 'closed_by', closedReason: 'closed_reason',
+} as const
+
+/** `SET state = ?, approved_at = ?, ...` for the fields `change` sets, and their values. */
+/** For UPDATEs of access requests (both dialects). */
+export function changeAssignments(change: AccessRequestChange, placeholder: (index: number) => string, first = 1): { sql: string; values: unknown[] } {
+  const sets = [`state = ${placeholder(first)}`]
+  const values: unknown[] = [change.state]
+  for (const [field, column] of Object.entries(CHANGE_COLUMNS) as Array<[keyof typeof CHANGE_COLUMNS, string]>) {
+    if (change[field] === undefined) continue
+    values.push(change[field])
+    sets.push(`${column} = ${placeholder(first + values.length - 1)}`)
+  }
+  return { sql: sets.join(', '), values }
+}

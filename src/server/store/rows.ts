@@ -88,6 +88,56 @@ export interface CertificateRow {
   validAfter: number
   validBefore: number
   issuedAt: number
+  /** The access request whose grant it was issued under (its early revocation puts it on the KRL). */
+  grantId: string | null
+}
+
+/**
+ * pending → approved | denied | expired | cancelled; approved → active (first use) | expired (not used by
+ * claim_by); approved | active → ended (its window is over) | revoked.
+ */
+export type AccessRequestState = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled' | 'active' | 'ended' | 'revoked'
+
+/** A person's request for access to a host (or pattern) as one login, for a duration; once approved, a grant. */
+export interface AccessRequestRow {
+  /** `req-` and 10 random characters: typed by people, shown in links. */
+  id: string
+  /** The requester as of the request (listings, reviews); every use re-resolves them. */
+  requester: Identity
+  /** The policy rule it was made under (its `request:` block). */
+  rule: string
+  /** A host name, or a pattern within the rule's hosts. */
+  host: string
+  login: string
+  durationMs: number
+  reason: string | null
+  state: AccessRequestState
+  approvalsRequired: number
+  breakGlass: boolean
+  createdAt: number
+  pendingUntil: number
+  /** When it was approved: the use window starts here. */
+  approvedAt: number | null
+  /** Approved but not used by then: expired. */
+  claimBy: number | null
+  /** The end of the use window: no certificate or tunnel outlives it. */
+  endsAt: number | null
+  firstUsedAt: number | null
+  /** When it left for good (denied, expired, cancelled, ended, revoked), by whom (an email, or `system`) and why. */
+  closedAt: number | null
+  closedBy: string | null
+  closedReason: string | null
+  clientIp: string | null
+}
+
+export interface AccessReviewRow {
+  requestId: string
+  /** The reviewer's stable key (Identity.sub) and email. */
+  reviewer: string
+  reviewerEmail: string
+  decision: 'approve' | 'deny'
+  reason: string | null
+  at: number
 }
 
 export type AuditOutcome = 'ok' | 'denied' | 'error'

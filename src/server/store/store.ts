@@ -1,7 +1,7 @@
 import type { AuthContext, Identity } from '../identity/identity.js'
 import type {
-  AuditDraft, AuditRecord, AuditSeal, AuthCodeRow, CertificateRow, DeviceCodeRow, OidcLoginRow, RefreshTokenRow, SessionRow,
-  UpstreamGrantRow, WebSessionRow,
+  AccessRequestRow, AccessRequestState, AccessReviewRow, AuditDraft, AuditRecord, AuditSeal, AuthCodeRow, CertificateRow, DeviceCodeRow,
+  OidcLoginRow, RefreshTokenRow, SessionRow, UpstreamGrantRow, WebSessionRow,
 } from './rows.js'
 import type { AuditQuery, DisabledUserRow, RevokedCertificates, SessionQuery } from './queries.js'
 import type { RevocationListener } from './revocation-events.js'
@@ -26,9 +26,10 @@ export interface Store {
   readonly throttles: ThrottleStore
   readonly admin: AdminQueries
   readonly upstream: UpstreamGrantStore
+  readonly requests: AccessRequestStore
 
   /**
-   * Revocations (sessions.revoke, users.setDisabled to true) made through *other* Store instances on the same
+   * Revocations (sessions.revoke, users.setDisabled to true, requests.revoke) made through *other* Store instances on the same
    * database, i.e. other replicas, as soon as they commit; a `resync` when some may have been missed.
    * Returns the unsubscribe. SQLite serves one process only, so it never calls the listener.
    */
@@ -159,4 +160,49 @@ export interface UpstreamGrantStore {
   update(id: string, change: { claims: Record<string, unknown>; refreshToken: string | null; checkedAt: number }): Promise<void>
   /** The provider refused the person (or they were revoked): the grant ends; false when it had ended. */
   end(id: string, now: number, reason: string): Promise<boolean>
+}
+
+/** What a transition of an access request sets besides its state (the other columns keep their values). */
+export type AccessRequestChange = { state: AccessRequestState } & Partial<
+  Pick<AccessRequestRow, 'approvedAt' | 'claimBy' | 'endsAt' | 'firstUsedAt' | 'closedAt' | 'closedBy' | 'closedReason'>
+>
+
+/** The outcome of `AccessRequestStore.review`. */
+export type ReviewOutcome =
+  | { outcome: 'recorded'; request: AccessRequestRow; reviews: AccessReviewRow[] }
+  /** This reviewer had reviewed it already: nothing changed. */
+  | { outcome: 'duplicate'; request: AccessRequestRow; reviews: AccessReviewRow[] }
+  /** It is no longer pending (decided, expired, cancelled) or its time to be reviewed is over. */
+  | { outcome: 'closed'; request: AccessRequestRow; reviews: AccessReviewRow[] }
+  | { outcome: 'unknown' }
+
+/** Access requests (see requests/access-requests.ts): every state change is a compare-and-set on the state. */
+export interface AccessRequestStore {
+  create(row: AccessRequestRow): Promise<void>
+  get(id: string): Promise<{ request: AccessRequestRow; reviews: AccessReviewRow[] } | undefined>
+  /** Newest first: one requester's (by Identity.sub), or everyone's; in `states` if given; at most `limit`. */
+  list(filter: { requester?: string; states?: AccessRequestState[]; limit: number }): Promise<AccessRequestRow[]>
+  /** How many of the requester's requests are pending (a person may hold only so many). */
+  countPending(requester: string): Promise<number>
+  /**
+   * Adds a review (once per reviewer) while the request is pending and before its pending_until, and in the same
+   * transaction (locked against every other review, on every replica) applies what `decide` makes of the
+   * request and all its reviews so far (an approval that completes the count, a denial), or nothing.
+   */
+  review(id: string, review: AccessReviewRow, decide: (request: AccessRequestRow, reviews: AccessReviewRow[]) => AccessRequestChange | undefined): Promise<ReviewOutcome>
+  /** Applies `change` if the request is in one of `from`; the changed row, or undefined (one caller wins). */
+  transition(id: string, from: AccessRequestState[], change: AccessRequestChange): Promise<AccessRequestRow | undefined>
+  /**
+   * Revokes an approved or active grant (other replicas hear of it, as of a revoked session): its
+   * certificates go on the KRL, its tunnels close. The revoked row, or undefined when it was not live.
+   */
+  revoke(id: string, now: number, by: string, reason: string): Promise<AccessRequestRow | undefined>
+  /**
+   * The transitions time makes, each applied once across replicas: pending past pending_until and approved
+   * past claim_by → expired, approved or active past ends_at → ended. Returns the changed rows with their
+   * previous state.
+   */
+  sweep(now: number): Promise<Array<{ request: AccessRequestRow; from: AccessRequestState }>>
+  /** The requester's grants usable at `now`: approved (before claim_by) or active, before ends_at. */
+  usable(requester: string, now: number): Promise<AccessRequestRow[]>
 }

@@ -1,4 +1,4 @@
-import { AUDIT_COLUMNS, CERTIFICATE_COLUMNS, auditValues, certificateValues, toAudit } from '../row-mappers.js'
+import { AUDIT_COLUMNS, CERTIFICATE_COLUMNS, auditValues, certificateValues, placeholders, toAudit } from '../row-mappers.js'
 import type { AuditDraft, AuditRecord, AuditSeal, AuditStore, CertificateRow } from '../store.js'
 import type { PostgresDatabase } from './database.js'
 
@@ -17,7 +17,7 @@ const BEGIN_AND_READ_HEAD = `BEGIN;
   SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1`
 
 const AUDIT_INSERT = `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
-const CERTIFICATE_INSERT = `INSERT INTO certificates (${CERTIFICATE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
+const CERTIFICATE_INSERT = `INSERT INTO certificates (${CERTIFICATE_COLUMNS}) VALUES ${placeholders(CERTIFICATE_COLUMNS, 'postgres')}`
 
 export class PostgresAudit implements AuditStore {
   constructor(private readonly db: PostgresDatabase) {}

@@ -24,10 +24,12 @@ export class PostgresCertificates implements CertificateStore {
   /** The version is read first: a revocation landing in between then shows up as more serials, never as a newer version without its serial. */
   async listRevoked(nowSeconds: number): Promise<RevokedCertificates> {
     const [versionRow] = await this.db.rows(`SELECT greatest(coalesce((SELECT max(revoked_at) FROM sessions WHERE revoked_at IS NOT NULL), 0),
-      coalesce((SELECT max(changed_at) FROM disabled_users), 0)) AS version`)
+      coalesce((SELECT max(changed_at) FROM disabled_users), 0),
+      coalesce((SELECT max(closed_at) FROM access_requests WHERE state = 'revoked'), 0)) AS version`)
     const rows = await this.db.rows(
       `SELECT c.serial FROM certificates c JOIN sessions s ON s.id = c.session_id
-        WHERE c.valid_before > $1 AND (s.revoked_at IS NOT NULL OR c.user_email IN (SELECT email FROM disabled_users WHERE disabled))
+        WHERE c.valid_before > $1 AND (s.revoked_at IS NOT NULL OR c.user_email IN (SELECT email FROM disabled_users WHERE disabled)
+          OR c.grant_id IN (SELECT id FROM access_requests WHERE state = 'revoked'))
         ORDER BY c.serial`,
       [nowSeconds],
     )

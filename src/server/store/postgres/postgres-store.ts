@@ -7,6 +7,7 @@ import { PostgresCertificates } from './certificates.js'
 import { PostgresDatabase } from './database.js'
 import { migratePostgres } from './migrate.js'
 import { PostgresOAuth } from './oauth.js'
+import { PostgresAccessRequests } from './requests.js'
 import { DEFAULT_LISTENER_TIMING, PostgresRevocationListener, type ListenerTiming } from './revocation-listener.js'
 import { PostgresSessions } from './sessions.js'
 import { PostgresThrottles } from './throttles.js'
@@ -40,6 +41,7 @@ export class PostgresStore implements Store {
   readonly throttles: PostgresThrottles
   readonly admin: PostgresAdminQueries
   readonly upstream: PostgresUpstreamGrants
+  readonly requests: PostgresAccessRequests
 
   private constructor(readonly db: PostgresDatabase) {
     this.sessions = new PostgresSessions(db, this.origin)
@@ -50,6 +52,7 @@ export class PostgresStore implements Store {
     this.throttles = new PostgresThrottles(db)
     this.admin = new PostgresAdminQueries(db)
     this.upstream = new PostgresUpstreamGrants(db)
+    this.requests = new PostgresAccessRequests(db, this.origin)
   }
 
   /** Connects, migrates the schema, and (if asked) listens before it resolves. */

@@ -19,9 +19,12 @@ type NotifiedEvent = Exclude<RevocationEvent, { kind: 'resync' }>
 
 /** The NOTIFY payload for `event`, sent by the store instance `origin` (which ignores its own). */
 export function revocationPayload(origin: string, event: NotifiedEvent): string {
-  return JSON.stringify(event.kind === 'session'
-    ? { v: 1, origin, kind: 'session', session_id: event.sessionId, reason: event.reason.slice(0, 200) }
-    : { v: 1, origin, kind: 'user', user: event.user, reason: event.reason.slice(0, 200) })
+  const reason = event.reason.slice(0, 200)
+  switch (event.kind) {
+    case 'session': return JSON.stringify({ v: 1, origin, kind: 'session', session_id: event.sessionId, reason })
+    case 'user': return JSON.stringify({ v: 1, origin, kind: 'user', user: event.user, reason })
+    case 'grant': return JSON.stringify({ v: 1, origin, kind: 'grant', grant_id: event.grantId, reason })
+  }
 }
 
 /** The event in a payload from another store instance; undefined for our own, or for anything malformed. */
@@ -36,6 +39,7 @@ export function parseRevocationPayload(payload: string | undefined, ownOrigin: s
   const reason = typeof value.reason === 'string' ? value.reason : 'revoked'
   if (value.kind === 'session' && typeof value.session_id === 'string') return { kind: 'session', sessionId: value.session_id, reason }
   if (value.kind === 'user' && typeof value.user === 'string') return { kind: 'user', user: value.user, reason }
+  if (value.kind === 'grant' && typeof value.grant_id === 'string') return { kind: 'grant', grantId: value.grant_id, reason }
   return undefined
 }
 

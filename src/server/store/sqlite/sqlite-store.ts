@@ -4,6 +4,7 @@ import { SqliteAudit } from './audit.js'
 import { SqliteCertificates } from './certificates.js'
 import { SqliteDatabase } from './database.js'
 import { SqliteOAuth } from './oauth.js'
+import { SqliteAccessRequests } from './requests.js'
 import { SqliteSessions } from './sessions.js'
 import { SqliteThrottles } from './throttles.js'
 import { SqliteUpstreamGrants } from './upstream.js'
@@ -20,6 +21,7 @@ export class SqliteStore implements Store {
   readonly throttles: SqliteThrottles
   readonly admin: SqliteAdminQueries
   readonly upstream: SqliteUpstreamGrants
+  readonly requests: SqliteAccessRequests
 
   constructor(file: string) {
     const database = new SqliteDatabase(file)
@@ -32,6 +34,7 @@ export class SqliteStore implements Store {
     this.throttles = new SqliteThrottles(database)
     this.admin = new SqliteAdminQueries(database)
     this.upstream = new SqliteUpstreamGrants(database)
+    this.requests = new SqliteAccessRequests(database)
   }
 
   /** The better-sqlite3 handle (tests use it to look behind the store). */
