@@ -41,6 +41,9 @@ import { registerDeviceRoutes } from './oauth/device-routes.js'
 import { registerTokenRoutes } from './oauth/token-routes.js'
 import { registerKrlRoute } from './revocation/krl-route.js'
 import { registerExplainRoutes } from './policy/explain-routes.js'
+import { AccessRequests } from './requests/access-requests.js'
+import { registerRequestRoutes } from './requests/request-routes.js'
+import { Webhooks } from './requests/webhooks.js'
 import { SessionService } from './sessions/session-service.js'
 import { openStore } from './store/open-store.js'
 import type { Store } from './store/store.js'
@@ -114,7 +117,14 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   const oidc = config.identity.kind === 'oidc' ? buildOidc(config.identity, store, keys, now, (error, message) => app.log.warn({ err: error }, message)) : undefined
   const identities = new Identities(current, oidc?.revalidation)
   const sessions = new SessionService(store, audit, identities, config.sessions.lifetimeMs, now)
-  const tunnels = new TunnelSupervisor(sessions, current, now)
+  const webhookLog = new SampledLog((fields, message) => app.log.warn(fields, message), UNAUTHENTICATED_LOG_INTERVAL_MS)
+  const webhooks = new Webhooks(config.notifications.webhooks, () => publicUrl(), (message, fields) => webhookLog.note('webhooks', message, fields), now)
+  const requests = new AccessRequests({
+    store, audit, config: current, now,
+    notify: (event, request, extra) => webhooks.notify(event, request, extra),
+    onError: (error, message) => app.log.error({ err: error }, message),
+  })
+  const tunnels = new TunnelSupervisor(sessions, requests, current, now)
   // Counted whether or not /metrics is served (it is registered below only when enabled).
   const metrics = new ServerMetrics({
     queries: store.admin, tunnels, now, checkpointSinks: trail.checkpointer.sinks,
@@ -123,7 +133,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   audit.onRecorded((record) => metrics.countAuditEvent(record))
   const refusalLog = new SampledLog((fields, message) => app.log.warn(fields, message), UNAUTHENTICATED_LOG_INTERVAL_MS)
   const ctx: ServerContext = {
-    config, store, audit, keys, now, publicUrl, sessions, identities, tunnels,
+    config, store, audit, keys, now, publicUrl, sessions, identities, tunnels, requests,
     browser: new BrowserSessions(store.sessions, identities, config.sessions.browserLifetimeMs, now, secureCookies),
     throttle: new LoginThrottle(store.throttles, config.rateLimits, now),
     knownDevices: new KnownDevices(keys.tokenSigning.privateKey, secureCookies, now),
@@ -160,6 +170,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   registerAdminRoutes(app, ctx)
   registerKrlRoute(app, ctx)
   registerExplainRoutes(app, ctx)
+  registerRequestRoutes(app, ctx)
   if (config.metrics.enabled) registerMetricsRoute(app, config.metrics, metrics)
   // Behind a TLS proxy every connection is the proxy's: the proxy must cap its clients instead.
   if (!config.behindTlsProxy) {
@@ -200,6 +211,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
       const address = await app.listen({ host: config.listen.host, port: config.listen.port })
       boundUrl = address.replace('://localhost', '://127.0.0.1')
       ctx.tunnels.start()
+      requests.start()
       trail.checkpointer.start()
       timers.push(setInterval(() => void store.purgeExpired(now(), now() - config.rateLimits.loginWindowMs).catch(() => undefined), 60_000).unref())
       app.log.info({ url: publicUrl(), user_ca: keys.userCaLine }, 'jitssh-server listening')
@@ -208,10 +220,13 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
     close() {
       closing ??= (async () => {
         for (const timer of timers) clearInterval(timer)
+        requests.stop()
         await ctx.tunnels.stop('the jitssh server is shutting down (a restart or an upgrade): connect again in a moment')
         await app.close()
         await trail.close()
+        await webhooks.close(3_000)
         refusalLog.flush()
+        webhookLog.flush()
         if (!deps.store) await store.close()
       })()
       return closing

@@ -53,6 +53,8 @@ export interface OAuthErrorBody {
 export interface ApiErrorBody {
   error: string // an ErrorCode from errors.ts
   message: string
+  /** The fix, as a command when there is one (e.g. the `jitssh request create ...` that would ask for access). */
+  hint?: string
 }
 
 /** `GET /v1/me` */
@@ -210,6 +212,10 @@ export interface Explanation {
   reason?: string
   code?: string
   step_up?: boolean
+  /** When denied: the command that would ask for access through a rule with `request:`, if there is one. */
+  request_command?: string
+  /** When allowed through an access request: its id. */
+  grant?: string
   /** Whether the bastion has this host among its targets (tunnels go only there). */
   target: boolean
   /** The caller's own rules, in order, with their answers. */
@@ -220,12 +226,76 @@ export interface Explanation {
 export interface HostList {
   hosts: Array<{
     host: string
-    /** `allowed`: now; `not now`: one of their rules covers it, but a condition does not hold now (the reason says which). */
-    status: 'allowed' | 'not now'
+    /**
+     * `allowed`: now; `not now`: one of their rules covers it, but a condition does not hold now (the reason
+     * says which); `on request`: a rule grants it through an approved access request (`request_command`).
+     */
+    status: 'allowed' | 'not now' | 'on request'
     logins: string[]
     until: string | null
     reason?: string
+    /** Allowed through this access request (its grant ends at `until`). */
+    grant?: string
+    request_command?: string
   }>
+}
+
+export type AccessRequestStateName = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled' | 'active' | 'ended' | 'revoked'
+
+/** `POST /v1/requests`: ask for access. The server decides the rule; the duration is capped by it. */
+export interface CreateAccessRequest {
+  /** A host name, or a pattern within a rule's hosts. */
+  host: string
+  /** Needed when the rule grants more than one login. */
+  login?: string
+  duration_seconds: number
+  reason?: string
+  /** Take it without approval (the rule's break_glass people only; a reason is required; approvers are told). */
+  break_glass?: boolean
+  /** Check and say what would happen; nothing is stored. */
+  dry_run?: boolean
+}
+
+/** One access request as the API shows it (to its requester, its rule's approvers, admins). */
+export interface AccessRequestView {
+  id: string
+  state: AccessRequestStateName
+  requester: string
+  host: string
+  login: string
+  duration_seconds: number
+  reason: string | null
+  rule: string
+  break_glass: boolean
+  approvals_required: number
+  approvals: number
+  reviews: Array<{ reviewer: string; decision: 'approve' | 'deny'; reason: string | null; at: string }>
+  created_at: string
+  pending_until: string
+  approved_at: string | null
+  claim_by: string | null
+  ends_at: string | null
+  first_used_at: string | null
+  closed_at: string | null
+  closed_by: string | null
+  closed_reason: string | null
+  review_url: string
+  /** What the caller may do with it now (single-request answers only). */
+  can_review?: boolean
+  can_revoke?: boolean
+  can_cancel?: boolean
+}
+
+export interface CreateAccessRequestResponse {
+  request: AccessRequestView
+  dry_run: boolean
+  /** Who may approve (users, `group NAME`). */
+  approvers: string[]
+  auto_approved: boolean
+}
+
+export interface AccessRequestList {
+  requests: AccessRequestView[]
 }
 
 /** `POST /v1/admin/reload`: the replica that answered read its config file again. */

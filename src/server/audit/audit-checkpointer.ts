@@ -1,6 +1,6 @@
 import type { AuditHead, AuditRecord } from '../store/store.js'
 import type { CheckpointKey } from './audit-keys.js'
-import type { CheckpointSink } from './checkpoint-delivery.js'
+import type { CheckpointSink } from '../http/delivery-queue.js'
 import { checkpointLine, signCheckpoint } from './checkpoint.js'
 
 export interface CheckpointSchedule {

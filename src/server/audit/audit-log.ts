@@ -22,6 +22,8 @@ export type AuditType =
   | 'admin.user.enable'
   | 'host_cert.sign'
   | 'config.reload'
+  /** An access request's transitions: created, reviewed, approved, denied, expired, cancelled, activated, ended, revoked, break_glass. */
+  | `access_request.${string}`
 
 export interface AuditEventInput {
   type: AuditType

@@ -4,7 +4,7 @@ import type { Store } from '../store/store.js'
 import { AuditCheckpointer } from './audit-checkpointer.js'
 import { assertSameChainKey, loadAuditKeys } from './audit-keys.js'
 import { AuditLog } from './audit-log.js'
-import type { CheckpointSink } from './checkpoint-delivery.js'
+import type { CheckpointSink } from '../http/delivery-queue.js'
 import { fileCheckpointSink, httpCheckpointSink, streamCheckpointSink } from './checkpoint-sinks.js'
 
 /** How often a sink's trouble (failures, drops) reaches the log at most, per sink. */

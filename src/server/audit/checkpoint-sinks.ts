@@ -2,7 +2,7 @@ import { closeSync, fdatasync, fstatSync, openSync, write } from 'node:fs'
 import { promisify } from 'node:util'
 import { JitsshError } from '../../shared/errors.js'
 import type { CheckpointHttpSinkConfig } from '../config/types.js'
-import { DeliveryQueue, type CheckpointSink } from './checkpoint-delivery.js'
+import { DeliveryQueue, type CheckpointSink } from '../http/delivery-queue.js'
 
 type ProblemReport = (message: string, fields: Record<string, unknown>) => void
 

@@ -9,6 +9,8 @@ export interface LiveTunnel {
   /** The client's address at open: policy conditions on source networks are checked against it again. */
   sourceIp: string | undefined
   openedAt: number
+  /** The access request whose grant allowed it; null under a standing rule. */
+  grantId: string | null
   /** Closes the WebSocket with `code` and drops the TCP side at once. */
   close(code: number, reason: string): void
   /** Bytes carried so far (final once it is removed): up = client to target, down = target to client. */
@@ -56,6 +58,10 @@ export class TunnelRegistry extends EventEmitter<{ added: [LiveTunnel]; removed:
 
   closeSession(sessionId: string, code: number, reason: string): number {
     return this.closeWhere((tunnel) => tunnel.sessionId === sessionId, code, reason)
+  }
+
+  closeGrant(grantId: string, code: number, reason: string): number {
+    return this.closeWhere((tunnel) => tunnel.grantId === grantId, code, reason)
   }
 
   closeUser(user: string, code: number, reason: string): number {

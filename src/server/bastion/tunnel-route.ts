@@ -16,6 +16,8 @@ interface PreparedTunnel {
   target: TargetAddress
   tcp: Socket
   startedAt: number
+  /** The access request whose grant allows it (its end or revocation closes the tunnel). */
+  grantId: string | null
 }
 
 function connectWithTimeout(target: TargetAddress, timeoutMs: number, host: string): Promise<Socket> {
@@ -47,7 +49,7 @@ function connectWithTimeout(target: TargetAddress, timeoutMs: number, host: stri
  * happens before the upgrade, so a failure is a plain HTTP 401/403/502 with a JSON body. Rate-limited per
  * IP; a request without a valid token is counted, never audited (anyone can send them).
  */
-export type TunnelRouteDeps = Pick<ServerContext, 'accessTokens' | 'sessions' | 'audit' | 'config' | 'now' | 'tunnels' | 'unauthenticated'>
+export type TunnelRouteDeps = Pick<ServerContext, 'accessTokens' | 'sessions' | 'audit' | 'config' | 'now' | 'requests' | 'tunnels' | 'unauthenticated'>
 
 export function registerTunnelRoute(app: FastifyInstance, ctx: TunnelRouteDeps): void {
   const prepared = new WeakMap<FastifyRequest, PreparedTunnel>()
@@ -62,14 +64,16 @@ export function registerTunnelRoute(app: FastifyInstance, ctx: TunnelRouteDeps):
       // Port rule: the config maps a host to one address; the ProxyCommand's `port=%p` may be 22, absent or
       // that address's port (see checkHostAccess).
       const port = requestedPort(request.query.port)
-      const { target } = checkHostAccess(ctx.config, auth.session, { host, at: ctx.now(), sourceIp: request.ip, ...(port !== undefined ? { port } : {}) })
+      const at = ctx.now()
+      const grants = await ctx.requests.grantsFor(auth.session.identity, at)
+      const { target, grant } = checkHostAccess(ctx.config, auth.session, { host, at, sourceIp: request.ip, grants, ...(port !== undefined ? { port } : {}) })
       const startedAt = Date.now()
       const tcp = await connectWithTimeout(target, ctx.config.bastion.connectTimeoutMs, host)
       // If the upgrade never completes (bad handshake, client gone), do not keep the target connection.
       request.raw.socket.once('close', () => {
         if (prepared.has(request)) tcp.destroy()
       })
-      prepared.set(request, { auth, host, target, tcp, startedAt })
+      prepared.set(request, { auth, host, target, tcp, startedAt, grantId: grant.grantId })
     } catch (error) {
       if (error instanceof JitsshError && auth === undefined) ctx.unauthenticated.refused('tunnel', request, error)
       else if (error instanceof JitsshError) {
@@ -87,7 +91,7 @@ export function registerTunnelRoute(app: FastifyInstance, ctx: TunnelRouteDeps):
     const tunnel = prepared.get(request)
     prepared.delete(request)
     if (!tunnel) return ws.close(1011, 'tunnel was not prepared')
-    const { auth, host, target, tcp } = tunnel
+    const { auth, host, target, tcp, grantId } = tunnel
     const openedAt = ctx.now()
     const user = auth.session.identity.email
     // The client may send at once (ssh's banner): hold its messages while the open is audited (a network
@@ -99,7 +103,7 @@ export function registerTunnelRoute(app: FastifyInstance, ctx: TunnelRouteDeps):
     const recorded = await ctx.audit
       .record({
         type: 'tunnel.open', outcome: 'ok', user, sessionId: auth.session.id, host,
-        detail: { target: `${target.host}:${target.port}`, ip: request.ip, connect_ms: Date.now() - tunnel.startedAt },
+        detail: { target: `${target.host}:${target.port}`, ip: request.ip, connect_ms: Date.now() - tunnel.startedAt, ...(grantId ? { grant: grantId } : {}) },
       })
       .then(() => true, (error: unknown) => (request.log.error({ err: error }, 'audit write failed for tunnel.open'), false))
     ws.off('message', hold)
@@ -133,7 +137,11 @@ export function registerTunnelRoute(app: FastifyInstance, ctx: TunnelRouteDeps):
           .finally(() => ctx.tunnels.remove(entryId))
       },
     })
-    entryId = ctx.tunnels.add({ sessionId: auth.session.id, user, host, sourceIp: request.ip, openedAt, close: (code, reason) => bridge.close(code, reason), bytes: () => bridge.bytes() }).id
+    entryId = ctx.tunnels.add({ sessionId: auth.session.id, user, host, sourceIp: request.ip, openedAt, grantId, close: (code, reason) => bridge.close(code, reason), bytes: () => bridge.bytes() }).id
+    if (grantId) {
+      const actor = { identity: auth.session.identity, auth: auth.session.auth, sessionId: auth.session.id, ip: request.ip }
+      void ctx.requests.used(grantId, actor, { action: 'tunnel', host }).catch((error: unknown) => request.log.error({ err: error }, 'access requests: recording the first use failed'))
+    }
     ws.resume() // the socket's next data comes on a later tick, after the held messages
     for (const [data, isBinary] of early) ws.emit('message', data, isBinary)
   }

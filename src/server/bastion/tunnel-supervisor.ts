@@ -3,6 +3,8 @@ import { JitsshError } from '../../shared/errors.js'
 import { TUNNEL_CLOSE } from '../../shared/protocol.js'
 import type { ServerConfig } from '../config/types.js'
 import { AccessDeniedError, checkHostAccess } from '../policy/access.js'
+import type { UsableGrant } from '../policy/policy.js'
+import type { AccessRequests } from '../requests/access-requests.js'
 import type { SessionService } from '../sessions/session-service.js'
 import type { SessionRow } from '../store/store.js'
 import { TunnelRegistry } from './tunnel-registry.js'
@@ -26,6 +28,8 @@ export class TunnelSupervisor extends TunnelRegistry {
 
   constructor(
     private readonly sessions: SessionService,
+    /** Access grants: a revoked one closes its tunnels at once; each sweep checks the person's grants as they are now. */
+    private readonly requests: Pick<AccessRequests, 'grantsFor' | 'onGrantRevoked'>,
     /** The running configuration (policy, targets), read at each check: a reload applies to live tunnels too. */
     private readonly config: () => ServerConfig,
     private readonly now: () => number,
@@ -38,6 +42,7 @@ export class TunnelSupervisor extends TunnelRegistry {
       this.sessions.onRevoke((sessionId, reason) => void this.closeSession(sessionId, TUNNEL_CLOSE.SESSION_REVOKED, `session revoked: ${reason}`)),
       this.sessions.onUserRevoke((user, reason) => void this.closeUser(user, TUNNEL_CLOSE.SESSION_REVOKED, `session revoked: ${reason}`)),
       this.sessions.onResync(() => void this.sweep()),
+      this.requests.onGrantRevoked((grantId, reason) => void this.closeGrant(grantId, TUNNEL_CLOSE.POLICY_DENIED, `grant.revoked: ${reason}`)),
     )
     const recheck = (tunnel: { sessionId: string; close(code: number, reason: string): void }): void => {
       this.sessions.requireActive(tunnel.sessionId).catch((error: unknown) => {
@@ -52,7 +57,8 @@ export class TunnelSupervisor extends TunnelRegistry {
   /**
    * Checks each live tunnel once: its session (ended, revoked, its person no longer known: closed with 4001)
    * and the policy for its person, host and client address now (a time window that closed, a rule or target
-   * that a reload removed, a deny rule added: closed with 4003 and the policy's code in the reason).
+   * that a reload removed, a deny rule added, an access grant that ended: closed with 4003 and the policy's
+   * code in the reason).
    */
   async sweep(): Promise<void> {
     const at = this.now()
@@ -64,14 +70,22 @@ export class TunnelSupervisor extends TunnelRegistry {
         if (error instanceof JitsshError) this.closeSession(sessionId, TUNNEL_CLOSE.SESSION_REVOKED, error.message)
         continue
       }
+      let grants: UsableGrant[]
+      try {
+        grants = await this.requests.grantsFor(session.identity, at)
+      } catch {
+        continue // the store is unreachable: the next sweep tries again (a revocation still arrives as an event)
+      }
       for (const tunnel of this.list()) {
         if (tunnel.sessionId !== sessionId) continue
         try {
-          checkHostAccess(this.config(), session, { host: tunnel.host, at, sourceIp: tunnel.sourceIp })
+          checkHostAccess(this.config(), session, { host: tunnel.host, at, sourceIp: tunnel.sourceIp, grants })
         } catch (error) {
           if (!(error instanceof JitsshError)) continue
-          const code = error instanceof AccessDeniedError ? error.decision.code : 'policy.target_removed'
-          tunnel.close(TUNNEL_CLOSE.POLICY_DENIED, `${code}: ${error.message}`)
+          const ended = tunnel.grantId !== null && !grants.some((grant) => grant.id === tunnel.grantId)
+          const code = ended ? 'grant.ended' : error instanceof AccessDeniedError ? error.decision.code : 'policy.target_removed'
+          const reason = ended ? `the access grant ${tunnel.grantId} for ${tunnel.host} has ended` : error.message
+          tunnel.close(TUNNEL_CLOSE.POLICY_DENIED, `${code}: ${reason}`)
         }
       }
     }

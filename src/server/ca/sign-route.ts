@@ -10,7 +10,7 @@ import { policyDetail, requireGrant } from '../policy/access.js'
 import { signPlan } from './certificate-plan.js'
 import { planUserCertificate } from './user-certificate.js'
 
-export type SignRouteDeps = Pick<ServerContext, 'accessTokens' | 'sessions' | 'audit' | 'config' | 'keys' | 'now' | 'unauthenticated'>
+export type SignRouteDeps = Pick<ServerContext, 'accessTokens' | 'sessions' | 'audit' | 'config' | 'keys' | 'now' | 'requests' | 'unauthenticated'>
 
 /**
  * `POST /v1/ssh/sign`: {public_key, hostname} → a short-lived user certificate, if policy grants one.
@@ -28,7 +28,9 @@ export function registerSignRoute(app: FastifyInstance, deps: SignRouteDeps): vo
       const publicKey = requestedPublicKey(body.public_key)
       const requestedTtlMs = requestedTtl(body.ttl_seconds)
       const { identity } = auth.session
-      const decision = requireGrant(deps.config, auth.session, { host, at: deps.now(), sourceIp: request.ip, ...(requestedTtlMs !== undefined ? { requestedTtlMs } : {}) })
+      const at = deps.now()
+      const grants = await deps.requests.grantsFor(identity, at)
+      const decision = requireGrant(deps.config, auth.session, { host, at, sourceIp: request.ip, grants, ...(requestedTtlMs !== undefined ? { requestedTtlMs } : {}) })
 
       const { certificates } = deps.config
       const plan = planUserCertificate({ publicKey, host, session: auth.session, grant: decision, nowMs: deps.now(), backdateMs: certificates.backdateMs, hostBound: certificates.directAccess })
@@ -61,9 +63,10 @@ export function registerSignRoute(app: FastifyInstance, deps: SignRouteDeps): vo
         detail: {
           serial: row.serial, key_id: row.keyId, principals: row.principals, fingerprint: row.fingerprint, rule: decision.rule,
           valid_after: row.validAfter, valid_before: row.validBefore, extensions: certificate.extensions,
-          critical_options: certificate.criticalOptions, ip: request.ip,
+          critical_options: certificate.criticalOptions, ip: request.ip, ...(decision.grantId ? { grant: decision.grantId } : {}),
         },
       })
+      if (decision.grantId) await deps.requests.used(decision.grantId, { identity, auth: auth.session.auth, sessionId: auth.session.id, ip: request.ip }, { action: 'sign', host })
       return {
         certificate: certificate.line,
         serial: row.serial,

@@ -29,7 +29,7 @@ export function installErrorHandlers(app: FastifyInstance, bodyLimit: number): v
     if (error instanceof JitsshError) {
       const status = httpStatusFor(error.code)
       if (status === 401) void reply.header('www-authenticate', 'Bearer error="invalid_token"')
-      return reply.code(status).send({ error: error.code, message: error.message } satisfies ApiErrorBody)
+      return reply.code(status).send({ error: error.code, message: error.message, ...(error.hint !== undefined ? { hint: error.hint } : {}) } satisfies ApiErrorBody)
     }
     if (isFastifyError(error) || (error as { validation?: unknown }).validation) {
       const fastifyError = error as FastifyError

@@ -23,6 +23,44 @@ export function requestedHost(value: unknown): string {
   }
 }
 
+/** A host name or an ssh-style pattern within a rule's hosts (`db-*.prod.example.com`); not only wildcards. */
+export function requestedHostOrPattern(value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 253) {
+    throw new JitsshError('ERR_INVALID_HOSTNAME', 'host must be a DNS name or pattern of at most 253 characters')
+  }
+  try {
+    return parseHostSpec(value, { allowPattern: true, allowPort: false }).host.toLowerCase()
+  } catch (error) {
+    if (error instanceof SshFormatError) throw new JitsshError('ERR_INVALID_HOSTNAME', error.message)
+    throw error
+  }
+}
+
+const MAX_REASON_LENGTH = 1000
+
+/**
+ * A person's free text (a reason, a justification): trimmed, at most 1000 characters, no control characters
+ * but newlines and tabs, no bidirectional overrides (which make text read differently than it is stored);
+ * null when absent or blank.
+ */
+export function requestedReason(value: unknown): string | null {
+  if (value === undefined || value === null) return null
+  if (typeof value !== 'string') throw new JitsshError('ERR_BAD_REQUEST', 'reason must be text')
+  const text = value.replace(/\r\n?/g, '\n').trim()
+  if (text === '') return null
+  if (text.length > MAX_REASON_LENGTH) throw new JitsshError('ERR_BAD_REQUEST', `reason must be at most ${MAX_REASON_LENGTH} characters`)
+  if (/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(text)) throw new JitsshError('ERR_BAD_REQUEST', 'reason must not contain control characters')
+  return text
+}
+
+/** A duration in whole seconds from a request body, within [minSeconds, maxSeconds]; milliseconds out. */
+export function requestedDurationSeconds(value: unknown, field: string, minSeconds: number, maxSeconds: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < minSeconds || value > maxSeconds) {
+    throw new JitsshError('ERR_BAD_REQUEST', `${field} must be a whole number of seconds from ${minSeconds} to ${maxSeconds}`)
+  }
+  return value * 1000
+}
+
 /** One OpenSSH public key line: Ed25519 or ECDSA P-256, curve point checked. */
 export function requestedPublicKey(value: unknown): SshPublicKey {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_KEY_LENGTH) {

@@ -1,4 +1,4 @@
-import type { CheckpointSink } from '../audit/checkpoint-delivery.js'
+import type { CheckpointSink } from '../http/delivery-queue.js'
 import type { TunnelRegistry } from '../bastion/tunnel-registry.js'
 import type { AdminQueries, AuditRecord } from '../store/store.js'
 import { type MetricFamily, type Sample, renderExposition } from './exposition.js'

@@ -143,7 +143,7 @@ export class SessionService {
     } else if (event.kind === 'user') {
       for (const [id, entry] of this.cache) if (entry.row.identity.email === event.user) this.cache.delete(id)
       for (const listener of this.userRevokeListeners) listener(event.user, event.reason)
-    } else {
+    } else if (event.kind === 'resync') {
       this.cache.clear()
       for (const listener of this.resyncListeners) listener()
     }

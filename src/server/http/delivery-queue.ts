@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 
-/** Where a checkpoint line goes (a file, an HTTP receiver, a stream). */
+/** Where a line goes (a file, an HTTP receiver, a stream): audit checkpoints, webhook deliveries. */
 export interface CheckpointSink {
   readonly name: string
   /** Hands a line over; never blocks the caller and never throws. */
@@ -12,7 +12,7 @@ export interface CheckpointSink {
 
 export interface DeliveryCounts {
   delivered: number
-  /** Dropped unsent: the queue was full, or the sink was closed with lines still waiting. */
+  /** Dropped unsent: the queue was full, a line failed `maxAttempts` times, or the sink was closed with lines waiting. */
   dropped: number
   /** Failed attempts (each is retried). */
   failures: number
@@ -20,7 +20,11 @@ export interface DeliveryCounts {
 
 export interface DeliveryOptions {
   name: string
-  /** Lines waiting beyond this many are dropped, oldest first (a newer checkpoint covers an older one's rows). */
+  /** Names the sink in problem messages; default `audit checkpoints: the <name> sink`. */
+  label?: string
+  /** A line that failed this many times is dropped (default: retried until the queue closes). */
+  maxAttempts?: number
+  /** Lines waiting beyond this many are dropped, oldest first (for checkpoints, a newer one covers an older one's rows). */
   maxQueue: number
   /** Sends one line; rejects to be retried. Must give up when `signal` aborts. */
   deliver: (line: string, signal: AbortSignal) => Promise<void>
@@ -46,8 +50,11 @@ export class DeliveryQueue implements CheckpointSink {
   private pumping: Promise<void> | undefined
   private closed = false
 
+  private readonly label: string
+
   constructor(private readonly options: DeliveryOptions) {
     this.name = options.name
+    this.label = options.label ?? `audit checkpoints: the ${options.name} sink`
     this.aborted.catch(() => undefined)
   }
 
@@ -60,7 +67,7 @@ export class DeliveryQueue implements CheckpointSink {
     if (this.queue.length >= this.options.maxQueue) {
       this.queue.shift()
       this.counts.dropped++
-      this.options.onProblem(`audit checkpoints: the ${this.name} sink is behind; dropped the oldest waiting checkpoint`, { sink: this.name, queue: this.options.maxQueue })
+      this.options.onProblem(`${this.label} is behind; dropped the oldest waiting line`, { sink: this.name, queue: this.options.maxQueue })
     }
     this.queue.push(line)
     this.pumping ??= this.pump().finally(() => (this.pumping = undefined))
@@ -70,16 +77,27 @@ export class DeliveryQueue implements CheckpointSink {
     const backoff = this.options.backoff ?? DEFAULT_BACKOFF
     let delay = backoff.initialMs
     let line: string | undefined
+    let attempts = 0
     while ((line ??= this.queue.shift()) !== undefined && !this.abort.signal.aborted) {
       try {
+        attempts++
         await Promise.race([this.options.deliver(line, this.abort.signal), this.aborted])
         this.counts.delivered++
         line = undefined
+        attempts = 0
         delay = backoff.initialMs
       } catch (error) {
         if (this.abort.signal.aborted) break
         this.counts.failures++
-        this.options.onProblem(`audit checkpoints: the ${this.name} sink failed; retrying with backoff`, { sink: this.name, error: describe(error), waiting: this.queue.length + 1 })
+        if (this.options.maxAttempts !== undefined && attempts >= this.options.maxAttempts) {
+          this.counts.dropped++
+          this.options.onProblem(`${this.label} failed ${attempts} times; gave up on one line`, { sink: this.name, error: describe(error), waiting: this.queue.length })
+          line = undefined
+          attempts = 0
+          delay = backoff.initialMs
+          continue
+        }
+        this.options.onProblem(`${this.label} failed; retrying with backoff`, { sink: this.name, error: describe(error), waiting: this.queue.length + 1 })
         await sleep(delay * (0.75 + Math.random() / 2), undefined, { signal: this.abort.signal, ref: false }).catch(() => undefined)
         delay = Math.min(delay * 2, backoff.maxMs)
       }
@@ -96,7 +114,7 @@ export class DeliveryQueue implements CheckpointSink {
     await this.pumping
     if (this.queue.length > 0) {
       this.counts.dropped += this.queue.length
-      this.options.onProblem(`audit checkpoints: the ${this.name} sink was closed with checkpoints undelivered`, { sink: this.name, undelivered: this.queue.length })
+      this.options.onProblem(`${this.label} was closed with lines undelivered`, { sink: this.name, undelivered: this.queue.length })
       this.queue.length = 0
     }
   }

@@ -1,7 +1,7 @@
 // The checkpoint sinks' delivery queue: one line in flight, failures retried in order after a backoff, the
 // queue bounded (oldest dropped and counted), and close() gives up on a delivery that never ends.
 import { describe, expect, it } from 'vitest'
-import { DeliveryQueue } from '../../src/server/audit/checkpoint-delivery.js'
+import { DeliveryQueue } from '../../src/server/http/delivery-queue.js'
 
 function queue(deliver: (line: string, signal: AbortSignal) => Promise<void>, maxQueue = 3): { queue: DeliveryQueue; problems: string[] } {
   const problems: string[] = []
@@ -32,5 +32,23 @@ describe('DeliveryQueue', () => {
     expect(q.counts).toEqual({ delivered: 0, dropped: 100, failures: 0 })
     q.send('after close')
     expect(q.waiting).toBe(0)
+  })
+
+  it('with maxAttempts, gives up on a line that keeps failing and goes on with the next', async () => {
+    const delivered: string[] = []
+    const problems: string[] = []
+    const q = new DeliveryQueue({
+      name: 'hook', label: 'webhook https://hooks.example.com', maxQueue: 10, maxAttempts: 3, backoff: { initialMs: 1, maxMs: 2 },
+      onProblem: (message) => problems.push(message),
+      deliver: async (line) => {
+        if (line === 'poison') throw new Error('HTTP 500')
+        delivered.push(line)
+      },
+    })
+    for (const line of ['a', 'poison', 'b']) q.send(line)
+    await q.close(5_000)
+    expect(delivered).toEqual(['a', 'b'])
+    expect(q.counts).toEqual({ delivered: 2, dropped: 1, failures: 3 })
+    expect(problems.at(-1)).toBe('webhook https://hooks.example.com failed 3 times; gave up on one line')
   })
 })
