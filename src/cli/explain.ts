@@ -2,6 +2,7 @@
 import type { Command } from 'commander'
 import type { Explanation } from '../shared/protocol.js'
 import { apiClient } from '../client/api-client.js'
+import { firstLine } from '../client/http.js'
 import type { ClientContext } from '../client/context.js'
 import { formatLocalTime, resolveTimeZone } from '../shared/zoned-time.js'
 import type { RunCommand } from './command.js'
@@ -39,8 +40,9 @@ export async function explainCommand(ctx: ClientContext, options: ExplainOptions
   }
   const timeZone = resolveTimeZone(ctx.env)
   const lines = answer.allowed
-    ? [`${host}: allowed by rule "${answer.rule}" as ${answer.logins?.join(', ')}, until ${answer.until ? formatLocalTime(Date.parse(answer.until), timeZone) : '-'}.`]
+    ? [`${host}: allowed by rule "${answer.rule}"${answer.grant ? ` (access request ${answer.grant})` : ''} as ${answer.logins?.join(', ')}, until ${answer.until ? formatLocalTime(Date.parse(answer.until), timeZone) : '-'}.`]
     : [`${host}: not allowed: ${answer.reason ?? 'denied'}${answer.step_up ? ' (run: jitssh login --force)' : ''}.`]
+  if (!answer.allowed && answer.request_command) lines.push(`You may ask for it: ${firstLine(answer.request_command)}`)
   if (!answer.target) lines.push(`${host} is not a target of this bastion: ssh cannot reach it through jitssh.`)
   ctx.stdout.write(`${lines.join('\n')}\n`)
   if (answer.rules.length > 0) ctx.stdout.write(`\n${renderTable(['YOUR RULE', 'EFFECT', 'ANSWER'], answer.rules.map((rule) => [rule.rule, rule.effect, rule.detail ? `${rule.outcome}: ${rule.detail}` : rule.outcome]))}`)

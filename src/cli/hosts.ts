@@ -2,6 +2,7 @@
 import type { Command } from 'commander'
 import type { HostList } from '../shared/protocol.js'
 import { apiClient } from '../client/api-client.js'
+import { firstLine } from '../client/http.js'
 import type { ClientContext } from '../client/context.js'
 import { formatLocalTime, resolveTimeZone } from '../shared/zoned-time.js'
 import type { RunCommand } from './command.js'
@@ -16,7 +17,7 @@ export interface HostsOptions {
 export function registerHosts(program: Command, ctx: ClientContext, run: RunCommand<HostsOptions>): void {
   program
     .command('hosts')
-    .description('list the hosts you may reach now through the bastion, as which logins, until when')
+    .description('list the hosts you may reach now through the bastion, as which logins, until when, and those you may request')
     .option('--json', 'print JSON (for scripts): {hosts}')
     .option('--server <url>', 'the jitssh server (default: the last one logged in to)')
     .action(async (options: HostsOptions) => {
@@ -38,8 +39,12 @@ export async function hostsCommand(ctx: ClientContext, options: HostsOptions): P
   const timeZone = resolveTimeZone(ctx.env)
   ctx.stdout.write(renderTable(['HOST', 'LOGINS', 'UNTIL'], list.hosts.map((entry) => [
     entry.host,
-    entry.status === 'allowed' ? entry.logins.join(', ') : '-',
-    entry.status === 'allowed' && entry.until !== null ? formatLocalTime(Date.parse(entry.until), timeZone) : `not now: ${entry.reason ?? ''}`,
+    entry.status === 'not now' ? '-' : entry.logins.join(', '),
+    entry.status === 'allowed' && entry.until !== null
+      ? `${formatLocalTime(Date.parse(entry.until), timeZone)}${entry.grant ? ` (${entry.grant})` : ''}`
+      : entry.status === 'on request' ? 'on request' : `not now: ${entry.reason ?? ''}`,
   ])))
+  const requestable = list.hosts.filter((entry) => entry.status === 'on request')
+  if (requestable.length > 0) ctx.stderr.write(`\nAsk for a host marked "on request" with, e.g.: ${firstLine(requestable[0]!.request_command ?? '') || 'jitssh request create --host HOST --duration 1h --reason "..."'}\n`)
   return 0
 }

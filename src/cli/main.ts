@@ -19,6 +19,7 @@ import { registerSessions, sessionsCommand, type SessionsOptions } from './sessi
 import { registerUser, userCommand, type UserOptions } from './user-access.js'
 import { registerHosts, hostsCommand, type HostsOptions } from './hosts.js'
 import { registerExplain, explainCommand, type ExplainOptions } from './explain.js'
+import { registerRequest, requestCommand, type RequestOptions } from './request.js'
 
 export const VERSION = '0.1.0'
 
@@ -36,6 +37,7 @@ export interface CommandRuns {
   user: RunCommand<UserOptions>
   hosts: RunCommand<HostsOptions>
   explain: RunCommand<ExplainOptions>
+  request: RunCommand<RequestOptions>
 }
 
 export const COMMANDS: CommandRuns = {
@@ -51,6 +53,7 @@ export const COMMANDS: CommandRuns = {
   user: userCommand,
   hosts: hostsCommand,
   explain: explainCommand,
+  request: requestCommand,
 }
 
 /** `runs` replaces the real run functions (the parse tests record the options instead of running anything). */
@@ -84,6 +87,7 @@ export async function main(argv: string[], context?: ClientContext, runs: Comman
   registerUser(program, ctx, exitCode(runs.user))
   registerHosts(program, ctx, exitCode(runs.hosts))
   registerExplain(program, ctx, exitCode(runs.explain))
+  registerRequest(program, ctx, exitCode(runs.request))
   try {
     await program.parseAsync(argv, { from: 'user' })
     return code

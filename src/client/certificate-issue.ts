@@ -86,7 +86,7 @@ async function signNewKey(ctx: ClientContext, discovery: DiscoveryDocument, host
   } catch (error) {
     if (error instanceof HttpStatusError && error.status === 403) {
       const reason = error.body.message ?? error.body.error_description ?? 'denied by policy'
-      const hint = error.code === 'ERR_STEP_UP_REQUIRED' ? 'run: jitssh login --force' : `see: jitssh explain ${host}`
+      const hint = error.code === 'ERR_STEP_UP_REQUIRED' ? 'run: jitssh login --force' : (requestHint(error.body.hint) ?? `see: jitssh explain ${host}`)
       throw new JitsshError(error.code, `access to ${host} denied: ${reason.split('\n', 1)[0]}`, { cause: error, hint })
     }
     throw error
@@ -107,4 +107,14 @@ async function signNewKey(ctx: ClientContext, discovery: DiscoveryDocument, host
 function signedByUserCa(certificate: SshCertificate, discovery: DiscoveryDocument): boolean {
   const caBase64 = discovery.jitssh.user_ca_public_key.trim().split(/\s+/)[1]
   return certificate.signatureKey.blob.toString('base64') === caBase64
+}
+
+/**
+ * The server's `ask: jitssh request ...` hint, when it is exactly such a command (a host, a login, a duration
+ * and an optional quoted reason prompt): it is printed to a terminal, so nothing else from the server is.
+ */
+export function requestHint(hint: unknown): string | undefined {
+  if (typeof hint !== 'string' || hint.length > 400) return undefined
+  const command = /^ask: jitssh request (create|break-glass) --host [a-z0-9.*?-]+ --login [a-z0-9_.|<>-]+ --duration [0-9]+[mh](?: --reason "[^"\\$`\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*")?$/
+  return command.test(hint) ? hint : undefined
 }

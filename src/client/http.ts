@@ -18,7 +18,7 @@ export class HttpStatusError extends JitsshError {
     code: ErrorCode,
     message: string,
     readonly status: number,
-    readonly body: { error?: string; message?: string; error_description?: string },
+    readonly body: { error?: string; message?: string; error_description?: string; hint?: string },
     hint?: string,
   ) {
     super(code, message, hint === undefined ? {} : { hint })

@@ -42,6 +42,7 @@ import { registerTokenRoutes } from './oauth/token-routes.js'
 import { registerKrlRoute } from './revocation/krl-route.js'
 import { registerExplainRoutes } from './policy/explain-routes.js'
 import { AccessRequests } from './requests/access-requests.js'
+import { registerRequestPageRoutes } from './requests/request-page-routes.js'
 import { registerRequestRoutes } from './requests/request-routes.js'
 import { Webhooks } from './requests/webhooks.js'
 import { SessionService } from './sessions/session-service.js'
@@ -171,6 +172,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   registerKrlRoute(app, ctx)
   registerExplainRoutes(app, ctx)
   registerRequestRoutes(app, ctx)
+  registerRequestPageRoutes(app, ctx)
   if (config.metrics.enabled) registerMetricsRoute(app, config.metrics, metrics)
   // Behind a TLS proxy every connection is the proxy's: the proxy must cap its clients instead.
   if (!config.behindTlsProxy) {

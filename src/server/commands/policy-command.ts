@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { JitsshError } from '../../shared/errors.js'
 import { parseTimeParam } from '../admin/audit-query.js'
-import { parseDuration } from '../config/duration.js'
+import { parseDuration } from '../../shared/duration.js'
 import { loadConfig } from '../config/load-config.js'
 import type { ServerConfig } from '../config/types.js'
 import { requestedHost } from '../http/request-fields.js'

@@ -1,5 +1,5 @@
 import { JitsshError } from '../../shared/errors.js'
-import { parseDuration } from './duration.js'
+import { parseDuration } from '../../shared/duration.js'
 
 /**
  * A value inside the parsed YAML with its key path, so every validation error names the file,

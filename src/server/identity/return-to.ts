@@ -1,7 +1,7 @@
-/** Where the browser may be sent back to after signing in: our own authorize or device pages only. */
+/** Where the browser may be sent back to after signing in: our own authorize, device and request pages only. */
 export function safeReturnTo(value: unknown): string {
   if (typeof value !== 'string') return '/device'
-  if (/^\/(authorize\?|device(\?|$))/.test(value) && !/[\r\n\\]/.test(value)) return value
+  if (/^\/(authorize\?|device(\?|$)|requests(\/req-[a-z0-9]{10})?$)/.test(value) && !/[\r\n\\]/.test(value)) return value
   return '/device'
 }
 

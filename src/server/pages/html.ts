@@ -34,7 +34,9 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeH
 const STYLE = `body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#222}
 h1{font-size:1.4rem}label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}
 button{margin-top:1rem;padding:.5rem 1.2rem;font-size:1rem;margin-right:.5rem}.error{color:#a00}.code{font-family:monospace;font-size:1.3rem;letter-spacing:.1rem}
-dl{display:grid;grid-template-columns:max-content auto;gap:.3rem 1rem}dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}`
+dl{display:grid;grid-template-columns:max-content auto;gap:.3rem 1rem}dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}
+body.wide{max-width:60rem}table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ddd;vertical-align:top;overflow-wrap:anywhere}
+textarea{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box;min-height:4rem}.state{font-weight:600}.warn{color:#a60;font-weight:600}.muted{color:#666}`
 
 const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64')
 
@@ -50,9 +52,9 @@ export const PAGE_CSP = [...BASE_CSP, "form-action 'self'"].join('; ')
  */
 export const LOGIN_PAGE_CSP = BASE_CSP.join('; ')
 
-export function page(title: string, body: SafeHtml): string {
+export function page(title: string, body: SafeHtml, options: { wide?: boolean } = {}): string {
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="referrer" content="no-referrer"><title>${title} · jitssh</title><style>${new SafeHtml(STYLE)}</style></head>
-<body>${body}</body></html>`.value
+<body${options.wide ? html` class="wide"` : ''}>${body}</body></html>`.value
 }

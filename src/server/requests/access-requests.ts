@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { formatDuration } from '../../shared/duration.js'
 import { JitsshError } from '../../shared/errors.js'
 import type { AuditLog } from '../audit/audit-log.js'
 import type { PolicyRule, RequestRule, ServerConfig } from '../config/types.js'
@@ -134,7 +135,7 @@ export class AccessRequests {
     const autoApproved = !input.breakGlass && settings.autoApprove !== undefined && checkConditions(settings.autoApprove, facts).failed === undefined
     const approved = input.breakGlass || autoApproved
     const row: AccessRequestRow = {
-      id: `req-${randomBytes(8).toString('base64url').replace(/[-_]/g, '').slice(0, 10).toLowerCase().padEnd(10, '0')}`,
+      id: newRequestId(),
       requester: actor.identity,
       rule: rule.name,
       host,
@@ -382,9 +383,10 @@ export function describeState(request: AccessRequestRow, now: number): AccessReq
   return request.state
 }
 
-export function formatDuration(ms: number): string {
-  const minutes = Math.round(ms / 60_000)
-  if (minutes % (60 * 24) === 0) return `${minutes / (60 * 24)}d`
-  if (minutes % 60 === 0) return `${minutes / 60}h`
-  return minutes > 60 ? `${Math.floor(minutes / 60)}h${minutes % 60}m` : `${minutes}m`
+/** Letters and digits people do not confuse (no 0/o, 1/l): 10 of them are 50 random bits. */
+const ID_ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789'
+
+/** `req-` and 10 random characters: short enough to type, long enough not to collide. */
+function newRequestId(): string {
+  return `req-${[...randomBytes(10)].map((byte) => ID_ALPHABET[byte & 31]).join('')}`
 }

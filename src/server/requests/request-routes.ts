@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { JitsshError } from '../../shared/errors.js'
 import type { AccessRequestList, AccessRequestView, CreateAccessRequest, CreateAccessRequestResponse } from '../../shared/protocol.js'
-import { isAdmin } from '../admin/admins.js'
 import type { Uses } from '../context.js'
 import { authenticateBearer, type Authenticated } from '../http/bearer-auth.js'
 import { requestedDurationSeconds, requestedObject } from '../http/request-fields.js'
 import type { AccessRequestRow, AccessReviewRow } from '../store/store.js'
 import type { RequestActor, RequestDetails } from './access-requests.js'
+import { actingAs } from './acting.js'
 
 export type RequestRouteDeps = Uses<'accessTokens' | 'audit' | 'config' | 'publicUrl' | 'requests' | 'sessions'>
 
@@ -38,18 +38,7 @@ export function registerRequestRoutes(app: FastifyInstance, ctx: RequestRouteDep
   /** Authenticates, runs `action`, and audits a refusal (a forbidden review, a denied request) with what was tried. */
   async function acting<T>(request: FastifyRequest, what: string, action: (actor: RequestActor, admin: boolean) => Promise<T>): Promise<T> {
     const auth = await authenticateBearer(ctx, request)
-    const actor = actorOf(auth, request)
-    try {
-      return await action(actor, isAdmin(ctx, actor.identity))
-    } catch (error) {
-      if (error instanceof JitsshError && (error.code === 'ERR_FORBIDDEN' || error.code === 'ERR_POLICY_DENIED')) {
-        await ctx.audit.record({
-          type: 'access.denied', outcome: 'denied', user: actor.identity.email, sessionId: actor.sessionId,
-          detail: { action: what, code: error.code, reason: error.message, ip: request.ip, request_id: (request.params as { id?: string } | undefined)?.id?.slice(0, 40) ?? null },
-        })
-      }
-      throw error
-    }
+    return actingAs(ctx, actorOf(auth, request), what, (request.params as { id?: string } | undefined)?.id, action)
   }
 
   app.post<{ Body: Partial<CreateAccessRequest> }>('/v1/requests', perIp, async (request): Promise<CreateAccessRequestResponse> =>

@@ -2,7 +2,8 @@ import { createHmac, randomUUID } from 'node:crypto'
 import type { WebhookConfig } from '../config/types.js'
 import { DeliveryQueue } from '../http/delivery-queue.js'
 import type { AccessRequestRow } from '../store/store.js'
-import { formatDuration, type RequestEvent } from './access-requests.js'
+import { formatDuration } from '../../shared/duration.js'
+import type { RequestEvent } from './access-requests.js'
 
 /** Attempts per delivery (about two minutes of backoff) before it is given up, logged and counted. */
 const MAX_ATTEMPTS = 8
