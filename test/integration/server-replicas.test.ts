@@ -20,7 +20,7 @@ import type { RevocationEvent } from '../../src/server/store/store.js'
 import { adminCall, refreshWith, signFor } from '../helpers/admin.js'
 import { auditKeysOf } from '../helpers/audit.js'
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js'
-import { DEFAULT_USERS, loginWithPassword, startTestServer, type TestServer } from '../helpers/server.js'
+import { DEFAULT_POLICY, DEFAULT_USERS, loginWithPassword, startTestServer, type TestServer } from '../helpers/server.js'
 
 type Login = Awaited<ReturnType<typeof loginWithPassword>>
 let postgres: TestPostgres
@@ -40,7 +40,9 @@ beforeAll(async () => {
   generateServerKeys(keysDir)
   const options = {
     users: [...DEFAULT_USERS, { username: 'carol', email: 'carol@example.com', groups: ['dev'] }],
-    targets: { 'echo.example.com': `127.0.0.1:${(echo.address() as AddressInfo).port}` },
+    targets: { 'echo.example.com': `127.0.0.1:${(echo.address() as AddressInfo).port}`, 'vault.internal': `127.0.0.1:${(echo.address() as AddressInfo).port}` },
+    // vault.internal only on request (the default rule covers *.example.com), approved by ops.
+    policy: [...DEFAULT_POLICY, { name: 'vault', groups: ['dev'], hosts: ['vault.internal'], principals: ['{email_local}'], request: { approvers: { groups: ['ops'] }, reason: 'optional' } }],
     config: { storage: { postgres: postgres.url }, keys_dir: keysDir, admins: { groups: ['ops'] } },
   }
   a = await startTestServer(options)
@@ -57,8 +59,8 @@ afterAll(async () => {
   if (keysDir) rmSync(keysDir, { recursive: true, force: true })
 })
 
-async function openTunnel(url: string, token: string): Promise<WebSocket> {
-  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/tunnel?host=echo.example.com`, { headers: { authorization: `Bearer ${token}` } })
+async function openTunnel(url: string, token: string, host = 'echo.example.com'): Promise<WebSocket> {
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/tunnel?host=${host}`, { headers: { authorization: `Bearer ${token}` } })
   await once(ws, 'open')
   ws.send(Buffer.from('ping through B'))
   const [echoed] = (await once(ws, 'message')) as [Buffer]
@@ -145,6 +147,29 @@ describe('two replicas on one PostgreSQL', () => {
     console.log(`revoke on A while B was not listening -> tunnel on B closed after B reconnected: ${(at - started).toFixed(1)} ms`)
     expect(code).toBe(TUNNEL_CLOSE.SESSION_REVOKED)
     expect(at - started).toBeLessThan(1000)
+  })
+
+  it('honours on A an access request approved on B at once, and closes A’s tunnel within 1 s of the grant being revoked on B', async () => {
+    const carol = await loginWithPassword(a.url, 'carol')
+    const call = async (url: string, token: string, path: string, body: unknown) => {
+      const response = await fetch(`${url}/v1/${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      return { status: response.status, body: (await response.json()) as { request?: { id: string }; state?: string; message?: string } }
+    }
+    expect((await signFor(a.url, carol.access_token, 'vault.internal')).status).toBe(403)
+    const created = await call(a.url, carol.access_token, 'requests', { host: 'vault.internal', duration_seconds: 600 })
+    const id = created.body.request!.id
+    expect((await call(bUrl, bob.access_token, `requests/${id}/review`, { decision: 'approve' })).body.state).toBe('approved')
+    expect((await signFor(a.url, carol.access_token, 'vault.internal')).status).toBe(200)
+    const ws = await openTunnel(a.url, carol.access_token, 'vault.internal')
+    const closed = closeOf(ws)
+    const started = performance.now()
+    expect((await call(bUrl, bob.access_token, `requests/${id}/revoke`, { reason: 'incident over' })).body.state).toBe('revoked')
+    const { code, reason, at } = await closed
+    console.log(`grant revoked on B -> tunnel on A closed: ${(at - started).toFixed(1)} ms`)
+    expect(code).toBe(TUNNEL_CLOSE.POLICY_DENIED)
+    expect(reason).toBe(`grant.revoked: access grant ${id} was revoked: incident over`)
+    expect(at - started).toBeLessThan(1000)
+    expect((await signFor(a.url, carol.access_token, 'vault.internal')).status).toBe(403)
   })
 
   it('kept one unbroken audit chain across both replicas, as jitssh-server audit verify (on B’s config) also finds', async () => {

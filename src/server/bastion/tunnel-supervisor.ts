@@ -42,7 +42,7 @@ export class TunnelSupervisor extends TunnelRegistry {
       this.sessions.onRevoke((sessionId, reason) => void this.closeSession(sessionId, TUNNEL_CLOSE.SESSION_REVOKED, `session revoked: ${reason}`)),
       this.sessions.onUserRevoke((user, reason) => void this.closeUser(user, TUNNEL_CLOSE.SESSION_REVOKED, `session revoked: ${reason}`)),
       this.sessions.onResync(() => void this.sweep()),
-      this.requests.onGrantRevoked((grantId, reason) => void this.closeGrant(grantId, TUNNEL_CLOSE.POLICY_DENIED, `grant.revoked: ${reason}`)),
+      this.requests.onGrantRevoked((grantId, reason) => void this.closeGrant(grantId, TUNNEL_CLOSE.POLICY_DENIED, `grant.revoked: access grant ${grantId} was revoked: ${reason}`)),
     )
     const recheck = (tunnel: { sessionId: string; close(code: number, reason: string): void }): void => {
       this.sessions.requireActive(tunnel.sessionId).catch((error: unknown) => {

@@ -219,7 +219,7 @@ export class AccessRequests {
     const now = this.deps.now()
     const row = await this.deps.store.requests.revoke(id, now, actor.identity.email, reason)
     if (!row) throw new JitsshError('ERR_BAD_REQUEST', `${id} is ${describeState(found.request, now)}: only an approved or active grant can be revoked`)
-    this.tellRevoked(id, `access grant ${id} revoked by ${actor.identity.email}: ${reason}`)
+    this.tellRevoked(id, reason)
     await this.record('revoked', row, actor.identity.email, reason, { session_id: actor.sessionId, ip: actor.ip })
     return row
   }
