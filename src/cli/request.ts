@@ -135,7 +135,7 @@ export async function requestCommand(ctx: ClientContext, options: RequestOptions
 async function ask(ctx: ClientContext, client: ApiClient, options: Extract<RequestOptions, { action: 'create' | 'break-glass' }>): Promise<number> {
   const host = parseHostArg(options.host, { allowPattern: true, allowPort: false }).host.toLowerCase()
   const durationMs = parseDuration(options.duration)
-  if (durationMs === undefined || durationMs < 60_000 || durationMs % 1000 !== 0) throw new JitsshError('ERR_USAGE', `--duration: expected a duration like 30m or 2h, not ${JSON.stringify(firstLine(options.duration).slice(0, 20))}`)
+  if (durationMs === undefined || durationMs < 10_000 || durationMs % 1000 !== 0) throw new JitsshError('ERR_USAGE', `--duration: expected a duration of at least 10s like 30m or 2h, not ${JSON.stringify(firstLine(options.duration).slice(0, 20))}`)
   const dryRun = options.action === 'create' && options.dryRun === true
   const body: CreateAccessRequest = {
     host, duration_seconds: durationMs / 1000,

@@ -36,7 +36,7 @@ h1{font-size:1.4rem}label{display:block;margin:.8rem 0 .2rem}input{width:100%;pa
 button{margin-top:1rem;padding:.5rem 1.2rem;font-size:1rem;margin-right:.5rem}.error{color:#a00}.code{font-family:monospace;font-size:1.3rem;letter-spacing:.1rem}
 dl{display:grid;grid-template-columns:max-content auto;gap:.3rem 1rem}dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}
 body.wide{max-width:60rem}table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ddd;vertical-align:top;overflow-wrap:anywhere}
-textarea{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box;min-height:4rem}.state{font-weight:600}.warn{color:#a60;font-weight:600}.muted{color:#666}`
+textarea{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box;min-height:4rem}.state{font-weight:600}.warn{color:#a60;font-weight:600}.muted{color:#666}td.nowrap{white-space:nowrap;overflow-wrap:normal}`
 
 const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64')
 

@@ -1,31 +1,32 @@
 import { formatDuration } from '../../shared/duration.js'
 import type { AccessRequestRow, AccessReviewRow } from '../store/store.js'
+import { effectiveState } from '../requests/access-requests.js'
 import { html, page, type SafeHtml } from './html.js'
 
 const when = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC'))
 const access = (row: AccessRequestRow): string => `${row.login}@${row.host} for ${formatDuration(row.durationMs)}`
 
-function stateOf(row: AccessRequestRow): SafeHtml {
-  return html`<span class="state">${row.state}</span>${row.breakGlass ? html` <span class="warn">break-glass</span>` : ''}`
+function stateOf(row: AccessRequestRow, now: number): SafeHtml {
+  return html`<span class="state">${effectiveState(row, now)}</span>${row.breakGlass ? html` <span class="warn">break-glass</span>` : ''}`
 }
 
-function requestTable(rows: AccessRequestRow[], empty: string): SafeHtml {
+function requestTable(rows: AccessRequestRow[], empty: string, now: number): SafeHtml {
   if (rows.length === 0) return html`<p class="muted">${empty}</p>`
   return html`<table><thead><tr><th>Request</th><th>State</th><th>Requester</th><th>Access</th><th>Reason</th><th>Created</th></tr></thead><tbody>
-${rows.map((row) => html`<tr><td><a href="/requests/${row.id}">${row.id}</a></td><td>${stateOf(row)}</td><td>${row.requester.email}</td><td>${access(row)}</td><td>${row.reason ?? ''}</td><td>${when(row.createdAt)}</td></tr>`)}
+${rows.map((row) => html`<tr><td class="nowrap"><a href="/requests/${row.id}">${row.id}</a></td><td class="nowrap">${stateOf(row, now)}</td><td>${row.requester.email}</td><td>${access(row)}</td><td>${row.reason ?? ''}</td><td>${when(row.createdAt)}</td></tr>`)}
 </tbody></table>`
 }
 
 /** `/requests`: what waits for the person's review, and their own requests. */
-export function renderRequestListPage(input: { signedInAs: string; toReview: AccessRequestRow[]; mine: AccessRequestRow[] }): string {
+export function renderRequestListPage(input: { signedInAs: string; toReview: AccessRequestRow[]; mine: AccessRequestRow[]; now: number }): string {
   return page(
     'Access requests',
     html`<h1>Access requests</h1>
 <p>Signed in as <strong>${input.signedInAs}</strong>. Ask for access with <code>jitssh request create --host HOST --duration 1h --reason "..."</code>.</p>
 <h2>Waiting for your review</h2>
-${requestTable(input.toReview, 'Nothing is waiting for your review.')}
+${requestTable(input.toReview, 'Nothing is waiting for your review.', input.now)}
 <h2>Your requests</h2>
-${requestTable(input.mine, 'You have not asked for access yet.')}`,
+${requestTable(input.mine, 'You have not asked for access yet.', input.now)}`,
     { wide: true },
   )
 }
@@ -57,7 +58,7 @@ export function renderRequestPage(input: RequestPageInput): string {
     html`<h1>Access request ${request.id}</h1>
 ${input.message ? html`<p class="${input.message.error ? 'error' : 'state'}" role="${input.message.error ? 'alert' : 'status'}">${input.message.text}</p>` : ''}
 <dl>
-<dt>State</dt><dd>${stateOf(request)}</dd>
+<dt>State</dt><dd>${stateOf(request, input.now)}</dd>
 <dt>Requester</dt><dd>${request.requester.email}${request.requester.name ? ` (${request.requester.name})` : ''}</dd>
 <dt>Host</dt><dd><code>${request.host}</code></dd>
 <dt>Login</dt><dd><code>${request.login}</code></dd>
@@ -80,7 +81,7 @@ ${input.canCancel ? form('cancel', html`<button type="submit">Cancel this reques
 ${input.canRevoke ? html`<h2>End this access now</h2>${form('revoke', html`<label for="revoke_reason">Reason</label>
 <textarea id="revoke_reason" name="reason" maxlength="1000" required></textarea>
 <button type="submit">Revoke</button>`)}` : ''}
-${input.history.length > 0 ? html`<h2>Recent requests of ${request.requester.email}</h2>${requestTable(input.history, '')}` : ''}
+${input.history.length > 0 ? html`<h2>Recent requests of ${request.requester.email}</h2>${requestTable(input.history, '', input.now)}` : ''}
 <p><a href="/requests">All requests</a></p>`,
     { wide: true },
   )

@@ -14,6 +14,8 @@ import { requestedHostOrPattern, requestedReason } from '../http/request-fields.
 export const MAX_PENDING_PER_PERSON = 20
 /** How often timed transitions (expiry, the end of a grant) are applied and announced. */
 const SWEEP_MS = 2_000
+/** The shortest grant (a short one is fine for a single command; policy caps the longest). */
+export const MIN_DURATION_MS = 10_000
 
 /** What happened to a request, for the audit log and the webhooks (request.<event>). */
 export type RequestEvent = 'created' | 'reviewed' | 'approved' | 'denied' | 'expired' | 'cancelled' | 'revoked' | 'ended' | 'break_glass' | 'activated'
@@ -123,7 +125,7 @@ export class AccessRequests {
     const { rule, request: settings, logins } = this.ruleFor(config, actor.identity, host, login, input.breakGlass)
     const chosen = login ?? (logins.length === 1 ? logins[0]! : undefined)
     if (chosen === undefined) throw new JitsshError('ERR_BAD_REQUEST', `rule "${rule.name}" grants ${logins.join(', ')} on ${host}: say which with --login`)
-    if (input.durationMs < 60_000) throw new JitsshError('ERR_BAD_REQUEST', 'duration must be at least 1m')
+    if (input.durationMs < MIN_DURATION_MS) throw new JitsshError('ERR_BAD_REQUEST', 'duration must be at least 10s')
     if (input.durationMs > settings.maxDurationMs) {
       throw new JitsshError('ERR_BAD_REQUEST', `duration ${formatDuration(input.durationMs)} is longer than rule "${rule.name}" allows (${formatDuration(settings.maxDurationMs)})`)
     }
@@ -188,7 +190,7 @@ export class AccessRequests {
     })
     if (outcome.outcome === 'unknown') throw notFound(id)
     if (outcome.outcome === 'duplicate') throw new JitsshError('ERR_BAD_REQUEST', `${actor.identity.email} has reviewed ${id} already`)
-    if (outcome.outcome === 'closed') throw new JitsshError('ERR_BAD_REQUEST', `${id} is ${describeState(outcome.request, now)}: it can no longer be reviewed`)
+    if (outcome.outcome === 'closed') throw new JitsshError('ERR_BAD_REQUEST', `${id} is ${effectiveState(outcome.request, now)}: it can no longer be reviewed`)
     const context = { session_id: actor.sessionId, ip: actor.ip, decision, approvals: outcome.reviews.filter((r) => r.decision === 'approve').length, required: outcome.request.approvalsRequired }
     await this.record('reviewed', outcome.request, actor.identity.email, reason, context)
     if (outcome.request.state === 'approved') await this.record('approved', outcome.request, actor.identity.email, reason, context)
@@ -203,7 +205,7 @@ export class AccessRequests {
     if (!samePerson(request.requester, actor.identity)) throw new JitsshError('ERR_FORBIDDEN', `only ${request.requester.email} can cancel ${id}`)
     const now = this.deps.now()
     const row = await this.deps.store.requests.transition(id, ['pending'], { state: 'cancelled', closedAt: now, closedBy: actor.identity.email, closedReason: reason ?? 'cancelled by the requester' })
-    if (!row) throw new JitsshError('ERR_BAD_REQUEST', `${id} is ${describeState(request, now)}: only a pending request can be cancelled (revoke a grant instead)`)
+    if (!row) throw new JitsshError('ERR_BAD_REQUEST', `${id} is ${effectiveState(request, now)}: only a pending request can be cancelled (revoke a grant instead)`)
     await this.record('cancelled', row, actor.identity.email, row.closedReason, { session_id: actor.sessionId, ip: actor.ip })
     return row
   }
@@ -218,7 +220,7 @@ export class AccessRequests {
     if (!this.details(actor, found.request, found.reviews, admin).canRevoke) throw new JitsshError('ERR_FORBIDDEN', `${actor.identity.email} may not revoke ${id}`)
     const now = this.deps.now()
     const row = await this.deps.store.requests.revoke(id, now, actor.identity.email, reason)
-    if (!row) throw new JitsshError('ERR_BAD_REQUEST', `${id} is ${describeState(found.request, now)}: only an approved or active grant can be revoked`)
+    if (!row) throw new JitsshError('ERR_BAD_REQUEST', `${id} is ${effectiveState(found.request, now)}: only an approved or active grant can be revoked`)
     this.tellRevoked(id, reason)
     await this.record('revoked', row, actor.identity.email, reason, { session_id: actor.sessionId, ip: actor.ip })
     return row
@@ -377,9 +379,14 @@ function requestedLogin(value: unknown): string {
   return value
 }
 
-/** `pending`, `approved until 14:00 UTC`, ... for messages. */
-export function describeState(request: AccessRequestRow, now: number): AccessRequestState | string {
+/**
+ * The state as of `now`: what the sweep will record at its next turn (within seconds) is already true —
+ * a grant past its end has ended, a request past its deadline has expired.
+ */
+export function effectiveState(request: AccessRequestRow, now: number): AccessRequestState {
   if (request.state === 'pending' && request.pendingUntil <= now) return 'expired'
+  if (request.state === 'approved' && ((request.claimBy ?? Infinity) <= now || (request.endsAt ?? Infinity) <= now)) return 'expired'
+  if (request.state === 'active' && (request.endsAt ?? Infinity) <= now) return 'ended'
   return request.state
 }
 

@@ -41,7 +41,7 @@ export function registerRequestPageRoutes(app: FastifyInstance, ctx: RequestPage
     if (!signedIn) return reply.code(302).header('location', loginUrl('/requests')).send()
     const actor = actorOf(signedIn, request)
     const [toReview, mine] = await Promise.all([ctx.requests.list(actor, 'review', 100, false), ctx.requests.list(actor, 'mine', 50, false)])
-    return htmlReply(reply).send(renderRequestListPage({ signedInAs: signedIn.identity.email, toReview, mine }))
+    return htmlReply(reply).send(renderRequestListPage({ signedInAs: signedIn.identity.email, toReview, mine, now: ctx.now() }))
   })
 
   async function show(request: FastifyRequest, reply: FastifyReply, signedIn: SignedIn, id: string, message?: { text: string; error: boolean }, status = 200): Promise<FastifyReply> {

@@ -5,17 +5,17 @@ import type { Uses } from '../context.js'
 import { authenticateBearer, type Authenticated } from '../http/bearer-auth.js'
 import { requestedDurationSeconds, requestedObject } from '../http/request-fields.js'
 import type { AccessRequestRow, AccessReviewRow } from '../store/store.js'
-import type { RequestActor, RequestDetails } from './access-requests.js'
+import { effectiveState, type RequestActor, type RequestDetails } from './access-requests.js'
 import { actingAs } from './acting.js'
 
-export type RequestRouteDeps = Uses<'accessTokens' | 'audit' | 'config' | 'publicUrl' | 'requests' | 'sessions'>
+export type RequestRouteDeps = Uses<'accessTokens' | 'audit' | 'config' | 'now' | 'publicUrl' | 'requests' | 'sessions'>
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString())
 
 /** The API's view of a request (with its reviews and what the caller may do, when given). */
-export function requestView(publicUrl: string, request: AccessRequestRow, reviews: AccessReviewRow[] = [], can?: Pick<RequestDetails, 'canReview' | 'canRevoke' | 'canCancel'>): AccessRequestView {
+export function requestView(publicUrl: string, now: number, request: AccessRequestRow, reviews: AccessReviewRow[] = [], can?: Pick<RequestDetails, 'canReview' | 'canRevoke' | 'canCancel'>): AccessRequestView {
   return {
-    id: request.id, state: request.state, requester: request.requester.email, host: request.host, login: request.login,
+    id: request.id, state: effectiveState(request, now), requester: request.requester.email, host: request.host, login: request.login,
     duration_seconds: Math.round(request.durationMs / 1000), reason: request.reason, rule: request.rule, break_glass: request.breakGlass,
     approvals_required: request.approvalsRequired, approvals: reviews.filter((review) => review.decision === 'approve').length,
     reviews: reviews.map((review) => ({ reviewer: review.reviewerEmail, decision: review.decision, reason: review.reason, at: iso(review.at)! })),
@@ -48,9 +48,9 @@ export function registerRequestRoutes(app: FastifyInstance, ctx: RequestRouteDep
       if (body.dry_run !== undefined && typeof body.dry_run !== 'boolean') throw new JitsshError('ERR_BAD_REQUEST', 'dry_run must be true or false')
       const created = await ctx.requests.create(actor, {
         host: body.host, login: body.login, reason: body.reason, breakGlass: body.break_glass === true, dryRun: body.dry_run === true,
-        durationMs: requestedDurationSeconds(body.duration_seconds, 'duration_seconds', 60, 30 * 86_400),
+        durationMs: requestedDurationSeconds(body.duration_seconds, 'duration_seconds', 10, 30 * 86_400),
       })
-      return { request: requestView(ctx.publicUrl(), created.request), dry_run: body.dry_run === true, approvers: created.approvers, auto_approved: created.autoApproved }
+      return { request: requestView(ctx.publicUrl(), ctx.now(), created.request), dry_run: body.dry_run === true, approvers: created.approvers, auto_approved: created.autoApproved }
     }))
 
   app.get<{ Querystring: { scope?: unknown; limit?: unknown } }>('/v1/requests', perIp, async (request): Promise<AccessRequestList> =>
@@ -60,13 +60,13 @@ export function registerRequestRoutes(app: FastifyInstance, ctx: RequestRouteDep
       const limit = request.query.limit === undefined ? 50 : Number(request.query.limit)
       if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new JitsshError('ERR_BAD_REQUEST', 'limit must be a whole number from 1 to 500')
       const rows = await ctx.requests.list(actor, scope, limit, admin)
-      return { requests: rows.map((row) => requestView(ctx.publicUrl(), row)) }
+      return { requests: rows.map((row) => requestView(ctx.publicUrl(), ctx.now(), row)) }
     }))
 
   app.get<{ Params: { id: string } }>('/v1/requests/:id', perIp, async (request): Promise<AccessRequestView> =>
     acting(request, 'request.show', async (actor, admin) => {
       const details = await ctx.requests.get(actor, request.params.id, admin)
-      return requestView(ctx.publicUrl(), details.request, details.reviews, details)
+      return requestView(ctx.publicUrl(), ctx.now(), details.request, details.reviews, details)
     }))
 
   app.post<{ Params: { id: string }; Body: { decision?: unknown; reason?: unknown } }>('/v1/requests/:id/review', perIp, async (request): Promise<AccessRequestView> =>
@@ -74,12 +74,12 @@ export function registerRequestRoutes(app: FastifyInstance, ctx: RequestRouteDep
       const body = requestedObject<{ decision: unknown; reason: unknown }>(request.body, '{decision: "approve" | "deny", reason}')
       if (body.decision !== 'approve' && body.decision !== 'deny') throw new JitsshError('ERR_BAD_REQUEST', 'decision must be "approve" or "deny"')
       const details = await ctx.requests.review(actor, request.params.id, body.decision, body.reason)
-      return requestView(ctx.publicUrl(), details.request, details.reviews, details)
+      return requestView(ctx.publicUrl(), ctx.now(), details.request, details.reviews, details)
     }))
 
   app.post<{ Params: { id: string }; Body: { reason?: unknown } }>('/v1/requests/:id/cancel', perIp, async (request): Promise<AccessRequestView> =>
-    acting(request, 'request.cancel', async (actor) => requestView(ctx.publicUrl(), await ctx.requests.cancel(actor, request.params.id, requestedObject<{ reason: unknown }>(request.body ?? {}, '{reason}').reason))))
+    acting(request, 'request.cancel', async (actor) => requestView(ctx.publicUrl(), ctx.now(), await ctx.requests.cancel(actor, request.params.id, requestedObject<{ reason: unknown }>(request.body ?? {}, '{reason}').reason))))
 
   app.post<{ Params: { id: string }; Body: { reason?: unknown } }>('/v1/requests/:id/revoke', perIp, async (request): Promise<AccessRequestView> =>
-    acting(request, 'request.revoke', async (actor, admin) => requestView(ctx.publicUrl(), await ctx.requests.revoke(actor, request.params.id, requestedObject<{ reason: unknown }>(request.body ?? {}, '{reason}').reason, admin))))
+    acting(request, 'request.revoke', async (actor, admin) => requestView(ctx.publicUrl(), ctx.now(), await ctx.requests.revoke(actor, request.params.id, requestedObject<{ reason: unknown }>(request.body ?? {}, '{reason}').reason, admin))))
 }
