@@ -1,7 +1,8 @@
-// JSON and form requests to the jitssh server: a timeout on every request, and every failure turned
-// into a JitsshError a person can act on (network → ERR_NETWORK, 401 → ERR_NOT_LOGGED_IN, ...).
+// JSON and form requests to the jitssh server: a deadline on every request, its body included, and every
+// failure turned into a JitsshError a person can act on (network → ERR_NETWORK, 401 → ERR_NOT_LOGGED_IN, ...).
 import { JitsshError, type ErrorCode } from '../shared/errors.js'
 import type { ClientContext, FetchResponse } from './context.js'
+import { startDeadline, timedOut, type Deadline } from './deadline.js'
 import { parseJitsshEnv } from './env.js'
 
 export interface RequestOptions {
@@ -29,11 +30,6 @@ export class HttpStatusError extends JitsshError {
   }
 }
 
-export function requestSignal(ctx: Pick<ClientContext, 'signal' | 'env'>, timeoutMs?: number): AbortSignal {
-  const ms = timeoutMs ?? parseJitsshEnv(ctx.env).httpTimeoutMs
-  return AbortSignal.any([ctx.signal, AbortSignal.timeout(ms)])
-}
-
 /** Sends one request and returns the parsed JSON body of a 2xx response (or null for an empty body). */
 export async function requestJson<T>(ctx: ClientContext, url: string, options: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'jitssh-cli' }
@@ -47,14 +43,16 @@ export async function requestJson<T>(ctx: ClientContext, url: string, options: R
     body = new URLSearchParams(options.form).toString()
   }
   const method = options.method ?? (body === undefined ? 'GET' : 'POST')
-  const signal = requestSignal(ctx, options.timeoutMs)
+  const deadline = startDeadline(ctx.signal, options.timeoutMs ?? parseJitsshEnv(ctx.env).httpTimeoutMs)
   let response: FetchResponse
   let text: string
   try {
-    response = await ctx.fetch(url, { method, headers, ...(body === undefined ? {} : { body }), signal, redirect: 'error' })
+    response = await ctx.fetch(url, { method, headers, ...(body === undefined ? {} : { body }), signal: deadline.signal, redirect: 'error' })
     text = await response.text()
   } catch (error) {
-    throw networkError(ctx, url, error)
+    throw networkError(ctx, url, error, deadline)
+  } finally {
+    deadline.done()
   }
   const parsed = parseJson(text)
   if (!response.ok) throw statusError(url, response.status, parsed)
@@ -75,12 +73,11 @@ function parseJson(text: string): unknown {
   }
 }
 
-export function networkError(ctx: Pick<ClientContext, 'signal'>, url: string, error: unknown): JitsshError {
+function networkError(ctx: Pick<ClientContext, 'signal'>, url: string, error: unknown, deadline: Deadline): JitsshError {
   if (error instanceof JitsshError) return error
   if (ctx.signal.aborted) return new JitsshError('ERR_INTERRUPTED', 'interrupted', { cause: error })
   const origin = safeOrigin(url)
-  const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
-  const detail = timedOut ? 'timed out' : describeCause(error)
+  const detail = deadline.expired ? timedOut(deadline.ms) : describeCause(error)
   return new JitsshError('ERR_NETWORK', `cannot reach ${origin}: ${detail}`, {
     cause: error,
     hint: 'check the network, the server URL and HTTPS_PROXY/NO_PROXY',
