@@ -2,6 +2,7 @@
 import type { Command } from 'commander'
 import type { DisabledUserList, UserAccessResult } from '../shared/protocol.js'
 import { adminClient } from '../client/admin/api.js'
+import { ANSWER_LIMITS } from '../client/server-answers.js'
 import type { ClientContext } from '../client/context.js'
 import { formatLocalTime, resolveTimeZone } from '../client/admin/zoned-time.js'
 import type { RunCommand } from './command.js'
@@ -50,7 +51,7 @@ export async function userCommand(ctx: ClientContext, options: UserOptions): Pro
 async function changeUserAccess(ctx: ClientContext, options: Exclude<UserOptions, { action: 'list-disabled' }>): Promise<number> {
   const { action } = options
   const client = await adminClient(ctx, parseServerArg(options.server))
-  const result = await client.post<UserAccessResult>(`users/${action}`, {
+  const result = await client.post<UserAccessResult>(ANSWER_LIMITS.admin, `users/${action}`, {
     user: options.user.trim(),
     ...(action === 'disable' && options.reason !== undefined ? { reason: options.reason } : {}),
   })
@@ -66,7 +67,7 @@ async function changeUserAccess(ctx: ClientContext, options: Exclude<UserOptions
 
 async function listDisabled(ctx: ClientContext, options: UserCommonOptions): Promise<number> {
   const client = await adminClient(ctx, parseServerArg(options.server))
-  const list = await client.get<DisabledUserList>('users/disabled')
+  const list = await client.get<DisabledUserList>(ANSWER_LIMITS.admin, 'users/disabled')
   if (options.json === true) {
     ctx.stdout.write(`${JSON.stringify(list, null, 2)}\n`)
     return 0

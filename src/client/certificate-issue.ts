@@ -11,6 +11,7 @@ import type { ClientContext } from './context.js'
 import { getDiscovery } from './auth/discovery.js'
 import { ensurePrivateDir } from './files/atomic-files.js'
 import { HttpStatusError, requestJson } from './http.js'
+import { ANSWER_LIMITS } from './server-answers.js'
 import { acquireLock } from './files/lock.js'
 import { performLogin, type LoginOptions, type LoginUi } from './auth/login.js'
 import type { JitsshPaths } from './files/paths.js'
@@ -69,6 +70,7 @@ async function signNewKey(ctx: ClientContext, discovery: DiscoveryDocument, host
   let response: SignResponse
   try {
     response = await requestJson<SignResponse>(ctx, discovery.jitssh.sign_endpoint, {
+      answer: ANSWER_LIMITS.sign,
       bearer: token,
       json: { public_key: formatPublicKey(pair.publicKey, `jitssh:${host}`), hostname: host },
     })

@@ -4,8 +4,11 @@ import { JitsshError, type ErrorCode } from '../shared/errors.js'
 import type { ClientContext, FetchResponse } from './context.js'
 import { startDeadline, timedOut, type Deadline } from './deadline.js'
 import { parseJitsshEnv } from './env.js'
+import { formatBytes, invalidAnswer, type AnswerLimit } from './server-answers.js'
 
 export interface RequestOptions {
+  /** What the answer is (for messages) and the most of its body to read. */
+  answer: AnswerLimit
   method?: 'GET' | 'POST'
   bearer?: string
   json?: unknown
@@ -30,8 +33,11 @@ export class HttpStatusError extends JitsshError {
   }
 }
 
-/** Sends one request and returns the parsed JSON body of a 2xx response (or null for an empty body). */
-export async function requestJson<T>(ctx: ClientContext, url: string, options: RequestOptions = {}): Promise<T> {
+/**
+ * Sends one request and returns the parsed JSON body of a 2xx response (or null for an empty body). The whole
+ * exchange, body included, has JITSSH_HTTP_TIMEOUT_MS; the body is read up to `options.answer.maxBytes`.
+ */
+export async function requestJson<T>(ctx: ClientContext, url: string, options: RequestOptions): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'jitssh-cli' }
   let body: string | undefined
   if (options.bearer !== undefined) headers.authorization = `Bearer ${options.bearer}`
@@ -45,17 +51,19 @@ export async function requestJson<T>(ctx: ClientContext, url: string, options: R
   const method = options.method ?? (body === undefined ? 'GET' : 'POST')
   const deadline = startDeadline(ctx.signal, options.timeoutMs ?? parseJitsshEnv(ctx.env).httpTimeoutMs)
   let response: FetchResponse
-  let text: string
+  let text: string | null
   try {
     response = await ctx.fetch(url, { method, headers, ...(body === undefined ? {} : { body }), signal: deadline.signal, redirect: 'error' })
-    text = await response.text()
+    text = await readBounded(response, options.answer.maxBytes)
   } catch (error) {
     throw networkError(ctx, url, error, deadline)
   } finally {
     deadline.done()
   }
+  // An error answer too long to read is reported by its status alone.
+  if (!response.ok) throw statusError(url, response.status, text === null ? undefined : parseJson(text))
+  if (text === null) throw invalidAnswer(options.answer, `more than ${formatBytes(options.answer.maxBytes)}`)
   const parsed = parseJson(text)
-  if (!response.ok) throw statusError(url, response.status, parsed)
   if (text.trim() === '') return null as T
   if (parsed === undefined) {
     throw new JitsshError('ERR_SERVER', `unexpected response from ${new URL(url).origin} (not JSON)`, {
@@ -63,6 +71,29 @@ export async function requestJson<T>(ctx: ClientContext, url: string, options: R
     })
   }
   return parsed as T
+}
+
+/** The body as text, or null when it is longer than `maxBytes`: then reading stops there and the rest is dropped. */
+async function readBounded(response: FetchResponse, maxBytes: number): Promise<string | null> {
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN)
+  const reader = response.body?.getReader()
+  if (reader === undefined) return ''
+  if (declared > maxBytes) {
+    await reader.cancel().catch(() => undefined)
+    return null
+  }
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done || value === undefined) return Buffer.concat(chunks).toString('utf8')
+    size += value.byteLength
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined)
+      return null
+    }
+    chunks.push(value)
+  }
 }
 
 function parseJson(text: string): unknown {

@@ -6,14 +6,16 @@ import type { AuditPage } from '../../shared/protocol.js'
 import type { ClientContext } from '../context.js'
 import { getDiscovery } from '../auth/discovery.js'
 import { requestJson } from '../http.js'
+import { ANSWER_LIMITS, type AnswerLimit } from '../server-answers.js'
 import { jitsshPaths } from '../files/paths.js'
 import { checkEndpoint } from '../auth/server-url.js'
 import { resolveServer, withAccessToken } from '../auth/tokens.js'
 
 export interface AdminClient {
   server: string
-  get<T>(path: string, query?: Record<string, string | undefined>): Promise<T>
-  post<T>(path: string, body: unknown): Promise<T>
+  /** GET `path` (under the admin endpoint), an answer of the kind `answer` names. */
+  get<T>(answer: AnswerLimit, path: string, query?: Record<string, string | undefined>): Promise<T>
+  post<T>(answer: AnswerLimit, path: string, body: unknown): Promise<T>
 }
 
 export async function adminClient(ctx: ClientContext, explicitServer: string | undefined): Promise<AdminClient> {
@@ -22,16 +24,16 @@ export async function adminClient(ctx: ClientContext, explicitServer: string | u
   if (server === null) throw new JitsshError('ERR_NOT_LOGGED_IN', 'not logged in to a jitssh server', { hint: 'run: jitssh login --server URL' })
   const discovery = await getDiscovery(ctx, paths, server)
   const base = checkEndpoint(server, discovery.jitssh.admin_endpoint || `${server}/v1/admin`, 'admin_endpoint').replace(/\/+$/, '')
-  const call = <T>(path: string, init: { json?: unknown }): Promise<T> =>
-    withAccessToken(ctx, paths, server, {}, (token) => requestJson<T>(ctx, `${base}/${path}`, { bearer: token, ...init }))
+  const call = <T>(answer: AnswerLimit, path: string, init: { json?: unknown }): Promise<T> =>
+    withAccessToken(ctx, paths, server, {}, (token) => requestJson<T>(ctx, `${base}/${path}`, { answer, bearer: token, ...init }))
 
   return {
     server,
-    get: (path, query = {}) => {
+    get: (answer, path, query = {}) => {
       const params = new URLSearchParams(Object.entries(query).filter((entry): entry is [string, string] => entry[1] !== undefined))
-      return call(params.size > 0 ? `${path}?${params}` : path, {})
+      return call(answer, params.size > 0 ? `${path}?${params}` : path, {})
     },
-    post: (path, body) => call(path, { json: body }),
+    post: (answer, path, body) => call(answer, path, { json: body }),
   }
 }
 
@@ -50,7 +52,7 @@ export async function fetchAuditEvents(client: AdminClient, filters: AuditFilter
   let cursor: string | null = null
   do {
     const pageSize = Math.min(1000, limit - events.length)
-    const page: AuditPage = await client.get<AuditPage>('audit', { ...filters, limit: String(pageSize), ...(cursor ? { cursor } : {}) })
+    const page: AuditPage = await client.get<AuditPage>(ANSWER_LIMITS.auditPage, 'audit', { ...filters, limit: String(pageSize), ...(cursor ? { cursor } : {}) })
     events.push(...page.events.slice(0, limit - events.length))
     cursor = page.next_cursor
   } while (cursor !== null && events.length < limit)

@@ -4,13 +4,14 @@ import type { DiscoveryDocument } from '../../shared/protocol.js'
 import type { ClientContext } from '../context.js'
 import { readConfig, updateConfig } from '../files/config-store.js'
 import { requestJson } from '../http.js'
+import { ANSWER_LIMITS } from '../server-answers.js'
 import type { JitsshPaths } from '../files/paths.js'
 import { checkEndpoint } from './server-url.js'
 
 export async function fetchDiscovery(ctx: ClientContext, server: string): Promise<DiscoveryDocument> {
   let doc: DiscoveryDocument
   try {
-    doc = await requestJson<DiscoveryDocument>(ctx, `${server}/.well-known/jitssh`)
+    doc = await requestJson<DiscoveryDocument>(ctx, `${server}/.well-known/jitssh`, { answer: ANSWER_LIMITS.discovery })
   } catch (error) {
     if (error instanceof JitsshError && (error.code === 'ERR_NOT_FOUND' || error.code === 'ERR_SERVER')) {
       throw new JitsshError('ERR_SERVER', `${server} does not look like a jitssh server (${error.message})`, { cause: error, hint: 'check the --server URL' })

@@ -4,6 +4,7 @@ import { JitsshError } from '../../shared/errors.js'
 import type { DeviceAuthorizationResponse, DiscoveryDocument, TokenResponse } from '../../shared/protocol.js'
 import type { ClientContext } from '../context.js'
 import { HttpStatusError, requestJson } from '../http.js'
+import { ANSWER_LIMITS } from '../server-answers.js'
 import type { LoginUi } from './login.js'
 import { clientId, tokenRequest } from './oauth.js'
 
@@ -11,6 +12,7 @@ export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
 
 export async function deviceLogin(ctx: ClientContext, discovery: DiscoveryDocument, ui: LoginUi, options: { timeoutMs: number }): Promise<TokenResponse> {
   const auth = await requestJson<DeviceAuthorizationResponse>(ctx, discovery.device_authorization_endpoint, {
+    answer: ANSWER_LIMITS.deviceAuthorization,
     form: { client_id: clientId(discovery) },
   })
   if (typeof auth?.device_code !== 'string' || typeof auth.user_code !== 'string' || typeof auth.verification_uri !== 'string') {

@@ -7,6 +7,7 @@ import { parseJitsshEnv } from '../env.js'
 import { updateConfig } from '../files/config-store.js'
 import { getDiscovery } from './discovery.js'
 import { requestJson } from '../http.js'
+import { ANSWER_LIMITS } from '../server-answers.js'
 import { writeHostCa } from '../files/known-hosts.js'
 import { browserLogin } from './login-browser.js'
 import { deviceLogin } from './login-device.js'
@@ -66,5 +67,5 @@ export async function performLogin(ctx: ClientContext, paths: JitsshPaths, serve
 }
 
 export async function whoAmI(ctx: ClientContext, discovery: DiscoveryDocument, accessToken: string): Promise<WhoAmI> {
-  return requestJson<WhoAmI>(ctx, discovery.userinfo_endpoint, { bearer: accessToken })
+  return requestJson<WhoAmI>(ctx, discovery.userinfo_endpoint, { answer: ANSWER_LIMITS.identity, bearer: accessToken })
 }

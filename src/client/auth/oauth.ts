@@ -5,6 +5,7 @@ import { JitsshError } from '../../shared/errors.js'
 import { CLIENT_ID, type DiscoveryDocument, type TokenResponse } from '../../shared/protocol.js'
 import type { ClientContext } from '../context.js'
 import { HttpStatusError, requestJson } from '../http.js'
+import { ANSWER_LIMITS } from '../server-answers.js'
 
 export interface Pkce {
   verifier: string
@@ -26,7 +27,7 @@ export function clientId(discovery: DiscoveryDocument): string {
 
 /** POST to the token endpoint; OAuth errors come back as HttpStatusError with `errorName`. */
 export async function tokenRequest(ctx: ClientContext, discovery: DiscoveryDocument, form: Record<string, string>): Promise<TokenResponse> {
-  const response = await requestJson<TokenResponse>(ctx, discovery.token_endpoint, { form: { client_id: clientId(discovery), ...form } })
+  const response = await requestJson<TokenResponse>(ctx, discovery.token_endpoint, { answer: ANSWER_LIMITS.token, form: { client_id: clientId(discovery), ...form } })
   if (typeof response?.access_token !== 'string' || typeof response.refresh_token !== 'string') {
     throw new JitsshError('ERR_SERVER', 'the server sent a token response without tokens')
   }
@@ -44,6 +45,7 @@ export async function refreshTokens(ctx: ClientContext, discovery: DiscoveryDocu
 
 export async function revokeToken(ctx: ClientContext, discovery: DiscoveryDocument, token: string): Promise<void> {
   await requestJson<unknown>(ctx, discovery.revocation_endpoint, {
+    answer: ANSWER_LIMITS.revocation,
     form: { client_id: clientId(discovery), token, token_type_hint: 'refresh_token' },
   })
 }

@@ -1,0 +1,122 @@
+/**
+ * A scripted stand-in for the jitssh server's HTTP API on 127.0.0.1, for client tests that need answers the
+ * real server never gives (issue 18: a server that stalls, floods or lies). By default every endpoint the CLI
+ * calls answers as the real server does, signing certificates with a user CA of its own; a test replaces the
+ * answer of any path through `routes`.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import { parsePublicKey, formatPublicKey, generateKeyPair, type SshKeyPair } from '../../src/ssh/keys.js'
+import { signCertificate } from '../../src/ssh/certificate.js'
+import { keyPairSigner } from '../../src/ssh/signer.js'
+
+export type Route = (req: IncomingMessage, res: ServerResponse, body: string) => void | Promise<void>
+
+export interface FakeJitssh {
+  url: string
+  userCa: SshKeyPair
+  /** `METHOD path` of every request, in order. */
+  requests: string[]
+  /** The answer for each path (without the query); replace or add entries freely. */
+  routes: Map<string, Route>
+  close(): Promise<void>
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value))
+}
+
+const SESSION_END = '2099-01-01T00:00:00.000Z'
+
+/** The discovery document the real server sends (src/server/http/discovery-routes.ts), for `base`. */
+export function discoveryFor(base: string, userCaLine: string, hostCaLine: string): Record<string, unknown> {
+  return {
+    issuer: base,
+    authorization_endpoint: `${base}/authorize`,
+    token_endpoint: `${base}/token`,
+    device_authorization_endpoint: `${base}/device_authorization`,
+    revocation_endpoint: `${base}/revoke`,
+    jwks_uri: `${base}/jwks`,
+    userinfo_endpoint: `${base}/v1/me`,
+    response_types_supported: ['code'],
+    grant_types_supported: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
+    code_challenge_methods_supported: ['S256'],
+    token_endpoint_auth_methods_supported: ['none'],
+    jitssh: {
+      version: 1,
+      client_id: 'jitssh-cli',
+      sign_endpoint: `${base}/v1/ssh/sign`,
+      tunnel_endpoint: `${base.replace(/^http/, 'ws')}/v1/tunnel`,
+      krl_endpoint: `${base}/v1/ssh/krl`,
+      admin_endpoint: `${base}/v1/admin`,
+      user_ca_public_key: userCaLine,
+      host_ca_public_key: hostCaLine,
+    },
+  }
+}
+
+export const TOKENS = { access_token: 'fake-access-token', token_type: 'Bearer', expires_in: 600, refresh_token: 'fake-refresh-token', session_expires_at: SESSION_END }
+
+export const WHO_AM_I = {
+  sub: 'alice', email: 'alice@example.com', groups: ['dev'], session_id: 's-1', session_expires_at: SESSION_END, admin: true,
+}
+
+export async function startFakeJitssh(): Promise<FakeJitssh> {
+  const userCa = generateKeyPair('ssh-ed25519', 'fake-user-ca')
+  const hostCa = generateKeyPair('ssh-ed25519', 'fake-host-ca')
+  const requests: string[] = []
+  const sockets = new Set<Socket>()
+  const routes = new Map<string, Route>()
+  const fake: FakeJitssh = { url: '', userCa, requests, routes, close: async () => undefined }
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname
+    requests.push(`${req.method} ${path}`)
+    let body = ''
+    req.on('data', (c: Buffer) => (body += c.toString('utf8')))
+    req.on('end', () => {
+      const route = routes.get(path)
+      if (route === undefined) return sendJson(res, 404, { error: 'ERR_NOT_FOUND', message: `no route ${path}` })
+      Promise.resolve(route(req, res, body)).catch((error: unknown) => {
+        if (!res.headersSent) sendJson(res, 500, { error: 'ERR_INTERNAL', message: String(error) })
+        else res.destroy()
+      })
+    })
+  })
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  fake.url = base
+  const discovery = discoveryFor(base, formatPublicKey(userCa.publicKey), formatPublicKey(hostCa.publicKey))
+  routes.set('/.well-known/jitssh', (_req, res) => sendJson(res, 200, discovery))
+  routes.set('/token', (_req, res) => sendJson(res, 200, TOKENS))
+  routes.set('/device_authorization', (_req, res) => sendJson(res, 200, {
+    device_code: 'fake-device-code', user_code: 'BCDF-GHJK', verification_uri: `${base}/device`,
+    verification_uri_complete: `${base}/device?user_code=BCDF-GHJK`, expires_in: 600, interval: 5,
+  }))
+  routes.set('/revoke', (_req, res) => void res.writeHead(200).end())
+  routes.set('/v1/me', (_req, res) => sendJson(res, 200, WHO_AM_I))
+  routes.set('/v1/ssh/sign', async (_req, res, body) => {
+    const request = JSON.parse(body) as { public_key: string; hostname: string }
+    const now = BigInt(Math.floor(Date.now() / 1000))
+    const certificate = await signCertificate({
+      type: 'user', publicKey: parsePublicKey(request.public_key), serial: 1n, keyId: `alice@${request.hostname}`, principals: ['alice'],
+      validAfter: now - 60n, validBefore: now + 300n, criticalOptions: {}, extensions: ['permit-pty'],
+    }, keyPairSigner(userCa), 'jitssh')
+    sendJson(res, 200, {
+      certificate: certificate.line, serial: '1', key_id: certificate.keyId, principals: certificate.principals,
+      valid_after: new Date(Number(now - 60n) * 1000).toISOString(), valid_before: new Date(Number(now + 300n) * 1000).toISOString(),
+    })
+  })
+  routes.set('/v1/admin/sessions', (_req, res) => sendJson(res, 200, { sessions: [] }))
+  routes.set('/v1/admin/audit', (_req, res) => sendJson(res, 200, { events: [], next_cursor: null }))
+  routes.set('/v1/admin/users/disabled', (_req, res) => sendJson(res, 200, { users: [] }))
+  routes.set('/v1/admin/revoke', (_req, res) => sendJson(res, 200, { user: 'bob@example.com', revoked_sessions: [], tunnels_closed: 0 }))
+  fake.close = async () => {
+    for (const socket of sockets) socket.destroy()
+    await new Promise((resolve) => server.close(resolve))
+  }
+  return fake
+}
