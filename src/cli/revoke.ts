@@ -1,9 +1,9 @@
 // jitssh revoke --user U | --session S [--reason TEXT] [--json] [--server URL]
 import type { Command } from 'commander'
 import { JitsshError } from '../shared/errors.js'
-import type { RevokeRequest, RevokeResult } from '../shared/protocol.js'
+import type { RevokeRequest } from '../shared/protocol.js'
 import { adminClient } from '../client/admin/api.js'
-import { ANSWER_LIMITS } from '../client/server-answers.js'
+import { REVOKE_ANSWER } from '../client/admin/admin-answers.js'
 import type { ClientContext } from '../client/context.js'
 import type { RunCommand } from './command.js'
 import { parseServerArg } from './host-arg.js'
@@ -39,7 +39,7 @@ export async function revokeCommand(ctx: ClientContext, options: RevokeOptions):
   const request: RevokeRequest = options.user !== undefined ? { user: options.user.trim() } : { session_id: options.session!.trim() }
   if (options.reason !== undefined) request.reason = options.reason
   const client = await adminClient(ctx, parseServerArg(options.server))
-  const result = await client.post<RevokeResult>(ANSWER_LIMITS.admin, 'revoke', request)
+  const result = await client.post(REVOKE_ANSWER, 'revoke', request)
   if (options.json === true) {
     ctx.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
     return 0

@@ -1,8 +1,7 @@
 // jitssh sessions [--all] [--user U] [--json] [--server URL]
 import type { Command } from 'commander'
-import type { SessionList } from '../shared/protocol.js'
 import { adminClient } from '../client/admin/api.js'
-import { ANSWER_LIMITS } from '../client/server-answers.js'
+import { SESSION_LIST_ANSWER } from '../client/admin/admin-answers.js'
 import type { ClientContext } from '../client/context.js'
 import { formatLocalTime, resolveTimeZone } from '../client/admin/zoned-time.js'
 import type { RunCommand } from './command.js'
@@ -31,7 +30,7 @@ export function registerSessions(program: Command, ctx: ClientContext, run: RunC
 
 export async function sessionsCommand(ctx: ClientContext, options: SessionsOptions): Promise<number> {
   const client = await adminClient(ctx, parseServerArg(options.server))
-  const list = await client.get<SessionList>(ANSWER_LIMITS.sessionList, 'sessions', { all: options.all === true ? '1' : undefined, user: options.user?.trim() })
+  const list = await client.get(SESSION_LIST_ANSWER, 'sessions', { all: options.all === true ? '1' : undefined, user: options.user?.trim() })
   if (options.json === true) {
     ctx.stdout.write(`${JSON.stringify(list, null, 2)}\n`)
     return 0

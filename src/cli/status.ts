@@ -83,7 +83,7 @@ async function collectStatus(ctx: ClientContext, explicit: string | undefined): 
     const token = await getAccessToken(ctx, paths, server)
     report.logged_in = true
     report.identity = await whoAmI(ctx, await getDiscovery(ctx, paths, server), token)
-    report.session_expires_at = report.identity.session_expires_at ?? report.session_expires_at
+    report.session_expires_at = report.identity.session_expires_at || report.session_expires_at
   } catch (error) {
     if (error instanceof JitsshError && (error.code === 'ERR_NOT_LOGGED_IN' || error.code === 'ERR_SESSION_REVOKED')) {
       report.logged_in = false

@@ -1,8 +1,7 @@
 // jitssh user disable <user> [--reason TEXT] | user enable <user> | user list-disabled   [--json] [--server URL]
 import type { Command } from 'commander'
-import type { DisabledUserList, UserAccessResult } from '../shared/protocol.js'
 import { adminClient } from '../client/admin/api.js'
-import { ANSWER_LIMITS } from '../client/server-answers.js'
+import { DISABLED_USERS_ANSWER, USER_ACCESS_ANSWER } from '../client/admin/admin-answers.js'
 import type { ClientContext } from '../client/context.js'
 import { formatLocalTime, resolveTimeZone } from '../client/admin/zoned-time.js'
 import type { RunCommand } from './command.js'
@@ -51,7 +50,7 @@ export async function userCommand(ctx: ClientContext, options: UserOptions): Pro
 async function changeUserAccess(ctx: ClientContext, options: Exclude<UserOptions, { action: 'list-disabled' }>): Promise<number> {
   const { action } = options
   const client = await adminClient(ctx, parseServerArg(options.server))
-  const result = await client.post<UserAccessResult>(ANSWER_LIMITS.admin, `users/${action}`, {
+  const result = await client.post(USER_ACCESS_ANSWER, `users/${action}`, {
     user: options.user.trim(),
     ...(action === 'disable' && options.reason !== undefined ? { reason: options.reason } : {}),
   })
@@ -67,7 +66,7 @@ async function changeUserAccess(ctx: ClientContext, options: Exclude<UserOptions
 
 async function listDisabled(ctx: ClientContext, options: UserCommonOptions): Promise<number> {
   const client = await adminClient(ctx, parseServerArg(options.server))
-  const list = await client.get<DisabledUserList>(ANSWER_LIMITS.admin, 'users/disabled')
+  const list = await client.get(DISABLED_USERS_ANSWER, 'users/disabled')
   if (options.json === true) {
     ctx.stdout.write(`${JSON.stringify(list, null, 2)}\n`)
     return 0

@@ -4,11 +4,11 @@ import { JitsshError, type ErrorCode } from '../shared/errors.js'
 import type { ClientContext, FetchResponse } from './context.js'
 import { startDeadline, timedOut, type Deadline } from './deadline.js'
 import { parseJitsshEnv } from './env.js'
-import { formatBytes, invalidAnswer, type AnswerLimit } from './server-answers.js'
+import { formatBytes, invalidAnswer, type Answer } from './server-answers.js'
 
-export interface RequestOptions {
-  /** What the answer is (for messages) and the most of its body to read. */
-  answer: AnswerLimit
+export interface RequestOptions<T> {
+  /** What the answer is (for messages), the most of its body to read, and how to check it. */
+  answer: Answer<T>
   method?: 'GET' | 'POST'
   bearer?: string
   json?: unknown
@@ -34,10 +34,11 @@ export class HttpStatusError extends JitsshError {
 }
 
 /**
- * Sends one request and returns the parsed JSON body of a 2xx response (or null for an empty body). The whole
- * exchange, body included, has JITSSH_HTTP_TIMEOUT_MS; the body is read up to `options.answer.maxBytes`.
+ * Sends one request and returns the JSON body of a 2xx response as `options.answer` reads it (an empty body is
+ * undefined to it). The whole exchange, body included, has JITSSH_HTTP_TIMEOUT_MS; the body is read up to
+ * `options.answer.maxBytes`.
  */
-export async function requestJson<T>(ctx: ClientContext, url: string, options: RequestOptions): Promise<T> {
+export async function requestJson<T>(ctx: ClientContext, url: string, options: RequestOptions<T>): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'jitssh-cli' }
   let body: string | undefined
   if (options.bearer !== undefined) headers.authorization = `Bearer ${options.bearer}`
@@ -63,14 +64,10 @@ export async function requestJson<T>(ctx: ClientContext, url: string, options: R
   // An error answer too long to read is reported by its status alone.
   if (!response.ok) throw statusError(url, response.status, text === null ? undefined : parseJson(text))
   if (text === null) throw invalidAnswer(options.answer, `more than ${formatBytes(options.answer.maxBytes)}`)
+  if (text.trim() === '') return options.answer.read(undefined)
   const parsed = parseJson(text)
-  if (text.trim() === '') return null as T
-  if (parsed === undefined) {
-    throw new JitsshError('ERR_SERVER', `unexpected response from ${new URL(url).origin} (not JSON)`, {
-      hint: 'check the --server URL',
-    })
-  }
-  return parsed as T
+  if (parsed === undefined) throw invalidAnswer(options.answer, 'not JSON')
+  return options.answer.read(parsed)
 }
 
 /** The body as text, or null when it is longer than `maxBytes`: then reading stops there and the rest is dropped. */

@@ -100,14 +100,15 @@ export async function startFakeJitssh(): Promise<FakeJitssh> {
   routes.set('/v1/me', (_req, res) => sendJson(res, 200, WHO_AM_I))
   routes.set('/v1/ssh/sign', async (_req, res, body) => {
     const request = JSON.parse(body) as { public_key: string; hostname: string }
+    // Valid for two hours, so that a client whose clock a test moves on an hour still takes it.
     const now = BigInt(Math.floor(Date.now() / 1000))
     const certificate = await signCertificate({
       type: 'user', publicKey: parsePublicKey(request.public_key), serial: 1n, keyId: `alice@${request.hostname}`, principals: ['alice'],
-      validAfter: now - 60n, validBefore: now + 300n, criticalOptions: {}, extensions: ['permit-pty'],
+      validAfter: now - 60n, validBefore: now + 7200n, criticalOptions: {}, extensions: ['permit-pty'],
     }, keyPairSigner(userCa), 'jitssh')
     sendJson(res, 200, {
       certificate: certificate.line, serial: '1', key_id: certificate.keyId, principals: certificate.principals,
-      valid_after: new Date(Number(now - 60n) * 1000).toISOString(), valid_before: new Date(Number(now + 300n) * 1000).toISOString(),
+      valid_after: new Date(Number(now - 60n) * 1000).toISOString(), valid_before: new Date(Number(now + 7200n) * 1000).toISOString(),
     })
   })
   routes.set('/v1/admin/sessions', (_req, res) => sendJson(res, 200, { sessions: [] }))

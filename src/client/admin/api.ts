@@ -3,19 +3,19 @@
 // commands say "run: jitssh login" instead). A 403 keeps the server's message ("admin rights needed: ...").
 import { JitsshError } from '../../shared/errors.js'
 import type { AuditPage } from '../../shared/protocol.js'
+import { AUDIT_PAGE_ANSWER } from './admin-answers.js'
 import type { ClientContext } from '../context.js'
 import { getDiscovery } from '../auth/discovery.js'
 import { requestJson } from '../http.js'
-import { ANSWER_LIMITS, type AnswerLimit } from '../server-answers.js'
+import type { Answer } from '../server-answers.js'
 import { jitsshPaths } from '../files/paths.js'
-import { checkEndpoint } from '../auth/server-url.js'
 import { resolveServer, withAccessToken } from '../auth/tokens.js'
 
 export interface AdminClient {
   server: string
   /** GET `path` (under the admin endpoint), an answer of the kind `answer` names. */
-  get<T>(answer: AnswerLimit, path: string, query?: Record<string, string | undefined>): Promise<T>
-  post<T>(answer: AnswerLimit, path: string, body: unknown): Promise<T>
+  get<T>(answer: Answer<T>, path: string, query?: Record<string, string | undefined>): Promise<T>
+  post<T>(answer: Answer<T>, path: string, body: unknown): Promise<T>
 }
 
 export async function adminClient(ctx: ClientContext, explicitServer: string | undefined): Promise<AdminClient> {
@@ -23,8 +23,8 @@ export async function adminClient(ctx: ClientContext, explicitServer: string | u
   const server = await resolveServer(paths, explicitServer)
   if (server === null) throw new JitsshError('ERR_NOT_LOGGED_IN', 'not logged in to a jitssh server', { hint: 'run: jitssh login --server URL' })
   const discovery = await getDiscovery(ctx, paths, server)
-  const base = checkEndpoint(server, discovery.jitssh.admin_endpoint || `${server}/v1/admin`, 'admin_endpoint').replace(/\/+$/, '')
-  const call = <T>(answer: AnswerLimit, path: string, init: { json?: unknown }): Promise<T> =>
+  const base = discovery.jitssh.admin_endpoint.replace(/\/+$/, '')
+  const call = <T>(answer: Answer<T>, path: string, init: { json?: unknown }): Promise<T> =>
     withAccessToken(ctx, paths, server, {}, (token) => requestJson<T>(ctx, `${base}/${path}`, { answer, bearer: token, ...init }))
 
   return {
@@ -52,7 +52,7 @@ export async function fetchAuditEvents(client: AdminClient, filters: AuditFilter
   let cursor: string | null = null
   do {
     const pageSize = Math.min(1000, limit - events.length)
-    const page: AuditPage = await client.get<AuditPage>(ANSWER_LIMITS.auditPage, 'audit', { ...filters, limit: String(pageSize), ...(cursor ? { cursor } : {}) })
+    const page: AuditPage = await client.get(AUDIT_PAGE_ANSWER, 'audit', { ...filters, limit: String(pageSize), ...(cursor ? { cursor } : {}) })
     events.push(...page.events.slice(0, limit - events.length))
     cursor = page.next_cursor
   } while (cursor !== null && events.length < limit)

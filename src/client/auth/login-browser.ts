@@ -4,8 +4,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { JitsshError } from '../../shared/errors.js'
-import { REDIRECT_PATH, type DiscoveryDocument, type TokenResponse } from '../../shared/protocol.js'
+import { REDIRECT_PATH, type TokenResponse } from '../../shared/protocol.js'
 import type { ClientContext } from '../context.js'
+import type { Discovery } from '../server-answers.js'
 import { untilAborted } from '../abort.js'
 import { clientId, createPkce, randomState, tokenRequest } from './oauth.js'
 import { callbackPage } from './login-page.js'
@@ -18,7 +19,7 @@ interface Callback {
 
 export async function browserLogin(
   ctx: ClientContext,
-  discovery: DiscoveryDocument,
+  discovery: Discovery,
   ui: LoginUi,
   options: { openBrowser: boolean; timeoutMs: number },
 ): Promise<TokenResponse> {
