@@ -9,7 +9,7 @@ import { writeKeyAndCertificate } from './files/cert-store.js'
 import type { ClientContext } from './context.js'
 import { getDiscovery } from './auth/discovery.js'
 import { ensurePrivateDir } from './files/atomic-files.js'
-import { HttpStatusError, requestJson } from './http.js'
+import { HttpStatusError, requestJson, serverMessage } from './http.js'
 import { SIGN_ANSWER, type Discovery } from './server-answers.js'
 import { acquireLock } from './files/lock.js'
 import { performLogin, type LoginOptions, type LoginUi } from './auth/login.js'
@@ -24,7 +24,7 @@ export type IssueOutcome = 'fresh' | 'reused' | 'issued'
 
 export interface IssueOptions {
   ui: LoginUi
-  /** null: never log in, fail with ERR_NOT_LOGGED_IN instead. */
+  /** null: never log in; an ended session fails with ERR_SESSION_REVOKED instead (no session at all: ERR_NOT_LOGGED_IN). */
   login: LoginOptions | null
 }
 
@@ -75,8 +75,7 @@ async function signNewKey(ctx: ClientContext, discovery: Discovery, host: string
     })
   } catch (error) {
     if (error instanceof HttpStatusError && error.status === 403) {
-      const reason = error.body.message ?? error.body.error_description ?? 'denied by policy'
-      throw new JitsshError(error.code, `access to ${host} denied: ${reason.split('\n', 1)[0]}`, { cause: error })
+      throw new JitsshError(error.code, `access to ${host} denied: ${serverMessage(error.body) || 'denied by policy'}`, { cause: error })
     }
     throw error
   }

@@ -16,20 +16,23 @@ export interface RequestOptions<T> {
   timeoutMs?: number
 }
 
-/** An HTTP error response: status and the parsed body (OAuth `{error, error_description}` or `{error, message}`). */
+/**
+ * An HTTP error response: status and the parsed body (OAuth `{error, error_description}` or `{error, message}`),
+ * as the server sent it: read its fields with serverMessage, never as strings without a check.
+ */
 export class HttpStatusError extends JitsshError {
   constructor(
     code: ErrorCode,
     message: string,
     readonly status: number,
-    readonly body: { error?: string; message?: string; error_description?: string },
+    readonly body: { error?: unknown; message?: unknown; error_description?: unknown },
     hint?: string,
   ) {
     super(code, message, hint === undefined ? {} : { hint })
   }
   /** The OAuth/API error string from the body, e.g. `invalid_grant` or `ERR_POLICY_DENIED`. */
   get errorName(): string | undefined {
-    return this.body.error
+    return typeof this.body.error === 'string' ? this.body.error : undefined
   }
 }
 
@@ -133,7 +136,7 @@ function safeOrigin(url: string): string {
 
 function statusError(url: string, status: number, parsed: unknown): HttpStatusError {
   const body = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as HttpStatusError['body']
-  const said = firstLine(body.message ?? body.error_description ?? body.error ?? '')
+  const said = serverMessage(body) || firstLine(body.error)
   const origin = safeOrigin(url)
   if (status === 401) {
     return new HttpStatusError('ERR_NOT_LOGGED_IN', said ? `not logged in: ${said}` : 'not logged in', status, body, 'run: jitssh login')
@@ -148,6 +151,12 @@ function statusError(url: string, status: number, parsed: unknown): HttpStatusEr
   return new HttpStatusError('ERR_BAD_REQUEST', `request rejected by ${origin} (HTTP ${status})${said ? `: ${said}` : ''}`, status, body)
 }
 
-export function firstLine(text: string): string {
+/** The first line of the body's `message` or else `error_description`, the first that is a string; or ''. */
+export function serverMessage(body: HttpStatusError['body']): string {
+  return firstLine(body.message) || firstLine(body.error_description)
+}
+
+export function firstLine(text: unknown): string {
+  if (typeof text !== 'string') return ''
   return (text.split(/\r?\n/, 1)[0] ?? '').replace(/[\x00-\x1f\x7f]/g, '').slice(0, 300)
 }

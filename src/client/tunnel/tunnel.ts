@@ -7,7 +7,7 @@ import WebSocket from 'ws'
 import { JitsshError } from '../../shared/errors.js'
 import { TUNNEL_CLOSE } from '../../shared/protocol.js'
 import type { ClientContext } from '../context.js'
-import { firstLine, HttpStatusError } from '../http.js'
+import { firstLine, HttpStatusError, serverMessage } from '../http.js'
 import { startDeadline, timedOut, type Deadline } from '../deadline.js'
 import { proxyForUrl, type ProxySettings } from './proxy.js'
 import { connectThroughProxy } from './proxy-connect.js'
@@ -123,7 +123,7 @@ function refusal(target: TunnelTarget, status: number, text: string): JitsshErro
   try {
     const parsed = JSON.parse(text) as unknown
     if (typeof parsed === 'object' && parsed !== null) body = parsed
-    said = firstLine(body.message ?? body.error_description ?? body.error ?? '')
+    said = serverMessage(body) || firstLine(body.error)
   } catch {
     said = ''
   }
