@@ -3,6 +3,7 @@ import type { Command } from 'commander'
 import { adminClient } from '../client/admin/api.js'
 import { SESSION_LIST_ANSWER } from '../client/admin/admin-answers.js'
 import type { ClientContext } from '../client/context.js'
+import { jsonText } from '../client/terminal-text.js'
 import { formatLocalTime, resolveTimeZone } from '../client/admin/zoned-time.js'
 import type { RunCommand } from './command.js'
 import { parseServerArg } from './host-arg.js'
@@ -32,7 +33,7 @@ export async function sessionsCommand(ctx: ClientContext, options: SessionsOptio
   const client = await adminClient(ctx, parseServerArg(options.server))
   const list = await client.get(SESSION_LIST_ANSWER, 'sessions', { all: options.all === true ? '1' : undefined, user: options.user?.trim() })
   if (options.json === true) {
-    ctx.stdout.write(`${JSON.stringify(list, null, 2)}\n`)
+    ctx.stdout.write(`${jsonText(list)}\n`)
     return 0
   }
   if (list.sessions.length === 0) {

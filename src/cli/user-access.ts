@@ -3,6 +3,7 @@ import type { Command } from 'commander'
 import { adminClient } from '../client/admin/api.js'
 import { DISABLED_USERS_ANSWER, USER_ACCESS_ANSWER } from '../client/admin/admin-answers.js'
 import type { ClientContext } from '../client/context.js'
+import { jsonText, terminalSafe } from '../client/terminal-text.js'
 import { formatLocalTime, resolveTimeZone } from '../client/admin/zoned-time.js'
 import type { RunCommand } from './command.js'
 import { parseServerArg } from './host-arg.js'
@@ -55,12 +56,13 @@ async function changeUserAccess(ctx: ClientContext, options: Exclude<UserOptions
     ...(action === 'disable' && options.reason !== undefined ? { reason: options.reason } : {}),
   })
   if (options.json === true) {
-    ctx.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
+    ctx.stdout.write(`${jsonText(result)}\n`)
     return 0
   }
-  if (!result.changed) ctx.stdout.write(`${result.user} was already ${action}d.\n`)
-  else if (action === 'enable') ctx.stdout.write(`Enabled ${result.user}: they can log in again.\n`)
-  else ctx.stdout.write(`Disabled ${result.user}: revoked ${plural(result.revoked_sessions.length, 'session')}; closed ${plural(result.tunnels_closed, 'live tunnel')}.\n`)
+  const who = terminalSafe(result.user)
+  if (!result.changed) ctx.stdout.write(`${who} was already ${action}d.\n`)
+  else if (action === 'enable') ctx.stdout.write(`Enabled ${who}: they can log in again.\n`)
+  else ctx.stdout.write(`Disabled ${who}: revoked ${plural(result.revoked_sessions.length, 'session')}; closed ${plural(result.tunnels_closed, 'live tunnel')}.\n`)
   return 0
 }
 
@@ -68,7 +70,7 @@ async function listDisabled(ctx: ClientContext, options: UserCommonOptions): Pro
   const client = await adminClient(ctx, parseServerArg(options.server))
   const list = await client.get(DISABLED_USERS_ANSWER, 'users/disabled')
   if (options.json === true) {
-    ctx.stdout.write(`${JSON.stringify(list, null, 2)}\n`)
+    ctx.stdout.write(`${jsonText(list)}\n`)
     return 0
   }
   if (list.users.length === 0) {

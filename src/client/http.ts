@@ -5,6 +5,7 @@ import type { ClientContext, FetchResponse } from './context.js'
 import { startDeadline, timedOut, type Deadline } from './deadline.js'
 import { parseJitsshEnv } from './env.js'
 import { formatBytes, invalidAnswer, type Answer } from './server-answers.js'
+import { firstLine } from './terminal-text.js'
 
 export interface RequestOptions<T> {
   /** What the answer is (for messages), the most of its body to read, and how to check it. */
@@ -156,7 +157,3 @@ export function serverMessage(body: HttpStatusError['body']): string {
   return firstLine(body.message) || firstLine(body.error_description)
 }
 
-export function firstLine(text: unknown): string {
-  if (typeof text !== 'string') return ''
-  return (text.split(/\r?\n/, 1)[0] ?? '').replace(/[\x00-\x1f\x7f]/g, '').slice(0, 300)
-}

@@ -5,6 +5,7 @@ import type { TokenResponse } from '../../shared/protocol.js'
 import type { ClientContext } from '../context.js'
 import { HttpStatusError, requestJson } from '../http.js'
 import { deviceAuthorizationAnswer, type Discovery } from '../server-answers.js'
+import { terminalSafe } from '../terminal-text.js'
 import type { LoginUi } from './login.js'
 import { clientId, tokenRequest } from './oauth.js'
 
@@ -18,13 +19,15 @@ export async function deviceLogin(ctx: ClientContext, discovery: Discovery, ui: 
     answer: deviceAuthorizationAnswer(new URL(discovery.device_authorization_endpoint).origin),
     form: { client_id: clientId(discovery) },
   })
-  // URLs stand alone (own line, or followed by a space): terminals and scripts pick them up cleanly.
-  const code = auth.user_code
+  // URLs stand alone (own line, or followed by a space): terminals and scripts pick them up cleanly. The
+  // answer's checks leave nothing unsafe in them; terminalSafe all the same, as for all server text shown.
+  const code = terminalSafe(auth.user_code)
+  const uri = terminalSafe(auth.verification_uri)
   if (auth.verification_uri_complete !== null) {
-    ui.info(`To log in, open this URL in a browser on any device and check that it shows the code ${code}:\n\n    ${auth.verification_uri_complete}\n`)
-    ui.info(`Or open ${auth.verification_uri} and enter the code ${code} there.`)
+    ui.info(`To log in, open this URL in a browser on any device and check that it shows the code ${code}:\n\n    ${terminalSafe(auth.verification_uri_complete)}\n`)
+    ui.info(`Or open ${uri} and enter the code ${code} there.`)
   } else {
-    ui.info(`To log in, open ${auth.verification_uri} in a browser on any device and enter the code:\n\n    ${code}\n`)
+    ui.info(`To log in, open ${uri} in a browser on any device and enter the code:\n\n    ${code}\n`)
   }
 
   const started = ctx.now()
