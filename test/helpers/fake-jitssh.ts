@@ -11,6 +11,8 @@ import { signCertificate } from '../../src/ssh/certificate.js'
 import { keyPairSigner } from '../../src/ssh/signer.js'
 
 export type Route = (req: IncomingMessage, res: ServerResponse, body: string) => void | Promise<void>
+/** The valid answer (its JSON value; undefined for an empty body) to a request with this body. */
+export type Answerer = (body: string) => unknown
 
 export interface FakeJitssh {
   url: string
@@ -19,11 +21,13 @@ export interface FakeJitssh {
   requests: string[]
   /** The answer for each path (without the query); replace or add entries freely. */
   routes: Map<string, Route>
+  /** What the real server would answer on each path of the API the CLI uses (the default routes send it). */
+  answers: Map<string, Answerer>
   close(): Promise<void>
 }
 
 export function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value))
+  res.writeHead(status, { 'content-type': 'application/json' }).end(value === undefined ? '' : JSON.stringify(value))
 }
 
 const SESSION_END = '2099-01-01T00:00:00.000Z'
@@ -67,7 +71,8 @@ export async function startFakeJitssh(): Promise<FakeJitssh> {
   const requests: string[] = []
   const sockets = new Set<Socket>()
   const routes = new Map<string, Route>()
-  const fake: FakeJitssh = { url: '', userCa, requests, routes, close: async () => undefined }
+  const answers = new Map<string, Answerer>()
+  const fake: FakeJitssh = { url: '', userCa, requests, routes, answers, close: async () => undefined }
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname
     requests.push(`${req.method} ${path}`)
@@ -90,15 +95,15 @@ export async function startFakeJitssh(): Promise<FakeJitssh> {
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   fake.url = base
   const discovery = discoveryFor(base, formatPublicKey(userCa.publicKey), formatPublicKey(hostCa.publicKey))
-  routes.set('/.well-known/jitssh', (_req, res) => sendJson(res, 200, discovery))
-  routes.set('/token', (_req, res) => sendJson(res, 200, TOKENS))
-  routes.set('/device_authorization', (_req, res) => sendJson(res, 200, {
+  answers.set('/.well-known/jitssh', () => discovery)
+  answers.set('/token', () => TOKENS)
+  answers.set('/device_authorization', () => ({
     device_code: 'fake-device-code', user_code: 'BCDF-GHJK', verification_uri: `${base}/device`,
     verification_uri_complete: `${base}/device?user_code=BCDF-GHJK`, expires_in: 600, interval: 5,
   }))
-  routes.set('/revoke', (_req, res) => void res.writeHead(200).end())
-  routes.set('/v1/me', (_req, res) => sendJson(res, 200, WHO_AM_I))
-  routes.set('/v1/ssh/sign', async (_req, res, body) => {
+  answers.set('/revoke', () => undefined)
+  answers.set('/v1/me', () => WHO_AM_I)
+  answers.set('/v1/ssh/sign', async (body) => {
     const request = JSON.parse(body) as { public_key: string; hostname: string }
     // Valid for two hours, so that a client whose clock a test moves on an hour still takes it.
     const now = BigInt(Math.floor(Date.now() / 1000))
@@ -106,15 +111,16 @@ export async function startFakeJitssh(): Promise<FakeJitssh> {
       type: 'user', publicKey: parsePublicKey(request.public_key), serial: 1n, keyId: `alice@${request.hostname}`, principals: ['alice'],
       validAfter: now - 60n, validBefore: now + 7200n, criticalOptions: {}, extensions: ['permit-pty'],
     }, keyPairSigner(userCa), 'jitssh')
-    sendJson(res, 200, {
+    return {
       certificate: certificate.line, serial: '1', key_id: certificate.keyId, principals: certificate.principals,
       valid_after: new Date(Number(now - 60n) * 1000).toISOString(), valid_before: new Date(Number(now + 7200n) * 1000).toISOString(),
-    })
+    }
   })
-  routes.set('/v1/admin/sessions', (_req, res) => sendJson(res, 200, { sessions: [] }))
-  routes.set('/v1/admin/audit', (_req, res) => sendJson(res, 200, { events: [], next_cursor: null }))
-  routes.set('/v1/admin/users/disabled', (_req, res) => sendJson(res, 200, { users: [] }))
-  routes.set('/v1/admin/revoke', (_req, res) => sendJson(res, 200, { user: 'bob@example.com', revoked_sessions: [], tunnels_closed: 0 }))
+  answers.set('/v1/admin/sessions', () => ({ sessions: [] }))
+  answers.set('/v1/admin/audit', () => ({ events: [], next_cursor: null }))
+  answers.set('/v1/admin/users/disabled', () => ({ users: [] }))
+  answers.set('/v1/admin/revoke', () => ({ user: 'bob@example.com', revoked_sessions: [], tunnels_closed: 0 }))
+  for (const [path, answer] of answers) routes.set(path, async (_req, res, body) => sendJson(res, 200, await answer(body)))
   fake.close = async () => {
     for (const socket of sockets) socket.destroy()
     await new Promise((resolve) => server.close(resolve))
