@@ -148,6 +148,11 @@ export class AnswerNode {
     return this.value.map((item, index) => new AnswerNode(this.answer, item, `${this.path}[${index}]`))
   }
 
+  /** A token, code or cursor: visible ASCII only (it goes into a header, a form or a query), at most `max`. */
+  token(max: number, what = 'a token'): string {
+    return this.string({ max, pattern: VISIBLE_ASCII, expected: `${what} of visible ASCII characters` })
+  }
+
   /** An endpoint URL, with the rules of checkEndpoint: https or wss, plain http or ws on loopback only. */
   endpoint(server: string): string {
     const text = this.string({ max: MAX_URL })
@@ -156,6 +161,11 @@ export class AnswerNode {
     } catch {
       return this.fail('an https URL (http only on loopback)', 'something else')
     }
+  }
+
+  /** An endpoint, or `fallback` when missing or empty. */
+  optionalEndpoint<F extends string | null>(server: string, fallback: F): string | F {
+    return this.missing || this.value === '' ? fallback : this.endpoint(server)
   }
 
   /** One OpenSSH public key line (a CA's): kept as `type base64` and its comment when that is plain. */
@@ -192,19 +202,18 @@ export interface Discovery {
 export function readDiscovery(server: string, value: unknown): Discovery {
   const doc = new AnswerNode(ANSWER_LIMITS.discovery, value)
   const jitssh = doc.child('jitssh')
-  const optionalEndpoint = (node: AnswerNode, fallback: string) => (node.missing || node.value === '' ? fallback : node.endpoint(server))
   return {
     issuer: doc.child('issuer').optionalString({ max: MAX_URL, pattern: VISIBLE_ASCII, expected: 'a URL' }, ''),
     authorization_endpoint: doc.child('authorization_endpoint').endpoint(server),
     token_endpoint: doc.child('token_endpoint').endpoint(server),
     device_authorization_endpoint: doc.child('device_authorization_endpoint').endpoint(server),
     revocation_endpoint: doc.child('revocation_endpoint').endpoint(server),
-    userinfo_endpoint: optionalEndpoint(doc.child('userinfo_endpoint'), `${server}/v1/me`),
+    userinfo_endpoint: doc.child('userinfo_endpoint').optionalEndpoint(server, `${server}/v1/me`),
     jitssh: {
       client_id: jitssh.child('client_id').optionalString({ max: MAX_ID, pattern: VISIBLE_ASCII, expected: 'a client id of visible ASCII characters' }, CLIENT_ID),
       sign_endpoint: jitssh.child('sign_endpoint').endpoint(server),
       tunnel_endpoint: jitssh.child('tunnel_endpoint').endpoint(server),
-      admin_endpoint: optionalEndpoint(jitssh.child('admin_endpoint'), `${server}/v1/admin`),
+      admin_endpoint: jitssh.child('admin_endpoint').optionalEndpoint(server, `${server}/v1/admin`),
       user_ca_public_key: jitssh.child('user_ca_public_key').publicKeyLine(),
       host_ca_public_key: jitssh.child('host_ca_public_key').publicKeyLine(),
     },
@@ -220,11 +229,11 @@ export const TOKEN_ANSWER: Answer<TokenResponse> = {
     const node = new AnswerNode(ANSWER_LIMITS.token, value)
     const expiresIn = node.child('expires_in')
     return {
-      access_token: node.child('access_token').string({ max: 16 * KiB, pattern: VISIBLE_ASCII, expected: 'a token of visible ASCII characters' }),
+      access_token: node.child('access_token').token(16 * KiB),
       token_type: 'Bearer',
       // RFC 6749 5.1 makes it optional: without it the token is refreshed before its next use.
       expires_in: expiresIn.missing ? 0 : expiresIn.number(0, MAX_TOKEN_SECONDS, { integer: true }),
-      refresh_token: node.child('refresh_token').string({ max: 4 * KiB, pattern: VISIBLE_ASCII, expected: 'a token of visible ASCII characters' }),
+      refresh_token: node.child('refresh_token').token(4 * KiB),
       session_expires_at: node.child('session_expires_at').time(),
     }
   },
@@ -246,12 +255,11 @@ export function deviceAuthorizationAnswer(server: string): Answer<DeviceAuthoriz
     ...ANSWER_LIMITS.deviceAuthorization,
     read: (value) => {
       const node = new AnswerNode(ANSWER_LIMITS.deviceAuthorization, value)
-      const complete = node.child('verification_uri_complete')
       return {
-        device_code: node.child('device_code').string({ max: 4 * KiB, pattern: VISIBLE_ASCII, expected: 'a code of visible ASCII characters' }),
+        device_code: node.child('device_code').token(4 * KiB, 'a code'),
         user_code: node.child('user_code').string({ max: 32, pattern: /^[A-Za-z0-9]+(?:[- ][A-Za-z0-9]+)*$/, expected: 'a code of letters, digits and dashes' }),
         verification_uri: node.child('verification_uri').endpoint(server),
-        verification_uri_complete: complete.missing || complete.value === '' ? null : complete.endpoint(server),
+        verification_uri_complete: node.child('verification_uri_complete').optionalEndpoint(server, null),
         expires_in: node.child('expires_in').clamped(600, 1, 1800),
         interval: node.child('interval').clamped(5, 1, 60),
       }
@@ -286,4 +294,4 @@ export const IDENTITY_ANSWER: Answer<WhoAmI> = {
 /** Whatever the revocation endpoint says in a 2xx (RFC 7009: nothing) means done. */
 export const REVOCATION_ANSWER: Answer<void> = { ...ANSWER_LIMITS.revocation, read: () => undefined }
 
-export { MAX_ID, MAX_TEXT, VISIBLE_ASCII }
+export { MAX_ID, MAX_TEXT }

@@ -6,9 +6,12 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
+import { afterEach, beforeEach } from 'vitest'
+import { discoveryDocument, type DiscoveryDeps } from '../../src/server/http/discovery-routes.js'
 import { parsePublicKey, formatPublicKey, generateKeyPair, type SshKeyPair } from '../../src/ssh/keys.js'
 import { signCertificate } from '../../src/ssh/certificate.js'
 import { keyPairSigner } from '../../src/ssh/signer.js'
+import { makeTempHome, removeTempHome, seedSession } from './cli.js'
 
 export type Route = (req: IncomingMessage, res: ServerResponse, body: string) => void | Promise<void>
 /** The valid answer (its JSON value; undefined for an empty body) to a request with this body. */
@@ -31,33 +34,6 @@ export function sendJson(res: ServerResponse, status: number, value: unknown): v
 }
 
 const SESSION_END = '2099-01-01T00:00:00.000Z'
-
-/** The discovery document the real server sends (src/server/http/discovery-routes.ts), for `base`. */
-export function discoveryFor(base: string, userCaLine: string, hostCaLine: string): Record<string, unknown> {
-  return {
-    issuer: base,
-    authorization_endpoint: `${base}/authorize`,
-    token_endpoint: `${base}/token`,
-    device_authorization_endpoint: `${base}/device_authorization`,
-    revocation_endpoint: `${base}/revoke`,
-    jwks_uri: `${base}/jwks`,
-    userinfo_endpoint: `${base}/v1/me`,
-    response_types_supported: ['code'],
-    grant_types_supported: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
-    code_challenge_methods_supported: ['S256'],
-    token_endpoint_auth_methods_supported: ['none'],
-    jitssh: {
-      version: 1,
-      client_id: 'jitssh-cli',
-      sign_endpoint: `${base}/v1/ssh/sign`,
-      tunnel_endpoint: `${base.replace(/^http/, 'ws')}/v1/tunnel`,
-      krl_endpoint: `${base}/v1/ssh/krl`,
-      admin_endpoint: `${base}/v1/admin`,
-      user_ca_public_key: userCaLine,
-      host_ca_public_key: hostCaLine,
-    },
-  }
-}
 
 export const TOKENS = { access_token: 'fake-access-token', token_type: 'Bearer', expires_in: 600, refresh_token: 'fake-refresh-token', session_expires_at: SESSION_END }
 
@@ -94,7 +70,9 @@ export async function startFakeJitssh(): Promise<FakeJitssh> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   fake.url = base
-  const discovery = discoveryFor(base, formatPublicKey(userCa.publicKey), formatPublicKey(hostCa.publicKey))
+  // The real server's own document, for this base URL and these CA keys.
+  const keys = { userCaLine: formatPublicKey(userCa.publicKey, 'fake-user-ca'), hostCaLine: formatPublicKey(hostCa.publicKey, 'fake-host-ca') }
+  const discovery = discoveryDocument({ publicUrl: () => base, keys } as unknown as DiscoveryDeps)
   answers.set('/.well-known/jitssh', () => discovery)
   answers.set('/token', () => TOKENS)
   answers.set('/device_authorization', () => ({
@@ -126,4 +104,33 @@ export async function startFakeJitssh(): Promise<FakeJitssh> {
     await new Promise((resolve) => server.close(resolve))
   }
   return fake
+}
+
+export interface FakeJitsshTest {
+  /** A temp home for this test. */
+  readonly home: string
+  readonly fake: FakeJitssh
+}
+
+/** For each test of the calling file or describe: a temp home and a fresh fake server; `loggedIn`: a session for it (seedSession). */
+export function useFakeJitssh(options: { loggedIn?: boolean } = {}): FakeJitsshTest {
+  const current = { home: '', fake: undefined as FakeJitssh | undefined }
+  beforeEach(async () => {
+    current.home = await makeTempHome()
+    current.fake = await startFakeJitssh()
+    if (options.loggedIn === true) await seedSession(current.home, current.fake.url, { accessToken: 'at', refreshToken: 'rt' })
+  })
+  afterEach(async () => {
+    await current.fake?.close()
+    await removeTempHome(current.home)
+  })
+  return {
+    get home() {
+      return current.home
+    },
+    get fake() {
+      if (current.fake === undefined) throw new Error('useFakeJitssh: no test is running')
+      return current.fake
+    },
+  }
 }

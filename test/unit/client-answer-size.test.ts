@@ -2,10 +2,10 @@
 // endless body once grew the CLI to gigabytes. Each command meets a server that floods one endpoint; the
 // test counts the bytes the client actually read (a wrapper around its fetch) and what the server got out.
 import type { ServerResponse } from 'node:http'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { FetchLike, FetchResponse } from '../../src/client/context.js'
-import { makeTempHome, removeTempHome, runCli, seedSession } from '../helpers/cli.js'
-import { startFakeJitssh, type FakeJitssh } from '../helpers/fake-jitssh.js'
+import { runCli, seedSession } from '../helpers/cli.js'
+import { useFakeJitssh } from '../helpers/fake-jitssh.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
@@ -73,16 +73,7 @@ function countingFetch(read: Map<string, number>): (fetch: FetchLike) => FetchLi
   }
 }
 
-let home: string
-let fake: FakeJitssh
-beforeEach(async () => {
-  home = await makeTempHome()
-  fake = await startFakeJitssh()
-})
-afterEach(async () => {
-  await fake.close()
-  await removeTempHome(home)
-})
+const t = useFakeJitssh()
 
 interface Case {
   command: string[]
@@ -112,12 +103,12 @@ describe('an endless answer', () => {
     // A cap far past the limit (and past what loopback socket buffers hold) for a client that never stops.
     const cap = limit + 32 * MiB
     const stats: Flood = { sent: 0, ended: false }
-    fake.routes.set(path, (_req, res) => flood(res, cap, stats))
-    if (session !== undefined) await seedSession(home, fake.url, { accessToken: 'at', refreshToken: 'rt' })
-    const argv = session === undefined ? [...command, '--server', fake.url] : command
+    t.fake.routes.set(path, (_req, res) => flood(res, cap, stats))
+    if (session !== undefined) await seedSession(t.home, t.fake.url, { accessToken: 'at', refreshToken: 'rt' })
+    const argv = session === undefined ? [...command, '--server', t.fake.url] : command
     const read = new Map<string, number>()
     const result = await runCli(argv, {
-      home,
+      home: t.home,
       env: { JITSSH_HTTP_TIMEOUT_MS: '20000' },
       wrapFetch: countingFetch(read),
       ...(session === 'expired' ? { now: () => Date.now() + 3_600_000 } : {}),
@@ -136,22 +127,22 @@ describe('an endless answer', () => {
 
   it('an error status with an endless body is reported by its status', async () => {
     const stats: Flood = { sent: 0, ended: false }
-    fake.routes.set('/v1/ssh/sign', (_req, res) => flood(res, 40 * MiB, stats, 500))
-    await seedSession(home, fake.url, { accessToken: 'at', refreshToken: 'rt' })
-    const result = await runCli(['ssh-gen', '--hostname', 'vm.example.com'], { home })
+    t.fake.routes.set('/v1/ssh/sign', (_req, res) => flood(res, 40 * MiB, stats, 500))
+    await seedSession(t.home, t.fake.url, { accessToken: 'at', refreshToken: 'rt' })
+    const result = await runCli(['ssh-gen', '--hostname', 'vm.example.com'], { home: t.home })
     expect(result.code).toBe(1)
     expect(result.stderr).toMatch(/^jitssh: server error from http:\/\/127\.0\.0\.1:\d+ \(HTTP 500\)/)
     expect(stats.ended).toBe(false)
   })
 
   it('a Content-Length past the limit is refused before the body is read', async () => {
-    fake.routes.set('/v1/me', (_req, res) => {
+    t.fake.routes.set('/v1/me', (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(1024 * MiB) })
       res.write('{')
     })
-    await seedSession(home, fake.url, { accessToken: 'at', refreshToken: 'rt' })
+    await seedSession(t.home, t.fake.url, { accessToken: 'at', refreshToken: 'rt' })
     const read = new Map<string, number>()
-    const result = await runCli(['status'], { home, env: { JITSSH_HTTP_TIMEOUT_MS: '3000' }, wrapFetch: countingFetch(read) })
+    const result = await runCli(['status'], { home: t.home, env: { JITSSH_HTTP_TIMEOUT_MS: '3000' }, wrapFetch: countingFetch(read) })
     expect(result.stdout).toContain('the server sent an invalid identity (/v1/me): more than 64 KiB')
     expect(read.get('/v1/me') ?? 0).toBe(0)
   })

@@ -1,20 +1,10 @@
 // How a refusal from the server becomes one line: whatever the error body holds (issue 18). A `message` that
 // is not a string threw a TypeError ("internal error: text.split is not a function").
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { makeTempHome, removeTempHome, runCli, seedSession } from '../helpers/cli.js'
-import { sendJson, startFakeJitssh, type FakeJitssh } from '../helpers/fake-jitssh.js'
+import { describe, expect, it } from 'vitest'
+import { runCli } from '../helpers/cli.js'
+import { sendJson, useFakeJitssh } from '../helpers/fake-jitssh.js'
 
-let home: string
-let fake: FakeJitssh
-beforeEach(async () => {
-  home = await makeTempHome()
-  fake = await startFakeJitssh()
-  await seedSession(home, fake.url, { accessToken: 'at', refreshToken: 'rt' })
-})
-afterEach(async () => {
-  await fake.close()
-  await removeTempHome(home)
-})
+const t = useFakeJitssh({ loggedIn: true })
 
 describe('an error body with fields of the wrong type', () => {
   it.each([
@@ -23,15 +13,15 @@ describe('an error body with fields of the wrong type', () => {
     [400, { error: { nested: true }, message: null }, /^jitssh: request rejected by http:\/\/127\.0\.0\.1:\d+ \(HTTP 400\)\n$/],
     [500, { message: { text: 'boom' }, error: 'ERR_SERVER' }, /^jitssh: server error from http:\/\/127\.0\.0\.1:\d+ \(HTTP 500\): ERR_SERVER\n$/],
   ])('HTTP %i %j: one line', async (status, body, expected) => {
-    fake.routes.set('/v1/ssh/sign', (_req, res) => sendJson(res, status, body))
-    const r = await runCli(['ssh-gen', '--hostname', 'vm.example.com'], { home })
+    t.fake.routes.set('/v1/ssh/sign', (_req, res) => sendJson(res, status, body))
+    const r = await runCli(['ssh-gen', '--hostname', 'vm.example.com'], { home: t.home })
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(expected)
   })
 
   it('HTTP 401 {"message":7,"error":7} from /v1/me: status says not logged in', async () => {
-    fake.routes.set('/v1/me', (_req, res) => sendJson(res, 401, { message: 7, error: 7 }))
-    const r = await runCli(['status'], { home })
+    t.fake.routes.set('/v1/me', (_req, res) => sendJson(res, 401, { message: 7, error: 7 }))
+    const r = await runCli(['status'], { home: t.home })
     expect(r.code).toBe(4)
     expect(r.stderr).toBe('')
     expect(r.stdout).toMatch(/^Logged in: {4}no \(run: jitssh login\)$/m)

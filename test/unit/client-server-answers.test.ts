@@ -3,22 +3,15 @@
 // field, `jitssh: the server sent an invalid <what>: <field>: expected ...`, never an internal error, and
 // nothing but the checked fields of a discovery document is kept.
 import { readFile, stat } from 'node:fs/promises'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import { jitsshPaths } from '../../src/client/files/paths.js'
-import { makeTempHome, removeTempHome, runCli, seedSession, type CliOptions } from '../helpers/cli.js'
-import { sendJson, startFakeJitssh, TOKENS, WHO_AM_I, type FakeJitssh } from '../helpers/fake-jitssh.js'
+import { runCli, seedSession, type CliOptions } from '../helpers/cli.js'
+import { sendJson, TOKENS, useFakeJitssh, WHO_AM_I } from '../helpers/fake-jitssh.js'
 
-let home: string
-let fake: FakeJitssh
+const t = useFakeJitssh()
 let sleeps: number[]
-beforeEach(async () => {
-  home = await makeTempHome()
-  fake = await startFakeJitssh()
+beforeEach(() => {
   sleeps = []
-})
-afterEach(async () => {
-  await fake.close()
-  await removeTempHome(home)
 })
 
 /** Device polls sleep on a fake clock: each sleep is recorded, and advances the clock. */
@@ -33,13 +26,13 @@ function deviceClock(): Pick<CliOptions, 'now' | 'sleep'> {
   }
 }
 
-const login = () => runCli(['login', '--server', fake.url, '--device'], { home, ...deviceClock() })
+const login = () => runCli(['login', '--server', t.fake.url, '--device'], { home: t.home, ...deviceClock() })
 
 /** The discovery document the fake serves, changed by `change`. */
 async function changeDiscovery(change: (doc: Record<string, any>) => void): Promise<void> {
-  const doc = await (await fetch(`${fake.url}/.well-known/jitssh`)).json() as Record<string, any>
+  const doc = await (await fetch(`${t.fake.url}/.well-known/jitssh`)).json() as Record<string, any>
   change(doc)
-  fake.routes.set('/.well-known/jitssh', (_req, res) => sendJson(res, 200, doc))
+  t.fake.routes.set('/.well-known/jitssh', (_req, res) => sendJson(res, 200, doc))
 }
 
 function expectOneLine(stderr: string, pattern: RegExp): void {
@@ -56,9 +49,9 @@ describe('the discovery document', () => {
     })
     const r = await login()
     expect(r.code).toBe(0)
-    const config = jitsshPaths({}, home).config
+    const config = jitsshPaths({}, t.home).config
     expect((await stat(config)).size).toBeLessThan(4_000)
-    const kept = JSON.parse(await readFile(config, 'utf8')).servers[fake.url].discovery
+    const kept = JSON.parse(await readFile(config, 'utf8')).servers[t.fake.url].discovery
     expect(Object.keys(kept).sort()).toEqual(['authorization_endpoint', 'device_authorization_endpoint', 'issuer', 'jitssh', 'revocation_endpoint', 'token_endpoint', 'userinfo_endpoint'])
     expect(Object.keys(kept.jitssh).sort()).toEqual(['admin_endpoint', 'client_id', 'host_ca_public_key', 'sign_endpoint', 'tunnel_endpoint', 'user_ca_public_key'])
   })
@@ -78,8 +71,8 @@ describe('the discovery document', () => {
 })
 
 describe('the device authorization', () => {
-  const device = (answer: Record<string, unknown>) => fake.routes.set('/device_authorization', (_req, res) => sendJson(res, 200, {
-    device_code: 'dc', user_code: 'BCDF-GHJK', verification_uri: `${fake.url}/device`, expires_in: 600, interval: 5, ...answer,
+  const device = (answer: Record<string, unknown>) => t.fake.routes.set('/device_authorization', (_req, res) => sendJson(res, 200, {
+    device_code: 'dc', user_code: 'BCDF-GHJK', verification_uri: `${t.fake.url}/device`, expires_in: 600, interval: 5, ...answer,
   }))
 
   it.each([[1e9, 60_000], [0, 1_000], [-3, 1_000], [2.5, 2_500]])('an interval of %s s polls every %s ms', async (interval, ms) => {
@@ -104,10 +97,10 @@ describe('the device authorization', () => {
 
 describe('the token response', () => {
   const refreshWith = async (answer: Record<string, unknown>) => {
-    fake.routes.set('/token', (_req, res) => sendJson(res, 200, { ...TOKENS, ...answer }))
-    await seedSession(home, fake.url, { accessToken: 'at', refreshToken: 'rt' })
+    t.fake.routes.set('/token', (_req, res) => sendJson(res, 200, { ...TOKENS, ...answer }))
+    await seedSession(t.home, t.fake.url, { accessToken: 'at', refreshToken: 'rt' })
     // An hour on: the cached access token has expired, so ssh-gen refreshes it.
-    return runCli(['ssh-gen', '--hostname', 'vm.example.com'], { home, now: () => Date.now() + 3_600_000 })
+    return runCli(['ssh-gen', '--hostname', 'vm.example.com'], { home: t.home, now: () => Date.now() + 3_600_000 })
   }
 
   it.each([
@@ -120,7 +113,7 @@ describe('the token response', () => {
     const r = await refreshWith(answer)
     expect(r.code).toBe(1)
     expectOneLine(r.stderr, new RegExp(`^jitssh: the server sent an invalid token response: ${message.source}`))
-    expect(JSON.parse(await readFile(jitsshPaths({}, home).credentials, 'utf8')).servers[fake.url].refresh_token).toBe('rt')
+    expect(JSON.parse(await readFile(jitsshPaths({}, t.home).credentials, 'utf8')).servers[t.fake.url].refresh_token).toBe('rt')
   })
 })
 
@@ -129,9 +122,9 @@ describe('the sign response and /v1/me', () => {
     [null, /^jitssh: the server sent an invalid sign response: expected an object \(got nothing\)/],
     [{ certificate: 42 }, /^jitssh: the server sent an invalid sign response: certificate: expected a string \(got a number\)/],
   ])('sign answer %o: one line', async (answer, message) => {
-    fake.routes.set('/v1/ssh/sign', (_req, res) => (answer === null ? void res.writeHead(200).end() : sendJson(res, 200, answer)))
-    await seedSession(home, fake.url, { accessToken: 'at', refreshToken: 'rt' })
-    const r = await runCli(['ssh-gen', '--hostname', 'vm.example.com'], { home })
+    t.fake.routes.set('/v1/ssh/sign', (_req, res) => (answer === null ? void res.writeHead(200).end() : sendJson(res, 200, answer)))
+    await seedSession(t.home, t.fake.url, { accessToken: 'at', refreshToken: 'rt' })
+    const r = await runCli(['ssh-gen', '--hostname', 'vm.example.com'], { home: t.home })
     expect(r.code).toBe(1)
     expectOneLine(r.stderr, message)
   })
@@ -141,9 +134,9 @@ describe('the sign response and /v1/me', () => {
     [{ session_expires_at: 'next tuesday' }, /session_expires_at: expected a time in ISO 8601/],
     [{ email: { address: 'a@b' } }, /email: expected a string \(got an object\)/],
   ])('status with /v1/me %o says the identity is unknown, and why', async (answer, message) => {
-    fake.routes.set('/v1/me', (_req, res) => sendJson(res, 200, { ...WHO_AM_I, ...answer }))
-    await seedSession(home, fake.url, { accessToken: 'at', refreshToken: 'rt' })
-    const r = await runCli(['status'], { home })
+    t.fake.routes.set('/v1/me', (_req, res) => sendJson(res, 200, { ...WHO_AM_I, ...answer }))
+    await seedSession(t.home, t.fake.url, { accessToken: 'at', refreshToken: 'rt' })
+    const r = await runCli(['status'], { home: t.home })
     expect(r.stderr).toBe('')
     expect(r.stdout).toMatch(new RegExp(`^Logged in as: unknown \\(the server sent an invalid identity \\(/v1/me\\): ${message.source}`, 'm'))
   })
@@ -151,7 +144,7 @@ describe('the sign response and /v1/me', () => {
 
 describe('admin answers', () => {
   beforeEach(async () => {
-    await seedSession(home, fake.url, { accessToken: 'at', refreshToken: 'rt' })
+    await seedSession(t.home, t.fake.url, { accessToken: 'at', refreshToken: 'rt' })
   })
 
   it.each([
@@ -162,10 +155,10 @@ describe('admin answers', () => {
     [['revoke', '--user', 'bob'], '/v1/admin/revoke', { user: 'bob', revoked_sessions: 5, tunnels_closed: 0 }, /admin answer: revoked_sessions: expected a list \(got a number\)/],
     [['user', 'list-disabled'], '/v1/admin/users/disabled', { users: [{ user: 'bob', disabled_at: 7 }] }, /admin answer: users\[0\]\.disabled_at: expected a time in ISO 8601 \(got a number\)/],
   ])('%j with %s answering %j: one line', async (argv, path, answer, message) => {
-    fake.routes.set(path, (_req, res) => sendJson(res, 200, answer))
+    t.fake.routes.set(path, (_req, res) => sendJson(res, 200, answer))
     const stop = new AbortController()
     const guard = setTimeout(() => stop.abort(), 5_000) // an endless cursor loop would never end by itself
-    const r = await runCli(argv, { home, signal: stop.signal }).finally(() => clearTimeout(guard))
+    const r = await runCli(argv, { home: t.home, signal: stop.signal }).finally(() => clearTimeout(guard))
     expect(r.code).toBe(1)
     expectOneLine(r.stderr, new RegExp(`^jitssh: the server sent an invalid ${message.source}`))
   })

@@ -3,10 +3,10 @@
 // isolates and other invisible formatting characters into something visible, on one line: an 8-bit CSI
 // (U+009B) or a right-to-left override in a user name could rewrite or disguise what the CLI prints.
 import fc from 'fast-check'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { firstLine, jsonText, terminalSafe } from '../../src/client/terminal-text.js'
-import { makeTempHome, removeTempHome, runCli, seedSession } from '../helpers/cli.js'
-import { sendJson, startFakeJitssh, WHO_AM_I, type FakeJitssh } from '../helpers/fake-jitssh.js'
+import { runCli } from '../helpers/cli.js'
+import { sendJson, useFakeJitssh, WHO_AM_I } from '../helpers/fake-jitssh.js'
 
 /**
  * What may not reach a terminal: C0 but the newline (checked apart), DEL and C1, soft hyphen, Arabic letter
@@ -64,17 +64,7 @@ describe('terminalSafe and firstLine (property)', () => {
 })
 
 describe('the commands show server text only made safe', () => {
-  let home: string
-  let fake: FakeJitssh
-  beforeEach(async () => {
-    home = await makeTempHome()
-    fake = await startFakeJitssh()
-    await seedSession(home, fake.url, { accessToken: 'at', refreshToken: 'rt' })
-  })
-  afterEach(async () => {
-    await fake.close()
-    await removeTempHome(home)
-  })
+  const t = useFakeJitssh({ loggedIn: true })
 
   const NAME = '\x1b]0;pwned\x07al\x9b2Jice\u202Emoc.elpmaxe@\u2066'
 
@@ -83,18 +73,18 @@ describe('the commands show server text only made safe', () => {
   }
 
   it('status: the identity and groups', async () => {
-    fake.routes.set('/v1/me', (_req, res) => sendJson(res, 200, { ...WHO_AM_I, email: NAME, groups: ['dev\u202e', '\x9b31mops'] }))
-    const r = await runCli(['status'], { home })
+    t.fake.routes.set('/v1/me', (_req, res) => sendJson(res, 200, { ...WHO_AM_I, email: NAME, groups: ['dev\u202e', '\x9b31mops'] }))
+    const r = await runCli(['status'], { home: t.home })
     expect(r.stdout).toMatch(/^Logged in as: \?\]0;pwned\?al\?2Jice\?moc\.elpmaxe@\? \(groups: dev\?, \?31mops\)$/m)
     expectSafe(r.stdout)
-    const json = await runCli(['status', '--json'], { home })
+    const json = await runCli(['status', '--json'], { home: t.home })
     expectSafe(json.stdout)
     expect(JSON.parse(json.stdout).identity.email).toBe(NAME)
   })
 
   it('ssh-gen: a refusal relayed from the server', async () => {
-    fake.routes.set('/v1/ssh/sign', (_req, res) => sendJson(res, 403, { error: 'ERR_POLICY_DENIED', message: `no rule for ${NAME}\nsecond line` }))
-    const r = await runCli(['ssh-gen', '--hostname', 'vm.example.com'], { home })
+    t.fake.routes.set('/v1/ssh/sign', (_req, res) => sendJson(res, 403, { error: 'ERR_POLICY_DENIED', message: `no rule for ${NAME}\nsecond line` }))
+    const r = await runCli(['ssh-gen', '--hostname', 'vm.example.com'], { home: t.home })
     expect(r.code).toBe(1)
     expectSafe(r.stderr)
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1)
@@ -102,12 +92,12 @@ describe('the commands show server text only made safe', () => {
 
   it('audit and sessions tables, revoke and user output', async () => {
     const event = { seq: 1, time: '2026-01-01T00:00:00Z', type: 'login\u202e', outcome: 'ok', user: NAME, session_id: null, host: '\x9bhost', detail: { reason: NAME }, hash: 'h' }
-    fake.routes.set('/v1/admin/audit', (_req, res) => sendJson(res, 200, { events: [event], next_cursor: null }))
-    fake.routes.set('/v1/admin/sessions', (_req, res) => sendJson(res, 200, { sessions: [{ session_id: 's\u2066', user: NAME, created_at: '2026-01-01T00:00:00Z', expires_at: '2026-01-02T00:00:00Z', revoked_at: null, live_tunnels: 0 }] }))
-    fake.routes.set('/v1/admin/revoke', (_req, res) => sendJson(res, 200, { user: NAME, revoked_sessions: ['s'], tunnels_closed: 0 }))
-    fake.routes.set('/v1/admin/users/enable', (_req, res) => sendJson(res, 200, { user: NAME, revoked_sessions: [], tunnels_closed: 0, disabled: false, changed: true }))
+    t.fake.routes.set('/v1/admin/audit', (_req, res) => sendJson(res, 200, { events: [event], next_cursor: null }))
+    t.fake.routes.set('/v1/admin/sessions', (_req, res) => sendJson(res, 200, { sessions: [{ session_id: 's\u2066', user: NAME, created_at: '2026-01-01T00:00:00Z', expires_at: '2026-01-02T00:00:00Z', revoked_at: null, live_tunnels: 0 }] }))
+    t.fake.routes.set('/v1/admin/revoke', (_req, res) => sendJson(res, 200, { user: NAME, revoked_sessions: ['s'], tunnels_closed: 0 }))
+    t.fake.routes.set('/v1/admin/users/enable', (_req, res) => sendJson(res, 200, { user: NAME, revoked_sessions: [], tunnels_closed: 0, disabled: false, changed: true }))
     for (const argv of [['audit'], ['audit', '--json'], ['sessions'], ['sessions', '--json'], ['revoke', '--user', 'bob'], ['user', 'enable', 'bob']]) {
-      const r = await runCli(argv, { home, env: { TZ: 'UTC' } })
+      const r = await runCli(argv, { home: t.home, env: { TZ: 'UTC' } })
       expect(r.code, `${argv.join(' ')}: ${r.stderr}`).toBe(0)
       expectSafe(r.stdout)
       expectSafe(r.stderr)
