@@ -7,6 +7,7 @@ import { adminClient, fetchAuditEvents, type AuditFilters } from '../client/admi
 import type { ClientContext } from '../client/context.js'
 import { parseTimeInput, TIME_INPUT_HELP } from '../client/admin/time-input.js'
 import { formatLocalTime, resolveTimeZone } from '../shared/zoned-time.js'
+import { jsonText } from '../client/terminal-text.js'
 import { summarizeDetail } from './audit-detail.js'
 import type { RunCommand } from './command.js'
 import { parseServerArg } from './host-arg.js'
@@ -91,7 +92,7 @@ export async function auditCommand(ctx: ClientContext, options: AuditOptions): P
   const client = await adminClient(ctx, parseServerArg(options.server))
   const { events, more } = await fetchAuditEvents(client, filters, limit)
   if (options.json === true) {
-    ctx.stdout.write(`${JSON.stringify({ events, more }, null, 2)}\n`)
+    ctx.stdout.write(`${jsonText({ events, more })}\n`)
     return 0
   }
   if (events.length === 0) {

@@ -1,8 +1,8 @@
 // jitssh explain HOST [--login L] [--json] [--server URL]: why you can (or cannot) reach a host now.
 import type { Command } from 'commander'
-import type { Explanation } from '../shared/protocol.js'
 import { apiClient } from '../client/api-client.js'
-import { firstLine } from '../client/http.js'
+import { EXPLANATION_ANSWER } from '../client/person-answers.js'
+import { jsonText, terminalSafeDeep } from '../client/terminal-text.js'
 import type { ClientContext } from '../client/context.js'
 import { formatLocalTime, resolveTimeZone } from '../shared/zoned-time.js'
 import type { RunCommand } from './command.js'
@@ -33,16 +33,17 @@ export function registerExplain(program: Command, ctx: ClientContext, run: RunCo
 export async function explainCommand(ctx: ClientContext, options: ExplainOptions): Promise<number> {
   const host = parseHostArg(options.host, { allowPattern: false, allowPort: false }).host.toLowerCase()
   const client = await apiClient(ctx, parseServerArg(options.server), 'person')
-  const answer = await client.get<Explanation>('policy/explain', { host, login: options.login })
+  const raw = await client.get(EXPLANATION_ANSWER, 'policy/explain', { host, login: options.login })
   if (options.json === true) {
-    ctx.stdout.write(`${JSON.stringify(answer, null, 2)}\n`)
-    return answer.allowed ? 0 : 1
+    ctx.stdout.write(`${jsonText(raw)}\n`)
+    return raw.allowed ? 0 : 1
   }
+  const answer = terminalSafeDeep(raw)
   const timeZone = resolveTimeZone(ctx.env)
   const lines = answer.allowed
     ? [`${host}: allowed by rule "${answer.rule}"${answer.grant ? ` (access request ${answer.grant})` : ''} as ${answer.logins?.join(', ')}, until ${answer.until ? formatLocalTime(Date.parse(answer.until), timeZone) : '-'}.`]
     : [`${host}: not allowed: ${answer.reason ?? 'denied'}${answer.step_up ? ' (run: jitssh login --force)' : ''}.`]
-  if (!answer.allowed && answer.request_command) lines.push(`You may ask for it: ${firstLine(answer.request_command)}`)
+  if (!answer.allowed && answer.request_command) lines.push(`You may ask for it: ${answer.request_command}`)
   if (!answer.target) lines.push(`${host} is not a target of this bastion: ssh cannot reach it through jitssh.`)
   ctx.stdout.write(`${lines.join('\n')}\n`)
   if (answer.rules.length > 0) ctx.stdout.write(`\n${renderTable(['YOUR RULE', 'EFFECT', 'ANSWER'], answer.rules.map((rule) => [rule.rule, rule.effect, rule.detail ? `${rule.outcome}: ${rule.detail}` : rule.outcome]))}`)

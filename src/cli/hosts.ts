@@ -1,8 +1,8 @@
 // jitssh hosts [--json] [--server URL]: the hosts you may reach now, as which logins, until when.
 import type { Command } from 'commander'
-import type { HostList } from '../shared/protocol.js'
 import { apiClient } from '../client/api-client.js'
-import { firstLine } from '../client/http.js'
+import { HOST_LIST_ANSWER } from '../client/person-answers.js'
+import { jsonText, terminalSafeDeep } from '../client/terminal-text.js'
 import type { ClientContext } from '../client/context.js'
 import { formatLocalTime, resolveTimeZone } from '../shared/zoned-time.js'
 import type { RunCommand } from './command.js'
@@ -27,11 +27,12 @@ export function registerHosts(program: Command, ctx: ClientContext, run: RunComm
 
 export async function hostsCommand(ctx: ClientContext, options: HostsOptions): Promise<number> {
   const client = await apiClient(ctx, parseServerArg(options.server), 'person')
-  const list = await client.get<HostList>('hosts')
+  const answer = await client.get(HOST_LIST_ANSWER, 'hosts')
   if (options.json === true) {
-    ctx.stdout.write(`${JSON.stringify(list, null, 2)}\n`)
+    ctx.stdout.write(`${jsonText(answer)}\n`)
     return 0
   }
+  const list = terminalSafeDeep(answer)
   if (list.hosts.length === 0) {
     ctx.stderr.write(`No hosts of ${client.server} are open to you now (see: jitssh explain HOST).\n`)
     return 0
@@ -45,6 +46,6 @@ export async function hostsCommand(ctx: ClientContext, options: HostsOptions): P
       : entry.status === 'on request' ? 'on request' : `not now: ${entry.reason ?? ''}`,
   ])))
   const requestable = list.hosts.filter((entry) => entry.status === 'on request')
-  if (requestable.length > 0) ctx.stderr.write(`\nAsk for a host marked "on request" with, e.g.: ${firstLine(requestable[0]!.request_command ?? '') || 'jitssh request create --host HOST --duration 1h --reason "..."'}\n`)
+  if (requestable.length > 0) ctx.stderr.write(`\nAsk for a host marked "on request" with, e.g.: ${requestable[0]!.request_command ?? 'jitssh request create --host HOST --duration 1h --reason "..."'}\n`)
   return 0
 }

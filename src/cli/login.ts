@@ -12,6 +12,7 @@ import { getAccessToken, lockSession, resolveServer } from '../client/auth/token
 import type { RunCommand } from './command.js'
 import { parseServerArg } from './host-arg.js'
 import { createUi } from './output.js'
+import { terminalSafe } from '../client/terminal-text.js'
 
 export interface LoginCommandOptions {
   server?: string
@@ -65,7 +66,7 @@ export async function loginCommand(ctx: ClientContext, options: LoginCommandOpti
       const discovery = await getDiscovery(ctx, paths, server)
       await revokeToken(ctx, discovery, previous.refresh_token).catch(() => undefined)
     }
-    const who = result.identity ? ` as ${result.identity.email || result.identity.sub}` : ''
+    const who = result.identity ? ` as ${terminalSafe(result.identity.email || result.identity.sub)}` : ''
     const until = result.sessionExpiresAt ? ` (session valid until ${new Date(result.sessionExpiresAt).toLocaleString()})` : ''
     ui.info(`Logged in to ${server}${who}${until}.`)
     return 0

@@ -7,6 +7,7 @@ import { deleteSession, loadSession } from '../client/auth/credentials.js'
 import { removeHostCa } from '../client/files/known-hosts.js'
 import { removeServerCertificates } from '../client/files/cert-store.js'
 import { revokeToken } from '../client/auth/oauth.js'
+import { rememberedDiscovery } from '../client/auth/discovery.js'
 import { jitsshPaths } from '../client/files/paths.js'
 import { lockSession, resolveServer } from '../client/auth/tokens.js'
 import type { RunCommand } from './command.js'
@@ -39,18 +40,19 @@ export async function logoutCommand(ctx: ClientContext, options: LogoutOptions):
   try {
     const config = await readConfig(paths)
     const record = config.servers[server]
+    const discovery = rememberedDiscovery(config, server)
     const kind = record?.credential_store
     const session = await loadSession(ctx, paths, server, kind).catch(() => null)
     let revokeError: JitsshError | null = null
-    if (session !== null && record?.discovery !== undefined) {
+    if (session !== null && discovery !== undefined) {
       try {
-        await revokeToken(ctx, record.discovery, session.refresh_token)
+        await revokeToken(ctx, discovery, session.refresh_token)
       } catch (error) {
         revokeError = error instanceof JitsshError ? error : new JitsshError('ERR_NETWORK', String(error))
       }
     }
     await deleteSession(ctx, paths, server, kind, (m) => ui.warn(m))
-    const removed = record?.discovery ? await removeServerCertificates(paths, record.discovery.jitssh.user_ca_public_key) : []
+    const removed = discovery ? await removeServerCertificates(paths, discovery.jitssh.user_ca_public_key) : []
     await removeHostCa(paths, server)
     await updateConfig(paths, (c) => {
       const kept = c.servers[server]

@@ -3,6 +3,7 @@
 import { isJitsshError } from '../shared/errors.js'
 import type { ClientContext } from '../client/context.js'
 import type { LoginUi } from '../client/auth/login.js'
+import { terminalSafe } from '../client/terminal-text.js'
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏']
 
@@ -36,10 +37,13 @@ export function createUi(ctx: ClientContext): LoginUi {
   }
 }
 
-/** The line(s) for an error: `jitssh: message (hint)`; with debug, the code and the cause chain too. */
+/**
+ * The line(s) for an error: `jitssh: message (hint)`; with debug, the code and the cause chain too. Messages
+ * may carry the server's words: made terminal-safe here, so that an error is always one line.
+ */
 export function formatError(error: unknown, debug: boolean): string {
   if (isJitsshError(error)) {
-    let out = `jitssh: ${error.message}${error.hint ? ` (${error.hint})` : ''}\n`
+    let out = `jitssh: ${terminalSafe(`${error.message}${error.hint ? ` (${error.hint})` : ''}`)}\n`
     if (debug) {
       out += `  code: ${error.code}\n`
       out += causeChain(error.cause)
@@ -47,8 +51,8 @@ export function formatError(error: unknown, debug: boolean): string {
     return out
   }
   const message = error instanceof Error ? error.message : String(error)
-  if (debug) return `jitssh: internal error: ${message}\n${error instanceof Error ? `${error.stack ?? ''}\n` : ''}${causeChain(error instanceof Error ? error.cause : undefined)}`
-  return `jitssh: internal error: ${message.split('\n', 1)[0]} (run with --debug for details)\n`
+  if (debug) return `jitssh: internal error: ${terminalSafe(message)}\n${error instanceof Error ? `${error.stack ?? ''}\n` : ''}${causeChain(error instanceof Error ? error.cause : undefined)}`
+  return `jitssh: internal error: ${terminalSafe(message.split('\n', 1)[0] ?? '')} (run with --debug for details)\n`
 }
 
 function causeChain(cause: unknown): string {
@@ -56,11 +60,11 @@ function causeChain(cause: unknown): string {
   for (let depth = 0; cause !== undefined && cause !== null && depth < 8; depth++) {
     if (cause instanceof Error) {
       const code = (cause as NodeJS.ErrnoException).code
-      out += `  caused by: ${cause.name}${code ? ` [${code}]` : ''}: ${cause.message}\n`
+      out += `  caused by: ${cause.name}${code ? ` [${code}]` : ''}: ${terminalSafe(cause.message)}\n`
       if (cause.stack) out += `${cause.stack.split('\n').slice(1, 6).map((l) => `    ${l.trim()}`).join('\n')}\n`
       cause = cause.cause
     } else {
-      out += `  caused by: ${String(cause)}\n`
+      out += `  caused by: ${terminalSafe(String(cause))}\n`
       break
     }
   }

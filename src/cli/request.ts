@@ -1,10 +1,11 @@
 // jitssh request create|break-glass|ls|show|wait|cancel|review|revoke: just-in-time access requests.
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Command } from 'commander'
-import type { AccessRequestList, AccessRequestView, CreateAccessRequest, CreateAccessRequestResponse } from '../shared/protocol.js'
+import type { AccessRequestView, CreateAccessRequest } from '../shared/protocol.js'
 import { apiClient, type ApiClient } from '../client/api-client.js'
 import type { ClientContext } from '../client/context.js'
-import { firstLine } from '../client/http.js'
+import { CREATED_REQUEST_ANSWER, REQUEST_ANSWER, REQUEST_LIST_ANSWER } from '../client/person-answers.js'
+import { firstLine, jsonText, terminalSafeDeep } from '../client/terminal-text.js'
 import { formatDuration, parseDuration } from '../shared/duration.js'
 import { JitsshError } from '../shared/errors.js'
 import { formatLocalTime, resolveTimeZone } from '../shared/zoned-time.js'
@@ -85,8 +86,9 @@ export async function requestCommand(ctx: ClientContext, options: RequestOptions
       return ask(ctx, client, options)
     case 'ls': {
       const scope = options.all === true ? 'all' : options.review === true ? 'review' : 'mine'
-      const list = await client.get<AccessRequestList>('requests', { scope, limit: '100' })
-      if (options.json === true) return print(ctx, list)
+      const answer = await client.get(REQUEST_LIST_ANSWER, 'requests', { scope, limit: '100' })
+      if (options.json === true) return print(ctx, answer)
+      const list = terminalSafeDeep(answer)
       if (list.requests.length === 0) {
         ctx.stderr.write(scope === 'review' ? 'Nothing is waiting for your review.\n' : 'No access requests.\n')
         return 0
@@ -99,15 +101,15 @@ export async function requestCommand(ctx: ClientContext, options: RequestOptions
       return 0
     }
     case 'show': {
-      const request = await client.get<AccessRequestView>(`requests/${requestId(options.id)}`)
+      const request = await client.get(REQUEST_ANSWER, `requests/${requestId(options.id)}`)
       if (options.json === true) return print(ctx, request)
-      ctx.stdout.write(describe(ctx, request))
+      ctx.stdout.write(describe(ctx, terminalSafeDeep(request)))
       return 0
     }
     case 'wait':
       return waitFor(ctx, client, requestId(options.id), options.json === true)
     case 'cancel': {
-      const request = await client.post<AccessRequestView>(`requests/${requestId(options.id)}/cancel`, { ...(options.reason !== undefined ? { reason: options.reason } : {}) })
+      const request = await client.post(REQUEST_ANSWER, `requests/${requestId(options.id)}/cancel`, { ...(options.reason !== undefined ? { reason: options.reason } : {}) })
       if (options.json === true) return print(ctx, request)
       ctx.stdout.write(`Cancelled ${request.id}.\n`)
       return 0
@@ -115,8 +117,9 @@ export async function requestCommand(ctx: ClientContext, options: RequestOptions
     case 'review': {
       if (options.approve === options.deny) throw new JitsshError('ERR_USAGE', 'say --approve or --deny (one of them)')
       const decision = options.approve === true ? 'approve' : 'deny'
-      const request = await client.post<AccessRequestView>(`requests/${requestId(options.id)}/review`, { decision, ...(options.reason !== undefined ? { reason: options.reason } : {}) })
-      if (options.json === true) return print(ctx, request)
+      const answer = await client.post(REQUEST_ANSWER, `requests/${requestId(options.id)}/review`, { decision, ...(options.reason !== undefined ? { reason: options.reason } : {}) })
+      if (options.json === true) return print(ctx, answer)
+      const request = terminalSafeDeep(answer)
       const outcome = request.state === 'approved'
         ? `approved: ${request.requester} may use ${request.login}@${request.host} until ${localTime(ctx, request.ends_at)}`
         : request.state === 'denied' ? 'denied' : `your approval is in: ${request.approvals} of ${request.approvals_required} (still pending)`
@@ -124,7 +127,7 @@ export async function requestCommand(ctx: ClientContext, options: RequestOptions
       return 0
     }
     case 'revoke': {
-      const request = await client.post<AccessRequestView>(`requests/${requestId(options.id)}/revoke`, { ...(options.reason !== undefined ? { reason: options.reason } : {}) })
+      const request = await client.post(REQUEST_ANSWER, `requests/${requestId(options.id)}/revoke`, { ...(options.reason !== undefined ? { reason: options.reason } : {}) })
       if (options.json === true) return print(ctx, request)
       ctx.stdout.write(`Revoked ${request.id}: its tunnels are closed and its certificates are on the KRL.\n`)
       return 0
@@ -144,9 +147,10 @@ async function ask(ctx: ClientContext, client: ApiClient, options: Extract<Reque
     ...(options.action === 'break-glass' ? { break_glass: true } : {}),
     ...(dryRun ? { dry_run: true } : {}),
   }
-  const created = await client.post<CreateAccessRequestResponse>('requests', body)
+  const answer = await client.post(CREATED_REQUEST_ANSWER, 'requests', body)
+  if (options.json === true && !(options.action === 'create' && options.wait === true)) return print(ctx, answer)
+  const created = terminalSafeDeep(answer)
   const { request } = created
-  if (options.json === true && !(options.action === 'create' && options.wait === true)) return print(ctx, created)
   const what = `${request.login}@${request.host} for ${formatDuration(request.duration_seconds * 1000)}`
   if (dryRun) {
     const decided = created.auto_approved ? 'it would be approved at once (the rule approves it now)' : `it would need ${request.approvals_required} approval(s) from: ${created.approvers.join(', ')}`
@@ -171,7 +175,7 @@ async function waitFor(ctx: ClientContext, client: ApiClient, id: string, json: 
   let request: AccessRequestView
   try {
     for (;;) {
-      request = await client.get<AccessRequestView>(`requests/${id}`)
+      request = await client.get(REQUEST_ANSWER, `requests/${id}`)
       if (request.state !== 'pending') break
       await sleep(WAIT_POLL_MS, undefined, { signal: ctx.signal }).catch(() => {
         throw new JitsshError('ERR_INTERRUPTED', `stopped waiting; ${id} is still pending (jitssh request wait ${id})`)
@@ -181,9 +185,10 @@ async function waitFor(ctx: ClientContext, client: ApiClient, id: string, json: 
     stop()
   }
   if (json) {
-    ctx.stdout.write(`${JSON.stringify(request, null, 2)}\n`)
+    ctx.stdout.write(`${jsonText(request)}\n`)
     return request.state === 'approved' || request.state === 'active' ? 0 : 1
   }
+  request = terminalSafeDeep(request)
   if (request.state === 'approved' || request.state === 'active') {
     ctx.stdout.write(`Approved: ${request.login}@${request.host} is usable now, until ${localTime(ctx, request.ends_at)} (use it by ${localTime(ctx, request.claim_by)}).\n`)
     return 0
@@ -214,7 +219,7 @@ function describe(ctx: ClientContext, request: AccessRequestView): string {
 }
 
 function print(ctx: ClientContext, value: unknown): number {
-  ctx.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
+  ctx.stdout.write(`${jsonText(value)}\n`)
   return 0
 }
 

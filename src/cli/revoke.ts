@@ -1,9 +1,11 @@
 // jitssh revoke --user U | --session S [--reason TEXT] [--json] [--server URL]
 import type { Command } from 'commander'
 import { JitsshError } from '../shared/errors.js'
-import type { RevokeRequest, RevokeResult } from '../shared/protocol.js'
+import type { RevokeRequest } from '../shared/protocol.js'
 import { adminClient } from '../client/admin/api.js'
+import { REVOKE_ANSWER } from '../client/admin/admin-answers.js'
 import type { ClientContext } from '../client/context.js'
+import { jsonText, terminalSafe } from '../client/terminal-text.js'
 import type { RunCommand } from './command.js'
 import { parseServerArg } from './host-arg.js'
 
@@ -38,16 +40,16 @@ export async function revokeCommand(ctx: ClientContext, options: RevokeOptions):
   const request: RevokeRequest = options.user !== undefined ? { user: options.user.trim() } : { session_id: options.session!.trim() }
   if (options.reason !== undefined) request.reason = options.reason
   const client = await adminClient(ctx, parseServerArg(options.server))
-  const result = await client.post<RevokeResult>('revoke', request)
+  const result = await client.post(REVOKE_ANSWER, 'revoke', request)
   if (options.json === true) {
-    ctx.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
+    ctx.stdout.write(`${jsonText(result)}\n`)
     return 0
   }
-  const whose = result.user ?? options.user ?? 'the user'
+  const whose = terminalSafe(result.user ?? options.user ?? 'the user')
   const count = result.revoked_sessions.length
   ctx.stdout.write(
     count === 0
-      ? `Nothing to revoke: ${options.session !== undefined ? `session ${options.session} had already ended` : `${whose} has no active sessions`}.\n`
+      ? `Nothing to revoke: ${options.session !== undefined ? `session ${terminalSafe(options.session)} had already ended` : `${whose} has no active sessions`}.\n`
       : `Revoked ${plural(count, 'session')} of ${whose}; closed ${plural(result.tunnels_closed, 'live tunnel')}.\n`,
   )
   return 0

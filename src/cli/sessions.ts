@@ -1,8 +1,9 @@
 // jitssh sessions [--all] [--user U] [--json] [--server URL]
 import type { Command } from 'commander'
-import type { SessionList } from '../shared/protocol.js'
 import { adminClient } from '../client/admin/api.js'
+import { SESSION_LIST_ANSWER } from '../client/admin/admin-answers.js'
 import type { ClientContext } from '../client/context.js'
+import { jsonText } from '../client/terminal-text.js'
 import { formatLocalTime, resolveTimeZone } from '../shared/zoned-time.js'
 import type { RunCommand } from './command.js'
 import { parseServerArg } from './host-arg.js'
@@ -30,9 +31,9 @@ export function registerSessions(program: Command, ctx: ClientContext, run: RunC
 
 export async function sessionsCommand(ctx: ClientContext, options: SessionsOptions): Promise<number> {
   const client = await adminClient(ctx, parseServerArg(options.server))
-  const list = await client.get<SessionList>('sessions', { all: options.all === true ? '1' : undefined, user: options.user?.trim() })
+  const list = await client.get(SESSION_LIST_ANSWER, 'sessions', { all: options.all === true ? '1' : undefined, user: options.user?.trim() })
   if (options.json === true) {
-    ctx.stdout.write(`${JSON.stringify(list, null, 2)}\n`)
+    ctx.stdout.write(`${jsonText(list)}\n`)
     return 0
   }
   if (list.sessions.length === 0) {

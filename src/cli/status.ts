@@ -10,6 +10,7 @@ import { getDiscovery } from '../client/auth/discovery.js'
 import { whoAmI } from '../client/auth/login.js'
 import { jitsshPaths } from '../client/files/paths.js'
 import { getAccessToken, resolveServer } from '../client/auth/tokens.js'
+import { jsonText, terminalSafe } from '../client/terminal-text.js'
 import type { RunCommand } from './command.js'
 import { parseServerArg } from './host-arg.js'
 
@@ -51,7 +52,7 @@ export function registerStatus(program: Command, ctx: ClientContext, run: RunCom
 
 export async function statusCommand(ctx: ClientContext, options: StatusOptions): Promise<number> {
   const report = await collectStatus(ctx, parseServerArg(options.server))
-  ctx.stdout.write(options.json === true ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report, ctx.now()))
+  ctx.stdout.write(options.json === true ? `${jsonText(report)}\n` : renderStatus(report, ctx.now()))
   return report.logged_in ? EXIT.OK : EXIT.AUTH
 }
 
@@ -83,7 +84,7 @@ async function collectStatus(ctx: ClientContext, explicit: string | undefined): 
     const token = await getAccessToken(ctx, paths, server)
     report.logged_in = true
     report.identity = await whoAmI(ctx, await getDiscovery(ctx, paths, server), token)
-    report.session_expires_at = report.identity.session_expires_at ?? report.session_expires_at
+    report.session_expires_at = report.identity.session_expires_at || report.session_expires_at
   } catch (error) {
     if (error instanceof JitsshError && (error.code === 'ERR_NOT_LOGGED_IN' || error.code === 'ERR_SESSION_REVOKED')) {
       report.logged_in = false
@@ -137,5 +138,6 @@ function renderStatus(r: StatusReport, nowMs: number): string {
       lines.push(`  ${c.host}  ${c.valid ? 'valid until' : 'expired/not yet valid:'} ${until}  principals: ${c.principals.join(', ')}`)
     }
   }
-  return `${lines.join('\n')}\n`
+  // Names, groups, principals and messages come from the server: each line is made safe as a whole.
+  return `${lines.map(terminalSafe).join('\n')}\n`
 }

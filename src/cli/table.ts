@@ -1,9 +1,10 @@
-// Plain text tables for stdout: columns padded to the widest cell, the last column left ragged, control
-// characters from the server never reach the terminal.
+// Plain text tables for stdout: columns padded to the widest cell, the last column left ragged, nothing from
+// the server that a terminal would act on or hide (terminalSafe) reaches it.
+import { terminalSafe } from '../client/terminal-text.js'
 
 export function safeCell(value: unknown): string {
   if (value === null || value === undefined || value === '') return '-'
-  return String(value).replace(/[\x00-\x1f\x7f-\x9f]/g, '?')
+  return terminalSafe(String(value))
 }
 
 export function renderTable(headers: string[], rows: string[][]): string {

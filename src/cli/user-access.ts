@@ -1,8 +1,9 @@
 // jitssh user disable <user> [--reason TEXT] | user enable <user> | user list-disabled   [--json] [--server URL]
 import type { Command } from 'commander'
-import type { DisabledUserList, UserAccessResult } from '../shared/protocol.js'
 import { adminClient } from '../client/admin/api.js'
+import { DISABLED_USERS_ANSWER, USER_ACCESS_ANSWER } from '../client/admin/admin-answers.js'
 import type { ClientContext } from '../client/context.js'
+import { jsonText, terminalSafe } from '../client/terminal-text.js'
 import { formatLocalTime, resolveTimeZone } from '../shared/zoned-time.js'
 import type { RunCommand } from './command.js'
 import { parseServerArg } from './host-arg.js'
@@ -50,25 +51,26 @@ export async function userCommand(ctx: ClientContext, options: UserOptions): Pro
 async function changeUserAccess(ctx: ClientContext, options: Exclude<UserOptions, { action: 'list-disabled' }>): Promise<number> {
   const { action } = options
   const client = await adminClient(ctx, parseServerArg(options.server))
-  const result = await client.post<UserAccessResult>(`users/${action}`, {
+  const result = await client.post(USER_ACCESS_ANSWER, `users/${action}`, {
     user: options.user.trim(),
     ...(action === 'disable' && options.reason !== undefined ? { reason: options.reason } : {}),
   })
   if (options.json === true) {
-    ctx.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
+    ctx.stdout.write(`${jsonText(result)}\n`)
     return 0
   }
-  if (!result.changed) ctx.stdout.write(`${result.user} was already ${action}d.\n`)
-  else if (action === 'enable') ctx.stdout.write(`Enabled ${result.user}: they can log in again.\n`)
-  else ctx.stdout.write(`Disabled ${result.user}: revoked ${plural(result.revoked_sessions.length, 'session')}; closed ${plural(result.tunnels_closed, 'live tunnel')}.\n`)
+  const who = terminalSafe(result.user)
+  if (!result.changed) ctx.stdout.write(`${who} was already ${action}d.\n`)
+  else if (action === 'enable') ctx.stdout.write(`Enabled ${who}: they can log in again.\n`)
+  else ctx.stdout.write(`Disabled ${who}: revoked ${plural(result.revoked_sessions.length, 'session')}; closed ${plural(result.tunnels_closed, 'live tunnel')}.\n`)
   return 0
 }
 
 async function listDisabled(ctx: ClientContext, options: UserCommonOptions): Promise<number> {
   const client = await adminClient(ctx, parseServerArg(options.server))
-  const list = await client.get<DisabledUserList>('users/disabled')
+  const list = await client.get(DISABLED_USERS_ANSWER, 'users/disabled')
   if (options.json === true) {
-    ctx.stdout.write(`${JSON.stringify(list, null, 2)}\n`)
+    ctx.stdout.write(`${jsonText(list)}\n`)
     return 0
   }
   if (list.users.length === 0) {

@@ -2,7 +2,6 @@
 // allowed), make a new Ed25519 key, have the server sign it, check the result and write key + certificate.
 import { join } from 'node:path'
 import { JitsshError } from '../shared/errors.js'
-import type { DiscoveryDocument, SignResponse } from '../shared/protocol.js'
 import { parseCertificate, type SshCertificate } from '../ssh/certificate.js'
 import { encodePrivateKey, formatPublicKey, generateKeyPair } from '../ssh/keys.js'
 import { certificateIsFresh } from './files/cert-freshness.js'
@@ -10,7 +9,8 @@ import { writeKeyAndCertificate } from './files/cert-store.js'
 import type { ClientContext } from './context.js'
 import { getDiscovery } from './auth/discovery.js'
 import { ensurePrivateDir } from './files/atomic-files.js'
-import { HttpStatusError, requestJson } from './http.js'
+import { HttpStatusError, requestJson, serverMessage } from './http.js'
+import { SIGN_ANSWER, type Discovery } from './server-answers.js'
 import { acquireLock } from './files/lock.js'
 import { performLogin, type LoginOptions, type LoginUi } from './auth/login.js'
 import type { JitsshPaths } from './files/paths.js'
@@ -24,7 +24,7 @@ export type IssueOutcome = 'fresh' | 'reused' | 'issued'
 
 export interface IssueOptions {
   ui: LoginUi
-  /** null: never log in, fail with ERR_NOT_LOGGED_IN instead. */
+  /** null: never log in; an ended session fails with ERR_SESSION_REVOKED instead (no session at all: ERR_NOT_LOGGED_IN). */
   login: LoginOptions | null
 }
 
@@ -75,19 +75,19 @@ export async function ensureCertificate(ctx: ClientContext, paths: JitsshPaths, 
   }
 }
 
-async function signNewKey(ctx: ClientContext, discovery: DiscoveryDocument, host: string, token: string) {
+async function signNewKey(ctx: ClientContext, discovery: Discovery, host: string, token: string) {
   const pair = generateKeyPair('ssh-ed25519', `jitssh:${host}`)
-  let response: SignResponse
+  let response: { certificate: string }
   try {
-    response = await requestJson<SignResponse>(ctx, discovery.jitssh.sign_endpoint, {
+    response = await requestJson(ctx, discovery.jitssh.sign_endpoint, {
+      answer: SIGN_ANSWER,
       bearer: token,
       json: { public_key: formatPublicKey(pair.publicKey, `jitssh:${host}`), hostname: host },
     })
   } catch (error) {
     if (error instanceof HttpStatusError && error.status === 403) {
-      const reason = error.body.message ?? error.body.error_description ?? 'denied by policy'
       const hint = error.code === 'ERR_STEP_UP_REQUIRED' ? 'run: jitssh login --force' : (requestHint(error.body.hint) ?? `see: jitssh explain ${host}`)
-      throw new JitsshError(error.code, `access to ${host} denied: ${reason.split('\n', 1)[0]}`, { cause: error, hint })
+      throw new JitsshError(error.code, `access to ${host} denied: ${serverMessage(error.body) || 'denied by policy'}`, { cause: error, hint })
     }
     throw error
   }
@@ -104,7 +104,7 @@ async function signNewKey(ctx: ClientContext, discovery: DiscoveryDocument, host
   return { response, certificate, privateKey: encodePrivateKey(pair, `jitssh:${host}`) }
 }
 
-function signedByUserCa(certificate: SshCertificate, discovery: DiscoveryDocument): boolean {
+function signedByUserCa(certificate: SshCertificate, discovery: Discovery): boolean {
   const caBase64 = discovery.jitssh.user_ca_public_key.trim().split(/\s+/)[1]
   return certificate.signatureKey.blob.toString('base64') === caBase64
 }

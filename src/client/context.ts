@@ -3,12 +3,20 @@
 import type { Readable, Writable } from 'node:stream'
 import type { ProxySettings } from './tunnel/proxy.js'
 
-/** The part of a fetch Response the client reads. */
+/** The part of a fetch Response the client reads: the body as a stream, so that it can stop at a limit. */
 export interface FetchResponse {
   status: number
   ok: boolean
   headers: { get(name: string): string | null }
-  text(): Promise<string>
+  body: FetchBody | null
+}
+
+/** The part of a web ReadableStream of bytes the client uses. */
+export interface FetchBody {
+  getReader(): {
+    read(): Promise<{ done: boolean; value?: Uint8Array }>
+    cancel(reason?: unknown): Promise<void>
+  }
 }
 
 export interface FetchInit {

@@ -12,7 +12,7 @@ export interface JitsshEnv {
   home: string | undefined
   /** JITSSH_CERT_MARGIN: seconds a certificate must still be valid for ssh-gen to reuse it (0-999999; default 60). */
   certMarginSeconds: number
-  /** JITSSH_HTTP_TIMEOUT_MS: each HTTP request, and the tunnel's WebSocket handshake (default 15 s). */
+  /** JITSSH_HTTP_TIMEOUT_MS: each HTTP request with its whole body, and the tunnel's handshake with a proxy's CONNECT (default 15 s). */
   httpTimeoutMs: number
   /** JITSSH_KEEPALIVE_MS: the tunnel's keepalive ping interval (default 30 s). */
   keepaliveMs: number

@@ -1,10 +1,15 @@
-// JSON and form requests to the jitssh server: a timeout on every request, and every failure turned
-// into a JitsshError a person can act on (network → ERR_NETWORK, 401 → ERR_NOT_LOGGED_IN, ...).
+// JSON and form requests to the jitssh server: a deadline on every request, its body included, and every
+// failure turned into a JitsshError a person can act on (network → ERR_NETWORK, 401 → ERR_NOT_LOGGED_IN, ...).
 import { JitsshError, type ErrorCode } from '../shared/errors.js'
 import type { ClientContext, FetchResponse } from './context.js'
+import { startDeadline, timedOut, type Deadline } from './deadline.js'
 import { parseJitsshEnv } from './env.js'
+import { formatBytes, invalidAnswer, type Answer } from './server-answers.js'
+import { firstLine } from './terminal-text.js'
 
-export interface RequestOptions {
+export interface RequestOptions<T> {
+  /** What the answer is (for messages), the most of its body to read, and how to check it. */
+  answer: Answer<T>
   method?: 'GET' | 'POST'
   bearer?: string
   json?: unknown
@@ -12,30 +17,32 @@ export interface RequestOptions {
   timeoutMs?: number
 }
 
-/** An HTTP error response: status and the parsed body (OAuth `{error, error_description}` or `{error, message}`). */
+/**
+ * An HTTP error response: status and the parsed body (OAuth `{error, error_description}` or `{error, message}`),
+ * as the server sent it: read its fields with serverMessage, never as strings without a check.
+ */
 export class HttpStatusError extends JitsshError {
   constructor(
     code: ErrorCode,
     message: string,
     readonly status: number,
-    readonly body: { error?: string; message?: string; error_description?: string; hint?: string },
+    readonly body: { error?: unknown; message?: unknown; error_description?: unknown; hint?: unknown },
     hint?: string,
   ) {
     super(code, message, hint === undefined ? {} : { hint })
   }
   /** The OAuth/API error string from the body, e.g. `invalid_grant` or `ERR_POLICY_DENIED`. */
   get errorName(): string | undefined {
-    return this.body.error
+    return typeof this.body.error === 'string' ? this.body.error : undefined
   }
 }
 
-export function requestSignal(ctx: Pick<ClientContext, 'signal' | 'env'>, timeoutMs?: number): AbortSignal {
-  const ms = timeoutMs ?? parseJitsshEnv(ctx.env).httpTimeoutMs
-  return AbortSignal.any([ctx.signal, AbortSignal.timeout(ms)])
-}
-
-/** Sends one request and returns the parsed JSON body of a 2xx response (or null for an empty body). */
-export async function requestJson<T>(ctx: ClientContext, url: string, options: RequestOptions = {}): Promise<T> {
+/**
+ * Sends one request and returns the JSON body of a 2xx response as `options.answer` reads it (an empty body is
+ * undefined to it). The whole exchange, body included, has JITSSH_HTTP_TIMEOUT_MS; the body is read up to
+ * `options.answer.maxBytes`.
+ */
+export async function requestJson<T>(ctx: ClientContext, url: string, options: RequestOptions<T>): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'jitssh-cli' }
   let body: string | undefined
   if (options.bearer !== undefined) headers.authorization = `Bearer ${options.bearer}`
@@ -47,24 +54,47 @@ export async function requestJson<T>(ctx: ClientContext, url: string, options: R
     body = new URLSearchParams(options.form).toString()
   }
   const method = options.method ?? (body === undefined ? 'GET' : 'POST')
-  const signal = requestSignal(ctx, options.timeoutMs)
+  const deadline = startDeadline(ctx.signal, options.timeoutMs ?? parseJitsshEnv(ctx.env).httpTimeoutMs)
   let response: FetchResponse
-  let text: string
+  let text: string | null
   try {
-    response = await ctx.fetch(url, { method, headers, ...(body === undefined ? {} : { body }), signal, redirect: 'error' })
-    text = await response.text()
+    response = await ctx.fetch(url, { method, headers, ...(body === undefined ? {} : { body }), signal: deadline.signal, redirect: 'error' })
+    text = await readBounded(response, options.answer.maxBytes)
   } catch (error) {
-    throw networkError(ctx, url, error)
+    throw networkError(ctx, url, error, deadline)
+  } finally {
+    deadline.done()
   }
+  // An error answer too long to read is reported by its status alone.
+  if (!response.ok) throw statusError(url, response.status, text === null ? undefined : parseJson(text))
+  if (text === null) throw invalidAnswer(options.answer, `more than ${formatBytes(options.answer.maxBytes)}`)
+  if (text.trim() === '') return options.answer.read(undefined)
   const parsed = parseJson(text)
-  if (!response.ok) throw statusError(url, response.status, parsed)
-  if (text.trim() === '') return null as T
-  if (parsed === undefined) {
-    throw new JitsshError('ERR_SERVER', `unexpected response from ${new URL(url).origin} (not JSON)`, {
-      hint: 'check the --server URL',
-    })
+  if (parsed === undefined) throw invalidAnswer(options.answer, 'not JSON')
+  return options.answer.read(parsed)
+}
+
+/** The body as text, or null when it is longer than `maxBytes`: then reading stops there and the rest is dropped. */
+async function readBounded(response: FetchResponse, maxBytes: number): Promise<string | null> {
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN)
+  const reader = response.body?.getReader()
+  if (reader === undefined) return ''
+  if (declared > maxBytes) {
+    await reader.cancel().catch(() => undefined)
+    return null
   }
-  return parsed as T
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done || value === undefined) return Buffer.concat(chunks).toString('utf8')
+    size += value.byteLength
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined)
+      return null
+    }
+    chunks.push(value)
+  }
 }
 
 function parseJson(text: string): unknown {
@@ -75,12 +105,11 @@ function parseJson(text: string): unknown {
   }
 }
 
-export function networkError(ctx: Pick<ClientContext, 'signal'>, url: string, error: unknown): JitsshError {
+function networkError(ctx: Pick<ClientContext, 'signal'>, url: string, error: unknown, deadline: Deadline): JitsshError {
   if (error instanceof JitsshError) return error
   if (ctx.signal.aborted) return new JitsshError('ERR_INTERRUPTED', 'interrupted', { cause: error })
   const origin = safeOrigin(url)
-  const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
-  const detail = timedOut ? 'timed out' : describeCause(error)
+  const detail = deadline.expired ? timedOut(deadline.ms) : describeCause(error)
   return new JitsshError('ERR_NETWORK', `cannot reach ${origin}: ${detail}`, {
     cause: error,
     hint: 'check the network, the server URL and HTTPS_PROXY/NO_PROXY',
@@ -108,7 +137,7 @@ function safeOrigin(url: string): string {
 
 function statusError(url: string, status: number, parsed: unknown): HttpStatusError {
   const body = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as HttpStatusError['body']
-  const said = firstLine(body.message ?? body.error_description ?? body.error ?? '')
+  const said = serverMessage(body) || firstLine(body.error)
   const origin = safeOrigin(url)
   if (status === 401) {
     return new HttpStatusError('ERR_NOT_LOGGED_IN', said ? `not logged in: ${said}` : 'not logged in', status, body, 'run: jitssh login')
@@ -123,6 +152,8 @@ function statusError(url: string, status: number, parsed: unknown): HttpStatusEr
   return new HttpStatusError('ERR_BAD_REQUEST', `request rejected by ${origin} (HTTP ${status})${said ? `: ${said}` : ''}`, status, body)
 }
 
-export function firstLine(text: string): string {
-  return (text.split(/\r?\n/, 1)[0] ?? '').replace(/[\x00-\x1f\x7f]/g, '').slice(0, 300)
+/** The first line of the body's `message` or else `error_description`, the first that is a string; or ''. */
+export function serverMessage(body: HttpStatusError['body']): string {
+  return firstLine(body.message) || firstLine(body.error_description)
 }
+

@@ -62,9 +62,14 @@ describe('access requests end to end', { timeout: 180_000 }, () => {
     const id = await new Promise<string>((resolve, reject) => {
       const timer = setInterval(() => {
         const match = /^Requested (req-[a-z0-9]{10}):/m.exec(out)
-        if (match) (clearInterval(timer), resolve(match[1]!))
+        if (!match) return
+        clearInterval(timer)
+        resolve(match[1]!)
       }, 50)
-      waiting.once('exit', () => (clearInterval(timer), reject(new Error(`request create exited early:\n${out}`))))
+      waiting.once('exit', () => {
+        clearInterval(timer)
+        reject(new Error(`request create exited early:\n${out}`))
+      })
     })
     // bob sees it waiting for him, and approves.
     const listed = await approver.jitssh(['request', 'ls', '--review'])

@@ -41,6 +41,8 @@ export interface CliOptions {
   network?: 'loopback' | 'none'
   /** runCli only: the run functions main uses (default: the real ones). */
   runs?: CommandRuns
+  /** Wraps the context's fetch (which keeps its network rules), e.g. to count the bytes the client reads. */
+  wrapFetch?: (fetch: FetchLike) => FetchLike
 }
 
 export interface CliResult {
@@ -90,7 +92,7 @@ export function testContext(options: CliOptions): TestContext {
   }
   const http = createProxyFetch(env)
   const refused: string[] = []
-  const fetch: FetchLike = async (url, init) => {
+  const guarded: FetchLike = async (url, init) => {
     const why = refusal(url, options.network ?? 'loopback')
     if (why !== null) {
       refused.push(url)
@@ -98,6 +100,7 @@ export function testContext(options: CliOptions): TestContext {
     }
     return http.fetch(url, init)
   }
+  const fetch = options.wrapFetch ? options.wrapFetch(guarded) : guarded
   const stdout = new PassThrough()
   const stderr = new PassThrough()
   const ctx: ClientContext = {

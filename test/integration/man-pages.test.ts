@@ -70,6 +70,12 @@ describe.each(CLIS)('$page', ({ bin, page }) => {
     }
   })
 
+  it('documents every JITSSH_* variable the program reads', () => {
+    const sources = page.endsWith('.1') ? ['src/client/env.ts'] : []
+    const read = new Set(sources.flatMap((file) => [...readFileSync(join(REPO_ROOT, file), 'utf8').matchAll(/env\.(JITSSH_[A-Z_]+)/g)].map((m) => m[1]!)))
+    expect([...read].filter((name) => !new RegExp(`^\\.B ${name}$`, 'm').test(source))).toEqual([])
+  })
+
   it('renders with groff -man -ww without a warning', () => {
     const result = spawnSync('groff', ['-man', '-ww', '-z', join(REPO_ROOT, page)], { encoding: 'utf8' })
     expect(result.error).toBeUndefined()

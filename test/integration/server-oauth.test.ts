@@ -313,7 +313,7 @@ describe('revocation (RFC 7009)', () => {
     expect(response.status).toBe(200)
     expect(await sessionOf(tokens.access_token)).toBe(401)
     const me = await fetch(`${srv.url}/v1/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } })
-    expect(await me.json()).toEqual({ error: 'ERR_SESSION_REVOKED', message: 'session has been revoked' })
+    expect(await me.json()).toEqual({ error: 'ERR_SESSION_REVOKED', message: 'session has been revoked', hint: 'run: jitssh login' })
     expect(await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token })).toMatchObject({ status: 400, body: { error: 'invalid_grant' } })
   })
 

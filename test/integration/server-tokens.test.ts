@@ -61,7 +61,7 @@ describe('access tokens', () => {
   it('refuses a request without a token', async () => {
     const response = await fetch(`${srv.url}/v1/ssh/sign`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
     expect(response.status).toBe(401)
-    expect(await response.json()).toEqual({ error: 'ERR_NOT_LOGGED_IN', message: 'no access token in the request' })
+    expect(await response.json()).toEqual({ error: 'ERR_NOT_LOGGED_IN', message: 'no access token in the request', hint: 'run: jitssh login' })
   })
 
   it('refuses a token signed by another Ed25519 key (forged)', async () => {

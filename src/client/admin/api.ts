@@ -3,6 +3,7 @@
 import type { AuditPage } from '../../shared/protocol.js'
 import { apiClient, type ApiClient } from '../api-client.js'
 import type { ClientContext } from '../context.js'
+import { AUDIT_PAGE_ANSWER } from './admin-answers.js'
 
 export type AdminClient = ApiClient
 
@@ -25,7 +26,7 @@ export async function fetchAuditEvents(client: AdminClient, filters: AuditFilter
   let cursor: string | null = null
   do {
     const pageSize = Math.min(1000, limit - events.length)
-    const page: AuditPage = await client.get<AuditPage>('audit', { ...filters, limit: String(pageSize), ...(cursor ? { cursor } : {}) })
+    const page: AuditPage = await client.get(AUDIT_PAGE_ANSWER, 'audit', { ...filters, limit: String(pageSize), ...(cursor ? { cursor } : {}) })
     events.push(...page.events.slice(0, limit - events.length))
     cursor = page.next_cursor
   } while (cursor !== null && events.length < limit)

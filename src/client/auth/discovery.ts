@@ -1,46 +1,45 @@
-// GET {server}/.well-known/jitssh, checked, and remembered in config.json so hot paths need not ask again.
+// GET {server}/.well-known/jitssh, checked (server-answers.ts), and the fields the client uses remembered in
+// config.json so hot paths need not ask again.
 import { JitsshError } from '../../shared/errors.js'
-import type { DiscoveryDocument } from '../../shared/protocol.js'
 import type { ClientContext } from '../context.js'
-import { readConfig, updateConfig } from '../files/config-store.js'
-import { requestJson } from '../http.js'
+import { readConfig, updateConfig, type ClientConfig } from '../files/config-store.js'
+import { HttpStatusError, requestJson } from '../http.js'
+import { ANSWER_LIMITS, readDiscovery, type Discovery } from '../server-answers.js'
 import type { JitsshPaths } from '../files/paths.js'
-import { checkEndpoint } from './server-url.js'
 
-export async function fetchDiscovery(ctx: ClientContext, server: string): Promise<DiscoveryDocument> {
-  let doc: DiscoveryDocument
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
+
+export async function fetchDiscovery(ctx: ClientContext, server: string): Promise<Discovery> {
+  let doc: unknown
   try {
-    doc = await requestJson<DiscoveryDocument>(ctx, `${server}/.well-known/jitssh`)
+    doc = await requestJson<unknown>(ctx, `${server}/.well-known/jitssh`, { answer: { ...ANSWER_LIMITS.discovery, read: (value) => value } })
   } catch (error) {
-    if (error instanceof JitsshError && (error.code === 'ERR_NOT_FOUND' || error.code === 'ERR_SERVER')) {
+    if (error instanceof HttpStatusError && (error.code === 'ERR_NOT_FOUND' || error.code === 'ERR_SERVER')) {
       throw new JitsshError('ERR_SERVER', `${server} does not look like a jitssh server (${error.message})`, { cause: error, hint: 'check the --server URL' })
     }
     throw error
   }
-  if (typeof doc !== 'object' || doc === null || typeof doc.jitssh !== 'object' || doc.jitssh === null) {
+  if (!isObject(doc) || !isObject(doc.jitssh)) {
     throw new JitsshError('ERR_SERVER', `${server} does not look like a jitssh server (no jitssh section in its discovery document)`, { hint: 'check the --server URL' })
   }
-  const endpoints = {
-    authorization_endpoint: checkEndpoint(server, doc.authorization_endpoint, 'authorization_endpoint'),
-    token_endpoint: checkEndpoint(server, doc.token_endpoint, 'token_endpoint'),
-    device_authorization_endpoint: checkEndpoint(server, doc.device_authorization_endpoint, 'device_authorization_endpoint'),
-    revocation_endpoint: checkEndpoint(server, doc.revocation_endpoint, 'revocation_endpoint'),
-    userinfo_endpoint: doc.userinfo_endpoint ? checkEndpoint(server, doc.userinfo_endpoint, 'userinfo_endpoint') : `${server}/v1/me`,
+  return readDiscovery(server, doc)
+}
+
+/** The discovery document remembered in config.json, if it still passes the checks. */
+export function rememberedDiscovery(config: ClientConfig, server: string): Discovery | undefined {
+  const cached = config.servers[server]?.discovery
+  if (cached === undefined) return undefined
+  try {
+    return readDiscovery(server, cached)
+  } catch {
+    return undefined // kept by an older jitssh, which kept whatever the server sent, or edited by hand
   }
-  const jitssh = {
-    ...doc.jitssh,
-    sign_endpoint: checkEndpoint(server, doc.jitssh.sign_endpoint, 'sign_endpoint'),
-    tunnel_endpoint: checkEndpoint(server, doc.jitssh.tunnel_endpoint, 'tunnel_endpoint'),
-  }
-  return { ...doc, ...endpoints, jitssh }
 }
 
 /** The remembered discovery document, or a fresh one (then remembered). */
-export async function getDiscovery(ctx: ClientContext, paths: JitsshPaths, server: string, options: { fresh?: boolean } = {}): Promise<DiscoveryDocument> {
-  if (options.fresh !== true) {
-    const cached = (await readConfig(paths)).servers[server]?.discovery
-    if (cached !== undefined) return cached
-  }
+export async function getDiscovery(ctx: ClientContext, paths: JitsshPaths, server: string, options: { fresh?: boolean } = {}): Promise<Discovery> {
+  const remembered = options.fresh === true ? undefined : rememberedDiscovery(await readConfig(paths), server)
+  if (remembered !== undefined) return remembered
   const doc = await fetchDiscovery(ctx, server)
   await updateConfig(paths, (config) => {
     config.servers[server] = { ...config.servers[server], discovery: doc }

@@ -4,8 +4,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { JitsshError } from '../../shared/errors.js'
-import { REDIRECT_PATH, type DiscoveryDocument, type TokenResponse } from '../../shared/protocol.js'
+import { REDIRECT_PATH, type TokenResponse } from '../../shared/protocol.js'
 import type { ClientContext } from '../context.js'
+import type { Discovery } from '../server-answers.js'
+import { firstLine } from '../terminal-text.js'
 import { untilAborted } from '../abort.js'
 import { clientId, createPkce, randomState, tokenRequest } from './oauth.js'
 import { callbackPage } from './login-page.js'
@@ -18,7 +20,7 @@ interface Callback {
 
 export async function browserLogin(
   ctx: ClientContext,
-  discovery: DiscoveryDocument,
+  discovery: Discovery,
   ui: LoginUi,
   options: { openBrowser: boolean; timeoutMs: number; fresh?: boolean },
 ): Promise<TokenResponse> {
@@ -78,12 +80,12 @@ export async function browserLogin(
     if (iss !== null && discovery.issuer && iss !== discovery.issuer) {
       // RFC 9207: the answer came from another authorization server (a mix-up attack); do not use it.
       page(res, 400, callbackPage('error', 'This answer came from a different server than the one jitssh asked.'))
-      throw new JitsshError('ERR_LOGIN_DENIED', `login answer came from ${iss.slice(0, 100)}, not ${discovery.issuer}`, { hint: 'run jitssh login again' })
+      throw new JitsshError('ERR_LOGIN_DENIED', `login answer came from ${firstLine(iss).slice(0, 100)}, not ${firstLine(discovery.issuer)}`, { hint: 'run jitssh login again' })
     }
     if (error !== null || code === null) {
       const said = params.get('error_description') ?? error ?? 'no code'
       page(res, 400, callbackPage('error', `Login failed: ${said}`))
-      throw new JitsshError('ERR_LOGIN_DENIED', `login failed: ${said.slice(0, 200)}`, { hint: 'run jitssh login again' })
+      throw new JitsshError('ERR_LOGIN_DENIED', `login failed: ${firstLine(said).slice(0, 200)}`, { hint: 'run jitssh login again' })
     }
     try {
       const tokens = await tokenRequest(ctx, discovery, {

@@ -1,34 +1,38 @@
 // The device login (RFC 8628): show the code and the verification URL, then poll the token endpoint at
 // the server's interval, slowing down by 5 s on `slow_down`, until approved, denied or expired.
 import { JitsshError } from '../../shared/errors.js'
-import type { DeviceAuthorizationResponse, DiscoveryDocument, TokenResponse } from '../../shared/protocol.js'
+import type { TokenResponse } from '../../shared/protocol.js'
 import type { ClientContext } from '../context.js'
 import { HttpStatusError, requestJson } from '../http.js'
+import { deviceAuthorizationAnswer, type Discovery } from '../server-answers.js'
+import { terminalSafe } from '../terminal-text.js'
 import type { LoginUi } from './login.js'
 import { clientId, tokenRequest } from './oauth.js'
 
 export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
+/** However often the server says slow_down, a poll a minute at least. */
+const MAX_INTERVAL_MS = 60_000
 
-export async function deviceLogin(ctx: ClientContext, discovery: DiscoveryDocument, ui: LoginUi, options: { timeoutMs: number }): Promise<TokenResponse> {
-  const auth = await requestJson<DeviceAuthorizationResponse>(ctx, discovery.device_authorization_endpoint, {
+export async function deviceLogin(ctx: ClientContext, discovery: Discovery, ui: LoginUi, options: { timeoutMs: number }): Promise<TokenResponse> {
+  // URLs in the answer follow the endpoint rules; relative ones are read against the server's origin.
+  const auth = await requestJson(ctx, discovery.device_authorization_endpoint, {
+    answer: deviceAuthorizationAnswer(new URL(discovery.device_authorization_endpoint).origin),
     form: { client_id: clientId(discovery) },
   })
-  if (typeof auth?.device_code !== 'string' || typeof auth.user_code !== 'string' || typeof auth.verification_uri !== 'string') {
-    throw new JitsshError('ERR_SERVER', 'the server sent an incomplete device authorization response')
-  }
-  const printable = (s: string) => s.replace(/[\x00-\x1f\x7f]/g, '')
-  // URLs stand alone (own line, or followed by a space): terminals and scripts pick them up cleanly.
-  const code = printable(auth.user_code)
-  if (typeof auth.verification_uri_complete === 'string' && auth.verification_uri_complete !== '') {
-    ui.info(`To log in, open this URL in a browser on any device and check that it shows the code ${code}:\n\n    ${printable(auth.verification_uri_complete)}\n`)
-    ui.info(`Or open ${printable(auth.verification_uri)} and enter the code ${code} there.`)
+  // URLs stand alone (own line, or followed by a space): terminals and scripts pick them up cleanly. The
+  // answer's checks leave nothing unsafe in them; terminalSafe all the same, as for all server text shown.
+  const code = terminalSafe(auth.user_code)
+  const uri = terminalSafe(auth.verification_uri)
+  if (auth.verification_uri_complete !== null) {
+    ui.info(`To log in, open this URL in a browser on any device and check that it shows the code ${code}:\n\n    ${terminalSafe(auth.verification_uri_complete)}\n`)
+    ui.info(`Or open ${uri} and enter the code ${code} there.`)
   } else {
-    ui.info(`To log in, open ${printable(auth.verification_uri)} in a browser on any device and enter the code:\n\n    ${code}\n`)
+    ui.info(`To log in, open ${uri} in a browser on any device and enter the code:\n\n    ${code}\n`)
   }
 
   const started = ctx.now()
-  const expiresMs = Math.min(options.timeoutMs, (Number(auth.expires_in) || 600) * 1000)
-  let intervalMs = Math.max(1, Number(auth.interval) || 5) * 1000
+  const expiresMs = Math.min(options.timeoutMs, auth.expires_in * 1000)
+  let intervalMs = auth.interval * 1000
   const stopSpinner = ui.waiting('Waiting for approval...')
   try {
     for (;;) {
@@ -44,7 +48,7 @@ export async function deviceLogin(ctx: ClientContext, discovery: DiscoveryDocume
           case 'authorization_pending':
             continue
           case 'slow_down':
-            intervalMs += 5_000
+            intervalMs = Math.min(intervalMs + 5_000, MAX_INTERVAL_MS)
             continue
           case 'access_denied':
             throw new JitsshError('ERR_LOGIN_DENIED', 'the login was denied in the browser', { hint: 'run jitssh login again' })

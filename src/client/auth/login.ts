@@ -1,12 +1,13 @@
 // Logging in: choose the browser or the device flow, then keep what came back (refresh token in the
 // keychain or file, access token cache, host CA line, default server). Callers hold the session lock.
-import type { DiscoveryDocument, WhoAmI } from '../../shared/protocol.js'
+import type { WhoAmI } from '../../shared/protocol.js'
 import { removeServerCertificates } from '../files/cert-store.js'
 import type { ClientContext } from '../context.js'
 import { parseJitsshEnv } from '../env.js'
 import { updateConfig } from '../files/config-store.js'
 import { getDiscovery } from './discovery.js'
 import { requestJson } from '../http.js'
+import { IDENTITY_ANSWER, type Discovery } from '../server-answers.js'
 import { writeHostCa } from '../files/known-hosts.js'
 import { browserLogin } from './login-browser.js'
 import { deviceLogin } from './login-device.js'
@@ -67,6 +68,6 @@ export async function performLogin(ctx: ClientContext, paths: JitsshPaths, serve
   return { server, flow, identity, sessionExpiresAt: tokens.session_expires_at }
 }
 
-export async function whoAmI(ctx: ClientContext, discovery: DiscoveryDocument, accessToken: string): Promise<WhoAmI> {
-  return requestJson<WhoAmI>(ctx, discovery.userinfo_endpoint, { bearer: accessToken })
+export async function whoAmI(ctx: ClientContext, discovery: Discovery, accessToken: string): Promise<WhoAmI> {
+  return requestJson(ctx, discovery.userinfo_endpoint, { answer: IDENTITY_ANSWER, bearer: accessToken })
 }

@@ -1,10 +1,10 @@
 // OAuth 2.0 calls of the public client `jitssh-cli`: PKCE (RFC 7636), code exchange, refresh with
 // rotation, revocation (RFC 7009). Errors keep the OAuth `error` so callers can tell invalid_grant apart.
 import { createHash, randomBytes } from 'node:crypto'
-import { JitsshError } from '../../shared/errors.js'
-import { CLIENT_ID, type DiscoveryDocument, type TokenResponse } from '../../shared/protocol.js'
+import { CLIENT_ID, type TokenResponse } from '../../shared/protocol.js'
 import type { ClientContext } from '../context.js'
 import { HttpStatusError, requestJson } from '../http.js'
+import { REVOCATION_ANSWER, TOKEN_ANSWER, type Discovery } from '../server-answers.js'
 
 export interface Pkce {
   verifier: string
@@ -20,17 +20,13 @@ export function randomState(): string {
   return randomBytes(16).toString('base64url')
 }
 
-export function clientId(discovery: DiscoveryDocument): string {
+export function clientId(discovery: Discovery): string {
   return discovery.jitssh.client_id || CLIENT_ID
 }
 
 /** POST to the token endpoint; OAuth errors come back as HttpStatusError with `errorName`. */
-export async function tokenRequest(ctx: ClientContext, discovery: DiscoveryDocument, form: Record<string, string>): Promise<TokenResponse> {
-  const response = await requestJson<TokenResponse>(ctx, discovery.token_endpoint, { form: { client_id: clientId(discovery), ...form } })
-  if (typeof response?.access_token !== 'string' || typeof response.refresh_token !== 'string') {
-    throw new JitsshError('ERR_SERVER', 'the server sent a token response without tokens')
-  }
-  return response
+export async function tokenRequest(ctx: ClientContext, discovery: Discovery, form: Record<string, string>): Promise<TokenResponse> {
+  return requestJson(ctx, discovery.token_endpoint, { answer: TOKEN_ANSWER, form: { client_id: clientId(discovery), ...form } })
 }
 
 /** The refresh token is gone (used, expired, revoked): the person must log in again. */
@@ -38,12 +34,13 @@ export function isSessionGone(error: unknown): boolean {
   return error instanceof HttpStatusError && (error.errorName === 'invalid_grant' || error.status === 401)
 }
 
-export async function refreshTokens(ctx: ClientContext, discovery: DiscoveryDocument, refreshToken: string): Promise<TokenResponse> {
+export async function refreshTokens(ctx: ClientContext, discovery: Discovery, refreshToken: string): Promise<TokenResponse> {
   return tokenRequest(ctx, discovery, { grant_type: 'refresh_token', refresh_token: refreshToken })
 }
 
-export async function revokeToken(ctx: ClientContext, discovery: DiscoveryDocument, token: string): Promise<void> {
-  await requestJson<unknown>(ctx, discovery.revocation_endpoint, {
+export async function revokeToken(ctx: ClientContext, discovery: Discovery, token: string): Promise<void> {
+  await requestJson(ctx, discovery.revocation_endpoint, {
+    answer: REVOCATION_ANSWER,
     form: { client_id: clientId(discovery), token, token_type_hint: 'refresh_token' },
   })
 }

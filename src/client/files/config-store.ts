@@ -1,13 +1,14 @@
 // ~/.jitssh/config.json: the default server and what we remember per server (discovery, which credential
 // store holds its refresh token, who is logged in).
-import type { DiscoveryDocument } from '../../shared/protocol.js'
+import type { Discovery } from '../server-answers.js'
 import { ensurePrivateDir, readJsonOrNull, writeFileAtomic } from './atomic-files.js'
 import type { JitsshPaths } from './paths.js'
 
 export type CredentialStoreKind = 'keychain' | 'file'
 
 export interface ServerRecord {
-  discovery?: DiscoveryDocument
+  /** What the client uses of the server's discovery document (checked again when read). */
+  discovery?: Discovery
   credential_store?: CredentialStoreKind
   /** The subject (user) last logged in at this server. */
   subject?: string

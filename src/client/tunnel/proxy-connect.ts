@@ -1,10 +1,12 @@
-// An HTTP CONNECT tunnel through a proxy (the WebSocket's route when HTTPS_PROXY/HTTP_PROXY apply).
+// An HTTP CONNECT tunnel through a proxy (the WebSocket's route when HTTPS_PROXY/HTTP_PROXY apply), given up
+// when the caller's deadline (the whole tunnel handshake's) ends.
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import type { Socket } from 'node:net'
 import { JitsshError } from '../../shared/errors.js'
+import { timedOut, type Deadline } from '../deadline.js'
 
-export async function connectThroughProxy(proxy: URL, host: string, port: number, options: { signal: AbortSignal; timeoutMs: number }): Promise<Socket> {
+export async function connectThroughProxy(proxy: URL, host: string, port: number, deadline: Deadline): Promise<Socket> {
   const authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
   const headers: Record<string, string> = { host: authority }
   if (proxy.username) {
@@ -19,7 +21,7 @@ export async function connectThroughProxy(proxy: URL, host: string, port: number
       method: 'CONNECT',
       path: authority,
       headers,
-      signal: AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]),
+      signal: deadline.signal,
     })
     req.once('connect', (res, socket, head) => {
       if (res.statusCode !== 200) {
@@ -33,7 +35,12 @@ export async function connectThroughProxy(proxy: URL, host: string, port: number
       resolve(socket)
     })
     req.once('error', (error) => {
-      reject(new JitsshError('ERR_NETWORK', `cannot reach the proxy ${proxy.host}: ${(error as NodeJS.ErrnoException).code ?? error.message}`, {
+      if (deadline.signal.aborted && !deadline.expired) {
+        reject(new JitsshError('ERR_INTERRUPTED', 'interrupted', { cause: error }))
+        return
+      }
+      const detail = deadline.expired ? timedOut(deadline.ms) : (error as NodeJS.ErrnoException).code ?? error.message
+      reject(new JitsshError('ERR_NETWORK', `cannot reach the proxy ${proxy.host}: ${detail}`, {
         cause: error,
         hint: 'check HTTPS_PROXY/NO_PROXY',
       }))

@@ -7,8 +7,10 @@ import WebSocket from 'ws'
 import { JitsshError } from '../../shared/errors.js'
 import { TUNNEL_CLOSE } from '../../shared/protocol.js'
 import type { ClientContext } from '../context.js'
-import { firstLine, HttpStatusError } from '../http.js'
-import { proxyForUrl } from './proxy.js'
+import { HttpStatusError, serverMessage } from '../http.js'
+import { firstLine } from '../terminal-text.js'
+import { startDeadline, timedOut, type Deadline } from '../deadline.js'
+import { proxyForUrl, type ProxySettings } from './proxy.js'
 import { connectThroughProxy } from './proxy-connect.js'
 import { bridge } from './bridge.js'
 
@@ -34,15 +36,30 @@ export function tunnelUrl(target: TunnelTarget): URL {
   return url
 }
 
-/** Opens the tunnel; resolves with the open socket (paused: the bridge resumes it), or rejects with the server's refusal mapped to a fix. */
+/** Enough of a refusal's body to say why; the rest is not read. */
+const MAX_REFUSAL_BYTES = 8192
+
+/**
+ * Opens the tunnel; resolves with the open socket (paused: the bridge resumes it), or rejects with the server's
+ * refusal mapped to a fix. One deadline covers all of it: the proxy's CONNECT, TLS, the upgrade, a refusal's body.
+ */
 export async function openTunnel(ctx: ClientContext, target: TunnelTarget, options: Pick<TunnelOptions, 'handshakeTimeoutMs'>): Promise<WebSocket> {
+  const deadline = startDeadline(ctx.signal, options.handshakeTimeoutMs)
+  try {
+    return await handshake(target, deadline, ctx.proxy)
+  } finally {
+    deadline.done()
+  }
+}
+
+async function handshake(target: TunnelTarget, deadline: Deadline, proxySettings: ProxySettings): Promise<WebSocket> {
   const url = tunnelUrl(target)
   const secure = url.protocol === 'wss:'
-  const proxy = proxyForUrl(url, ctx.proxy)
+  const proxy = proxyForUrl(url, proxySettings)
   let createConnection: (() => Socket) | undefined
   if (proxy !== null) {
     const port = Number(url.port) || (secure ? 443 : 80)
-    const raw = await connectThroughProxy(proxy, url.hostname.replace(/^\[|\]$/g, ''), port, { signal: ctx.signal, timeoutMs: options.handshakeTimeoutMs })
+    const raw = await connectThroughProxy(proxy, url.hostname.replace(/^\[|\]$/g, ''), port, deadline)
     const servername = /^[\d.]+$|:/.test(url.hostname) ? undefined : url.hostname
     createConnection = secure ? () => tlsConnect({ socket: raw, ...(servername ? { servername } : {}), ALPNProtocols: ['http/1.1'] }) : () => raw
   }
@@ -54,7 +71,6 @@ export async function openTunnel(ctx: ClientContext, target: TunnelTarget, optio
     // payloads chosen by a hostile page script; ours are ssh's bytes (ciphertext after the key exchange),
     // carried over TLS or on loopback.
     generateMask: (mask: Buffer) => void mask.fill(0),
-    handshakeTimeout: options.handshakeTimeoutMs,
     maxPayload: 16 * 1024 * 1024,
     followRedirects: false,
     ...(createConnection ? { createConnection } : {}),
@@ -64,10 +80,12 @@ export async function openTunnel(ctx: ClientContext, target: TunnelTarget, optio
   return new Promise<WebSocket>((resolve, reject) => {
     const onAbort = () => {
       ws.terminate()
-      reject(new JitsshError('ERR_INTERRUPTED', 'interrupted'))
+      reject(deadline.expired
+        ? new JitsshError('ERR_NETWORK', `cannot reach ${origin}: ${timedOut(deadline.ms)}`, { hint: 'check the network and HTTPS_PROXY/NO_PROXY' })
+        : new JitsshError('ERR_INTERRUPTED', 'interrupted'))
     }
-    ctx.signal.addEventListener('abort', onAbort, { once: true })
-    const done = () => ctx.signal.removeEventListener('abort', onAbort)
+    deadline.signal.addEventListener('abort', onAbort, { once: true })
+    const done = () => deadline.signal.removeEventListener('abort', onAbort)
     ws.once('open', () => {
       // Hold incoming data until the bridge listens: the target's first bytes can arrive with the upgrade.
       ws.pause()
@@ -77,14 +95,16 @@ export async function openTunnel(ctx: ClientContext, target: TunnelTarget, optio
     ws.once('unexpected-response', (req, res) => {
       const chunks: Buffer[] = []
       let size = 0
-      res.on('data', (c: Buffer) => {
-        if ((size += c.length) <= 8192) chunks.push(c)
-      })
-      res.once('end', () => {
+      const refuse = () => {
         done()
         req.destroy()
         reject(refusal(target, res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8')))
+      }
+      res.on('data', (c: Buffer) => {
+        chunks.push(c)
+        if ((size += c.length) >= MAX_REFUSAL_BYTES) refuse()
       })
+      res.once('end', refuse)
       res.once('error', () => undefined)
     })
     ws.once('error', (error) => {
@@ -104,7 +124,7 @@ function refusal(target: TunnelTarget, status: number, text: string): JitsshErro
   try {
     const parsed = JSON.parse(text) as unknown
     if (typeof parsed === 'object' && parsed !== null) body = parsed
-    said = firstLine(body.message ?? body.error_description ?? body.error ?? '')
+    said = serverMessage(body) || firstLine(body.error)
   } catch {
     said = ''
   }
