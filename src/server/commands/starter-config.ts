@@ -83,6 +83,25 @@ policy:
   #   principals: ["{email_local}", deploy]
   #   max_ttl: 8h
   #   extensions: [permit-pty, permit-port-forwarding]
+  #   when:                           # optional: every condition must hold (at signing and on live tunnels)
+  #     source_networks: [10.0.0.0/8]
+  #     days: [mon-fri]
+  #     hours: "08:00-18:00"
+  #     time_zone: Europe/Berlin
+  #     max_auth_age: 8h              # older sign-ins are asked to sign in again
+  # - name: prod-on-request           # nothing standing: access through an approved jitssh request
+  #   groups: [developers]
+  #   hosts: ["*.prod.example.com"]
+  #   principals: [deploy]
+  #   request:
+  #     max_duration: 4h              # the window starts at approval
+  #     approvals: 1                  # from distinct approvers, never the requester
+  #     approvers: {groups: [admins]}
+  #     break_glass: {groups: [oncall]}
+  # - name: no-contractors-in-prod
+  #   effect: deny                    # wins over every allow rule
+  #   groups: [contractors]
+  #   hosts: ["*.prod.example.com"]
 
 # Hosts the bastion may connect to: name -> address. Nothing else is ever reached.
 targets: {}
@@ -91,6 +110,13 @@ targets: {}
 # Who may use the admin API (audit search, revocation).
 admins:
   groups: [admins]
+
+# Webhooks for access requests (created, reviewed, approved, denied, expired, break_glass, ...): JSON with a
+# Slack-compatible "text", signed: X-Jitssh-Signature: sha256=HMAC-SHA256(secret, "<X-Jitssh-Timestamp>.<body>").
+# notifications:
+#   webhooks:
+#     - url: https://hooks.slack.com/services/...
+#       secret: "<the output of: openssl rand -hex 32>"
 
 # Prometheus metrics at /metrics (text format 0.0.4): off unless enabled, as they reveal usage. Served to
 # clients on loopback and to requests with "Authorization: Bearer <token>"; everyone else gets a 404.
