@@ -20,7 +20,8 @@ export function hasFreshCertificate(args: string[], env: Record<string, string |
     const arg = args[i] as string
     const eq = arg.indexOf('=')
     const name = eq > 0 ? arg.slice(0, eq) : arg
-    if (name !== '--hostname' && name !== '--server') return false
+    // --ttl only shapes the next certificate: a fresh one on disk is fine whatever it says.
+    if (name !== '--hostname' && name !== '--server' && name !== '--ttl') return false
     const value = eq > 0 ? arg.slice(eq + 1) : args[++i]
     if (value === undefined) return false
     if (name === '--hostname') {

@@ -11,6 +11,7 @@ import { conflictingProxySettings } from '../client/ssh-config/conflicts.js'
 import { checkSshConfig } from '../client/ssh-config/check.js'
 import { readSshConfig, rewriteSshConfig, BACKUP_SUFFIX } from '../client/ssh-config/file.js'
 import type { RunCommand } from './command.js'
+import { parseTtlArg } from './ssh-gen.js'
 import { parseHostArg, parseServerArg } from './host-arg.js'
 import { createUi } from './output.js'
 
@@ -21,6 +22,7 @@ export interface SshConfigOptions {
   remove?: boolean
   config?: string
   server?: string
+  ttl?: string
 }
 
 export function registerSshConfig(program: Command, ctx: ClientContext, run: RunCommand<SshConfigOptions>): void {
@@ -33,6 +35,7 @@ export function registerSshConfig(program: Command, ctx: ClientContext, run: Run
     .option('--remove', 'remove the block for this host from the ssh config file')
     .option('--config <file>', 'the ssh config file for --write/--remove (default: ~/.ssh/config)')
     .option('--server <url>', 'the jitssh server (default: the last one logged in to)')
+    .option('--ttl <duration>', 'ask for certificates of this lifetime, e.g. 15m (the policy caps it; default: its maximum)')
     .action(async (options: SshConfigOptions) => {
       await run(ctx, options)
     })
@@ -42,6 +45,7 @@ export async function sshConfigCommand(ctx: ClientContext, options: SshConfigOpt
   // Everything from the command line is checked before any file is read or written.
   const spec = parseHostArg(options.hostname, { allowPattern: true, allowPort: false })
   const explicitServer = parseServerArg(options.server)
+  if (options.ttl !== undefined) parseTtlArg(options.ttl)
   if (options.write === true && options.remove === true) throw new JitsshError('ERR_USAGE', '--write and --remove exclude each other')
   const file = options.config !== undefined ? resolve(ctx.cwd, options.config) : resolve(ctx.homedir, '.ssh', 'config')
   const ui = createUi(ctx)
@@ -67,6 +71,7 @@ export async function sshConfigCommand(ctx: ClientContext, options: SshConfigOpt
       certsDir: sshVisiblePath(paths.certs, ctx),
       knownHostsFile: sshVisiblePath(paths.knownHosts, ctx),
       platform: ctx.platform === 'win32' ? 'win32' : 'posix',
+      ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
     }, ctx.platform === 'win32' ? '\r\n' : '\n'),
   )
 

@@ -1,6 +1,7 @@
 // jitssh ssh-gen --hostname H [--server URL] — the slow path (src/cli/entry.ts has the fast one).
 // Runs under ssh's `Match exec`: stdin is /dev/null, stdout is discarded, stderr is the person's terminal.
 import type { Command } from 'commander'
+import { parseDuration } from '../shared/duration.js'
 import { JitsshError } from '../shared/errors.js'
 import { ensureCertificate } from '../client/certificate-issue.js'
 import type { ClientContext } from '../client/context.js'
@@ -13,6 +14,7 @@ import { createUi } from './output.js'
 export interface SshGenOptions {
   hostname?: string
   server?: string
+  ttl?: string
 }
 
 export function registerSshGen(program: Command, ctx: ClientContext, run: RunCommand<SshGenOptions>): void {
@@ -21,6 +23,7 @@ export function registerSshGen(program: Command, ctx: ClientContext, run: RunCom
     .description('make sure ~/.jitssh/certs holds a valid certificate for the host (run by ssh via Match exec)')
     .option('--hostname <host>', 'the host name ssh connects to (%h)')
     .option('--server <url>', 'the jitssh server (default: the last one logged in to)')
+    .option('--ttl <duration>', 'a shorter certificate lifetime to ask for, e.g. 15m (the policy caps it)')
     .action(async (options: SshGenOptions) => {
       await run(ctx, options)
     })
@@ -28,11 +31,21 @@ export function registerSshGen(program: Command, ctx: ClientContext, run: RunCom
 
 export async function sshGenCommand(ctx: ClientContext, options: SshGenOptions): Promise<number> {
   const spec = parseHostArg(options.hostname, { allowPattern: false, allowPort: false })
+  const ttlSeconds = options.ttl === undefined ? undefined : parseTtlArg(options.ttl)
   const paths = jitsshPaths(ctx.env, ctx.homedir)
   const server = await resolveServer(paths, parseServerArg(options.server))
   if (server === null) {
     throw new JitsshError('ERR_NOT_LOGGED_IN', 'no jitssh server configured', { hint: 'run: jitssh login --server https://access.example.com' })
   }
-  await ensureCertificate(ctx, paths, server, spec.host, { ui: createUi(ctx), login: {} })
+  await ensureCertificate(ctx, paths, server, spec.host, { ui: createUi(ctx), login: {}, ...(ttlSeconds !== undefined ? { ttlSeconds } : {}) })
   return 0
+}
+
+/** `--ttl 15m` → seconds, within what the server accepts (60 s to 7 days). */
+export function parseTtlArg(text: string): number {
+  const ms = parseDuration(text)
+  if (ms === undefined || ms < 60_000 || ms > 7 * 86_400_000 || ms % 1000 !== 0) {
+    throw new JitsshError('ERR_USAGE', `--ttl: expected a duration from 1m to 7d like 15m, not ${JSON.stringify(text.slice(0, 20))}`)
+  }
+  return ms / 1000
 }

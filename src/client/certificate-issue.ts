@@ -26,6 +26,8 @@ export interface IssueOptions {
   ui: LoginUi
   /** null: never log in; an ended session fails with ERR_SESSION_REVOKED instead (no session at all: ERR_NOT_LOGGED_IN). */
   login: LoginOptions | null
+  /** A certificate lifetime to ask for (seconds); the policy's max_ttl caps it. Default: the rule's maximum. */
+  ttlSeconds?: number
 }
 
 export async function ensureCertificate(ctx: ClientContext, paths: JitsshPaths, server: string, host: string, options: IssueOptions): Promise<IssueOutcome> {
@@ -44,7 +46,7 @@ export async function ensureCertificate(ctx: ClientContext, paths: JitsshPaths, 
     const sign = () => withAccessToken(ctx, paths, server, { ...(login ? { login } : {}), warn: options.ui.warn }, async (token) => {
       // Read after the token: without a session, "not logged in" comes before any request.
       const discovery = await getDiscovery(ctx, paths, server)
-      return { discovery, signed: await signNewKey(ctx, discovery, host, token) }
+      return { discovery, signed: await signNewKey(ctx, discovery, host, token, options.ttlSeconds) }
     })
     let answer: Awaited<ReturnType<typeof sign>>
     try {
@@ -75,14 +77,14 @@ export async function ensureCertificate(ctx: ClientContext, paths: JitsshPaths, 
   }
 }
 
-async function signNewKey(ctx: ClientContext, discovery: Discovery, host: string, token: string) {
+async function signNewKey(ctx: ClientContext, discovery: Discovery, host: string, token: string, ttlSeconds: number | undefined) {
   const pair = generateKeyPair('ssh-ed25519', `jitssh:${host}`)
   let response: { certificate: string }
   try {
     response = await requestJson(ctx, discovery.jitssh.sign_endpoint, {
       answer: SIGN_ANSWER,
       bearer: token,
-      json: { public_key: formatPublicKey(pair.publicKey, `jitssh:${host}`), hostname: host },
+      json: { public_key: formatPublicKey(pair.publicKey, `jitssh:${host}`), hostname: host, ...(ttlSeconds !== undefined ? { ttl_seconds: ttlSeconds } : {}) },
     })
   } catch (error) {
     if (error instanceof HttpStatusError && error.status === 403) {

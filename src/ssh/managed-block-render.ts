@@ -31,6 +31,8 @@ export interface ManagedBlockInput {
    * cannot quote, so pass space-free (8.3 short) paths here. Defaults to `program`.
    */
   execProgram?: string[]
+  /** `ssh-gen --ttl`: a certificate lifetime to ask for (`15m`); the policy caps it. */
+  ttl?: string
 }
 
 export type Eol = '\n' | '\r\n'
@@ -140,6 +142,7 @@ function execCommand(input: ManagedBlockInput, program: readonly string[]): stri
     literal(input.server, false),
     '--hostname',
     hostTokenFor(platform),
+    ...(input.ttl !== undefined ? ['--ttl', input.ttl] : []),
   ].join(' ')
 }
 
@@ -149,6 +152,7 @@ export function renderManagedBlock(input: ManagedBlockInput, eol: Eol = '\n'): s
   if (eol !== '\n' && eol !== '\r\n') throw configError('the line ending must be "\\n" or "\\r\\n"')
   const { host } = parseHostSpec(input.hostPattern, { allowPattern: true, allowPort: false })
   checkServerUrl(input.server)
+  if (input.ttl !== undefined && !/^[1-9][0-9]{0,6}[smhd]$/.test(input.ttl)) throw configError(`ttl ${describeForMessage(input.ttl)} is not a duration like 15m`)
   checkProgram(input.program, input.platform, 'program')
   const execProgram = input.execProgram ?? input.program
   checkProgram(execProgram, input.platform, 'execProgram')

@@ -98,6 +98,25 @@ describe('jitssh ssh-gen', () => {
     expect(await auditCount('cert.sign')).toBe(signsBefore + 1)
   })
 
+  it('--ttl asks for a shorter certificate, which the policy caps; a bad --ttl is a usage error that signs nothing', async () => {
+    await login()
+    const r = await runCli(['ssh-gen', '--hostname', 'vm.example.com', '--ttl', '5m'], { home })
+    expect(r.code, r.stderr).toBe(0)
+    const cert = parseCertificate(await readFile(join(paths().certs, 'vm.example.com-cert.pub'), 'utf8'))
+    expect(Number(cert.validBefore) * 1000 - Date.now()).toBeGreaterThan(4 * 60_000)
+    expect(Number(cert.validBefore) * 1000 - Date.now()).toBeLessThanOrEqual(5 * 60_000 + 2_000)
+    // Asking for more than the rule's max_ttl (1h) gets the rule's max_ttl.
+    await rm(join(paths().certs, 'vm.example.com-cert.pub'))
+    expect((await runCli(['ssh-gen', '--hostname', 'vm.example.com', '--ttl', '7d'], { home })).code).toBe(0)
+    const capped = parseCertificate(await readFile(join(paths().certs, 'vm.example.com-cert.pub'), 'utf8'))
+    expect(Number(capped.validBefore) * 1000 - Date.now()).toBeLessThanOrEqual(3_600_000 + 2_000)
+    const signs = await auditCount('cert.sign')
+    const bad = await runCli(['ssh-gen', '--hostname', 'other.example.com', '--ttl', '30s'], { home })
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toBe('jitssh: --ttl: expected a duration from 1m to 7d like 15m, not "30s"\n')
+    expect(await auditCount('cert.sign')).toBe(signs)
+  })
+
   it('status lists the certificate with its expiry and principals', async () => {
     await login()
     await runCli(['ssh-gen', '--hostname', 'vm.example.com'], { home })

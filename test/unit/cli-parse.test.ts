@@ -51,6 +51,7 @@ describe('jitssh command options', () => {
     [['ssh-config', '--hostname', 'vm.example.com', '--remove'], { command: 'sshConfig', options: { hostname: 'vm.example.com', remove: true } }],
     [['ssh-gen', '--hostname', 'vm.example.com'], { command: 'sshGen', options: { hostname: 'vm.example.com' } }],
     [['ssh-gen', '--server', SERVER, '--hostname=vm.example.com'], { command: 'sshGen', options: { server: SERVER, hostname: 'vm.example.com' } }],
+    [['ssh-gen', '--hostname', 'vm.example.com', '--ttl', '15m'], { command: 'sshGen', options: { hostname: 'vm.example.com', ttl: '15m' } }],
     [['ssh', '--hostname', 'vm.example.com'], { command: 'ssh', options: { hostname: 'vm.example.com', port: '22' } }],
     [['ssh', '--hostname', 'vm.example.com', '--port', '2222', '--server', SERVER], { command: 'ssh', options: { hostname: 'vm.example.com', port: '2222', server: SERVER } }],
     [['audit'], { command: 'audit', options: {} }],

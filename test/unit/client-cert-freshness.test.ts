@@ -43,6 +43,9 @@ describe('certificateIsFresh', () => {
     expect(fastPath(validBefore - 60_000)).toBe(false)
     expect(certificateIsFresh(paths, HOST, validBefore - 61_000, 61)).toBe(false)
     expect(fastPath(validBefore - 61_000, '61')).toBe(false)
+    // A block written with --ttl keeps the fast path: the lifetime only shapes the next certificate.
+    expect(hasFreshCertificate(['--hostname', HOST, '--ttl', '15m'], { JITSSH_HOME: dir }, '/nonexistent', validBefore - 61_000)).toBe(true)
+    expect(hasFreshCertificate(['--hostname', HOST, '--other', 'x'], { JITSSH_HOME: dir }, '/nonexistent', validBefore - 61_000)).toBe(false)
   })
 
   it('is false without the certificate, without its key, or for a file that is not a certificate', async () => {

@@ -394,6 +394,12 @@ describe('renderManagedBlock', () => {
     expect(block.indexOf('UserKnownHostsFile')).toBeLessThan(block.indexOf('exec "'))
   })
 
+  it('passes --ttl to ssh-gen in the Match exec line when asked, and refuses a ttl that is not a duration', () => {
+    expect(renderManagedBlock(posixInput())).not.toMatch(/--ttl/)
+    expect(renderManagedBlock(posixInput({ ttl: '15m' }))).toMatch(/ssh-gen --server \S+ --hostname '%h' --ttl 15m"$/m)
+    expect(() => renderManagedBlock(posixInput({ ttl: '15m; rm -rf ~' }))).toThrow(/ttl .* is not a duration like 15m/)
+  })
+
   it('uses the requested line ending on every line', () => {
     const block = renderManagedBlock(posixInput(), '\r\n')
     expect(block.endsWith('<<<\r\n')).toBe(true)
