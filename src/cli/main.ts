@@ -21,7 +21,9 @@ import { registerHosts, hostsCommand, type HostsOptions } from './hosts.js'
 import { registerExplain, explainCommand, type ExplainOptions } from './explain.js'
 import { registerRequest, requestCommand, type RequestOptions } from './request.js'
 
-export const VERSION = '0.1.0'
+import { VERSION } from '../shared/version.js'
+
+export { VERSION }
 
 /** The run function of each command. */
 export interface CommandRuns {

@@ -61,6 +61,30 @@ describe('jitssh-server init', () => {
   })
 })
 
+describe('jitssh-server start on a busy address, and --version', () => {
+  it('says the address is in use and how to fix it, in one line, and exits 2', async () => {
+    const { createServer } = await import('node:net')
+    const busy = createServer().listen(0, '127.0.0.1')
+    await new Promise((resolve) => busy.once('listening', resolve))
+    const port = (busy.address() as { port: number }).port
+    const dir = tempDir()
+    const config = await writeTestConfig(dir, { config: { listen: `127.0.0.1:${port}` } })
+    const started = await cli(['start', '--config', config])
+    busy.close()
+    expect(started.code).toBe(2)
+    expect(started.stderr.split('\n').filter((line) => line.startsWith('jitssh-server:'))).toEqual([
+      `jitssh-server: cannot listen on 127.0.0.1:${port}: the address is in use (another jitssh-server, or another program)`,
+    ])
+    expect(started.stderr).toContain(`hint: stop the other one, or change listen: in ${config}`)
+    expect(started.stderr).not.toMatch(/unexpected error|EADDRINUSE/)
+  })
+
+  it('prints its version', async () => {
+    const version = await cli(['--version'])
+    expect(version).toMatchObject({ code: 0, stdout: `${(JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { version: string }).version}\n` })
+  })
+})
+
 describe('jitssh-server hash-password', () => {
   it('prints scrypt$N$r$p$salt$hash for the password on stdin', async () => {
     const result = await cli(['hash-password'], 'hunter2hunter2\n')

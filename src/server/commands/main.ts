@@ -9,6 +9,7 @@ import { registerKrl } from './krl-command.js'
 import { registerPolicy } from './policy-command.js'
 import { registerTargetSetup } from './target-setup-command.js'
 import { registerCheck, registerStart } from './serve-commands.js'
+import { VERSION } from '../../shared/version.js'
 
 /** Every command, in the order `--help` lists them. */
 export const COMMANDS = {
@@ -30,6 +31,7 @@ export function buildProgram(cli: CliRun, runs: { [K in keyof typeof COMMANDS]?:
   const { io } = cli
   const program = new Command('jitssh-server')
     .description('jitssh access server: identity, OAuth for the CLI, SSH CA, WebSocket bastion, audit log')
+    .version(VERSION, '-V, --version')
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
     .showHelpAfterError()

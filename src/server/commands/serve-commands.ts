@@ -1,4 +1,6 @@
 import type { Command } from 'commander'
+import { JitsshError } from '../../shared/errors.js'
+import type { ServerConfig } from '../config/types.js'
 import { createServer } from '../app.js'
 import { loadConfig } from '../config/load-config.js'
 import { action, configCommand, type CliRun, type CommandRun, type ConfigOptions, type ServerCliIo } from './io.js'
@@ -30,7 +32,15 @@ export async function startCommand(io: ServerCliIo, { config: configPath }: Conf
   // SIGHUP re-reads the config file: a bad one is logged and refused, and the running one stays.
   const reload = (): void => void server.reload(null)
   process.on('SIGHUP', reload)
-  await server.listen()
+  try {
+    await server.listen()
+  } catch (error) {
+    await server.close()
+    process.off('SIGHUP', reload)
+    process.off('uncaughtException', lastResort)
+    process.off('unhandledRejection', lastResort)
+    throw listenError(error, config.listen, config.source)
+  }
   const stop =
     io.stopSignal ??
     new Promise<void>((resolve) => {
@@ -43,4 +53,21 @@ export async function startCommand(io: ServerCliIo, { config: configPath }: Conf
   process.off('uncaughtException', lastResort)
   process.off('unhandledRejection', lastResort)
   return 0
+}
+
+/** A failed listen as one line that names the address and the fix (EADDRINUSE, EACCES, EADDRNOTAVAIL). */
+function listenError(error: unknown, listen: ServerConfig['listen'], source: string): unknown {
+  const code = (error as NodeJS.ErrnoException).code
+  const where = `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`
+  const fix = `change listen: in ${source}`
+  switch (code) {
+    case 'EADDRINUSE':
+      return new JitsshError('ERR_USAGE', `cannot listen on ${where}: the address is in use (another jitssh-server, or another program)`, { hint: `stop the other one, or ${fix}` })
+    case 'EACCES':
+      return new JitsshError('ERR_USAGE', `cannot listen on ${where}: permission denied (ports below 1024 need privileges)`, { hint: `use a port from 1024, or grant the capability (setcap cap_net_bind_service=+ep $(command -v node)), or ${fix}` })
+    case 'EADDRNOTAVAIL':
+      return new JitsshError('ERR_USAGE', `cannot listen on ${where}: no network interface has that address`, { hint: fix })
+    default:
+      return error
+  }
 }
