@@ -115,7 +115,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   const audit = trail.log
   // The running configuration, read at each use (so that a reload applies to the next request).
   const current = (): ServerConfig => ctx.config
-  const oidc = config.identity.kind === 'oidc' ? buildOidc(config.identity, store, keys, now, (error, message) => app.log.warn({ err: error }, message)) : undefined
+  const oidc = config.identity.oidc ? buildOidc(config.identity.oidc, store, keys, now, (error, message) => app.log.warn({ err: error }, message)) : undefined
   const identities = new Identities(current, oidc?.revalidation)
   const sessions = new SessionService(store, audit, identities, config.sessions.lifetimeMs, now)
   const webhookLog = new SampledLog((fields, message) => app.log.warn(fields, message), UNAUTHENTICATED_LOG_INTERVAL_MS)
@@ -164,7 +164,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   registerTokenRoutes(app, ctx)
   registerDeviceRoutes(app, ctx)
   if (oidc) registerOidcLoginRoutes(app, ctx, oidc)
-  else registerLocalLoginRoutes(app, ctx)
+  if (config.identity.local) registerLocalLoginRoutes(app, ctx)
   registerLogoutRoutes(app, ctx)
   registerSignRoute(app, ctx)
   registerTunnelRoute(app, ctx)

@@ -60,6 +60,8 @@ export interface TestServerOptions {
   users?: TestUser[]
   /** An `identity.oidc` block instead of local users (see test/helpers/oidc-provider.ts). */
   oidc?: Record<string, unknown>
+  /** With `oidc`: keep the local users too (local accounts beside SSO). */
+  localBesideOidc?: boolean
   /** Any other top-level config keys (sessions, oauth, rate_limits, certificates, admins, ...). */
   config?: Record<string, unknown>
   /** The server's clock (Unix ms); see `testClock()`. */
@@ -113,7 +115,7 @@ export async function writeTestConfig(dir: string, options: TestServerOptions = 
     listen: '127.0.0.1:0',
     storage: { sqlite: 'jitssh.db' },
     keys_dir: 'keys',
-    identity: options.oidc ? { oidc: options.oidc } : { local: { users } },
+    identity: options.oidc ? { oidc: options.oidc, ...(options.localBesideOidc ? { local: { users } } : {}) } : { local: { users } },
     policy: options.policy ?? DEFAULT_POLICY,
     targets: options.targets ?? {},
     ...options.config,

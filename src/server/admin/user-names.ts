@@ -30,7 +30,7 @@ export async function resolveUserEmail(ctx: UserNameDeps, value: unknown, field 
   if (!USERNAME_SHAPE.test(name)) throw new JitsshError('ERR_BAD_REQUEST', `${field}: ${JSON.stringify(name.slice(0, 80))} is not a username or an email address`)
   // Only configured local users are known by name: a provider's username claim is the person's own choice.
   const { identity } = ctx.config
-  const local = identity.kind === 'local' ? findLocalUser(identity, name) : undefined
+  const local = identity.local ? findLocalUser(identity.local, name) : undefined
   if (local === undefined) {
     throw new JitsshError('ERR_NOT_FOUND', `no local user named ${name} is configured on this server: give the email address instead`)
   }

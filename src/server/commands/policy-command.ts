@@ -46,7 +46,8 @@ const list = (text: string | undefined): string[] => (text ?? '').split(',').map
 /** The person as the config knows them (a local user), or as the options describe them. */
 function personOf(config: ServerConfig, options: PolicyTestOptions): Identity {
   const name = options.user.trim().toLowerCase()
-  const local = config.identity.kind === 'local' ? (findLocalUser(config.identity, name) ?? config.identity.users.find((user) => user.email === name)) : undefined
+  const users = config.identity.local
+  const local = users ? (findLocalUser(users, name) ?? users.users.find((user) => user.email === name)) : undefined
   if (local) return options.groups === undefined ? identityOfLocalUser(local) : { ...identityOfLocalUser(local), groups: list(options.groups) }
   if (!/^[^\s@]+@[^\s@]+$/.test(name)) throw new JitsshError('ERR_USAGE', `--user: no local user named ${name}: give an email address (and --groups)`)
   return { sub: name, username: name.split('@')[0]!, email: name, name: undefined, groups: list(options.groups) }

@@ -1,9 +1,9 @@
 import { parseHostSpec } from '../../ssh/config.js'
 import { isUnixAccountName } from '../policy/principals.js'
 import { parsePasswordHash } from '../identity/password-hash.js'
-import { isCidr, parseHostPort } from './address.js'
+import { isCidr, isLoopbackHost, parseHostPort } from './address.js'
 import { ConfigNode } from './config-node.js'
-import type { IdentityConfig, LocalUser, TargetAddress } from './types.js'
+import type { IdentityConfig, LocalIdentityConfig, LocalUser, OidcIdentityConfig, TargetAddress } from './types.js'
 
 export const CERTIFICATE_EXTENSIONS = [
   'permit-X11-forwarding',
@@ -69,26 +69,42 @@ export function parseIdentity(node: ConfigNode, sessionLifetimeMs: number): Iden
   node.onlyKeys(['local', 'oidc'])
   const local = node.child('local')
   const oidc = node.child('oidc')
-  if (local.missing === oidc.missing) node.fail('configure exactly one of "local" or "oidc"')
-  if (!local.missing) {
-    local.onlyKeys(['users'])
-    const users = local.child('users').list().map(localUser)
-    if (users.length === 0) local.child('users').fail('add at least one user')
-    const seen = new Set<string>()
-    users.forEach((user, index) => {
-      if (seen.has(user.username)) local.child('users').list()[index]!.child('username').fail(`duplicate user "${user.username}"`)
-      seen.add(user.username)
-    })
-    return { kind: 'local', users }
-  }
+  if (local.missing && oidc.missing) node.fail('configure "local" users, an "oidc" provider, or both')
+  return { local: local.missing ? undefined : parseLocalUsers(local), oidc: oidc.missing ? undefined : parseOidc(oidc, sessionLifetimeMs) }
+}
+
+function parseLocalUsers(local: ConfigNode): LocalIdentityConfig {
+  local.onlyKeys(['users'])
+  const users = local.child('users').list().map(localUser)
+  if (users.length === 0) local.child('users').fail('add at least one user')
+  const seen = new Set<string>()
+  users.forEach((user, index) => {
+    if (seen.has(user.username)) local.child('users').list()[index]!.child('username').fail(`duplicate user "${user.username}"`)
+    seen.add(user.username)
+  })
+  return { users }
+}
+
+function parseOidc(oidc: ConfigNode, sessionLifetimeMs: number): OidcIdentityConfig {
   oidc.onlyKeys(['issuer', 'client_id', 'client_secret', 'scopes', 'groups_claim', 'username_claim', 'assume_email_verified', 'revalidate_every', 'reauthenticate_after', 'allow_insecure_issuer'])
-  const issuer = oidc.child('issuer').string()
+  const issuerNode = oidc.child('issuer')
+  const issuer = issuerNode.string()
   const allowInsecureIssuer = oidc.child('allow_insecure_issuer').boolean(false)
-  if (!/^https:\/\//.test(issuer) && !(allowInsecureIssuer && /^http:\/\//.test(issuer))) oidc.child('issuer').fail('expected an https:// URL')
+  let issuerUrl: URL
+  try {
+    issuerUrl = new URL(issuer)
+  } catch {
+    return issuerNode.fail('expected an https:// URL')
+  }
+  if (issuerUrl.protocol === 'http:') {
+    if (!isLoopbackHost(issuerUrl.hostname.replace(/^\[|\]$/g, ''))) issuerNode.fail('expected an https:// URL (http:// only for a provider on a loopback address, with allow_insecure_issuer: true)')
+    if (!allowInsecureIssuer) issuerNode.fail('is http://: for a trial with a provider on this machine, set identity.oidc.allow_insecure_issuer: true')
+  } else if (issuerUrl.protocol !== 'https:') {
+    issuerNode.fail('expected an https:// URL')
+  }
   const scopes = oidc.child('scopes').missing ? ['openid', 'email', 'profile'] : oidc.child('scopes').stringList()
   if (!scopes.includes('openid')) oidc.child('scopes').fail('must include "openid"')
   return {
-    kind: 'oidc',
     issuer,
     clientId: oidc.child('client_id').string(),
     clientSecret: oidc.child('client_secret').optionalString(),

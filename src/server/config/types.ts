@@ -13,12 +13,10 @@ export interface LocalUser {
 }
 
 export interface LocalIdentityConfig {
-  kind: 'local'
   users: LocalUser[]
 }
 
 export interface OidcIdentityConfig {
-  kind: 'oidc'
   issuer: string
   clientId: string
   clientSecret: string | undefined
@@ -35,11 +33,18 @@ export interface OidcIdentityConfig {
   revalidateMs: number
   /** Sign in at the provider again after this long, however long sessions last. */
   reauthenticateAfterMs: number
-  /** Test and development only: allow an http:// issuer (openid-client refuses it otherwise). */
+  /** Trials on one machine only: allow an http:// issuer on a loopback address (openid-client refuses it otherwise). */
   allowInsecureIssuer: boolean
 }
 
-export type IdentityConfig = LocalIdentityConfig | OidcIdentityConfig
+/**
+ * Who may sign in: local users, an OpenID Connect provider, or both (local accounts beside SSO, e.g. for
+ * break-glass admins when the provider is down). At least one is configured.
+ */
+export interface IdentityConfig {
+  local: LocalIdentityConfig | undefined
+  oidc: OidcIdentityConfig | undefined
+}
 
 /**
  * When a rule applies, beyond who and which host: every condition given must hold (at signing, at tunnel

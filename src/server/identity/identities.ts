@@ -21,11 +21,11 @@ export class Identities {
   async current(snapshot: Identity, auth: AuthContext | null): Promise<Identity> {
     const { identity } = this.config()
     if (isLocalSubject(snapshot.sub)) {
-      const user = identity.kind === 'local' ? findLocalUser(identity, snapshot.sub) : undefined
+      const user = identity.local ? findLocalUser(identity.local, snapshot.sub) : undefined
       if (!user) throw refused(`${snapshot.email} is no longer a user of this server`)
       return identityOfLocalUser(user)
     }
-    if (identity.kind !== 'oidc' || !this.oidc) throw refused(`${snapshot.email} signed in through an identity provider this server no longer uses`)
+    if (!identity.oidc || !this.oidc) throw refused(`${snapshot.email} signed in through an identity provider this server no longer uses`)
     return this.oidc.current(snapshot, auth)
   }
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { Uses } from '../context.js'
-import { safeReturnTo } from './return-to.js'
+import { OIDC_LOGIN_PATH, safeReturnTo } from './return-to.js'
 import { LOGIN_PAGE_CSP } from '../pages/html.js'
 import { renderLoginPage, renderMessagePage } from '../pages/login-page.js'
 import { authenticateLocalUser, findLocalUser } from './local-users.js'
@@ -22,7 +22,7 @@ export function registerLocalLoginRoutes(app: FastifyInstance, ctx: LocalLoginDe
     return reply
       .type('text/html; charset=utf-8')
       .header('content-security-policy', LOGIN_PAGE_CSP)
-      .send(renderLoginPage({ csrfToken, returnTo: safeReturnTo(request.query.return_to) }))
+      .send(renderLoginPage({ csrfToken, returnTo: safeReturnTo(request.query.return_to), ...sso(ctx.config) }))
   })
 
   app.post<{ Body: LoginForm }>(
@@ -44,7 +44,7 @@ export function registerLocalLoginRoutes(app: FastifyInstance, ctx: LocalLoginDe
       }
       const again = (status: number, error: string): unknown => {
         const csrfToken = ctx.browser.csrfToken(request, reply)
-        return reply.code(status).send(renderLoginPage({ csrfToken, returnTo, username, error }))
+        return reply.code(status).send(renderLoginPage({ csrfToken, returnTo, username, error, ...sso(ctx.config) }))
       }
       const reserved = await ctx.throttle.reserve(username, request.ip, ctx.knownDevices.knows(request, username))
       if ('refusal' in reserved) {
@@ -52,7 +52,7 @@ export function registerLocalLoginRoutes(app: FastifyInstance, ctx: LocalLoginDe
         return again(429, reserved.refusal)
       }
       const { identity } = ctx.config
-      const who = username && password && identity.kind === 'local' ? await authenticateLocalUser(identity, username, password) : undefined
+      const who = username && password && identity.local ? await authenticateLocalUser(identity.local, username, password) : undefined
       if (!who) {
         await refused('bad_credentials')
         return again(401, 'Wrong username or password.')
@@ -70,6 +70,12 @@ export function registerLocalLoginRoutes(app: FastifyInstance, ctx: LocalLoginDe
   )
 }
 
+/** Beside an identity provider, the page offers it first (local accounts are the exception, e.g. break-glass). */
+function sso(config: ServerConfig): { sso?: { path: string; provider: string } } {
+  if (!config.identity.oidc) return {}
+  return { sso: { path: OIDC_LOGIN_PATH, provider: new URL(config.identity.oidc.issuer).host } }
+}
+
 function isKnownUser(config: ServerConfig, username: string): boolean {
-  return config.identity.kind === 'local' && findLocalUser(config.identity, username) !== undefined
+  return config.identity.local !== undefined && findLocalUser(config.identity.local, username) !== undefined
 }

@@ -1,7 +1,7 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { JitsshError } from '../../shared/errors.js'
 import type { Uses } from '../context.js'
-import { safeReturnTo } from './return-to.js'
+import { OIDC_LOGIN_PATH, safeReturnTo } from './return-to.js'
 import { parseCookies, serializeCookie } from '../http/cookies.js'
 import { randomToken, sha256Hex } from '../oauth/secrets.js'
 import { PAGE_CSP } from '../pages/html.js'
@@ -15,7 +15,10 @@ export type OidcLoginDeps = Uses<'audit' | 'browser' | 'config' | 'now' | 'publi
 export const OIDC_CALLBACK_PATH = '/oidc/callback'
 const PENDING_MS = 10 * 60_000
 
-/** `GET /login` → the upstream provider; `GET /oidc/callback` → a browser session, then back to return_to. */
+/**
+ * `GET /login/sso` → the upstream provider (also `GET /login` when there are no local users: then the
+ * provider is the only way in); `GET /oidc/callback` → a browser session, then back to return_to.
+ */
 export function registerOidcLoginRoutes(app: FastifyInstance, ctx: OidcLoginDeps, oidc: { upstream: OidcUpstream; revalidation: OidcRevalidation; issuer: string }): void {
   const { upstream } = oidc
   const cookieName = ctx.publicUrl().startsWith('https:') ? '__Host-jitssh_oidc' : 'jitssh_oidc'
@@ -23,7 +26,7 @@ export function registerOidcLoginRoutes(app: FastifyInstance, ctx: OidcLoginDeps
 
   const perMinute = { config: { rateLimit: { max: ctx.config.rateLimits.loginPostsPerMinute, timeWindow: 60_000 } } }
 
-  app.get<{ Querystring: { return_to?: string } }>('/login', perMinute, async (request, reply) => {
+  const begin = async (request: FastifyRequest<{ Querystring: { return_to?: string } }>, reply: FastifyReply): Promise<FastifyReply> => {
     const returnTo = safeReturnTo(request.query.return_to)
     // A step-up (/authorize?...&prompt=login) asks the provider for a fresh authentication too.
     const begun = await upstream.begin(`${ctx.publicUrl()}${OIDC_CALLBACK_PATH}`, /[?&]prompt=login(&|$)/.test(returnTo))
@@ -34,7 +37,9 @@ export function registerOidcLoginRoutes(app: FastifyInstance, ctx: OidcLoginDeps
     })
     reply.header('set-cookie', serializeCookie(cookieName, id, { secure, maxAgeSeconds: PENDING_MS / 1000 }))
     return reply.code(302).header('location', begun.url).send()
-  })
+  }
+  app.get<{ Querystring: { return_to?: string } }>(OIDC_LOGIN_PATH, perMinute, begin)
+  if (!ctx.config.identity.local) app.get<{ Querystring: { return_to?: string } }>('/login', perMinute, begin)
 
   app.get(OIDC_CALLBACK_PATH, perMinute, async (request, reply) => {
     reply.type('text/html; charset=utf-8').header('content-security-policy', PAGE_CSP)

@@ -9,3 +9,6 @@ export function safeReturnTo(value: unknown): string {
 export function loginUrl(returnTo: string): string {
   return `/login?return_to=${encodeURIComponent(returnTo)}`
 }
+
+/** Starts a sign-in at the identity provider (the login page links here when local users are configured too). */
+export const OIDC_LOGIN_PATH = '/login/sso'

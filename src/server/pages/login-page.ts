@@ -5,6 +5,8 @@ export interface LoginPageInput {
   returnTo: string
   username?: string
   error?: string
+  /** An identity provider beside the local accounts: a link that starts its sign-in. */
+  sso?: { path: string; provider: string }
 }
 
 /** The local-user sign-in form (names are fixed: the CLI's stub browser and the Chromium tests use them). */
@@ -13,6 +15,8 @@ export function renderLoginPage(input: LoginPageInput): string {
     'Sign in',
     html`<h1>Sign in to jitssh</h1>
 ${input.error ? html`<p class="error" role="alert">${input.error}</p>` : ''}
+${input.sso ? html`<p><a class="sso" href="${input.sso.path}?return_to=${encodeURIComponent(input.returnTo)}">Sign in with ${input.sso.provider}</a></p>
+<p class="muted">Or with a local account of this server:</p>` : ''}
 <form method="post" action="/login">
 <input type="hidden" name="csrf_token" value="${input.csrfToken}">
 <input type="hidden" name="return_to" value="${input.returnTo}">
