@@ -2,25 +2,16 @@
 // anything is printed or waited on: every field a command shows, compares or counts (server-answers.ts has
 // the rules). What the server sent is then returned as it is: `--json` prints it whole.
 import type { AccessRequestList, AccessRequestView, CreateAccessRequestResponse, Explanation, HostList } from '../shared/protocol.js'
-import { ANSWER_LIMITS, AnswerNode, MAX_ID, MAX_TEXT, type Answer } from './server-answers.js'
+import { ANSWER_LIMITS, AnswerNode, MAX_ID, MAX_TEXT, checkedAnswer } from './server-answers.js'
 
 const MAX_ROWS = 10_000
 const STATES = /^(pending|approved|denied|expired|cancelled|active|ended|revoked)$/
 const REQUEST_ID = /^req-[a-z0-9]{10}$/
 
-function checked<T>(limit: Omit<Answer<T>, 'read'>, check: (node: AnswerNode) => void): Answer<T> {
-  return {
-    ...limit,
-    read: (value) => {
-      check(new AnswerNode(limit, value))
-      return value as T
-    },
-  }
-}
 
 const names = (node: AnswerNode): void => void node.list(1000).forEach((item) => item.string({ max: MAX_TEXT }))
 
-export const EXPLANATION_ANSWER = checked<Explanation>({ what: 'explanation', maxBytes: ANSWER_LIMITS.admin.maxBytes }, (node) => {
+export const EXPLANATION_ANSWER = checkedAnswer<Explanation>({ what: 'explanation', maxBytes: ANSWER_LIMITS.admin.maxBytes }, (node) => {
   node.child('host').string({ max: MAX_TEXT })
   const allowed = node.child('allowed').boolean()
   node.child('target').boolean()
@@ -39,7 +30,7 @@ export const EXPLANATION_ANSWER = checked<Explanation>({ what: 'explanation', ma
   }
 })
 
-export const HOST_LIST_ANSWER = checked<HostList>({ what: 'host list', maxBytes: ANSWER_LIMITS.admin.maxBytes }, (node) => {
+export const HOST_LIST_ANSWER = checkedAnswer<HostList>({ what: 'host list', maxBytes: ANSWER_LIMITS.admin.maxBytes }, (node) => {
   for (const host of node.child('hosts').list(MAX_ROWS)) {
     host.child('host').string({ max: MAX_TEXT })
     host.child('status').string({ max: 20, pattern: /^(allowed|not now|on request)$/, expected: 'allowed, not now or on request' })
@@ -71,13 +62,13 @@ function checkRequest(node: AnswerNode): void {
   for (const key of ['can_review', 'can_revoke', 'can_cancel']) node.child(key).boolean(false)
 }
 
-export const REQUEST_ANSWER = checked<AccessRequestView>({ what: 'access request', maxBytes: ANSWER_LIMITS.admin.maxBytes }, checkRequest)
+export const REQUEST_ANSWER = checkedAnswer<AccessRequestView>({ what: 'access request', maxBytes: ANSWER_LIMITS.admin.maxBytes }, checkRequest)
 
-export const REQUEST_LIST_ANSWER = checked<AccessRequestList>({ what: 'access request list', maxBytes: ANSWER_LIMITS.admin.maxBytes }, (node) => {
+export const REQUEST_LIST_ANSWER = checkedAnswer<AccessRequestList>({ what: 'access request list', maxBytes: ANSWER_LIMITS.admin.maxBytes }, (node) => {
   for (const request of node.child('requests').list(MAX_ROWS)) checkRequest(request)
 })
 
-export const CREATED_REQUEST_ANSWER = checked<CreateAccessRequestResponse>({ what: 'access request', maxBytes: ANSWER_LIMITS.admin.maxBytes }, (node) => {
+export const CREATED_REQUEST_ANSWER = checkedAnswer<CreateAccessRequestResponse>({ what: 'access request', maxBytes: ANSWER_LIMITS.admin.maxBytes }, (node) => {
   checkRequest(node.child('request'))
   node.child('dry_run').boolean()
   node.child('auto_approved').boolean()

@@ -294,4 +294,18 @@ export const IDENTITY_ANSWER: Answer<WhoAmI> = {
 /** Whatever the revocation endpoint says in a 2xx (RFC 7009: nothing) means done. */
 export const REVOCATION_ANSWER: Answer<void> = { ...ANSWER_LIMITS.revocation, read: () => undefined }
 
+/**
+ * An answer that is checked (`check` throws on the first bad field) and then returned as the server sent
+ * it, for commands whose `--json` prints it whole.
+ */
+export function checkedAnswer<T>(limit: Omit<Answer<T>, 'read'>, check: (node: AnswerNode) => void): Answer<T> {
+  return {
+    ...limit,
+    read: (value) => {
+      check(new AnswerNode(limit, value))
+      return value as T
+    },
+  }
+}
+
 export { MAX_ID, MAX_TEXT }

@@ -2,23 +2,14 @@
 // field a command shows or counts (src/client/server-answers.ts has the rules). What the server sent is then
 // returned as it is: `--json` prints it whole.
 import type { AuditPage, DisabledUserList, RevokeResult, SessionList, UserAccessResult } from '../../shared/protocol.js'
-import { ANSWER_LIMITS, AnswerNode, MAX_ID, MAX_TEXT, type Answer } from '../server-answers.js'
+import { ANSWER_LIMITS, AnswerNode, MAX_ID, MAX_TEXT, checkedAnswer } from '../server-answers.js'
 
 /** More rows than any one answer of the server has (it lists at most 10,000 sessions, 1,000 events a page). */
 const MAX_ROWS = 100_000
 const MAX_COUNT = 1e9
 
-function checked<T>(limit: Omit<Answer<T>, 'read'>, check: (node: AnswerNode) => void): Answer<T> {
-  return {
-    ...limit,
-    read: (value) => {
-      check(new AnswerNode(limit, value))
-      return value as T
-    },
-  }
-}
 
-export const SESSION_LIST_ANSWER = checked<SessionList>(ANSWER_LIMITS.sessionList, (node) => {
+export const SESSION_LIST_ANSWER = checkedAnswer<SessionList>(ANSWER_LIMITS.sessionList, (node) => {
   for (const session of node.child('sessions').list(MAX_ROWS)) {
     session.child('session_id').string({ max: MAX_ID })
     session.child('user').string({ max: MAX_TEXT })
@@ -31,7 +22,7 @@ export const SESSION_LIST_ANSWER = checked<SessionList>(ANSWER_LIMITS.sessionLis
   }
 })
 
-export const AUDIT_PAGE_ANSWER = checked<AuditPage>(ANSWER_LIMITS.auditPage, (node) => {
+export const AUDIT_PAGE_ANSWER = checkedAnswer<AuditPage>(ANSWER_LIMITS.auditPage, (node) => {
   const events = node.child('events').list(MAX_ROWS)
   for (const event of events) {
     event.child('seq').number(0, Number.MAX_SAFE_INTEGER, { integer: true })
@@ -55,16 +46,16 @@ function checkRevocation(node: AnswerNode): void {
   node.child('tunnels_closed').number(0, MAX_COUNT, { integer: true })
 }
 
-export const REVOKE_ANSWER = checked<RevokeResult>(ANSWER_LIMITS.admin, checkRevocation)
+export const REVOKE_ANSWER = checkedAnswer<RevokeResult>(ANSWER_LIMITS.admin, checkRevocation)
 
-export const USER_ACCESS_ANSWER = checked<UserAccessResult>(ANSWER_LIMITS.admin, (node) => {
+export const USER_ACCESS_ANSWER = checkedAnswer<UserAccessResult>(ANSWER_LIMITS.admin, (node) => {
   checkRevocation(node)
   node.child('user').string({ max: MAX_TEXT })
   node.child('disabled').boolean()
   node.child('changed').boolean()
 })
 
-export const DISABLED_USERS_ANSWER = checked<DisabledUserList>(ANSWER_LIMITS.admin, (node) => {
+export const DISABLED_USERS_ANSWER = checkedAnswer<DisabledUserList>(ANSWER_LIMITS.admin, (node) => {
   for (const user of node.child('users').list(MAX_ROWS)) {
     user.child('user').string({ max: MAX_TEXT })
     user.child('disabled_at').time()

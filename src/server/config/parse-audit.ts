@@ -1,6 +1,6 @@
 import { resolve } from 'node:path'
-import { isLoopbackHost } from './address.js'
 import type { ConfigNode } from './config-node.js'
+import { outboundUrl } from './parse-sections.js'
 import type { AuditConfig, CheckpointHttpSinkConfig } from './types.js'
 
 /** Where checkpoints go when the config says nothing: a file next to the config. */
@@ -37,17 +37,7 @@ export function parseAudit(node: ConfigNode, baseDir: string): AuditConfig {
 function parseHttpSink(node: ConfigNode): CheckpointHttpSinkConfig | undefined {
   if (node.missing) return undefined
   node.onlyKeys(['url', 'token', 'timeout', 'max_queue'])
-  const urlNode = node.child('url')
-  let url: URL
-  try {
-    url = new URL(urlNode.string())
-  } catch {
-    return urlNode.fail('expected a URL like "https://siem.example.com/jitssh/checkpoints"')
-  }
-  if (url.username || url.password) urlNode.fail('put credentials in "token", not in the URL')
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    urlNode.fail('must be https:// (http:// only for a loopback address)')
-  }
+  const url = outboundUrl(node.child('url'), 'https://siem.example.com/jitssh/checkpoints', 'put credentials in "token", not in the URL')
   const tokenNode = node.child('token')
   const token = tokenNode.optionalString()
   if (token !== undefined && !BEARER_TOKEN.test(token)) tokenNode.fail('expected characters A-Z a-z 0-9 . _ ~ + / - (it is sent as "Authorization: Bearer <token>")')

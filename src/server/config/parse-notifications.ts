@@ -1,4 +1,4 @@
-import { isLoopbackHost } from './address.js'
+import { outboundUrl } from './parse-sections.js'
 import type { ConfigNode } from './config-node.js'
 import type { WebhookConfig } from './types.js'
 
@@ -24,15 +24,7 @@ export function parseNotifications(node: ConfigNode): { webhooks: WebhookConfig[
 
 function parseWebhook(node: ConfigNode): WebhookConfig {
   node.onlyKeys(['url', 'secret', 'events', 'timeout', 'max_queue'])
-  const urlNode = node.child('url')
-  let url: URL
-  try {
-    url = new URL(urlNode.string())
-  } catch {
-    return urlNode.fail('expected a URL like "https://hooks.example.com/jitssh"')
-  }
-  if (url.username || url.password) urlNode.fail('must not carry credentials (the secret signs each delivery)')
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) urlNode.fail('must be https:// (http:// only for a loopback address)')
+  const url = outboundUrl(node.child('url'), 'https://hooks.example.com/jitssh', 'must not carry credentials (the secret signs each delivery)')
   const secret = node.child('secret').string()
   if (secret.length < 16) node.child('secret').fail('must be at least 16 characters (e.g. openssl rand -hex 32)')
   const eventsNode = node.child('events')

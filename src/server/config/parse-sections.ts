@@ -129,3 +129,21 @@ export function parseTargets(node: ConfigNode): Map<string, TargetAddress> {
   }
   return targets
 }
+
+/**
+ * A URL the server sends to (a checkpoint receiver, a webhook): https://, or http:// on a loopback address;
+ * no credentials in it (`credentials` says where they go instead).
+ */
+export function outboundUrl(node: ConfigNode, example: string, credentials: string): URL {
+  let url: URL
+  try {
+    url = new URL(node.string())
+  } catch {
+    return node.fail(`expected a URL like "${example}"`)
+  }
+  if (url.username || url.password) node.fail(credentials)
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname.replace(/^\[|\]$/g, '')))) {
+    node.fail('must be https:// (http:// only for a loopback address)')
+  }
+  return url
+}
