@@ -6,8 +6,8 @@ import { TUNNEL_CLOSE } from '../../shared/protocol.js'
 import type { TargetAddress } from '../config/types.js'
 import type { ServerContext } from '../context.js'
 import { authenticateBearer, type Authenticated } from '../http/bearer-auth.js'
-import { requestedHost, requestedPort } from '../http/request-fields.js'
-import { decideAccess } from '../policy/policy.js'
+import { requestedHost } from '../http/request-fields.js'
+import { checkHostAccess } from './access-check.js'
 import { bridgeWebSocketToTcp } from './tcp-bridge.js'
 
 interface PreparedTunnel {
@@ -16,15 +16,6 @@ interface PreparedTunnel {
   target: TargetAddress
   tcp: Socket
   startedAt: number
-}
-
-/**
- * Port rule: the config maps a host to one address. The ProxyCommand sends `port=%p`; the configured
- * address is used when the port is 22, absent, or equal to the configured port. Anything else is refused.
- */
-export function resolveTargetPort(host: string, target: TargetAddress, portParam: unknown): void {
-  const port = requestedPort(portParam)
-  if (port !== undefined && port !== 22 && port !== target.port) throw new JitsshError('ERR_FORBIDDEN', `port ${port} is not open for ${host}`)
 }
 
 function connectWithTimeout(target: TargetAddress, timeoutMs: number, host: string): Promise<Socket> {
@@ -52,8 +43,9 @@ function connectWithTimeout(target: TargetAddress, timeoutMs: number, host: stri
 }
 
 /**
- * `GET /v1/tunnel?host=&port=` (WebSocket): every check — token, session, policy, target, TCP connect —
- * happens before the upgrade, so a failure is a plain HTTP 401/403/502 with a JSON body.
+ * `GET /v1/tunnel?host=&port=` (WebSocket): every check — token, then checkHostAccess (session, person,
+ * policy, target, port), then the TCP connect — happens before the upgrade, so a failure is a plain HTTP
+ * 401/403/502 with a JSON body.
  */
 export type TunnelRouteDeps = Pick<ServerContext, 'accessTokens' | 'sessions' | 'audit' | 'config' | 'now' | 'tunnels'>
 
@@ -67,11 +59,7 @@ export function registerTunnelRoute(app: FastifyInstance, ctx: TunnelRouteDeps):
       if (!(request as { ws?: boolean }).ws) throw new JitsshError('ERR_BAD_REQUEST', 'this endpoint needs a WebSocket upgrade')
       auth = await authenticateBearer(ctx, request)
       host = requestedHost(request.query.host)
-      const decision = decideAccess(ctx.config.policy, auth.session.identity, host, ctx.config.certificates)
-      if (!decision.allowed) throw new JitsshError('ERR_POLICY_DENIED', decision.reason)
-      const target = ctx.config.targets.get(host)
-      if (!target) throw new JitsshError('ERR_FORBIDDEN', `${host} is not a target of this bastion`)
-      resolveTargetPort(host, target, request.query.port)
+      const { target } = await checkHostAccess(ctx, auth.session, host, { port: request.query.port, sourceIp: request.ip })
       const startedAt = Date.now()
       const tcp = await connectWithTimeout(target, ctx.config.bastion.connectTimeoutMs, host)
       // If the upgrade never completes (bad handshake, client gone), do not keep the target connection.

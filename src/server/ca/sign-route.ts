@@ -1,14 +1,11 @@
 import type { FastifyInstance } from 'fastify'
 import { JitsshError } from '../../shared/errors.js'
 import type { SignRequest, SignResponse } from '../../shared/protocol.js'
-import type { SshCertificate } from '../../ssh/certificate.js'
-import { fingerprint } from '../../ssh/keys.js'
 import type { ServerContext } from '../context.js'
 import { authenticateBearer, type Authenticated } from '../http/bearer-auth.js'
 import { requestedHost, requestedObject, requestedPublicKey } from '../http/request-fields.js'
 import { decideAccess } from '../policy/policy.js'
-import { signPlan } from './certificate-plan.js'
-import { planUserCertificate } from './user-certificate.js'
+import { issueUserCertificate } from './issue-certificate.js'
 
 export type SignRouteDeps = Pick<ServerContext, 'accessTokens' | 'sessions' | 'audit' | 'config' | 'keys' | 'now'>
 
@@ -26,38 +23,9 @@ export function registerSignRoute(app: FastifyInstance, deps: SignRouteDeps): vo
       const decision = decideAccess(deps.config.policy, identity, host, deps.config.certificates)
       if (!decision.allowed) throw new JitsshError('ERR_POLICY_DENIED', decision.reason)
 
-      const { certificates } = deps.config
-      const plan = planUserCertificate({ publicKey, host, session: auth.session, grant: decision, nowMs: deps.now(), backdateMs: certificates.backdateMs, hostBound: certificates.directAccess })
-      let certificate: SshCertificate
-      try {
-        certificate = await signPlan(plan, deps.keys.userCa, `${identity.email}@${host}`)
-      } catch (error) {
-        request.log.error({ err: error }, 'the user CA could not sign')
-        await deps.audit.record({
-          type: 'cert.sign', outcome: 'error', user: identity.email, sessionId: auth.session.id, host,
-          detail: { reason: 'the certificate authority could not sign', rule: decision.rule, ip: request.ip },
-        })
-        throw new JitsshError('ERR_SERVER', 'the certificate authority could not sign; try again shortly')
-      }
-      const row = {
-        serial: certificate.serial.toString(),
-        sessionId: auth.session.id,
-        userEmail: identity.email,
-        host,
-        principals: certificate.principals,
-        keyId: certificate.keyId,
-        fingerprint: fingerprint(publicKey),
-        validAfter: Number(certificate.validAfter),
-        validBefore: Number(certificate.validBefore),
-        issuedAt: deps.now(),
-      }
-      await deps.audit.recordCertificate(row, {
-        type: 'cert.sign', outcome: 'ok', user: identity.email, sessionId: auth.session.id, host,
-        detail: {
-          serial: row.serial, key_id: row.keyId, principals: row.principals, fingerprint: row.fingerprint, rule: decision.rule,
-          valid_after: row.validAfter, valid_before: row.validBefore, extensions: certificate.extensions,
-          critical_options: certificate.criticalOptions, ip: request.ip,
-        },
+      const { certificate, row } = await issueUserCertificate(deps, {
+        publicKey, host, session: auth.session, grant: decision, purpose: 'cli', ip: request.ip,
+        onSignerError: (error) => request.log.error({ err: error }, 'the user CA could not sign'),
       })
       return {
         certificate: certificate.line,
