@@ -96,6 +96,10 @@ describe('config validation', () => {
     ['a bad password hash', (t: string) => t.replace(/password_hash: \S+/, 'password_hash: plain'), 'config.yaml: identity.local.users[0].password_hash: expected "scrypt$N$r$p$salt$hash"'],
     ['two identity sources', (t: string) => t.replace('identity:', 'identity:\n  oidc: { issuer: "https://x.example.com", client_id: a }'), 'config.yaml: identity: configure exactly one of "local" or "oidc"'],
     ['broken YAML', (t: string) => `${t}\npolicy: [\n`, 'config.yaml'],
+    ['a record_input that is not a boolean', (t: string) => t.replace('max_ttl: 1h', 'max_ttl: 1h\n    record_input: "yes"'), 'config.yaml: policy[0].record_input: expected true or false'],
+    ['a typo in auditors', (t: string) => `${t}\nauditors: { group: [security] }\n`, 'config.yaml: auditors.group: unknown key (expected one of: users, groups)'],
+    ['a bad recordings retention', (t: string) => `${t}\nrecordings: { retention: 90 }\n`, 'config.yaml: recordings.retention: expected a duration like "15m"'],
+    ['a recordings retention under an hour', (t: string) => `${t}\nrecordings: { retention: 10m }\n`, 'config.yaml: recordings.retention: must be at least 3600s'],
   ])('names the file, key path and problem for %s', async (_name, patch, expected) => {
     expect(await configError(patch)).toContain(expected)
   })

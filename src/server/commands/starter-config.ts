@@ -81,14 +81,23 @@ policy:
   #   principals: ["{email_local}", deploy]
   #   max_ttl: 8h
   #   extensions: [permit-pty, permit-port-forwarding]
+  #   record_input: false  # browser terminals record output and resizes; true adds keystrokes (sudo passwords too)
 
 # Hosts the bastion may connect to: name -> address. Nothing else is ever reached.
 targets: {}
 #   vm.example.com: 10.0.0.5:22
 
-# Who may use the admin API (audit search, revocation).
+# Who may use the admin API and pages (audit search, revocation, terminal recordings).
 admins:
   groups: [admins]
+
+# Who may list and play back browser terminal recordings (besides admins); matched as admins are.
+# auditors:
+#   groups: [security]
+
+# Browser terminal recordings (asciicast v2, in the storage above): purged this long after they start.
+# recordings:
+#   retention: 90d
 
 # Prometheus metrics at /metrics (text format 0.0.4): off unless enabled, as they reveal usage. Served to
 # clients on loopback and to requests with "Authorization: Bearer <token>"; everyone else gets a 404.

@@ -3,7 +3,7 @@ import { checkPrincipalTemplate, isUnixAccountName } from '../policy/principals.
 import { parsePasswordHash } from '../identity/password-hash.js'
 import { isCidr, parseHostPort } from './address.js'
 import { ConfigNode } from './config-node.js'
-import type { IdentityConfig, LocalUser, PolicyRule, TargetAddress } from './types.js'
+import type { IdentityConfig, LocalUser, MemberList, PolicyRule, TargetAddress } from './types.js'
 
 export const CERTIFICATE_EXTENSIONS = [
   'permit-X11-forwarding',
@@ -103,7 +103,7 @@ export function parseIdentity(node: ConfigNode, sessionLifetimeMs: number): Iden
 }
 
 export function parsePolicyRule(node: ConfigNode, index: number, defaultTtlMs: number): PolicyRule {
-  node.onlyKeys(['name', 'users', 'groups', 'email_domains', 'hosts', 'principals', 'max_ttl', 'extensions', 'source_address'])
+  node.onlyKeys(['name', 'users', 'groups', 'email_domains', 'hosts', 'principals', 'max_ttl', 'extensions', 'source_address', 'record_input'])
   const users = node.child('users').stringList()
   const groups = node.child('groups').stringList()
   const emailDomains = node.child('email_domains').stringList().map((domain) => domain.toLowerCase().replace(/^@/, ''))
@@ -135,7 +135,14 @@ export function parsePolicyRule(node: ConfigNode, index: number, defaultTtlMs: n
     maxTtlMs: node.child('max_ttl').duration(defaultTtlMs, { min: 60_000, max: 7 * 86_400_000 }),
     extensions: [...new Set(extensions)],
     sourceAddress: parseSourceAddress(node.child('source_address')),
+    recordInput: node.child('record_input').boolean(false),
   }
+}
+
+/** `admins` and `auditors`: `{users, groups}`. */
+export function parseMemberList(node: ConfigNode): MemberList {
+  node.onlyKeys(['users', 'groups'])
+  return { users: node.child('users').stringList(), groups: node.child('groups').stringList() }
 }
 
 export function parseTargets(node: ConfigNode): Map<string, TargetAddress> {

@@ -55,6 +55,17 @@ export interface PolicyRule {
   extensions: string[]
   /** CIDR list for the certificate's `source-address` critical option; undefined = the global setting. */
   sourceAddress: string[] | undefined
+  /**
+   * `record_input`: browser terminals under this rule also record what the person types ("i" events). Off by
+   * default: keystrokes include passwords typed at sudo and other prompts.
+   */
+  recordInput: boolean
+}
+
+/** People named by `users` (stable keys and verified emails, see admin/admins.ts) or `groups`. */
+export interface MemberList {
+  users: string[]
+  groups: string[]
 }
 
 export interface TargetAddress {
@@ -126,7 +137,11 @@ export interface ServerConfig {
   policy: PolicyRule[]
   /** Lower-case host name → address the bastion connects to. */
   targets: Map<string, TargetAddress>
-  admins: { users: string[]; groups: string[] }
+  admins: MemberList
+  /** May list and play back terminal recordings (admins may too), and nothing else of the admin's. */
+  auditors: MemberList
+  /** Browser terminal recordings: kept this long after they start, then purged. */
+  recordings: { retentionMs: number }
   rateLimits: RateLimitConfig
   bastion: { connectTimeoutMs: number; keepaliveMs: number }
   metrics: MetricsConfig

@@ -14,6 +14,8 @@ export interface AccessGrant {
   ttlMs: number
   extensions: string[]
   sourceAddress: string[] | undefined
+  /** Browser terminals also record keystrokes (the rule's `record_input`). */
+  recordInput: boolean
 }
 
 export interface AccessDenial {
@@ -57,6 +59,7 @@ export function decideAccess(
       ttlMs: rule.maxTtlMs,
       extensions: rule.extensions,
       sourceAddress: rule.sourceAddress ?? defaults.sourceAddress,
+      recordInput: rule.recordInput,
     }
   }
   if (emptyPrincipalsRule !== undefined) {
