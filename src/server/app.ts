@@ -34,10 +34,16 @@ import { AccessTokens } from './oauth/access-token.js'
 import { registerAuthorizeRoute } from './oauth/authorize-route.js'
 import { registerDeviceRoutes } from './oauth/device-routes.js'
 import { registerTokenRoutes } from './oauth/token-routes.js'
+import { WebAssets } from './pages/assets.js'
+import { registerAssetsRoutes } from './pages/assets-routes.js'
+import { registerHomeRoutes } from './pages/home-routes.js'
 import { registerKrlRoute } from './revocation/krl-route.js'
 import { SessionService } from './sessions/session-service.js'
 import { openStore } from './store/open-store.js'
 import type { Store } from './store/store.js'
+import { spawnNodePty } from './terminal/node-pty.js'
+import { registerTerminalRoutes } from './terminal/terminal-routes.js'
+import { TerminalService, type SpawnPty } from './terminal/terminal-service.js'
 
 /** Request bodies larger than this are refused with 413 (sign requests and forms are tiny). */
 export const BODY_LIMIT = 16 * 1024
@@ -51,6 +57,8 @@ export interface ServerDeps {
   store?: Store
   /** A signer for user certificates instead of keys_dir/user_ca (its public key must be the user CA's). */
   userCaSigner?: Signer
+  /** Starts the browser terminal's ssh in a PTY (default: node-pty). */
+  spawnPty?: SpawnPty
 }
 
 export interface JitsshServer {
@@ -88,13 +96,16 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   const oidc = config.identity.kind === 'oidc' ? buildOidc(config.identity, store, keys, now, (error, message) => app.log.warn({ err: error }, message)) : undefined
   const identities = new Identities(current, oidc?.revalidation)
   const sessions = new SessionService(store, audit, identities, config.sessions.lifetimeMs, now)
+  const tunnels = new TunnelSupervisor(sessions)
   const ctx: ServerContext = {
     config, store, audit, keys, now, publicUrl, sessions, identities,
     browser: new BrowserSessions(store.sessions, identities, config.sessions.browserLifetimeMs, now, secureCookies),
     throttle: new LoginThrottle(store.throttles, config.rateLimits, now),
     knownDevices: new KnownDevices(keys.tokenSigning.privateKey, secureCookies, now),
     accessTokens: new AccessTokens(keys.tokenSigning, publicUrl, config.sessions.accessTokenTtlMs, now),
-    tunnels: new TunnelSupervisor(sessions),
+    tunnels,
+    terminals: new TerminalService({ audit, config, keys, now, tunnels, store }, deps.spawnPty ?? spawnNodePty, (error, message) => app.log.error({ err: error }, message)),
+    assets: new WebAssets(),
   }
 
   await app.register(formbody, { bodyLimit: BODY_LIMIT })
@@ -123,6 +134,9 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   registerTunnelRoute(app, ctx)
   registerAdminRoutes(app, ctx)
   registerKrlRoute(app, ctx)
+  registerHomeRoutes(app, ctx)
+  registerTerminalRoutes(app, ctx)
+  registerAssetsRoutes(app, ctx.assets)
   if (config.metrics.enabled) {
     const metrics = new ServerMetrics({ queries: store.admin, tunnels: ctx.tunnels, now, onError: (error) => app.log.warn({ err: error }, 'metrics: counting active sessions failed') })
     audit.onRecorded((record) => metrics.countAuditEvent(record))
@@ -130,6 +144,10 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   }
 
   const timers: NodeJS.Timeout[] = []
+  const purge = async (): Promise<void> => {
+    await store.purgeExpired(now(), now() - config.rateLimits.loginWindowMs)
+    await store.recordings.purge(now() - ctx.config.recordings.retentionMs)
+  }
   return {
     get url() {
       return publicUrl()
@@ -141,7 +159,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
       const address = await app.listen({ host: config.listen.host, port: config.listen.port })
       boundUrl = address.replace('://localhost', '://127.0.0.1')
       ctx.tunnels.start()
-      timers.push(setInterval(() => void store.purgeExpired(now(), now() - config.rateLimits.loginWindowMs).catch(() => undefined), 60_000).unref())
+      timers.push(setInterval(() => void purge().catch((error: unknown) => app.log.warn({ err: error }, 'purging expired rows failed')), 60_000).unref())
       app.log.info({ url: publicUrl(), user_ca: keys.userCaLine }, 'jitssh-server listening')
       return publicUrl()
     },

@@ -7,8 +7,10 @@ import type { Identities } from './identity/identities.js'
 import type { KnownDevices } from './identity/known-devices.js'
 import type { LoginThrottle } from './identity/login-throttle.js'
 import type { AccessTokens } from './oauth/access-token.js'
+import type { WebAssets } from './pages/assets.js'
 import type { SessionService } from './sessions/session-service.js'
 import type { Store } from './store/store.js'
+import type { TerminalService } from './terminal/terminal-service.js'
 
 /**
  * The server's services, built once in app.ts. Each route takes only the ones it uses (`Pick<ServerContext, ...>`
@@ -30,6 +32,10 @@ export interface ServerContext {
   knownDevices: KnownDevices
   accessTokens: AccessTokens
   tunnels: TunnelSupervisor
+  /** Browser terminals (they register with `tunnels`). */
+  terminals: TerminalService
+  /** The browser bundles of the live pages (dist/web). */
+  assets: WebAssets
 }
 
 /**

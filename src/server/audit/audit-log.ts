@@ -20,6 +20,10 @@ export type AuditType =
   | 'admin.user.disable'
   | 'admin.user.enable'
   | 'host_cert.sign'
+  | 'terminal.open'
+  | 'terminal.close'
+  | 'recording.view'
+  | 'recording.export'
 
 export interface AuditEventInput {
   type: AuditType

@@ -129,7 +129,7 @@ export function registerTunnelRoute(app: FastifyInstance, ctx: TunnelRouteDeps):
           .finally(() => ctx.tunnels.remove(entryId))
       },
     })
-    entryId = ctx.tunnels.add({ sessionId: auth.session.id, user, host, openedAt, close: (code, reason) => bridge.close(code, reason), bytes: () => bridge.bytes() }).id
+    entryId = ctx.tunnels.add({ kind: 'tunnel', sessionId: auth.session.id, user, host, openedAt, close: (code, reason) => bridge.close(code, reason), bytes: () => bridge.bytes() }).id
     ws.resume() // the socket's next data comes on a later tick, after the held messages
     for (const [data, isBinary] of early) ws.emit('message', data, isBinary)
   }
