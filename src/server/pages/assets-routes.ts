@@ -8,4 +8,6 @@ export function registerAssetsRoutes(app: FastifyInstance, assets: WebAssets): v
     if (!found) return reply.code(404).send({ error: 'ERR_NOT_FOUND', message: 'no such asset' })
     return reply.type(found.type).header('cache-control', 'public, max-age=31536000, immutable').send(found.body)
   })
+  // Browsers ask for it on every page; there is none.
+  app.get('/favicon.ico', async (_request, reply) => reply.code(204).header('cache-control', 'public, max-age=86400').send())
 }

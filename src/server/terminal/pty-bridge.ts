@@ -75,6 +75,15 @@ export function bridgeWebSocketToPty(
   const flow: TerminalFlow = { pending: 0, maxPending: 0, maxChunk: 0, paused: false }
   let exited = false
   let finished = false
+  // Keystrokes wait for ssh's first output: before that ssh has not made the PTY raw, and the PTY would
+  // echo them (then the remote shell again).
+  let heldInput: string[] | undefined = []
+  let heldBytes = 0
+  const releaseInput = (): void => {
+    const held = heldInput ?? []
+    heldInput = undefined
+    for (const data of held) pty.write(data)
+  }
 
   const closeWs = (code: number, reason: string): void => {
     if (ws.readyState !== ws.OPEN) return
@@ -112,6 +121,7 @@ export function bridgeWebSocketToPty(
   recording.onDrain(steer)
 
   pty.onData((chunk) => {
+    releaseInput()
     stats.bytesOut += chunk.length
     flow.pending += chunk.length
     flow.maxPending = Math.max(flow.maxPending, flow.pending)
@@ -145,7 +155,11 @@ export function bridgeWebSocketToPty(
     if (message.t === 'i' && typeof message.d === 'string') {
       stats.bytesIn += Buffer.byteLength(message.d)
       if (options.recordInput) recording.input(message.d)
-      if (!exited) pty.write(message.d)
+      if (exited) return
+      if (!heldInput) return pty.write(message.d)
+      heldInput.push(message.d)
+      heldBytes += message.d.length
+      if (heldBytes > MAX_MESSAGE_BYTES) releaseInput()
     } else if (message.t === 'r' && isSize(message.cols, TERMINAL_MAX_COLS) && isSize(message.rows, TERMINAL_MAX_ROWS)) {
       if (!exited) pty.resize(message.cols, message.rows)
       recording.resize(message.cols, message.rows)
