@@ -17,6 +17,7 @@ import { registerAudit, auditCommand, type AuditOptions } from './audit.js'
 import { registerRevoke, revokeCommand, type RevokeOptions } from './revoke.js'
 import { registerSessions, sessionsCommand, type SessionsOptions } from './sessions.js'
 import { registerUser, userCommand, type UserOptions } from './user-access.js'
+import { recordingsCommand, registerRecordings, type RecordingsOptions } from './recordings.js'
 
 export const VERSION = '0.1.0'
 
@@ -32,6 +33,7 @@ export interface CommandRuns {
   sessions: RunCommand<SessionsOptions>
   revoke: RunCommand<RevokeOptions>
   user: RunCommand<UserOptions>
+  recordings: RunCommand<RecordingsOptions>
 }
 
 export const COMMANDS: CommandRuns = {
@@ -45,6 +47,7 @@ export const COMMANDS: CommandRuns = {
   sessions: sessionsCommand,
   revoke: revokeCommand,
   user: userCommand,
+  recordings: recordingsCommand,
 }
 
 /** `runs` replaces the real run functions (the parse tests record the options instead of running anything). */
@@ -76,6 +79,7 @@ export async function main(argv: string[], context?: ClientContext, runs: Comman
   registerSessions(program, ctx, exitCode(runs.sessions))
   registerRevoke(program, ctx, exitCode(runs.revoke))
   registerUser(program, ctx, exitCode(runs.user))
+  registerRecordings(program, ctx, exitCode(runs.recordings))
   try {
     await program.parseAsync(argv, { from: 'user' })
     return code

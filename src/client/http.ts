@@ -36,7 +36,20 @@ export function requestSignal(ctx: Pick<ClientContext, 'signal' | 'env'>, timeou
 
 /** Sends one request and returns the parsed JSON body of a 2xx response (or null for an empty body). */
 export async function requestJson<T>(ctx: ClientContext, url: string, options: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'jitssh-cli' }
+  const text = await requestText(ctx, url, options, 'application/json')
+  if (text.trim() === '') return null as T
+  const parsed = parseJson(text)
+  if (parsed === undefined) {
+    throw new JitsshError('ERR_SERVER', `unexpected response from ${new URL(url).origin} (not JSON)`, {
+      hint: 'check the --server URL',
+    })
+  }
+  return parsed as T
+}
+
+/** Sends one request and returns the body of a 2xx response as text (errors as for requestJson). */
+export async function requestText(ctx: ClientContext, url: string, options: RequestOptions = {}, accept = '*/*'): Promise<string> {
+  const headers: Record<string, string> = { accept, 'user-agent': 'jitssh-cli' }
   let body: string | undefined
   if (options.bearer !== undefined) headers.authorization = `Bearer ${options.bearer}`
   if (options.json !== undefined) {
@@ -56,15 +69,8 @@ export async function requestJson<T>(ctx: ClientContext, url: string, options: R
   } catch (error) {
     throw networkError(ctx, url, error)
   }
-  const parsed = parseJson(text)
-  if (!response.ok) throw statusError(url, response.status, parsed)
-  if (text.trim() === '') return null as T
-  if (parsed === undefined) {
-    throw new JitsshError('ERR_SERVER', `unexpected response from ${new URL(url).origin} (not JSON)`, {
-      hint: 'check the --server URL',
-    })
-  }
-  return parsed as T
+  if (!response.ok) throw statusError(url, response.status, parseJson(text))
+  return text
 }
 
 function parseJson(text: string): unknown {

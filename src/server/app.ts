@@ -4,6 +4,7 @@ import rateLimit from '@fastify/rate-limit'
 import websocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { JitsshError } from '../shared/errors.js'
+import { registerAdminPageRoutes } from './admin/admin-page-routes.js'
 import { registerAdminRoutes } from './admin/admin-routes.js'
 import { AuditLog } from './audit/audit-log.js'
 import { registerTunnelRoute } from './bastion/tunnel-route.js'
@@ -37,6 +38,7 @@ import { registerTokenRoutes } from './oauth/token-routes.js'
 import { WebAssets } from './pages/assets.js'
 import { registerAssetsRoutes } from './pages/assets-routes.js'
 import { registerHomeRoutes } from './pages/home-routes.js'
+import { registerRecordingRoutes } from './recordings/recording-routes.js'
 import { registerKrlRoute } from './revocation/krl-route.js'
 import { SessionService } from './sessions/session-service.js'
 import { openStore } from './store/open-store.js'
@@ -136,6 +138,8 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   registerKrlRoute(app, ctx)
   registerHomeRoutes(app, ctx)
   registerTerminalRoutes(app, ctx)
+  registerRecordingRoutes(app, ctx)
+  registerAdminPageRoutes(app, ctx)
   registerAssetsRoutes(app, ctx.assets)
   if (config.metrics.enabled) {
     const metrics = new ServerMetrics({ queries: store.admin, tunnels: ctx.tunnels, now, onError: (error) => app.log.warn({ err: error }, 'metrics: counting active sessions failed') })

@@ -29,13 +29,33 @@ let timer: ReturnType<typeof setTimeout> | undefined
 let startedAt = 0
 let startedPosition = 0
 
-function apply(event: AsciicastEvent): void {
-  if (event.type === 'o') {
-    term.write(event.data)
-    return
+// xterm.js parses writes later, but resets and resizes at once: every step goes through one queue, so each
+// happens after the output before it (a resize between two outputs, a seek's reset after what was playing).
+let steps: Promise<void> = Promise.resolve()
+function step(run: () => void | Promise<void>): void {
+  steps = steps.then(run)
+}
+
+/** Plays the events from `next` up to (and with) `until` seconds: runs of output in one write each. */
+function playUntil(until: number): void {
+  let text = ''
+  const flush = (): void => {
+    if (text === '') return
+    const data = text
+    step(() => new Promise<void>((resolve) => term.write(data, resolve)))
+    text = ''
   }
-  const size = parseResize(event.data)
-  if (size) term.resize(size.cols, size.rows)
+  for (; next < events.length && events[next]!.time <= until; next++) {
+    const event: AsciicastEvent = events[next]!
+    if (event.type === 'o') {
+      text += event.data
+      continue
+    }
+    flush()
+    const size = parseResize(event.data)
+    if (size) step(() => term.resize(size.cols, size.rows))
+  }
+  flush()
 }
 
 function show(): void {
@@ -49,7 +69,7 @@ function rate(): number {
 
 function tick(): void {
   position = startedPosition + ((performance.now() - startedAt) / 1000) * rate()
-  while (next < events.length && events[next]!.time <= position) apply(events[next++]!)
+  playUntil(position)
   if (next >= events.length) {
     position = duration
     pause()
@@ -77,11 +97,13 @@ function pause(): void {
 
 /** Jumps to `seconds`: a fresh screen, then every event up to there at once. */
 function seekTo(seconds: number): void {
-  term.reset()
-  term.resize(cast.header.width, cast.header.height)
+  step(() => {
+    term.reset()
+    term.resize(cast.header.width, cast.header.height)
+  })
   next = 0
   position = Math.max(0, Math.min(duration, seconds))
-  while (next < events.length && events[next]!.time <= position) apply(events[next++]!)
+  playUntil(position)
   startedAt = performance.now()
   startedPosition = position
   show()

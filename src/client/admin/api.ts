@@ -5,7 +5,7 @@ import { JitsshError } from '../../shared/errors.js'
 import type { AuditPage } from '../../shared/protocol.js'
 import type { ClientContext } from '../context.js'
 import { getDiscovery } from '../auth/discovery.js'
-import { requestJson } from '../http.js'
+import { requestJson, requestText } from '../http.js'
 import { jitsshPaths } from '../files/paths.js'
 import { checkEndpoint } from '../auth/server-url.js'
 import { resolveServer, withAccessToken } from '../auth/tokens.js'
@@ -13,6 +13,8 @@ import { resolveServer, withAccessToken } from '../auth/tokens.js'
 export interface AdminClient {
   server: string
   get<T>(path: string, query?: Record<string, string | undefined>): Promise<T>
+  /** GET of a body that is not JSON (a recording's .cast file). */
+  text(path: string): Promise<string>
   post<T>(path: string, body: unknown): Promise<T>
 }
 
@@ -31,6 +33,7 @@ export async function adminClient(ctx: ClientContext, explicitServer: string | u
       const params = new URLSearchParams(Object.entries(query).filter((entry): entry is [string, string] => entry[1] !== undefined))
       return call(params.size > 0 ? `${path}?${params}` : path, {})
     },
+    text: (path) => withAccessToken(ctx, paths, server, {}, (token) => requestText(ctx, `${base}/${path}`, { bearer: token })),
     post: (path, body) => call(path, { json: body }),
   }
 }

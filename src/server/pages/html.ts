@@ -37,8 +37,9 @@ button{margin-top:1rem;padding:.5rem 1.2rem;font-size:1rem;margin-right:.5rem}.e
 dl{display:grid;grid-template-columns:max-content auto;gap:.3rem 1rem}dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}
 body.wide{max-width:72rem}nav.top{display:flex;flex-wrap:wrap;gap:.3rem 1rem;align-items:baseline;border-bottom:1px solid #ddd;padding-bottom:.5rem}
 nav.top .who{margin-left:auto;color:#555;overflow-wrap:anywhere}table{border-collapse:collapse;width:100%;margin:1rem 0}
-th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e3e3e3;vertical-align:top;overflow-wrap:anywhere}th{background:#f4f4f4}
-td.num{text-align:right;white-space:nowrap}td form{margin:0}td button,form.inline button{margin:0;padding:.25rem .8rem;font-size:.95rem}
+th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e3e3e3;vertical-align:top;overflow-wrap:break-word}th{background:#f4f4f4}
+td.num{text-align:right;white-space:nowrap}.nw{white-space:nowrap}td.wrap{overflow-wrap:anywhere;min-width:16rem}td form{margin:0}td button,form.inline button{margin:0;padding:.25rem .8rem;font-size:.95rem;white-space:nowrap}
+code,pre{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:.9rem}
 form.filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:end}form.filters label{margin:0}form.filters input{width:12rem}
 form.filters button{margin:0}pre{background:#f4f4f4;padding:.6rem .8rem;overflow-x:auto}.muted{color:#666}code{overflow-wrap:anywhere}
 select{padding:.3rem;font-size:1rem;max-width:100%}`
