@@ -3,7 +3,8 @@ import { isJitsshError, JitsshError } from '../../shared/errors.js'
 import type { Uses } from '../context.js'
 import { fromOwnOrigin } from '../http/same-origin.js'
 import { PAGE_CSP } from '../pages/html.js'
-import { renderAuditPage, renderSessionsPage, type SessionLine } from '../pages/admin-pages.js'
+import { AUDIT_FILTER_NAMES, renderAuditPage, renderSessionsPage, type SessionLine } from '../pages/admin-pages.js'
+import { filterValues } from '../pages/filter-form.js'
 import { renderMessagePage } from '../pages/login-page.js'
 import { signedInWithRole } from '../pages/signed-in-page.js'
 import { Revocations } from '../revocation/revocation-service.js'
@@ -67,9 +68,8 @@ export function registerAdminPageRoutes(app: FastifyInstance, ctx: AdminPageDeps
     const page = await signedInWithRole(ctx, request, reply, 'admin')
     if (!page) return reply
     reply.type('text/html; charset=utf-8').header('content-security-policy', PAGE_CSP)
-    const text = (value: unknown): string => (typeof value === 'string' ? value.slice(0, 200) : '')
     const { query } = request
-    const filters = { user: text(query.user), host: text(query.host), type: text(query.type), since: text(query.since), until: text(query.until) }
+    const filters = filterValues(query, AUDIT_FILTER_NAMES)
     try {
       const found = await searchAuditPage(ctx, await parseAuditSearch(ctx, { ...query, limit: '100' }))
       const next = found.next_cursor === null ? null : `/admin/audit?${new URLSearchParams({ ...Object.fromEntries(Object.entries(filters).filter(([, value]) => value !== '')), cursor: found.next_cursor })}`

@@ -1,5 +1,6 @@
 import type { AuditEvent } from '../../shared/protocol.js'
 import { html, page, type SafeHtml } from './html.js'
+import { HOST_FILTER, renderFilterForm, SINCE_FILTER, UNTIL_FILTER, USER_FILTER } from './filter-form.js'
 import { renderNav, type NavInput } from './nav.js'
 
 export interface LiveConnection {
@@ -47,28 +48,17 @@ function sessionRow(session: SessionLine, csrfToken: string): SafeHtml {
 <td><form method="post" action="/admin/revoke" class="inline"><input type="hidden" name="csrf_token" value="${csrfToken}"><input type="hidden" name="session_id" value="${session.id}"><button type="submit">Revoke</button></form></td></tr>`
 }
 
-export interface AuditFilters {
-  user: string
-  host: string
-  type: string
-  since: string
-  until: string
-}
+export const AUDIT_FILTER_NAMES = ['user', 'host', 'type', 'since', 'until'] as const
+export type AuditFilters = Record<(typeof AUDIT_FILTER_NAMES)[number], string>
+const AUDIT_FILTERS = [USER_FILTER, HOST_FILTER, { name: 'type', label: 'Type', placeholder: 'terminal, cert.sign' }, SINCE_FILTER, UNTIL_FILTER]
 
 /** The audit log, newest first, searchable; one page at a time (the next page by its cursor). */
 export function renderAuditPage(input: { nav: NavInput; filters: AuditFilters; events: AuditEvent[]; next: string | null; error?: string }): string {
-  const { filters } = input
   return page(
     'Audit',
     html`${renderNav(input.nav)}
 <h1>Audit log</h1>
-<form method="get" action="/admin/audit" class="filters">
-<div><label for="user">User</label><input id="user" name="user" value="${filters.user}" placeholder="alice@example.com"></div>
-<div><label for="host">Host</label><input id="host" name="host" value="${filters.host}" placeholder="vm.example.com"></div>
-<div><label for="type">Type</label><input id="type" name="type" value="${filters.type}" placeholder="terminal, cert.sign"></div>
-<div><label for="since">Since</label><input id="since" name="since" value="${filters.since}" placeholder="2026-11-19T14:00Z"></div>
-<div><label for="until">Until</label><input id="until" name="until" value="${filters.until}" placeholder="2026-11-20"></div>
-<button type="submit">Search</button></form>
+${renderFilterForm('/admin/audit', AUDIT_FILTERS, input.filters)}
 ${input.error ? html`<p class="error" role="alert">${input.error}</p>` : ''}
 ${input.events.length === 0
     ? html`<p class="muted">No events match.</p>`

@@ -1,30 +1,21 @@
 import type { RecordingInfo } from '../../shared/protocol.js'
 import { html, livePage, page } from './html.js'
+import { HOST_FILTER, renderFilterForm, SINCE_FILTER, UNTIL_FILTER, USER_FILTER } from './filter-form.js'
 import { renderNav, type NavInput } from './nav.js'
 
-export interface RecordingFilters {
-  user: string
-  host: string
-  since: string
-  until: string
-}
+export const RECORDING_FILTER_NAMES = ['user', 'host', 'since', 'until'] as const
+export type RecordingFilters = Record<(typeof RECORDING_FILTER_NAMES)[number], string>
 
 const minutes = (ms: number | null): string => (ms === null ? '—' : ms < 60_000 ? `${Math.round(ms / 1000)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`)
 const shortTime = (iso: string): string => `${iso.replace('T', ' ').slice(0, 19)} UTC`
 
 /** Recordings of browser terminals (admins and auditors), newest first, with filters; each links to its player. */
 export function renderRecordingListPage(input: { nav: NavInput; filters: RecordingFilters; recordings: RecordingInfo[]; error?: string }): string {
-  const { filters } = input
   return page(
     'Recordings',
     html`${renderNav(input.nav)}
 <h1>Terminal recordings</h1>
-<form method="get" action="/recordings" class="filters">
-<div><label for="user">User</label><input id="user" name="user" value="${filters.user}" placeholder="alice@example.com"></div>
-<div><label for="host">Host</label><input id="host" name="host" value="${filters.host}" placeholder="vm.example.com"></div>
-<div><label for="since">Since</label><input id="since" name="since" value="${filters.since}" placeholder="2026-11-19T14:00Z"></div>
-<div><label for="until">Until</label><input id="until" name="until" value="${filters.until}" placeholder="2026-11-20"></div>
-<button type="submit">Search</button></form>
+${renderFilterForm('/recordings', [USER_FILTER, HOST_FILTER, SINCE_FILTER, UNTIL_FILTER], input.filters)}
 ${input.error ? html`<p class="error" role="alert">${input.error}</p>` : ''}
 ${input.recordings.length === 0
     ? html`<p class="muted">No recordings match.</p>`

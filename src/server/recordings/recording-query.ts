@@ -1,10 +1,8 @@
 import { Readable } from 'node:stream'
 import { JitsshError } from '../../shared/errors.js'
 import type { RecordingInfo } from '../../shared/protocol.js'
-import { parseTimeParam } from '../admin/audit-query.js'
-import { resolveUserEmail } from '../admin/user-names.js'
+import { parseWhoWhereWhen, singleParam } from '../admin/audit-query.js'
 import type { Uses } from '../context.js'
-import { requestedHost } from '../http/request-fields.js'
 import type { RecordingQuery, RecordingRow, RecordingStore } from '../store/store.js'
 
 export type RecordingQueryDeps = Uses<'config', 'admin'>
@@ -20,25 +18,16 @@ export interface RecordingSearchParams {
 
 const RECORDING_ID = /^[A-Za-z0-9_-]{1,64}$/
 
-function single(value: unknown, name: string): string | undefined {
-  if (value === undefined || value === '') return undefined
-  if (typeof value !== 'string') throw new JitsshError('ERR_BAD_REQUEST', `${name} may be given once`)
-  return value.trim() === '' ? undefined : value.trim()
-}
-
 /** The filters, checked: a user by email or username, a host name, times as the audit search takes them. */
 export async function parseRecordingSearch(ctx: RecordingQueryDeps, params: RecordingSearchParams): Promise<RecordingQuery> {
-  const user = single(params.user, 'user')
-  const host = single(params.host, 'host')
-  const since = single(params.since, 'since')
-  const until = single(params.until, 'until')
-  const limit = single(params.limit, 'limit')
+  const limit = singleParam(params.limit, 'limit')
   if (limit !== undefined && (!/^\d{1,4}$/.test(limit) || Number(limit) < 1)) throw new JitsshError('ERR_BAD_REQUEST', 'limit must be a number from 1 to 1000')
+  const { user, host, since, until } = await parseWhoWhereWhen(ctx, params)
   return {
-    ...(user !== undefined ? { userEmail: await resolveUserEmail(ctx, user) } : {}),
-    ...(host !== undefined ? { host: requestedHost(host) } : {}),
-    ...(since !== undefined ? { since: Date.parse(parseTimeParam(since, 'since')) } : {}),
-    ...(until !== undefined ? { until: Date.parse(parseTimeParam(until, 'until')) } : {}),
+    ...(user !== undefined ? { userEmail: user } : {}),
+    ...(host !== undefined ? { host } : {}),
+    ...(since !== undefined ? { since: Date.parse(since) } : {}),
+    ...(until !== undefined ? { until: Date.parse(until) } : {}),
     limit: Math.min(Number(limit ?? 100), 1000),
   }
 }

@@ -6,7 +6,8 @@ import type { Uses } from '../context.js'
 import { randomToken } from '../oauth/secrets.js'
 import { livePageCsp, PAGE_CSP } from '../pages/html.js'
 import { renderMessagePage } from '../pages/login-page.js'
-import { renderPlayerPage, renderRecordingListPage } from '../pages/recording-pages.js'
+import { filterValues } from '../pages/filter-form.js'
+import { RECORDING_FILTER_NAMES, renderPlayerPage, renderRecordingListPage } from '../pages/recording-pages.js'
 import { signedInWithRole } from '../pages/signed-in-page.js'
 import type { RecordingRow } from '../store/store.js'
 import { castStream, findRecording, parseRecordingSearch, toRecordingInfo, type RecordingSearchParams } from './recording-query.js'
@@ -28,8 +29,7 @@ export function registerRecordingRoutes(app: FastifyInstance, ctx: RecordingRout
     const page = await signedInWithRole(ctx, request, reply, 'auditor')
     if (!page) return reply
     reply.type('text/html; charset=utf-8').header('content-security-policy', PAGE_CSP)
-    const text = (value: unknown): string => (typeof value === 'string' ? value.slice(0, 200) : '')
-    const filters = { user: text(request.query.user), host: text(request.query.host), since: text(request.query.since), until: text(request.query.until) }
+    const filters = filterValues(request.query, RECORDING_FILTER_NAMES)
     try {
       const rows = await ctx.store.recordings.list(await parseRecordingSearch(ctx, request.query))
       return reply.send(renderRecordingListPage({ nav: page.nav, filters, recordings: rows.map(toRecordingInfo) }))

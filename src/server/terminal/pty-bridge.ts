@@ -2,6 +2,7 @@ import type { WebSocket } from 'ws'
 import {
   TERMINAL_CLOSE, TERMINAL_HIGH_WATER, TERMINAL_LOW_WATER, TERMINAL_MAX_COLS, TERMINAL_MAX_ROWS, type TerminalClientMessage, type TerminalServerMessage,
 } from '../../shared/terminal-protocol.js'
+import type { TunnelBridge } from '../bastion/tcp-bridge.js'
 import { keepAlive } from '../bastion/ws-keepalive.js'
 import { RECORDING_CHUNK_BYTES } from './recorder.js'
 
@@ -45,9 +46,8 @@ export interface TerminalFlow {
   paused: boolean
 }
 
-export interface TerminalBridge {
-  close(code: number, reason: string): void
-  bytes(): { up: number; down: number }
+/** A tunnel's bridge (close, bytes: up = keystrokes, down = output), and its flow-control counters. */
+export interface TerminalBridge extends TunnelBridge {
   flow(): TerminalFlow
 }
 
