@@ -3,13 +3,19 @@
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
-const serverPackages = ['fastify', '@fastify/*', 'better-sqlite3', 'pg', 'oidc-provider', 'yaml']
+const serverPackages = ['fastify', '@fastify/*', 'better-sqlite3', 'pg', 'oidc-provider', 'yaml', '@lydell/node-pty']
 const restrict = (patterns) => ['error', { patterns }]
 // Relative imports from any depth (src/client/auth/x.ts reaches the server as ../../server/...), the folder
 // itself included (../../server), are matched by segment name.
 const notServer = { group: ['**/server', '**/server/**'], message: 'client and CLI never import server code.' }
 const notCli = { group: ['**/cli', '**/cli/**'], message: 'client code never imports the CLI (src/cli).' }
 const noServerPackages = { group: serverPackages, message: 'server dependencies never load in the client.' }
+const notWeb = { group: ['**/web', '**/web/**'], message: 'src/web is browser code, bundled by esbuild (npm run build) and served as files: never imported.' }
+// What a browser page may use: the DOM, and the timers, encoders and fetch every browser has.
+const browserGlobals = Object.fromEntries(
+  ['window', 'document', 'WebSocket', 'performance', 'ResizeObserver', 'MessageEvent', 'HTMLElement', 'HTMLDivElement', 'HTMLInputElement', 'HTMLSelectElement',
+    'HTMLButtonElement', 'HTMLParagraphElement', 'HTMLSpanElement', 'HTMLMetaElement', 'Document', 'ElementCreationOptions'].map((name) => [name, 'readonly']),
+)
 
 export default tseslint.config(
   { ignores: ['dist/**', 'dist-typecheck/**', 'node_modules/**', 'coverage/**'] },
@@ -35,11 +41,22 @@ export default tseslint.config(
   },
   {
     files: ['src/client/**'],
-    rules: { 'no-restricted-imports': restrict([notServer, notCli, noServerPackages]) },
+    rules: { 'no-restricted-imports': restrict([notServer, notCli, noServerPackages, notWeb]) },
   },
   {
     files: ['src/cli/**'],
-    rules: { 'no-restricted-imports': restrict([notServer, noServerPackages]) },
+    rules: { 'no-restricted-imports': restrict([notServer, noServerPackages, notWeb]) },
+  },
+  {
+    // The browser pages (terminal, player): their own files, the wire shapes of src/shared and xterm.js; nothing
+    // of the server, the client or the CLI, and no node: built-in (none exists in a browser).
+    files: ['src/web/**'],
+    languageOptions: { globals: browserGlobals },
+    rules: {
+      'no-restricted-imports': restrict([
+        { regex: '^(?!\\./|\\.\\./shared/|@xterm/)', message: 'src/web imports only its own files, src/shared and @xterm/* packages: nothing of the server, client or CLI, no node: built-ins.' },
+      ]),
+    },
   },
   {
     // The ssh-gen fast path, also bundled into dist/fast-path.cjs: node: built-ins and small files of ours, no
@@ -63,6 +80,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': restrict([
         { group: ['**/client/**', '**/cli/**'], message: 'server never imports client code.' },
+        notWeb,
         { group: ['**/*-route.js', '**/*-routes.js'], message: 'only app.ts registers routes: put what two modules share in a module of its own.' },
         { group: ['**/store/sqlite/**', '**/store/postgres/**'], message: 'the dialects are reached through the Store interface (store/store.ts, store/open-store.ts).' },
       ]),

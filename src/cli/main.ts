@@ -20,6 +20,7 @@ import { registerUser, userCommand, type UserOptions } from './user-access.js'
 import { registerHosts, hostsCommand, type HostsOptions } from './hosts.js'
 import { registerExplain, explainCommand, type ExplainOptions } from './explain.js'
 import { registerRequest, requestCommand, type RequestOptions } from './request.js'
+import { recordingsCommand, registerRecordings, type RecordingsOptions } from './recordings.js'
 
 import { VERSION } from '../shared/version.js'
 
@@ -40,6 +41,7 @@ export interface CommandRuns {
   hosts: RunCommand<HostsOptions>
   explain: RunCommand<ExplainOptions>
   request: RunCommand<RequestOptions>
+  recordings: RunCommand<RecordingsOptions>
 }
 
 export const COMMANDS: CommandRuns = {
@@ -56,6 +58,7 @@ export const COMMANDS: CommandRuns = {
   hosts: hostsCommand,
   explain: explainCommand,
   request: requestCommand,
+  recordings: recordingsCommand,
 }
 
 /** `runs` replaces the real run functions (the parse tests record the options instead of running anything). */
@@ -90,6 +93,7 @@ export async function main(argv: string[], context?: ClientContext, runs: Comman
   registerHosts(program, ctx, exitCode(runs.hosts))
   registerExplain(program, ctx, exitCode(runs.explain))
   registerRequest(program, ctx, exitCode(runs.request))
+  registerRecordings(program, ctx, exitCode(runs.recordings))
   try {
     await program.parseAsync(argv, { from: 'user' })
     return code

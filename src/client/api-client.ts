@@ -7,14 +7,16 @@ import type { ClientContext } from './context.js'
 import { getDiscovery } from './auth/discovery.js'
 import { resolveServer, withAccessToken } from './auth/tokens.js'
 import { jitsshPaths } from './files/paths.js'
-import { requestJson } from './http.js'
-import type { Answer } from './server-answers.js'
+import { requestJson, requestText } from './http.js'
+import type { Answer, AnswerLimit } from './server-answers.js'
 
 export interface ApiClient {
   server: string
   /** GET `path` (under the area's endpoint), read as `answer` says. */
   get<T>(answer: Answer<T>, path: string, query?: Record<string, string | undefined>): Promise<T>
   post<T>(answer: Answer<T>, path: string, body: unknown): Promise<T>
+  /** GET of a body that is not JSON (a recording's .cast file), read up to `limit`. */
+  text(limit: AnswerLimit, path: string): Promise<string>
 }
 
 /** `area`: the person's own endpoints (`/v1/...`) or the admin API (discovery's admin_endpoint). */
@@ -34,5 +36,6 @@ export async function apiClient(ctx: ClientContext, explicitServer: string | und
       return call(answer, params.size > 0 ? `${path}?${params}` : path, {})
     },
     post: (answer, path, body) => call(answer, path, { json: body }),
+    text: (limit, path) => withAccessToken(ctx, paths, server, {}, (token) => requestText(ctx, `${base}/${path}`, { limit, bearer: token })),
   }
 }

@@ -4,7 +4,7 @@ import { JitsshError, type ErrorCode } from '../shared/errors.js'
 import type { ClientContext, FetchResponse } from './context.js'
 import { startDeadline, timedOut, type Deadline } from './deadline.js'
 import { parseJitsshEnv } from './env.js'
-import { formatBytes, invalidAnswer, type Answer } from './server-answers.js'
+import { formatBytes, invalidAnswer, type Answer, type AnswerLimit } from './server-answers.js'
 import { firstLine } from './terminal-text.js'
 
 export interface RequestOptions<T> {
@@ -43,7 +43,21 @@ export class HttpStatusError extends JitsshError {
  * `options.answer.maxBytes`.
  */
 export async function requestJson<T>(ctx: ClientContext, url: string, options: RequestOptions<T>): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'jitssh-cli' }
+  const text = await exchange(ctx, url, options, options.answer, 'application/json')
+  if (text.trim() === '') return options.answer.read(undefined)
+  const parsed = parseJson(text)
+  if (parsed === undefined) throw invalidAnswer(options.answer, 'not JSON')
+  return options.answer.read(parsed)
+}
+
+/** Sends one request and returns the body of a 2xx response as text, read up to `limit.maxBytes` (errors as for requestJson). */
+export async function requestText(ctx: ClientContext, url: string, options: Omit<RequestOptions<never>, 'answer'> & { limit: AnswerLimit }): Promise<string> {
+  return exchange(ctx, url, options, options.limit, '*/*')
+}
+
+/** One request with a deadline for the whole exchange; the 2xx body as text within `limit`, or the error it means. */
+async function exchange(ctx: ClientContext, url: string, options: Omit<RequestOptions<never>, 'answer'>, limit: AnswerLimit, accept: string): Promise<string> {
+  const headers: Record<string, string> = { accept, 'user-agent': 'jitssh-cli' }
   let body: string | undefined
   if (options.bearer !== undefined) headers.authorization = `Bearer ${options.bearer}`
   if (options.json !== undefined) {
@@ -59,7 +73,7 @@ export async function requestJson<T>(ctx: ClientContext, url: string, options: R
   let text: string | null
   try {
     response = await ctx.fetch(url, { method, headers, ...(body === undefined ? {} : { body }), signal: deadline.signal, redirect: 'error' })
-    text = await readBounded(response, options.answer.maxBytes)
+    text = await readBounded(response, limit.maxBytes)
   } catch (error) {
     throw networkError(ctx, url, error, deadline)
   } finally {
@@ -67,11 +81,8 @@ export async function requestJson<T>(ctx: ClientContext, url: string, options: R
   }
   // An error answer too long to read is reported by its status alone.
   if (!response.ok) throw statusError(url, response.status, text === null ? undefined : parseJson(text))
-  if (text === null) throw invalidAnswer(options.answer, `more than ${formatBytes(options.answer.maxBytes)}`)
-  if (text.trim() === '') return options.answer.read(undefined)
-  const parsed = parseJson(text)
-  if (parsed === undefined) throw invalidAnswer(options.answer, 'not JSON')
-  return options.answer.read(parsed)
+  if (text === null) throw invalidAnswer(limit, `more than ${formatBytes(limit.maxBytes)}`)
+  return text
 }
 
 /** The body as text, or null when it is longer than `maxBytes`: then reading stops there and the rest is dropped. */

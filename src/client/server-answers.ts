@@ -39,6 +39,7 @@ export const ANSWER_LIMITS = {
   admin: { what: 'admin answer', maxBytes: 4 * MiB },
   sessionList: { what: 'session list', maxBytes: 32 * MiB },
   auditPage: { what: 'audit page', maxBytes: 32 * MiB },
+  recording: { what: 'recording', maxBytes: 256 * MiB },
 } as const satisfies Record<string, AnswerLimit>
 
 /** `64 KiB`, `4 MiB`. */

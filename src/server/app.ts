@@ -4,6 +4,7 @@ import rateLimit from '@fastify/rate-limit'
 import websocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { JitsshError } from '../shared/errors.js'
+import { registerAdminPageRoutes } from './admin/admin-page-routes.js'
 import { registerAdminRoutes } from './admin/admin-routes.js'
 import { AuditBudget } from './audit/audit-budget.js'
 import { openAuditTrail } from './audit/audit-trail.js'
@@ -39,6 +40,10 @@ import { AccessTokens } from './oauth/access-token.js'
 import { registerAuthorizeRoute } from './oauth/authorize-route.js'
 import { registerDeviceRoutes } from './oauth/device-routes.js'
 import { registerTokenRoutes } from './oauth/token-routes.js'
+import { WebAssets } from './pages/assets.js'
+import { registerAssetsRoutes } from './pages/assets-routes.js'
+import { registerHomeRoutes } from './pages/home-routes.js'
+import { registerRecordingRoutes } from './recordings/recording-routes.js'
 import { registerKrlRoute } from './revocation/krl-route.js'
 import { registerExplainRoutes } from './policy/explain-routes.js'
 import { AccessRequests } from './requests/access-requests.js'
@@ -48,6 +53,9 @@ import { Webhooks } from './requests/webhooks.js'
 import { SessionService } from './sessions/session-service.js'
 import { openStore } from './store/open-store.js'
 import type { Store } from './store/store.js'
+import { spawnNodePty } from './terminal/node-pty.js'
+import { registerTerminalRoutes } from './terminal/terminal-routes.js'
+import { TerminalService, type SpawnPty } from './terminal/terminal-service.js'
 
 /** Request bodies larger than this are refused with 413 (sign requests and forms are tiny). */
 export const BODY_LIMIT = 16 * 1024
@@ -65,6 +73,8 @@ export interface ServerDeps {
   userCaSigner?: Signer
   /** Where `audit.checkpoints.stdout` writes (default: process.stdout). */
   stdout?: NodeJS.WritableStream
+  /** Starts the browser terminal's ssh in a PTY (default: node-pty). */
+  spawnPty?: SpawnPty
 }
 
 export interface JitsshServer {
@@ -141,7 +151,12 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
     accessTokens: new AccessTokens(keys.tokenSigning, publicUrl, config.sessions.accessTokenTtlMs, now),
     reload: async () => ({ ok: false, error: 'the server is starting' }),
     unauthenticated: new UnauthenticatedCallers(audit, new AuditBudget(config.rateLimits.unauthenticatedAuditPerMinute, now), metrics, refusalLog),
+    // Built just below, with ctx itself as its deps (it reads ctx.config at each use: a reload applies).
+    terminals: undefined as unknown as TerminalService,
+    assets: new WebAssets(),
   }
+
+  ctx.terminals = new TerminalService(ctx, deps.spawnPty ?? spawnNodePty, (error, message) => app.log.error({ err: error }, message))
 
   await app.register(formbody, { bodyLimit: BODY_LIMIT })
   await app.register(websocket, { options: { maxPayload: 4 * 1024 * 1024, perMessageDeflate: false } })
@@ -173,6 +188,11 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   registerExplainRoutes(app, ctx)
   registerRequestRoutes(app, ctx)
   registerRequestPageRoutes(app, ctx)
+  registerHomeRoutes(app, ctx)
+  registerTerminalRoutes(app, ctx)
+  registerRecordingRoutes(app, ctx)
+  registerAdminPageRoutes(app, ctx)
+  registerAssetsRoutes(app, ctx.assets)
   if (config.metrics.enabled) registerMetricsRoute(app, config.metrics, metrics)
   // Behind a TLS proxy every connection is the proxy's: the proxy must cap its clients instead.
   if (!config.behindTlsProxy) {
@@ -186,6 +206,10 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   }
 
   const timers: NodeJS.Timeout[] = []
+  const purge = async (): Promise<void> => {
+    await store.purgeExpired(now(), now() - config.rateLimits.loginWindowMs)
+    await store.recordings.purge(now() - ctx.config.recordings.retentionMs)
+  }
   let closing: Promise<void> | undefined
   ctx.reload = async (by = null) => {
     const outcome = reloadConfig(ctx.config)
@@ -215,7 +239,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
       ctx.tunnels.start()
       requests.start()
       trail.checkpointer.start()
-      timers.push(setInterval(() => void store.purgeExpired(now(), now() - config.rateLimits.loginWindowMs).catch(() => undefined), 60_000).unref())
+      timers.push(setInterval(() => void purge().catch((error: unknown) => app.log.warn({ err: error }, 'purging expired rows failed')), 60_000).unref())
       app.log.info({ url: publicUrl(), user_ca: keys.userCaLine }, 'jitssh-server listening')
       return publicUrl()
     },

@@ -10,8 +10,10 @@ import type { KnownDevices } from './identity/known-devices.js'
 import type { LoginThrottle } from './identity/login-throttle.js'
 import type { AccessTokens } from './oauth/access-token.js'
 import type { AccessRequests } from './requests/access-requests.js'
+import type { WebAssets } from './pages/assets.js'
 import type { SessionService } from './sessions/session-service.js'
 import type { Store } from './store/store.js'
+import type { TerminalService } from './terminal/terminal-service.js'
 
 /**
  * The server's services, built once in app.ts. Each route takes only the ones it uses (`Pick<ServerContext, ...>`
@@ -39,6 +41,10 @@ export interface ServerContext {
   reload(by?: string | null): Promise<ReloadOutcome>
   /** What callers who have not authenticated may cost the audit log (counted, sampled, budgeted). */
   unauthenticated: UnauthenticatedCallers
+  /** Browser terminals (they register with `tunnels`). */
+  terminals: TerminalService
+  /** The browser bundles of the live pages (dist/web). */
+  assets: WebAssets
 }
 
 /**

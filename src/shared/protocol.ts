@@ -311,3 +311,25 @@ export interface ReloadResult {
 export interface DisabledUserList {
   users: Array<{ user: string; disabled_at: string; disabled_by: string | null; reason: string | null }>
 }
+
+/** A browser terminal's recording (asciicast v2), in `GET /v1/admin/recordings[/ID]`. */
+export interface RecordingInfo {
+  id: string
+  user: string
+  host: string
+  login: string
+  session_id: string
+  started_at: string
+  /** null while the terminal runs (or when the server stopped before it ended). */
+  ended_at: string | null
+  duration_ms: number | null
+  /** Bytes of the .cast file, and its SHA-256 (hex): as in the terminal.close audit event. */
+  size: number | null
+  sha256: string | null
+  record_input: boolean
+}
+
+/** `GET /v1/admin/recordings?user=&host=&since=&until=&limit=` (admins and auditors), newest first. */
+export interface RecordingList {
+  recordings: RecordingInfo[]
+}

@@ -1,7 +1,10 @@
 /**
  * Real headless Chromium (Debian's /usr/bin/chromium) driven by playwright-core, for the browser
- * half of the login flows: the login page, the device approval page.
+ * half of the login flows (the login page, the device approval page) and the live pages (terminal, player).
  */
+import { mkdirSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type Page } from 'playwright-core'
 
 export const CHROMIUM_PATH = process.env.JITSSH_TEST_CHROMIUM ?? '/usr/bin/chromium'
@@ -66,4 +69,24 @@ export async function answerDeviceCode(
   const text = await page.locator('body').innerText()
   await page.context().close()
   return text
+}
+
+/** Where the tests keep their screenshots (gitignored), to be looked at. */
+export const SCREENSHOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-results/screenshots')
+
+/** Saves a full-page screenshot as test-results/screenshots/<name>.png; returns its path. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true })
+  const path = join(SCREENSHOT_DIR, `${name}.png`)
+  await page.screenshot({ path, fullPage: true })
+  return path
+}
+
+/** Collects what the page's console says about Content-Security-Policy violations (the page must cause none). */
+export function cspViolations(page: Page): string[] {
+  const seen: string[] = []
+  page.on('console', (message) => {
+    if (/Content Security Policy|Refused to/i.test(message.text())) seen.push(message.text())
+  })
+  return seen
 }

@@ -205,6 +205,11 @@ export class TestBrowser {
     return response
   }
 
+  /** The Cookie header this browser sends to `url` (e.g. for a WebSocket opened with another client). */
+  cookieHeader(url: string): string {
+    return [...(this.jar.get(new URL(url).origin) ?? [])].map(([name, value]) => `${name}=${value}`).join('; ')
+  }
+
   /** GETs `url` and follows redirects within `origins` (default: url's own); returns the last response. */
   async follow(url: string, origins: string[] = [new URL(url).origin]): Promise<{ response: Response; url: string }> {
     let current = url

@@ -120,7 +120,7 @@ describe('config validation', () => {
     ['an http public URL', (t: string) => `public_url: http://access.example.com\n${t}`, 'config.yaml: public_url: must be https://'],
     ['a bad target address', (t: string) => t.replace('targets: {}', 'targets:\n  vm.example.com: "not an address!"'), 'config.yaml: targets.vm.example.com: expected an address'],
     ['a bad password hash', (t: string) => t.replace(/password_hash: \S+/, 'password_hash: plain'), 'config.yaml: identity.local.users[0].password_hash: expected "scrypt$N$r$p$salt$hash"'],
-    ['two identity sources', (t: string) => t.replace('identity:', 'identity:\n  oidc: { issuer: "https://x.example.com", client_id: a }'), 'config.yaml: identity: configure exactly one of "local" or "oidc"'],
+    ['an http issuer that is not on loopback', (t: string) => t.replace('identity:', 'identity:\n  oidc: { issuer: "http://x.example.com", client_id: a }'), 'config.yaml: identity.oidc.issuer: expected an https:// URL (http:// only for a provider on a loopback address, with allow_insecure_issuer: true)'],
     ['broken YAML', (t: string) => `${t}\npolicy: [\n`, 'config.yaml'],
     ['a checkpoint sink over plain HTTP', (t: string) => `${t}\naudit: { checkpoints: { http: { url: "http://siem.example.com/in" } } }\n`, 'config.yaml: audit.checkpoints.http.url: must be https:// (http:// only for a loopback address)'],
     ['a checkpoint count of 0', (t: string) => `${t}\naudit: { checkpoints: { every_events: 0 } }\n`, 'config.yaml: audit.checkpoints.every_events: expected a whole number from 1 to 1000000'],
@@ -128,6 +128,10 @@ describe('config validation', () => {
     ['a request timeout shorter than the header timeout', (t: string) => `${t}\nconnections: { headers_timeout: 20s, request_timeout: 10s }\n`, 'config.yaml: connections.request_timeout: must be at least headers_timeout'],
     ['no connections per address', (t: string) => `${t}\nconnections: { per_ip: 0 }\n`, 'config.yaml: connections.per_ip: expected a whole number from 1 to 1000000'],
     ['a checkpoint file that cannot be opened', (t: string) => `${t}\naudit: { checkpoints: { file: /nonexistent/dir/checkpoints.jsonl } }\n`, 'config.yaml: audit.checkpoints.file: cannot open /nonexistent/dir/checkpoints.jsonl for appending (ENOENT)'],
+    ['a record_input that is not a boolean', (t: string) => t.replace('max_ttl: 1h', 'max_ttl: 1h\n    record_input: "yes"'), 'config.yaml: policy[0].record_input: expected true or false'],
+    ['a typo in auditors', (t: string) => `${t}\nauditors: { group: [security] }\n`, 'config.yaml: auditors.group: unknown key (expected one of: users, groups)'],
+    ['a bad recordings retention', (t: string) => `${t}\nrecordings: { retention: 90 }\n`, 'config.yaml: recordings.retention: expected a duration like "15m"'],
+    ['a recordings retention under an hour', (t: string) => `${t}\nrecordings: { retention: 10m }\n`, 'config.yaml: recordings.retention: must be at least 3600s'],
   ])('names the file, key path and problem for %s', async (_name, patch, expected) => {
     expect(await configError(patch)).toContain(expected)
   })

@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest'
 import { CLIENT_ID, type DeviceAuthorizationResponse, type TokenResponse } from '../../src/shared/protocol.js'
 import { formatPublicKey, generateKeyPair } from '../../src/ssh/keys.js'
 import { TEST_PASSWORD, TestBrowser, csrfTokenOf, loginWithPassword, startTestServer, submitLogin } from '../helpers/server.js'
+import { connectTerminal, openTerminalPage, signedInBrowser } from '../helpers/terminal.js'
 
 function capture(): { stream: Writable; text: () => string } {
   const chunks: string[] = []
@@ -28,7 +29,7 @@ const form = (body: Record<string, string>): RequestInit => ({
 describe('logs', () => {
   it('are JSON lines without secrets', async () => {
     const log = capture()
-    const srv = await startTestServer({ logStream: log.stream })
+    const srv = await startTestServer({ logStream: log.stream, targets: { 'vm.example.com': '127.0.0.1:1' } })
     const secrets: string[] = [TEST_PASSWORD]
     try {
       const tokens = await loginWithPassword(srv.url)
@@ -52,6 +53,12 @@ describe('logs', () => {
       const deviceTokens = (await (await fetch(`${srv.url}/token`, form({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: device.device_code }))).json()) as TokenResponse
       secrets.push(deviceTokens.refresh_token)
       await fetch(`${srv.url}/revoke`, form({ token: deviceTokens.refresh_token }))
+      // A browser terminal's one-time ticket (nothing listens at the target: ssh fails at once).
+      const signedIn = await signedInBrowser(srv.url) // (the device flow's browser was signed out with its session's revocation)
+      const terminalPage = await openTerminalPage(signedIn, srv.url, 'vm.example.com')
+      secrets.push(terminalPage.ticket!)
+      const terminal = await connectTerminal(signedIn, terminalPage, { origin: srv.url })
+      if ('ws' in terminal) await terminal.closed
     } finally {
       await srv.stop()
     }
@@ -60,6 +67,7 @@ describe('logs', () => {
     expect(lines.length).toBeGreaterThan(20)
     for (const line of lines) expect(() => JSON.parse(line)).not.toThrow()
     expect(text).toContain('"url":"/device?user_code=[redacted]"')
+    expect(text).toMatch(/"url":"\/terminal\/ws\?ticket=\[redacted\]&cols=\d+&rows=\d+"/)
     for (const secret of secrets) expect(text).not.toContain(secret)
   })
 })

@@ -96,7 +96,7 @@ describe('GET /metrics: the exposition format', () => {
       jitssh_tunnel_connect_failures_total: 'counter', jitssh_tunnel_bytes_total: 'counter', jitssh_logins_total: 'counter',
       jitssh_token_grants_total: 'counter', jitssh_denials_total: 'counter', jitssh_sessions_revoked_total: 'counter',
       jitssh_audit_checkpoints_total: 'counter', jitssh_unauthenticated_requests_total: 'counter', jitssh_audit_events_skipped_total: 'counter',
-      jitssh_rate_limited_requests_total: 'counter', jitssh_connections_refused_total: 'counter', jitssh_tunnels_live: 'gauge', jitssh_sessions_active: 'gauge',
+      jitssh_rate_limited_requests_total: 'counter', jitssh_connections_refused_total: 'counter', jitssh_tunnels_live: 'gauge', jitssh_terminals_live: 'gauge', jitssh_sessions_active: 'gauge',
       process_cpu_seconds_total: 'counter', process_resident_memory_bytes: 'gauge', process_start_time_seconds: 'gauge',
     }
     expect(Object.fromEntries([...families.values()].map((family) => [family.name, family.type]))).toEqual(expected)

@@ -129,6 +129,67 @@ for (const backend of backends) {
       expect(await store.sessions.getWeb(other.idHash)).toBeUndefined()
     })
 
+    it('web sessions of terminals: of two concurrent createIfAbsent (two instances) exactly one creates', async () => {
+      const row = sessionRow('kay', { grant: 'web' })
+      const created = await Promise.all([store.sessions.createIfAbsent(row), replica.sessions.createIfAbsent({ ...row, clientIp: 'other' })])
+      expect(created.filter(Boolean)).toHaveLength(1)
+      expect((await store.sessions.get(row.id))?.grant).toBe('web')
+      expect(await store.sessions.createIfAbsent(row)).toBe(false)
+    })
+
+    it('terminal tickets: taken once (two instances race), never when expired, purged when expired', async () => {
+      const ticket = (expiresAt: number) => ({ ticketHash: id('t'), webSession: id('w'), host: 'vm.example.com', login: 'alice', createdAt: NOW, expiresAt })
+      for (let round = 0; round < 5; round++) {
+        const live = ticket(NOW + 30_000)
+        await store.sessions.createTerminalTicket(live)
+        const takes = await Promise.all([store.sessions.takeTerminalTicket(live.ticketHash, NOW), replica.sessions.takeTerminalTicket(live.ticketHash, NOW)])
+        expect(takes.filter(Boolean)).toEqual([live])
+      }
+      const stale = ticket(NOW - 1)
+      await store.sessions.createTerminalTicket(stale)
+      expect(await replica.sessions.takeTerminalTicket(stale.ticketHash, NOW)).toBeUndefined()
+      expect(await store.sessions.takeTerminalTicket(stale.ticketHash, NOW - 10)).toBeUndefined() // gone: taking an expired one used it up
+      const purged = ticket(NOW - 1)
+      await store.sessions.createTerminalTicket(purged)
+      await store.purgeExpired(NOW, NOW - 60_000)
+      expect(await store.sessions.takeTerminalTicket(purged.ticketHash, NOW - 10)).toBeUndefined()
+      expect(await store.sessions.takeTerminalTicket('unknown', NOW)).toBeUndefined()
+    })
+
+    it('recordings: created, appended in chunks, ended once, listed by user, host and time, read in pages, purged with their chunks', async () => {
+      const recording = (user: string, host: string, startedAt: number) => ({
+        id: id('rec'), sessionId: id('s'), userEmail: `${user}@example.com`, host, login: user, startedAt, endedAt: null, durationMs: null, size: null, sha256: null,
+        recordInput: user === 'mo', width: 80, height: 24,
+      })
+      const base = NOW + 5_000_000
+      const [a, b, c] = [recording('lu', 'a.example.com', base), recording('lu', 'b.example.com', base + 10), recording('mo', 'a.example.com', base + 20)]
+      for (const row of [a, b, c]) await store.recordings.create(row)
+      expect(await replica.recordings.get(c.id)).toEqual(c)
+      const lines = Array.from({ length: 7 }, (_unused, index) => `[${index}.5, "o", "line ${index} \u00e9\u2500\ud83d\ude00"]\n`)
+      for (const [seq, data] of lines.entries()) await (seq % 2 ? store : replica).recordings.append(a.id, seq, data)
+      expect((await replica.recordings.chunks(a.id, -1, 3)).map((chunk) => chunk.seq)).toEqual([0, 1, 2])
+      const all = await replica.recordings.chunks(a.id, 2, 100)
+      expect(all.map((chunk) => chunk.data)).toEqual(lines.slice(3))
+      const end = { endedAt: base + 1_000, durationMs: 1_000, size: 123, sha256: 'ab'.repeat(32) }
+      const finishes = await Promise.all([store.recordings.finish(a.id, end), replica.recordings.finish(a.id, { ...end, size: 1 })])
+      expect(finishes.filter(Boolean)).toHaveLength(1)
+      expect(await store.recordings.get(a.id)).toMatchObject({ endedAt: base + 1_000, durationMs: 1_000, sha256: 'ab'.repeat(32) })
+      expect(await store.recordings.finish('unknown', end)).toBe(false)
+
+      const ids = (rows: Array<{ id: string }>) => rows.map((row) => row.id)
+      const since = { since: base, limit: 100 }
+      expect(ids(await replica.recordings.list(since))).toEqual([c.id, b.id, a.id])
+      expect(ids(await replica.recordings.list({ ...since, userEmail: 'lu@example.com' }))).toEqual([b.id, a.id])
+      expect(ids(await replica.recordings.list({ ...since, host: 'a.example.com' }))).toEqual([c.id, a.id])
+      expect(ids(await replica.recordings.list({ since: base + 5, until: base + 20, limit: 100 }))).toEqual([b.id])
+      expect(ids(await replica.recordings.list({ ...since, limit: 1 }))).toEqual([c.id])
+
+      expect(await store.recordings.purge(base + 10)).toBeGreaterThanOrEqual(1)
+      expect(await replica.recordings.get(a.id)).toBeUndefined()
+      expect(await replica.recordings.chunks(a.id, -1, 100)).toEqual([])
+      expect(ids(await replica.recordings.list(since))).toEqual([c.id, b.id])
+    })
+
     it('upstream grants: kept, read back, one re-check wins, updated, ended once', async () => {
       const grant = { id: id('g'), sub: 'oidc:https://idp.example#1', claims: { sub: '1', email: 'x@example.com', groups: ['dev'] }, refreshToken: 'sealed', authTime: NOW - 100, checkedAt: NOW, endedAt: null, endedReason: null }
       await store.upstream.create(grant)

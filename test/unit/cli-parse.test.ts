@@ -66,6 +66,13 @@ describe('jitssh command options', () => {
     [['user', 'disable', 'alice@example.com', '--reason', 'on leave', '--json'], { command: 'user', options: { action: 'disable', user: 'alice@example.com', reason: 'on leave', json: true } }],
     [['user', 'enable', 'alice@example.com', '--server', SERVER], { command: 'user', options: { action: 'enable', user: 'alice@example.com', server: SERVER } }],
     [['user', 'list-disabled', '--json'], { command: 'user', options: { action: 'list-disabled', json: true } }],
+    [['recordings', 'ls'], { command: 'recordings', options: { action: 'ls' } }],
+    [
+      ['recordings', 'ls', '--user', 'alice', '--host', 'vm.example.com', '--since', '2h', '--until', '1h', '--limit', '5', '--json', '--server', SERVER],
+      { command: 'recordings', options: { action: 'ls', user: 'alice', host: 'vm.example.com', since: '2h', until: '1h', limit: '5', json: true, server: SERVER } },
+    ],
+    [['recordings', 'export', 'abc_DEF-1'], { command: 'recordings', options: { action: 'export', id: 'abc_DEF-1', format: 'cast' } }],
+    [['recordings', 'export', 'abc', '--format', 'text', '--server', SERVER], { command: 'recordings', options: { action: 'export', id: 'abc', format: 'text', server: SERVER } }],
   ])('jitssh %j', async (argv, expected) => {
     expect(await parsedOptions(...argv)).toEqual(expected)
   })
@@ -98,6 +105,8 @@ describe('usage errors: exit 2, the problem on stderr, nothing run', () => {
     [['user', 'disable'], /^jitssh: missing required argument 'user'\n$/],
     [['user', 'enable', 'alice', 'bob'], /^jitssh: too many arguments for 'enable'\. Expected 1 argument but got 2\.\n$/],
     [['user', 'enable', 'alice', '--reason', 'x'], /^jitssh: unknown option '--reason'\n/],
+    [['recordings', 'export'], /^jitssh: missing required argument 'id'\n$/],
+    [['recordings', 'ls', '--format', 'text'], /^jitssh: unknown option '--format'\n/],
   ])('jitssh %j', async (argv, stderr) => {
     const r = await parse(argv)
     expect(r.code).toBe(2)
@@ -107,7 +116,7 @@ describe('usage errors: exit 2, the problem on stderr, nothing run', () => {
   })
 
   it('no command, or a command group alone: the usage on stderr, exit 2', async () => {
-    for (const argv of [[], ['user']]) {
+    for (const argv of [[], ['user'], ['recordings']]) {
       const r = await parse(argv)
       expect(r.code).toBe(2)
       expect(r.stderr).toMatch(/^Usage: jitssh /)

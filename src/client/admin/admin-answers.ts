@@ -1,7 +1,7 @@
 // The admin API's answers (`/v1/admin/...`), checked before any table is drawn or count is printed: every
 // field a command shows or counts (src/client/server-answers.ts has the rules). What the server sent is then
 // returned as it is: `--json` prints it whole.
-import type { AuditPage, DisabledUserList, RevokeResult, SessionList, UserAccessResult } from '../../shared/protocol.js'
+import type { AuditPage, DisabledUserList, RecordingInfo, RecordingList, RevokeResult, SessionList, UserAccessResult } from '../../shared/protocol.js'
 import { ANSWER_LIMITS, AnswerNode, MAX_ID, MAX_TEXT, checkedAnswer } from '../server-answers.js'
 
 /** More rows than any one answer of the server has (it lists at most 10,000 sessions, 1,000 events a page). */
@@ -62,4 +62,21 @@ export const DISABLED_USERS_ANSWER = checkedAnswer<DisabledUserList>(ANSWER_LIMI
     user.child('disabled_by').nullableString()
     user.child('reason').nullableString()
   }
+})
+
+function checkRecording(node: AnswerNode): void {
+  for (const key of ['id', 'session_id']) node.child(key).string({ max: MAX_ID })
+  for (const key of ['user', 'host', 'login']) node.child(key).string({ max: MAX_TEXT })
+  node.child('started_at').time()
+  node.child('ended_at').nullableTime()
+  for (const key of ['duration_ms', 'size']) if (!node.child(key).missing) node.child(key).number(0, Number.MAX_SAFE_INTEGER, { integer: true })
+  const sha = node.child('sha256')
+  if (!sha.missing) sha.string({ max: 64, pattern: /^[0-9a-f]{64}$/, expected: 'a SHA-256 in hex' })
+  node.child('record_input').boolean()
+}
+
+export const RECORDING_ANSWER = checkedAnswer<RecordingInfo>(ANSWER_LIMITS.admin, checkRecording)
+
+export const RECORDING_LIST_ANSWER = checkedAnswer<RecordingList>(ANSWER_LIMITS.sessionList, (node) => {
+  for (const recording of node.child('recordings').list(MAX_ROWS)) checkRecording(recording)
 })

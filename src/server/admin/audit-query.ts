@@ -27,7 +27,8 @@ const TYPE_SHAPE = /^[a-z][a-z_]*(\.[a-z][a-z_]*)*$/
 const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/i
 const UNIX_TIME = /^\d{1,12}(\.\d{1,6})?$/
 
-function single(value: unknown, name: string): string | undefined {
+/** A query parameter given at most once: its value, or undefined when absent or empty. */
+export function singleParam(value: unknown, name: string): string | undefined {
   if (value === undefined || value === '') return undefined
   if (typeof value !== 'string') throw new JitsshError('ERR_BAD_REQUEST', `${name} may be given once`)
   return value
@@ -108,29 +109,30 @@ export interface ParsedAuditSearch {
   filters: string
 }
 
-export async function parseAuditSearch(ctx: AuditQueryDeps, params: AuditSearchParams): Promise<ParsedAuditSearch> {
-  const user = single(params.user, 'user')
-  const host = single(params.host, 'host')
-  const since = single(params.since, 'since')
-  const until = single(params.until, 'until')
-  const orderParam = single(params.order, 'order')
-  const cursorParam = single(params.cursor, 'cursor')
-  if (orderParam !== undefined && orderParam !== 'asc' && orderParam !== 'desc') {
-    throw new JitsshError('ERR_BAD_REQUEST', 'order must be desc (newest first, the default) or asc (oldest first)')
-  }
-  const filters = {
+/** Who, where and when of a search (the audit log's, the recordings'): a user (email or username), a host, a time range (ISO, UTC). */
+export async function parseWhoWhereWhen(ctx: AuditQueryDeps, params: Pick<AuditSearchParams, 'user' | 'host' | 'since' | 'until'>): Promise<{ user?: string; host?: string; since?: string; until?: string }> {
+  const [user, host, since, until] = (['user', 'host', 'since', 'until'] as const).map((name) => singleParam(params[name], name))
+  return {
     ...(user !== undefined ? { user: await resolveUserEmail(ctx, user) } : {}),
     ...(host !== undefined ? { host: requestedHost(host) } : {}),
-    ...(params.type !== undefined ? { types: parseTypes(params.type) } : {}),
     ...(since !== undefined ? { since: parseTimeParam(since, 'since') } : {}),
     ...(until !== undefined ? { until: parseTimeParam(until, 'until') } : {}),
   }
+}
+
+export async function parseAuditSearch(ctx: AuditQueryDeps, params: AuditSearchParams): Promise<ParsedAuditSearch> {
+  const orderParam = singleParam(params.order, 'order')
+  const cursorParam = singleParam(params.cursor, 'cursor')
+  if (orderParam !== undefined && orderParam !== 'asc' && orderParam !== 'desc') {
+    throw new JitsshError('ERR_BAD_REQUEST', 'order must be desc (newest first, the default) or asc (oldest first)')
+  }
+  const filters = { ...(await parseWhoWhereWhen(ctx, params)), ...(params.type !== undefined ? { types: parseTypes(params.type) } : {}) }
   const digest = filterDigest(filters)
   const cursor = cursorParam === undefined ? undefined : decodeCursor(cursorParam)
   if (cursor && cursor.filters !== digest) throw new JitsshError('ERR_BAD_REQUEST', 'cursor belongs to a search with other filters: repeat the same filters with it')
   if (cursor && orderParam !== undefined && cursor.order !== orderParam) throw new JitsshError('ERR_BAD_REQUEST', 'cursor belongs to a search in the other order')
   const order = cursor?.order ?? (orderParam as 'asc' | 'desc' | undefined) ?? 'desc'
-  const limit = parseLimit(single(params.limit, 'limit'))
+  const limit = parseLimit(singleParam(params.limit, 'limit'))
   return { query: { ...filters, order, limit, ...(cursor ? { afterSeq: cursor.seq } : {}) }, filters: digest }
 }
 

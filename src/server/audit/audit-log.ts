@@ -24,6 +24,10 @@ export type AuditType =
   | 'config.reload'
   /** An access request's transitions: created, reviewed, approved, denied, expired, cancelled, activated, ended, revoked, break_glass. */
   | `access_request.${string}`
+  | 'terminal.open'
+  | 'terminal.close'
+  | 'recording.view'
+  | 'recording.export'
 
 export interface AuditEventInput {
   type: AuditType

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
 import { TUNNEL_CLOSE } from '../../shared/protocol.js'
+import { keepAlive } from './ws-keepalive.js'
 
 /** A close frame carries at most 123 bytes of reason (RFC 6455 §5.5): cut on a character boundary. */
 export function closeFrameReason(reason: string): string {
@@ -41,12 +42,11 @@ export function bridgeWebSocketToTcp(ws: WebSocket, tcp: Socket, options: { keep
   let finished = false
   let closeCode: number = TUNNEL_CLOSE.NORMAL
   let closeReason = ''
-  let alive = true
 
   const finish = (): void => {
     if (finished) return
     finished = true
-    clearInterval(keepalive)
+    keepalive.stop()
     tcp.destroy()
     options.onClose({ bytesUp, bytesDown, closeCode, closeReason })
   }
@@ -58,22 +58,11 @@ export function bridgeWebSocketToTcp(ws: WebSocket, tcp: Socket, options: { keep
     }
   }
 
-  const keepalive = setInterval(() => {
-    if (!alive) {
-      closeReason = 'keepalive timeout'
-      ws.terminate()
-      return
-    }
-    alive = false
-    ws.ping()
-  }, options.keepaliveMs)
-  ws.on('pong', () => {
-    alive = true
-  })
+  const keepalive = keepAlive(ws, options.keepaliveMs, () => (closeReason = 'keepalive timeout'))
 
   ws.on('message', (data: Buffer, isBinary: boolean) => {
     if (!isBinary) return closeWs(1003, 'only binary messages are accepted')
-    alive = true
+    keepalive.seen()
     bytesUp += data.length
     if (!tcp.write(data)) ws.pause()
   })

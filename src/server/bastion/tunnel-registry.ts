@@ -1,8 +1,10 @@
 import { EventEmitter } from 'node:events'
 
-/** A live tunnel as the registry sees it. */
+/** A live connection to a target as the registry sees it: a tunnel of the bastion, or a browser terminal. */
 export interface LiveTunnel {
   id: number
+  /** `tunnel`: the CLI's ProxyCommand through /v1/tunnel; `terminal`: a browser terminal's ssh. */
+  kind: 'tunnel' | 'terminal'
   sessionId: string
   user: string
   host: string
@@ -11,15 +13,15 @@ export interface LiveTunnel {
   openedAt: number
   /** The access request whose grant allowed it; null under a standing rule. */
   grantId: string | null
-  /** Closes the WebSocket with `code` and drops the TCP side at once. */
+  /** Closes the WebSocket with `code` and drops the connection to the target at once. */
   close(code: number, reason: string): void
-  /** Bytes carried so far (final once it is removed): up = client to target, down = target to client. */
+  /** Bytes carried so far (final once it is removed): up = client to target (a terminal: keystrokes), down = back. */
   bytes(): { up: number; down: number }
 }
 
 /**
- * Every live tunnel of this process, by session and user, so a revocation (or the end of a session) can
- * close them: `closeSession`, `closeUser`. Emits 'added' and 'removed' (after the close is audited).
+ * Every live tunnel and terminal of this process, by session and user, so a revocation (or the end of a
+ * session) can close them: `closeSession`, `closeUser`. Emits 'added' and 'removed' (after the close is audited).
  */
 export class TunnelRegistry extends EventEmitter<{ added: [LiveTunnel]; removed: [LiveTunnel] }> {
   private readonly tunnels = new Map<number, LiveTunnel>()
@@ -43,12 +45,14 @@ export class TunnelRegistry extends EventEmitter<{ added: [LiveTunnel]; removed:
     return this.tunnels.size
   }
 
-  list(): LiveTunnel[] {
-    return [...this.tunnels.values()]
+  /** Every live one, or those of one kind. */
+  list(kind?: LiveTunnel['kind']): LiveTunnel[] {
+    const all = [...this.tunnels.values()]
+    return kind === undefined ? all : all.filter((tunnel) => tunnel.kind === kind)
   }
 
-  countForSession(sessionId: string): number {
-    return this.list().filter((tunnel) => tunnel.sessionId === sessionId).length
+  countForSession(sessionId: string, kind?: LiveTunnel['kind']): number {
+    return this.list(kind).filter((tunnel) => tunnel.sessionId === sessionId).length
   }
 
   /** Session ids with at least one live tunnel. */

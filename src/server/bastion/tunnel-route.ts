@@ -4,10 +4,11 @@ import type { WebSocket } from 'ws'
 import { JitsshError } from '../../shared/errors.js'
 import { TUNNEL_CLOSE } from '../../shared/protocol.js'
 import type { TargetAddress } from '../config/types.js'
-import type { ServerContext } from '../context.js'
+import type { Uses } from '../context.js'
 import { authenticateBearer, type Authenticated } from '../http/bearer-auth.js'
-import { requestedHost, requestedPort } from '../http/request-fields.js'
-import { checkHostAccess, policyDetail } from '../policy/access.js'
+import { requestedHost } from '../http/request-fields.js'
+import { policyDetail } from '../policy/access.js'
+import { openHostAccess } from './access-check.js'
 import { bridgeWebSocketToTcp } from './tcp-bridge.js'
 
 interface PreparedTunnel {
@@ -45,11 +46,11 @@ function connectWithTimeout(target: TargetAddress, timeoutMs: number, host: stri
 }
 
 /**
- * `GET /v1/tunnel?host=&port=` (WebSocket): every check — token, session, policy, target, TCP connect —
- * happens before the upgrade, so a failure is a plain HTTP 401/403/502 with a JSON body. Rate-limited per
- * IP; a request without a valid token is counted, never audited (anyone can send them).
+ * `GET /v1/tunnel?host=&port=` (WebSocket): every check — token, then openHostAccess (session, person,
+ * grants, policy, target, port), then the TCP connect — happens before the upgrade, so a failure is a plain HTTP
+ * 401/403/502 with a JSON body.
  */
-export type TunnelRouteDeps = Pick<ServerContext, 'accessTokens' | 'sessions' | 'audit' | 'config' | 'now' | 'requests' | 'tunnels' | 'unauthenticated'>
+export type TunnelRouteDeps = Uses<'accessTokens' | 'sessions' | 'audit' | 'config' | 'now' | 'requests' | 'tunnels' | 'unauthenticated'>
 
 export function registerTunnelRoute(app: FastifyInstance, ctx: TunnelRouteDeps): void {
   const prepared = new WeakMap<FastifyRequest, PreparedTunnel>()
@@ -61,12 +62,7 @@ export function registerTunnelRoute(app: FastifyInstance, ctx: TunnelRouteDeps):
       if (!(request as { ws?: boolean }).ws) throw new JitsshError('ERR_BAD_REQUEST', 'this endpoint needs a WebSocket upgrade')
       auth = await authenticateBearer(ctx, request)
       host = requestedHost(request.query.host)
-      // Port rule: the config maps a host to one address; the ProxyCommand's `port=%p` may be 22, absent or
-      // that address's port (see checkHostAccess).
-      const port = requestedPort(request.query.port)
-      const at = ctx.now()
-      const grants = await ctx.requests.grantsFor(auth.session.identity, at)
-      const { target, grant } = checkHostAccess(ctx.config, auth.session, { host, at, sourceIp: request.ip, grants, ...(port !== undefined ? { port } : {}) })
+      const { target, decision: grant } = await openHostAccess(ctx, auth.session, host, { port: request.query.port, sourceIp: request.ip })
       const startedAt = Date.now()
       const tcp = await connectWithTimeout(target, ctx.config.bastion.connectTimeoutMs, host)
       // If the upgrade never completes (bad handshake, client gone), do not keep the target connection.
@@ -137,7 +133,7 @@ export function registerTunnelRoute(app: FastifyInstance, ctx: TunnelRouteDeps):
           .finally(() => ctx.tunnels.remove(entryId))
       },
     })
-    entryId = ctx.tunnels.add({ sessionId: auth.session.id, user, host, sourceIp: request.ip, openedAt, grantId, close: (code, reason) => bridge.close(code, reason), bytes: () => bridge.bytes() }).id
+    entryId = ctx.tunnels.add({ kind: 'tunnel', sessionId: auth.session.id, user, host, sourceIp: request.ip, openedAt, grantId, close: (code, reason) => bridge.close(code, reason), bytes: () => bridge.bytes() }).id
     if (grantId) {
       const actor = { identity: auth.session.identity, auth: auth.session.auth, sessionId: auth.session.id, ip: request.ip }
       void ctx.requests.used(grantId, actor, { action: 'tunnel', host }).catch((error: unknown) => request.log.error({ err: error }, 'access requests: recording the first use failed'))

@@ -1,14 +1,11 @@
 import type { FastifyInstance } from 'fastify'
 import { JitsshError } from '../../shared/errors.js'
 import type { SignRequest, SignResponse } from '../../shared/protocol.js'
-import type { SshCertificate } from '../../ssh/certificate.js'
-import { fingerprint } from '../../ssh/keys.js'
 import type { ServerContext } from '../context.js'
 import { authenticateBearer, type Authenticated } from '../http/bearer-auth.js'
 import { requestedHost, requestedObject, requestedPublicKey, requestedTtl } from '../http/request-fields.js'
 import { policyDetail, requireGrant } from '../policy/access.js'
-import { signPlan } from './certificate-plan.js'
-import { planUserCertificate } from './user-certificate.js'
+import { issueUserCertificate } from './issue-certificate.js'
 
 export type SignRouteDeps = Pick<ServerContext, 'accessTokens' | 'sessions' | 'audit' | 'config' | 'keys' | 'now' | 'requests' | 'unauthenticated'>
 
@@ -32,39 +29,9 @@ export function registerSignRoute(app: FastifyInstance, deps: SignRouteDeps): vo
       const grants = await deps.requests.grantsFor(identity, at)
       const decision = requireGrant(deps.config, auth.session, { host, at, sourceIp: request.ip, grants, ...(requestedTtlMs !== undefined ? { requestedTtlMs } : {}) })
 
-      const { certificates } = deps.config
-      const plan = planUserCertificate({ publicKey, host, session: auth.session, grant: decision, nowMs: deps.now(), backdateMs: certificates.backdateMs, hostBound: certificates.directAccess })
-      let certificate: SshCertificate
-      try {
-        certificate = await signPlan(plan, deps.keys.userCa, `${identity.email}@${host}`)
-      } catch (error) {
-        request.log.error({ err: error }, 'the user CA could not sign')
-        await deps.audit.record({
-          type: 'cert.sign', outcome: 'error', user: identity.email, sessionId: auth.session.id, host,
-          detail: { reason: 'the certificate authority could not sign', rule: decision.rule, ip: request.ip },
-        })
-        throw new JitsshError('ERR_SERVER', 'the certificate authority could not sign; try again shortly')
-      }
-      const row = {
-        serial: certificate.serial.toString(),
-        sessionId: auth.session.id,
-        userEmail: identity.email,
-        host,
-        principals: certificate.principals,
-        keyId: certificate.keyId,
-        fingerprint: fingerprint(publicKey),
-        validAfter: Number(certificate.validAfter),
-        validBefore: Number(certificate.validBefore),
-        issuedAt: deps.now(),
-        grantId: decision.grantId,
-      }
-      await deps.audit.recordCertificate(row, {
-        type: 'cert.sign', outcome: 'ok', user: identity.email, sessionId: auth.session.id, host,
-        detail: {
-          serial: row.serial, key_id: row.keyId, principals: row.principals, fingerprint: row.fingerprint, rule: decision.rule,
-          valid_after: row.validAfter, valid_before: row.validBefore, extensions: certificate.extensions,
-          critical_options: certificate.criticalOptions, ip: request.ip, ...(decision.grantId ? { grant: decision.grantId } : {}),
-        },
+      const { certificate, row } = await issueUserCertificate(deps, {
+        publicKey, host, session: auth.session, grant: decision, purpose: 'cli', ip: request.ip,
+        onSignerError: (error) => request.log.error({ err: error }, 'the user CA could not sign'),
       })
       if (decision.grantId) await deps.requests.used(decision.grantId, { identity, auth: auth.session.auth, sessionId: auth.session.id, ip: request.ip }, { action: 'sign', host })
       return {

@@ -12,9 +12,15 @@ export function randomSerial(): bigint {
   }
 }
 
-/** `jitssh:alice@example.com:sid=<session>:host=vm.example.com:serial=<n>` — ties the sshd log line to the audit event. */
-export function certificateKeyId(email: string, sessionId: string, host: string, serial: bigint): string {
-  return `jitssh:${email}:sid=${sessionId}:host=${host}:serial=${serial}`
+/** Who holds the key: the CLI (a key on the person's disk) or the browser terminal (a key in the server's memory). */
+export type CertificatePurpose = 'cli' | 'web'
+
+/**
+ * `jitssh:alice@example.com:sid=<session>:host=vm.example.com:serial=<n>` (`jitssh-web:` for the browser
+ * terminal) — ties the sshd log line to the audit event.
+ */
+export function certificateKeyId(email: string, sessionId: string, host: string, serial: bigint, purpose: CertificatePurpose = 'cli'): string {
+  return `${purpose === 'web' ? 'jitssh-web' : 'jitssh'}:${email}:sid=${sessionId}:host=${host}:serial=${serial}`
 }
 
 /** Requested: the key and the host (validated); everything else is decided from policy, session and clock. */
@@ -29,6 +35,7 @@ export function planUserCertificate(input: {
   host: string
   session: SessionRow
   grant: AccessGrant
+  purpose: CertificatePurpose
   nowMs: number
   backdateMs: number
   /** certificates.direct_access: principals become `login@host`, valid only where that host's sshd lists them. */
@@ -47,7 +54,7 @@ export function planUserCertificate(input: {
     decided: {
       type: 'user',
       serial,
-      keyId: certificateKeyId(session.identity.email, session.id, input.host, serial),
+      keyId: certificateKeyId(session.identity.email, session.id, input.host, serial, input.purpose),
       principals: input.hostBound ? grant.principals.map((login) => `${login}@${input.host}`) : [...grant.principals],
       validAfter: BigInt(now - Math.floor(input.backdateMs / 1000)),
       validBefore: BigInt(validBefore),

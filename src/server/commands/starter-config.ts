@@ -102,12 +102,13 @@ policy:
   #   effect: deny                    # wins over every allow rule
   #   groups: [contractors]
   #   hosts: ["*.prod.example.com"]
+  #   record_input: false  # browser terminals record output and resizes; true adds keystrokes (sudo passwords too)
 
 # Hosts the bastion may connect to: name -> address. Nothing else is ever reached.
 targets: {}
 #   vm.example.com: 10.0.0.5:22
 
-# Who may use the admin API (audit search, revocation).
+# Who may use the admin API and pages (audit search, revocation, terminal recordings).
 admins:
   groups: [admins]
 
@@ -117,6 +118,13 @@ admins:
 #   webhooks:
 #     - url: https://hooks.slack.com/services/...
 #       secret: "<the output of: openssl rand -hex 32>"
+# Who may list and play back browser terminal recordings (besides admins); matched as admins are.
+# auditors:
+#   groups: [security]
+
+# Browser terminal recordings (asciicast v2, in the storage above): purged this long after they start.
+# recordings:
+#   retention: 90d
 
 # Prometheus metrics at /metrics (text format 0.0.4): off unless enabled, as they reveal usage. Served to
 # clients on loopback and to requests with "Authorization: Bearer <token>"; everyone else gets a 404.

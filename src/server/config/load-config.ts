@@ -9,14 +9,14 @@ import { parseConnections } from './parse-connections.js'
 import { parseMetrics } from './parse-metrics.js'
 import { parseNotifications } from './parse-notifications.js'
 import { parsePolicyRule } from './parse-policy.js'
-import { parseForbiddenPrincipals, parseIdentity, parseSourceAddress, parseTargets } from './parse-sections.js'
+import { parseForbiddenPrincipals, parseIdentity, parseMemberList, parseSourceAddress, parseTargets } from './parse-sections.js'
 import { parseStorage } from './parse-storage.js'
 import type { ServerConfig } from './types.js'
 
 const TOP_LEVEL_KEYS = [
   'public_url', 'listen', 'tls', 'behind_tls_proxy', 'trusted_proxies', 'storage', 'keys_dir', 'identity', 'sessions',
-  'oauth', 'certificates', 'policy', 'targets', 'admins', 'rate_limits', 'bastion', 'metrics', 'audit', 'connections', 'notifications',
-  'log_level',
+  'oauth', 'certificates', 'policy', 'targets', 'admins', 'auditors', 'recordings', 'rate_limits', 'bastion', 'metrics', 'audit',
+  'connections', 'notifications', 'log_level',
 ] as const
 
 /** Reads and validates a YAML config file. Errors name the file, the key path and what is wrong. */
@@ -63,7 +63,6 @@ function parseRoot(root: ConfigNode, baseDir: string): ServerConfig {
   const sessions = root.child('sessions').onlyKeys(['lifetime', 'access_token_ttl', 'browser_lifetime'])
   const oauth = root.child('oauth').onlyKeys(['code_ttl', 'device_code_ttl', 'device_poll_interval'])
   const certs = root.child('certificates').onlyKeys(['default_ttl', 'backdate', 'source_address', 'direct_access', 'forbidden_principals'])
-  const admins = root.child('admins').onlyKeys(['users', 'groups'])
   const limits = root.child('rate_limits').onlyKeys([
     'login_failures_per_user', 'login_failures_per_ip', 'login_window', 'user_code_failures_per_ip',
     'token_per_minute', 'device_authorization_per_minute', 'login_posts_per_minute', 'sign_per_minute', 'tunnel_per_minute',
@@ -112,7 +111,9 @@ function parseRoot(root: ConfigNode, baseDir: string): ServerConfig {
     },
     policy,
     targets,
-    admins: { users: admins.child('users').stringList(), groups: admins.child('groups').stringList() },
+    admins: parseMemberList(root.child('admins')),
+    auditors: parseMemberList(root.child('auditors')),
+    recordings: { retentionMs: root.child('recordings').onlyKeys(['retention']).child('retention').duration(90 * 86_400_000, { min: 3_600_000, max: 3650 * 86_400_000 }) },
     rateLimits: {
       loginFailuresPerUser: limits.child('login_failures_per_user').integer(10, 1, 10_000),
       loginFailuresPerIp: limits.child('login_failures_per_ip').integer(50, 1, 100_000),

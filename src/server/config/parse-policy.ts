@@ -1,7 +1,7 @@
 import { checkPrincipalTemplate } from '../policy/principals.js'
 import type { ConfigNode } from './config-node.js'
-import { CERTIFICATE_EXTENSIONS, DEFAULT_EXTENSIONS, cidrList, hostName, parseSourceAddress } from './parse-sections.js'
-import type { PeopleList, PolicyRule, RequestRule, RuleConditions, TimeWindow } from './types.js'
+import { CERTIFICATE_EXTENSIONS, DEFAULT_EXTENSIONS, cidrList, hostName, parseMemberList, parseSourceAddress } from './parse-sections.js'
+import type { MemberList, PolicyRule, RequestRule, RuleConditions, TimeWindow } from './types.js'
 
 const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const
 const WEEK = [0, 1, 2, 3, 4, 5, 6]
@@ -11,7 +11,7 @@ const WEEK = [0, 1, 2, 3, 4, 5, 6]
  * their conditions) and refuse, whatever the allow rules say.
  */
 export function parsePolicyRule(node: ConfigNode, index: number, defaultTtlMs: number): PolicyRule {
-  node.onlyKeys(['name', 'effect', 'users', 'groups', 'email_domains', 'hosts', 'principals', 'max_ttl', 'extensions', 'source_address', 'when', 'request'])
+  node.onlyKeys(['name', 'effect', 'users', 'groups', 'email_domains', 'hosts', 'principals', 'max_ttl', 'extensions', 'source_address', 'when', 'request', 'record_input'])
   const effectNode = node.child('effect')
   const effectText = effectNode.string('allow')
   if (effectText !== 'allow' && effectText !== 'deny') return effectNode.fail('expected allow or deny')
@@ -25,7 +25,7 @@ export function parsePolicyRule(node: ConfigNode, index: number, defaultTtlMs: n
   const principalNodes = node.child('principals').list()
   if (effect === 'allow' && principalNodes.length === 0) node.child('principals').fail('list at least one principal (e.g. "{email_local}")')
   if (effect === 'deny') {
-    for (const key of ['principals', 'max_ttl', 'extensions', 'source_address', 'request']) {
+    for (const key of ['principals', 'max_ttl', 'extensions', 'source_address', 'request', 'record_input']) {
       if (!node.child(key).missing) node.child(key).fail('has no meaning in a deny rule (it grants nothing)')
     }
   }
@@ -55,6 +55,7 @@ export function parsePolicyRule(node: ConfigNode, index: number, defaultTtlMs: n
     extensions: [...new Set(extensions)],
     sourceAddress: parseSourceAddress(node.child('source_address')),
     request: parseRequestRule(node.child('request')),
+    recordInput: node.child('record_input').boolean(false),
   }
 }
 
@@ -94,13 +95,11 @@ function parseRequestRule(node: ConfigNode): RequestRule | undefined {
 }
 
 /** `{users: [...], groups: [...]}` with at least one entry; undefined when missing. */
-function parsePeople(node: ConfigNode): PeopleList | undefined {
+function parsePeople(node: ConfigNode): MemberList | undefined {
   if (node.missing) return undefined
-  node.onlyKeys(['users', 'groups'])
-  const users = node.child('users').stringList().map((user) => user.toLowerCase())
-  const groups = node.child('groups').stringList()
-  if (users.length + groups.length === 0) node.fail('list at least one of users or groups')
-  return { users, groups }
+  const people = parseMemberList(node)
+  if (people.users.length + people.groups.length === 0) node.fail('list at least one of users or groups')
+  return people
 }
 
 function parseConditions(node: ConfigNode): RuleConditions | undefined {

@@ -3,7 +3,7 @@ import { isUnixAccountName } from '../policy/principals.js'
 import { parsePasswordHash } from '../identity/password-hash.js'
 import { isCidr, isLoopbackHost, parseHostPort } from './address.js'
 import { ConfigNode } from './config-node.js'
-import type { IdentityConfig, LocalIdentityConfig, LocalUser, OidcIdentityConfig, TargetAddress } from './types.js'
+import type { IdentityConfig, LocalIdentityConfig, LocalUser, MemberList, OidcIdentityConfig, TargetAddress } from './types.js'
 
 export const CERTIFICATE_EXTENSIONS = [
   'permit-X11-forwarding',
@@ -116,6 +116,12 @@ function parseOidc(oidc: ConfigNode, sessionLifetimeMs: number): OidcIdentityCon
     reauthenticateAfterMs: oidc.child('reauthenticate_after').duration(sessionLifetimeMs, { min: 60_000, max: 30 * 86_400_000 }),
     allowInsecureIssuer,
   }
+}
+
+/** `{users, groups}`: admins, auditors, a request rule's approvers and break-glass people (users lower-cased, as matched). */
+export function parseMemberList(node: ConfigNode): MemberList {
+  node.onlyKeys(['users', 'groups'])
+  return { users: node.child('users').stringList().map((user) => user.toLowerCase()), groups: node.child('groups').stringList() }
 }
 
 export function parseTargets(node: ConfigNode): Map<string, TargetAddress> {

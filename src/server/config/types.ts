@@ -96,10 +96,15 @@ export interface PolicyRule {
    * (its conditions still apply at every use), and only until the grant ends.
    */
   request: RequestRule | undefined
+  /**
+   * `record_input`: browser terminals under this rule also record what the person types ("i" events). Off by
+   * default: keystrokes include passwords typed at sudo and other prompts.
+   */
+  recordInput: boolean
 }
 
-/** Who: the same matching as a rule's users / groups (policy names and group names). */
-export interface PeopleList {
+/** People named by `users` (stable keys and verified emails) or `groups`: admins, auditors, approvers, break-glass. */
+export interface MemberList {
   users: string[]
   groups: string[]
 }
@@ -117,11 +122,11 @@ export interface RequestRule {
   reasonPrompt: string | undefined
   /** Approvals needed, from distinct approvers other than the requester. */
   approvals: number
-  approvers: PeopleList
+  approvers: MemberList
   /** Approved at once, by nobody, when these conditions hold at creation (e.g. office hours from the office). */
   autoApprove: RuleConditions | undefined
   /** May take access without approval (a reason is required; approvers are notified; audited as break-glass). */
-  breakGlass: PeopleList | undefined
+  breakGlass: MemberList | undefined
 }
 
 /** One webhook receiver of access-request events (see requests/webhooks.ts). */
@@ -242,7 +247,11 @@ export interface ServerConfig {
   policy: PolicyRule[]
   /** Lower-case host name → address the bastion connects to. */
   targets: Map<string, TargetAddress>
-  admins: { users: string[]; groups: string[] }
+  admins: MemberList
+  /** May list and play back terminal recordings (admins may too), and nothing else of the admin's. */
+  auditors: MemberList
+  /** Browser terminal recordings: kept this long after they start, then purged. */
+  recordings: { retentionMs: number }
   rateLimits: RateLimitConfig
   bastion: { connectTimeoutMs: number; keepaliveMs: number }
   metrics: MetricsConfig

@@ -1,7 +1,7 @@
 import type { FastifyServerOptions } from 'fastify'
 
 /** Query parameters whose values never reach the log. */
-const SECRET_PARAMS = new Set(['code', 'state', 'user_code', 'device_code', 'token', 'refresh_token', 'access_token', 'password', 'code_verifier', 'nonce'])
+const SECRET_PARAMS = new Set(['code', 'state', 'user_code', 'device_code', 'token', 'refresh_token', 'access_token', 'password', 'code_verifier', 'nonce', 'ticket'])
 
 /**
  * The URL with secret query values replaced, e.g. `/authorize?code_challenge=...&state=[redacted]`; a nested
@@ -40,6 +40,8 @@ export function loggerOptions(level: string, stream: NodeJS.WritableStream): Fas
         '*.device_code',
         '*.code_verifier',
         '*.token',
+        '*.ticket',
+        '*.csrf_token',
       ],
       censor: '[redacted]',
     },

@@ -6,11 +6,12 @@ import { isJitsshError } from '../../shared/errors.js'
 import type { Identities } from './identities.js'
 import type { AuthContext, Identity } from './identity.js'
 
-/** A signed-in browser: the person as they are now, how they authenticated, and the session's id hash. */
+/** A signed-in browser: the person as they are now, how they authenticated, the session's id hash and end. */
 export interface SignedIn {
   identity: Identity
   auth: AuthContext
   idHash: string
+  expiresAt: number
 }
 
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/
@@ -46,7 +47,7 @@ export class BrowserSessions {
     const row = await this.sessions.getWeb(idHash)
     if (!row || row.expiresAt <= this.now()) return undefined
     try {
-      return { identity: await this.identities.current(row.identity, row.auth), auth: { ...row.auth, webSession: idHash }, idHash }
+      return { identity: await this.identities.current(row.identity, row.auth), auth: { ...row.auth, webSession: idHash }, idHash, expiresAt: row.expiresAt }
     } catch (error) {
       if (!isJitsshError(error)) throw error
       await this.sessions.deleteWeb(idHash)
@@ -66,12 +67,14 @@ export class BrowserSessions {
     reply.header('set-cookie', serializeCookie(this.sessionCookie, value, { secure: this.secure, maxAgeSeconds: Math.floor(this.lifetimeMs / 1000) }))
   }
 
-  async end(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  /** Ends this browser's session; returns its id hash (undefined when it had none). */
+  async end(request: FastifyRequest, reply: FastifyReply): Promise<string | undefined> {
     const value = parseCookies(request.headers.cookie).get(this.sessionCookie)
-    if (value && TOKEN_SHAPE.test(value)) {
-      await this.sessions.deleteWeb(sha256Hex(value))
-      reply.header('set-cookie', serializeCookie(this.sessionCookie, '', { secure: this.secure, maxAgeSeconds: 0 }))
-    }
+    if (!value || !TOKEN_SHAPE.test(value)) return undefined
+    const idHash = sha256Hex(value)
+    await this.sessions.deleteWeb(idHash)
+    reply.header('set-cookie', serializeCookie(this.sessionCookie, '', { secure: this.secure, maxAgeSeconds: 0 }))
+    return idHash
   }
 
   /** The CSRF token for a form on this page; sets the cookie when the browser has none yet. */

@@ -1,3 +1,5 @@
+import type { MemberList } from '../config/types.js'
+
 /**
  * Who a person is, as the identity source says. A session keeps the copy from its login for listings and
  * the audit trail, but every use re-resolves the person (identity/identities.ts): what counts is what the
@@ -34,6 +36,15 @@ export function adminNames(identity: Identity): string[] {
   const names = [identity.email, identity.sub]
   if (isLocalSubject(identity.sub)) names.push(identity.username)
   return names
+}
+
+/**
+ * Whether a `{users, groups}` list names the person (admins, auditors, approvers, break-glass): `users` by
+ * stable key or verified email (adminNames), never by a provider's username claim; or one of `groups`.
+ */
+export function isMember(list: MemberList | undefined, identity: Identity): boolean {
+  if (!list) return false
+  return adminNames(identity).some((name) => list.users.includes(name.toLowerCase())) || identity.groups.some((group) => list.groups.includes(group))
 }
 
 /** How and when a person proved who they are, carried from the login to every session it leads to. */

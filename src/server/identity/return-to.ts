@@ -1,7 +1,11 @@
-/** Where the browser may be sent back to after signing in: our own authorize, device and request pages only. */
+/**
+ * Where the browser may be sent back to after signing in: our own pages only — the authorize and device
+ * pages of the CLI's logins, the home page, the admin, recordings and access-request pages. Anything else → /device.
+ */
 export function safeReturnTo(value: unknown): string {
-  if (typeof value !== 'string') return '/device'
-  if (/^\/(authorize\?|device(\?|$)|requests(\/req-[a-z0-9]{10})?$)/.test(value) && !/[\r\n\\]/.test(value)) return value
+  if (typeof value !== 'string' || /[\r\n\\]/.test(value)) return '/device'
+  if (/^\/(authorize\?|device(\?|$)|requests(\/req-[a-z0-9]{10})?$)/.test(value)) return value
+  if (/^\/((admin|recordings)(\/[A-Za-z0-9_-]+)*\/?(\?[^\s#]*)?)?$/.test(value)) return value
   return '/device'
 }
 

@@ -111,6 +111,7 @@ export class ServerMetrics {
   constructor(private readonly options: ServerMetricsOptions) {
     // A tunnel's final byte counts move from "live" to "closed" in the same step as it leaves the registry.
     options.tunnels.on('removed', (tunnel) => {
+      if (tunnel.kind !== 'tunnel') return
       const { up, down } = tunnel.bytes()
       this.tunnelBytes.inc({ direction: 'up' }, up)
       this.tunnelBytes.inc({ direction: 'down' }, down)
@@ -185,7 +186,7 @@ export class ServerMetrics {
   }
 
   async collect(): Promise<MetricFamily[]> {
-    const live = this.options.tunnels.list().map((tunnel) => tunnel.bytes())
+    const live = this.options.tunnels.list('tunnel').map((tunnel) => tunnel.bytes())
     const liveBytes = (labels: Record<string, string>): number => live.reduce((sum, bytes) => sum + (labels.direction === 'up' ? bytes.up : bytes.down), 0)
     const sessions = await this.activeSessions()
     const cpu = process.cpuUsage()
@@ -210,7 +211,8 @@ export class ServerMetrics {
           { labels: { sink: sink.name, outcome: 'dropped' }, value: sink.counts.dropped },
         ]),
       },
-      { name: 'jitssh_tunnels_live', help: 'Tunnels open through this process now.', type: 'gauge', samples: [{ labels: {}, value: this.options.tunnels.size }] },
+      { name: 'jitssh_tunnels_live', help: 'Tunnels open through this process now.', type: 'gauge', samples: [{ labels: {}, value: live.length }] },
+      { name: 'jitssh_terminals_live', help: 'Browser terminals open through this process now.', type: 'gauge', samples: [{ labels: {}, value: this.options.tunnels.list('terminal').length }] },
       ...(sessions === undefined
         ? []
         : [{ name: 'jitssh_sessions_active', help: `CLI sessions neither revoked nor ended (from the store, shared by every replica; up to ${SESSIONS_CACHE_MS / 1000}s old).`, type: 'gauge' as const, samples: [{ labels: {}, value: sessions }] }]),

@@ -1,6 +1,6 @@
 import { hostMatchesPattern } from '../../ssh/config.js'
-import type { PeopleList, PolicyRule } from '../config/types.js'
-import { policyNames, type AuthContext, type Identity } from '../identity/identity.js'
+import type { PolicyRule } from '../config/types.js'
+import { isMember, policyNames, type AuthContext, type Identity } from '../identity/identity.js'
 import { checkConditions, type FailedCondition } from './conditions.js'
 import { renderPrincipal } from './principals.js'
 
@@ -64,6 +64,8 @@ export interface AccessGrant {
   until: number | undefined
   /** The access request whose grant this is; null for a standing rule. */
   grantId: string | null
+  /** Browser terminals also record keystrokes (the rule's `record_input`). */
+  recordInput: boolean
 }
 
 export interface AccessDenial {
@@ -106,15 +108,10 @@ export function hostMatches(host: string, pattern: string): boolean {
   return pattern === host || hostMatchesPattern(host, pattern)
 }
 
-/** A `{users, groups}` list (approvers, break-glass) names this person. */
-export function peopleMatch(people: PeopleList | undefined, identity: Identity): boolean {
-  if (!people) return false
-  return policyNames(identity).some((name) => people.users.includes(name.toLowerCase())) || people.groups.some((group) => identity.groups.includes(group))
-}
 
 /** Who a rule with `request:` lets take a grant: its people, and (for break-glass grants) its break_glass list. */
 function grantMatchesPerson(rule: PolicyRule, grant: UsableGrant, identity: Identity): boolean {
-  return grant.breakGlass ? peopleMatch(rule.request?.breakGlass, identity) : ruleMatchesIdentity(rule, identity)
+  return grant.breakGlass ? isMember(rule.request?.breakGlass, identity) : ruleMatchesIdentity(rule, identity)
 }
 
 /**
@@ -133,7 +130,7 @@ export function decideAccess(rules: readonly PolicyRule[], query: AccessQuery, d
   const requestable: RequestableRule[] = []
   for (const rule of rules) {
     const check = (outcome: RuleCheck['outcome'], detail?: string): void => void checks.push({ rule: rule.name, effect: rule.effect, outcome, ...(detail ? { detail } : {}) })
-    const breakGlassOnly = rule.request !== undefined && !ruleMatchesIdentity(rule, identity) && peopleMatch(rule.request.breakGlass, identity)
+    const breakGlassOnly = rule.request !== undefined && !ruleMatchesIdentity(rule, identity) && isMember(rule.request.breakGlass, identity)
     if (!ruleMatchesIdentity(rule, identity) && !breakGlassOnly) { check('not this person'); continue }
     if (!ruleMatchesHost(rule, host)) { check('not this host'); continue }
     const { failed, closesAt } = checkConditions(rule.when, facts)
@@ -186,6 +183,7 @@ export function decideAccess(rules: readonly PolicyRule[], query: AccessQuery, d
       sourceAddress: rule.sourceAddress ?? defaults.sourceAddress,
       until,
       grantId,
+      recordInput: rule.recordInput,
     }
   }
   if (grant) return { ...grant, checks }

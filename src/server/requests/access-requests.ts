@@ -3,9 +3,9 @@ import { formatDuration } from '../../shared/duration.js'
 import { JitsshError } from '../../shared/errors.js'
 import type { AuditLog } from '../audit/audit-log.js'
 import type { PolicyRule, RequestRule, ServerConfig } from '../config/types.js'
-import type { AuthContext, Identity } from '../identity/identity.js'
+import { isMember, type AuthContext, type Identity } from '../identity/identity.js'
 import { checkConditions } from '../policy/conditions.js'
-import { hostMatches, peopleMatch, ruleMatchesHost, ruleMatchesIdentity, type UsableGrant } from '../policy/policy.js'
+import { hostMatches, ruleMatchesHost, ruleMatchesIdentity, type UsableGrant } from '../policy/policy.js'
 import { renderPrincipal } from '../policy/principals.js'
 import type { AccessRequestChange, AccessRequestRow, AccessRequestState, AccessReviewRow, Store } from '../store/store.js'
 import { requestedHostOrPattern, requestedReason } from '../http/request-fields.js'
@@ -180,7 +180,7 @@ export class AccessRequests {
     const { request } = found
     const settings = this.requestRuleOf(request)
     if (samePerson(request.requester, actor.identity)) throw new JitsshError('ERR_FORBIDDEN', `${actor.identity.email} cannot review their own request`)
-    if (!settings || !peopleMatch(settings.approvers, actor.identity)) throw new JitsshError('ERR_FORBIDDEN', `${actor.identity.email} is not an approver of rule "${request.rule}"`)
+    if (!settings || !isMember(settings.approvers, actor.identity)) throw new JitsshError('ERR_FORBIDDEN', `${actor.identity.email} is not an approver of rule "${request.rule}"`)
     const now = this.deps.now()
     const review: AccessReviewRow = { requestId: id, reviewer: actor.identity.sub, reviewerEmail: actor.identity.email, decision, reason, at: now }
     const outcome = await this.deps.store.requests.review(id, review, (current, reviews): AccessRequestChange | undefined => {
@@ -287,7 +287,7 @@ export class AccessRequests {
   }
 
   private isApproverOf(identity: Identity, request: AccessRequestRow): boolean {
-    return peopleMatch(this.requestRuleOf(request)?.approvers, identity)
+    return isMember(this.requestRuleOf(request)?.approvers, identity)
   }
 
   private requestRuleOf(request: AccessRequestRow): RequestRule | undefined {
@@ -309,7 +309,7 @@ export class AccessRequests {
     for (const rule of config.policy) {
       const settings = rule.request
       if (!settings || rule.effect !== 'allow') continue
-      const person = breakGlass ? peopleMatch(settings.breakGlass, identity) : ruleMatchesIdentity(rule, identity)
+      const person = breakGlass ? isMember(settings.breakGlass, identity) : ruleMatchesIdentity(rule, identity)
       if (!person || !covered(rule)) continue
       const logins = [...new Set(rule.principals.map((template) => renderPrincipal(template, identity, config.certificates.forbiddenPrincipals)).filter((p) => p !== undefined))]
       if (login !== undefined && !logins.includes(login)) {

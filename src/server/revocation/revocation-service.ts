@@ -1,7 +1,12 @@
 import { JitsshError } from '../../shared/errors.js'
 import { TUNNEL_CLOSE, type RevokeResult, type UserAccessResult } from '../../shared/protocol.js'
 import type { Uses } from '../context.js'
-import type { Authenticated } from '../http/bearer-auth.js'
+import type { SessionRow } from '../store/store.js'
+
+/** Who acts: an admin's active session (a CLI session from the API, a browser's from the admin page). */
+export interface Admin {
+  session: SessionRow
+}
 
 export type RevocationDeps = Uses<'audit' | 'now' | 'sessions' | 'tunnels', 'admin' | 'sessions' | 'users'>
 
@@ -29,7 +34,7 @@ export function adminReason(value: unknown): string | null {
 export class Revocations {
   constructor(private readonly ctx: RevocationDeps) {}
 
-  async revokeSession(sessionId: unknown, admin: Authenticated, reason: string | null): Promise<RevokeResult> {
+  async revokeSession(sessionId: unknown, admin: Admin, reason: string | null): Promise<RevokeResult> {
     if (typeof sessionId !== 'string' || !SESSION_ID_SHAPE.test(sessionId)) throw new JitsshError('ERR_BAD_REQUEST', 'session_id must be a session id (see: jitssh sessions)')
     const row = await this.ctx.store.sessions.get(sessionId)
     if (!row) throw new JitsshError('ERR_NOT_FOUND', `no session ${sessionId} on this server (see: jitssh sessions --all)`)
@@ -39,27 +44,27 @@ export class Revocations {
     return result
   }
 
-  async revokeUser(email: string, admin: Authenticated, reason: string | null): Promise<RevokeResult> {
+  async revokeUser(email: string, admin: Admin, reason: string | null): Promise<RevokeResult> {
     const result = await this.revokeAllOf(email, REASON_ADMIN, admin, reason)
     await this.auditAdmin('admin.revoke', admin, { target_user: email, reason, ...counts(result) })
     return result
   }
 
   /** Disabled users cannot log in, refresh, sign or tunnel; the flag is in the store, so every replica agrees. */
-  async disableUser(email: string, admin: Authenticated, reason: string | null): Promise<UserAccessResult> {
+  async disableUser(email: string, admin: Admin, reason: string | null): Promise<UserAccessResult> {
     const changed = await this.ctx.store.users.setDisabled(email, true, this.ctx.now(), admin.session.identity.email, reason)
     const result = await this.revokeAllOf(email, REASON_DISABLED, admin, reason)
     await this.auditAdmin('admin.user.disable', admin, { target_user: email, changed, reason, ...counts(result) })
     return { ...result, user: email, disabled: true, changed }
   }
 
-  async enableUser(email: string, admin: Authenticated, reason: string | null): Promise<UserAccessResult> {
+  async enableUser(email: string, admin: Admin, reason: string | null): Promise<UserAccessResult> {
     const changed = await this.ctx.store.users.setDisabled(email, false, this.ctx.now(), admin.session.identity.email, reason)
     await this.auditAdmin('admin.user.enable', admin, { target_user: email, changed, reason })
     return { user: email, disabled: false, changed, revoked_sessions: [], tunnels_closed: 0 }
   }
 
-  private async revokeAllOf(email: string, storedReason: string, admin: Authenticated, reason: string | null): Promise<RevokeResult> {
+  private async revokeAllOf(email: string, storedReason: string, admin: Admin, reason: string | null): Promise<RevokeResult> {
     const sessions = await this.ctx.store.admin.listSessions({ now: this.ctx.now(), includeEnded: false, userEmail: email, limit: 100_000 })
     const ids = sessions.map((session) => session.id)
     const result = await this.revokeSessions(email, ids, storedReason, admin, reason)
@@ -72,7 +77,7 @@ export class Revocations {
     return result
   }
 
-  private async revokeSessions(user: string, ids: string[], storedReason: string, admin: Authenticated, reason: string | null): Promise<RevokeResult> {
+  private async revokeSessions(user: string, ids: string[], storedReason: string, admin: Admin, reason: string | null): Promise<RevokeResult> {
     const targets = new Set(ids)
     const live = this.ctx.tunnels.list().filter((tunnel) => targets.has(tunnel.sessionId)).length
     const detail = { by: admin.session.identity.email, by_session: admin.session.id, ...(reason ? { admin_reason: reason } : {}) }
@@ -81,7 +86,7 @@ export class Revocations {
     return { user, revoked_sessions: ids.filter((_id, index) => changed[index]), tunnels_closed: live }
   }
 
-  private async auditAdmin(type: 'admin.revoke' | 'admin.user.disable' | 'admin.user.enable', admin: Authenticated, detail: Record<string, unknown>): Promise<void> {
+  private async auditAdmin(type: 'admin.revoke' | 'admin.user.disable' | 'admin.user.enable', admin: Admin, detail: Record<string, unknown>): Promise<void> {
     await this.ctx.audit.record({ type, outcome: 'ok', user: admin.session.identity.email, sessionId: admin.session.id, detail })
   }
 }

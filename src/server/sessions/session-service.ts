@@ -3,6 +3,7 @@ import type { AuditLog } from '../audit/audit-log.js'
 import type { Identities } from '../identity/identities.js'
 import type { AuthContext, Identity } from '../identity/identity.js'
 import { randomToken } from '../oauth/secrets.js'
+import { browserSessionId, type BrowserSignIn } from './browser-session-id.js'
 import type { RevocationEvent, SessionRow, Store } from '../store/store.js'
 
 /**
@@ -45,7 +46,6 @@ export class SessionService {
    * `invalid_grant`). Checked again after the insert: a disable that ran in between has not seen this session.
    */
   async create(identity: Identity, auth: AuthContext | null, meta: SessionMeta): Promise<SessionRow> {
-    if (await this.store.users.isDisabled(identity.email)) throw await this.disabledRefusal(identity, meta)
     const createdAt = this.now()
     const row: SessionRow = {
       id: randomToken(18),
@@ -59,12 +59,38 @@ export class SessionService {
       clientIp: meta.clientIp,
       userAgent: meta.userAgent,
     }
-    await this.store.sessions.create(row)
+    await this.insert(row, meta, (created) => this.store.sessions.create(created))
+    return row
+  }
+
+  /**
+   * The server-side session of a signed-in browser: made on its first use (a terminal, the hosts it lists),
+   * the same one after that (its id derives from the browser session's), ending with the browser session.
+   * Terminals run under it, their certificates belong to it (so they go on the KRL when it is revoked), and
+   * signing out of the browser revokes it. Active, with the person re-resolved, or a 401 error.
+   */
+  async forBrowser(signedIn: BrowserSignIn, meta: Omit<SessionMeta, 'grant'>): Promise<SessionRow> {
+    const id = browserSessionId(signedIn.idHash)
+    if (!(await this.store.sessions.get(id))) {
+      const createdAt = this.now()
+      const row: SessionRow = {
+        id, identity: signedIn.identity, auth: { ...signedIn.auth, webSession: signedIn.idHash }, grant: 'web', createdAt, expiresAt: signedIn.expiresAt,
+        revokedAt: null, revokedReason: null, clientIp: meta.clientIp, userAgent: meta.userAgent,
+      }
+      await this.insert(row, { ...meta, grant: 'web' }, (created) => this.store.sessions.createIfAbsent(created))
+    }
+    return this.requireActive(id)
+  }
+
+  /** Stores a new session unless its person is disabled; checked again after the insert (a disable that ran in between has not seen it). */
+  private async insert(row: SessionRow, meta: SessionMeta, write: (row: SessionRow) => Promise<unknown>): Promise<void> {
+    const { identity } = row
+    if (await this.store.users.isDisabled(identity.email)) throw await this.disabledRefusal(identity, meta)
+    await write(row)
     if (await this.store.users.isDisabled(identity.email)) {
       await this.revoke(row.id, 'user disabled', { user: identity.email })
       throw await this.disabledRefusal(identity, meta)
     }
-    return row
   }
 
   private async disabledRefusal(identity: Identity, meta: SessionMeta): Promise<JitsshError> {
@@ -91,6 +117,11 @@ export class SessionService {
     if (!row) throw new JitsshError('ERR_NOT_LOGGED_IN', 'session not found', { hint: 'run: jitssh login' })
     if (row.revokedAt !== null) throw new JitsshError('ERR_SESSION_REVOKED', 'session has been revoked', { hint: 'run: jitssh login' })
     if (row.expiresAt <= now) throw new JitsshError('ERR_NOT_LOGGED_IN', 'session has ended', { hint: 'run: jitssh login' })
+    if (row.grant === 'web' && row.auth?.webSession !== undefined && !(await this.store.sessions.getWeb(row.auth.webSession))) {
+      // The browser signed out (here or on another replica), or signed in anew: its terminals end with it.
+      await this.revoke(row.id, 'signed out', { user: row.identity.email })
+      throw new JitsshError('ERR_SESSION_REVOKED', 'signed out of this browser', { hint: 'sign in again' })
+    }
     let identity: Identity
     try {
       identity = await this.identities.current(row.identity, row.auth)

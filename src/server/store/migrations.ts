@@ -347,8 +347,7 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX upstream_grants_by_sub ON upstream_grants (sub);
     `,
-  },
-  {
+  },  {
     version: 6,
     purpose: 'access requests and their reviews; the grant a certificate was issued under',
     sqlite: `
@@ -432,6 +431,84 @@ export const MIGRATIONS: readonly Migration[] = [
 
       ALTER TABLE certificates ADD COLUMN grant_id TEXT;
       CREATE INDEX certificates_by_grant ON certificates (grant_id);
+    `,
+  },
+  {
+    version: 7,
+    purpose: 'browser terminals: recordings (asciicast v2 in chunks, readable from every replica) and one-time WebSocket tickets',
+    sqlite: `
+      CREATE TABLE recordings (
+        id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL,
+        user_email TEXT NOT NULL,
+        host TEXT NOT NULL,
+        login TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        duration_ms INTEGER,
+        size INTEGER,
+        sha256 TEXT,
+        record_input INTEGER NOT NULL CHECK (record_input IN (0, 1)),
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL
+      );
+      CREATE INDEX recordings_by_started ON recordings (started_at);
+      CREATE INDEX recordings_by_user ON recordings (user_email, started_at);
+      CREATE INDEX recordings_by_host ON recordings (host, started_at);
+
+      CREATE TABLE recording_chunks (
+        recording_id TEXT NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (recording_id, seq)
+      );
+
+      CREATE TABLE terminal_tickets (
+        ticket_hash TEXT PRIMARY KEY,
+        web_session TEXT NOT NULL,
+        host TEXT NOT NULL,
+        login TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX terminal_tickets_by_expires ON terminal_tickets (expires_at);
+    `,
+    postgres: `
+      CREATE TABLE recordings (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        session_id TEXT COLLATE "C" NOT NULL,
+        user_email TEXT NOT NULL,
+        host TEXT NOT NULL,
+        login TEXT NOT NULL,
+        started_at BIGINT NOT NULL,
+        ended_at BIGINT,
+        duration_ms BIGINT,
+        size BIGINT,
+        sha256 TEXT,
+        record_input BOOLEAN NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL
+      );
+      CREATE INDEX recordings_by_started ON recordings (started_at);
+      CREATE INDEX recordings_by_user ON recordings (user_email, started_at);
+      CREATE INDEX recordings_by_host ON recordings (host, started_at);
+
+      CREATE TABLE recording_chunks (
+        recording_id TEXT COLLATE "C" NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (recording_id, seq)
+      );
+
+      CREATE TABLE terminal_tickets (
+        ticket_hash TEXT PRIMARY KEY,
+        web_session TEXT NOT NULL,
+        host TEXT NOT NULL,
+        login TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE INDEX terminal_tickets_by_expires ON terminal_tickets (expires_at);
     `,
   },
 ]

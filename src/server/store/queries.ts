@@ -31,6 +31,17 @@ export interface SessionQuery {
   limit: number
 }
 
+/** Recordings matching every filter given, newest first. */
+export interface RecordingQuery {
+  userEmail?: string
+  host?: string
+  /** Started at or after (Unix ms). */
+  since?: number
+  /** Started before (Unix ms). */
+  until?: number
+  limit: number
+}
+
 /** A user an admin disabled (or enabled again: `disabled` false keeps the row, for the KRL version). */
 export interface DisabledUserRow {
   email: string

@@ -1,7 +1,10 @@
 import type { AuthContext, Identity } from '../identity/identity.js'
 import type { DisabledUserRow } from './queries.js'
 import type { AccessRequestChange } from './store.js'
-import type { AccessRequestRow, AccessReviewRow, AuditRecord, AuthCodeRow, CertificateRow, DeviceCodeRow, OidcLoginRow, RefreshTokenRow, SessionRow, UpstreamGrantRow, WebSessionRow } from './rows.js'
+import type {
+  AccessRequestRow, AccessReviewRow, AuditRecord, AuthCodeRow, CertificateRow, DeviceCodeRow, OidcLoginRow, RecordingRow, RefreshTokenRow, SessionRow,
+  TerminalTicketRow, UpstreamGrantRow, WebSessionRow,
+} from './rows.js'
 
 /**
  * Rows as either driver returns them (snake_case columns, the same in both dialects) → the store's row
@@ -186,6 +189,46 @@ export function toUpstreamGrant(row: DbRow): UpstreamGrantRow {
     id: String(row.id), sub: String(row.sub), claims: JSON.parse(String(row.claims)) as Record<string, unknown>, refreshToken: str(row.refresh_token),
     authTime: Number(row.auth_time), checkedAt: Number(row.checked_at), endedAt: num(row.ended_at), endedReason: str(row.ended_reason),
   }
+}
+
+export function toTerminalTicket(row: DbRow): TerminalTicketRow {
+  return {
+    ticketHash: String(row.ticket_hash), webSession: String(row.web_session), host: String(row.host), login: String(row.login),
+    createdAt: Number(row.created_at), expiresAt: Number(row.expires_at),
+  }
+}
+
+export function toRecording(row: DbRow): RecordingRow {
+  return {
+    id: String(row.id), sessionId: String(row.session_id), userEmail: String(row.user_email), host: String(row.host), login: String(row.login),
+    startedAt: Number(row.started_at), endedAt: num(row.ended_at), durationMs: num(row.duration_ms), size: num(row.size), sha256: str(row.sha256),
+    recordInput: Boolean(row.record_input), width: Number(row.width), height: Number(row.height),
+  }
+}
+
+export const RECORDING_COLUMNS = 'id, session_id, user_email, host, login, started_at, ended_at, duration_ms, size, sha256, record_input, width, height'
+
+/** The values of a recordings row, in the column order of RECORDING_COLUMNS (record_input as 0/1 or a boolean: `bool`). */
+export function recordingValues(row: RecordingRow, bool: (value: boolean) => unknown): unknown[] {
+  return [
+    row.id, row.sessionId, row.userEmail, row.host, row.login, row.startedAt, row.endedAt, row.durationMs, row.size, row.sha256,
+    bool(row.recordInput), row.width, row.height,
+  ]
+}
+
+export const SESSION_COLUMNS = 'id, sub, email, identity, auth, grant_type, created_at, expires_at, revoked_at, revoked_reason, client_ip, user_agent'
+
+export function sessionValues(row: SessionRow): unknown[] {
+  return [
+    row.id, row.identity.sub, row.identity.email, JSON.stringify(row.identity), jsonOrNull(row.auth), row.grant, row.createdAt, row.expiresAt,
+    row.revokedAt, row.revokedReason, row.clientIp, row.userAgent,
+  ]
+}
+
+export const TERMINAL_TICKET_COLUMNS = 'ticket_hash, web_session, host, login, created_at, expires_at'
+
+export function terminalTicketValues(row: TerminalTicketRow): unknown[] {
+  return [row.ticketHash, row.webSession, row.host, row.login, row.createdAt, row.expiresAt]
 }
 
 export function toOidcLogin(row: DbRow): OidcLoginRow {

@@ -8,7 +8,8 @@ export interface SessionRow {
   identity: Identity
   /** How and when they authenticated (null for sessions from before this was kept). */
   auth: AuthContext | null
-  grant: 'authorization_code' | 'device_code'
+  /** `web`: the server-side session of a browser that opened terminals (see sessions/web-terminal-session.ts). */
+  grant: 'authorization_code' | 'device_code' | 'web'
   createdAt: number
   /** Absolute end: no token, certificate or tunnel outlives it. */
   expiresAt: number
@@ -29,6 +30,45 @@ export interface WebSessionRow {
    * once, for exactly that request (the person just typed their password for it).
    */
   flow: string | null
+}
+
+/**
+ * A one-time ticket for a browser terminal's WebSocket: handed to the page by a CSRF-checked POST, good for
+ * seconds, for one host and login, and only with the browser session (`webSession`, its id hash) it was made for.
+ */
+export interface TerminalTicketRow {
+  /** SHA-256 hex of the ticket. */
+  ticketHash: string
+  webSession: string
+  host: string
+  login: string
+  createdAt: number
+  expiresAt: number
+}
+
+/**
+ * A browser terminal's recording (asciicast v2): its text is in chunks (`RecordingStore.append`), the header
+ * first; size, SHA-256 and duration are set when it ends (null while it runs, or if the server died first).
+ */
+export interface RecordingRow {
+  id: string
+  /** The session the terminal ran under (its certificate's). */
+  sessionId: string
+  userEmail: string
+  host: string
+  login: string
+  startedAt: number
+  endedAt: number | null
+  durationMs: number | null
+  /** Bytes of the .cast file. */
+  size: number | null
+  /** SHA-256 hex of the .cast file. */
+  sha256: string | null
+  /** Whether keystrokes were recorded ("i" events; the policy rule's record_input). */
+  recordInput: boolean
+  /** Terminal size at the start (the header's width and height). */
+  width: number
+  height: number
 }
 
 export interface AuthCodeRow {

@@ -1,9 +1,9 @@
 import type { AuthContext, Identity } from '../identity/identity.js'
 import type {
   AccessRequestRow, AccessRequestState, AccessReviewRow, AuditDraft, AuditRecord, AuditSeal, AuthCodeRow, CertificateRow, DeviceCodeRow,
-  OidcLoginRow, RefreshTokenRow, SessionRow, UpstreamGrantRow, WebSessionRow,
+  OidcLoginRow, RecordingRow, RefreshTokenRow, SessionRow, TerminalTicketRow, UpstreamGrantRow, WebSessionRow,
 } from './rows.js'
-import type { AuditQuery, DisabledUserRow, RevokedCertificates, SessionQuery } from './queries.js'
+import type { AuditQuery, DisabledUserRow, RecordingQuery, RevokedCertificates, SessionQuery } from './queries.js'
 import type { RevocationListener } from './revocation-events.js'
 
 export type * from './rows.js'
@@ -27,6 +27,7 @@ export interface Store {
   readonly admin: AdminQueries
   readonly upstream: UpstreamGrantStore
   readonly requests: AccessRequestStore
+  readonly recordings: RecordingStore
 
   /**
    * Revocations (sessions.revoke, users.setDisabled to true, requests.revoke) made through *other* Store instances on the same
@@ -34,7 +35,7 @@ export interface Store {
    * Returns the unsubscribe. SQLite serves one process only, so it never calls the listener.
    */
   onRevocation(listener: RevocationListener): () => void
-  /** Deletes expired codes, browser sessions, pending logins and old login failures. */
+  /** Deletes expired codes, browser sessions, terminal tickets, pending logins and old login failures. */
   purgeExpired(now: number, loginFailuresBefore: number): Promise<void>
   ping(): Promise<void>
   close(): Promise<void>
@@ -43,6 +44,8 @@ export interface Store {
 /** CLI sessions (one per login, with an absolute end and a revoked state) and the browser's sessions. */
 export interface SessionStore {
   create(row: SessionRow): Promise<void>
+  /** Creates the session unless one with its id exists (then nothing changes); true when this call created it. */
+  createIfAbsent(row: SessionRow): Promise<boolean>
   get(id: string): Promise<SessionRow | undefined>
   /** Sets revoked_at once; false when the session is unknown or already revoked. */
   revoke(id: string, now: number, reason: string): Promise<boolean>
@@ -54,6 +57,10 @@ export interface SessionStore {
   deleteWebOf(person: { email: string } | { sub: string }): Promise<number>
   /** Clears the session's `flow` if it is `flow`; true then (once: the confirmation is skipped once). */
   takeWebFlow(idHash: string, flow: string): Promise<boolean>
+
+  createTerminalTicket(row: TerminalTicketRow): Promise<void>
+  /** Returns and deletes the ticket (single use, also across replicas); undefined when unknown or expired at `now`. */
+  takeTerminalTicket(ticketHash: string, now: number): Promise<TerminalTicketRow | undefined>
 }
 
 /** What the OAuth endpoints keep between requests: codes, device codes, refresh tokens, pending upstream logins. */
@@ -145,6 +152,24 @@ export interface AdminQueries {
   /** The email of the newest session of this stable subject (Identity.sub); undefined when none. */
   findEmailBySubject(sub: string): Promise<string | undefined>
   listDisabledUsers(): Promise<DisabledUserRow[]>
+}
+
+/**
+ * Browser terminal recordings (asciicast v2), readable from every replica: written as numbered chunks while
+ * the terminal runs (memory stays bounded), read back in pages.
+ */
+export interface RecordingStore {
+  create(row: RecordingRow): Promise<void>
+  /** Appends chunk `seq` (0 = the header line, then 1, 2, ...) of the recording's text. */
+  append(id: string, seq: number, data: string): Promise<void>
+  /** Sets the end, size, SHA-256 and duration once; false when it had ended (or is unknown). */
+  finish(id: string, end: { endedAt: number; durationMs: number; size: number; sha256: string }): Promise<boolean>
+  get(id: string): Promise<RecordingRow | undefined>
+  list(query: RecordingQuery): Promise<RecordingRow[]>
+  /** Chunks after `afterSeq` (exclusive), in order, at most `limit`. */
+  chunks(id: string, afterSeq: number, limit: number): Promise<Array<{ seq: number; data: string }>>
+  /** Deletes recordings (and their chunks) that started before `startedBefore`; returns how many. */
+  purge(startedBefore: number): Promise<number>
 }
 
 /** OpenID Connect logins kept to re-check people at their provider (see UpstreamGrantRow). */

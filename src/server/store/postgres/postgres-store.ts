@@ -8,6 +8,7 @@ import { PostgresDatabase } from './database.js'
 import { migratePostgres } from './migrate.js'
 import { PostgresOAuth } from './oauth.js'
 import { PostgresAccessRequests } from './requests.js'
+import { PostgresRecordings } from './recordings.js'
 import { DEFAULT_LISTENER_TIMING, PostgresRevocationListener, type ListenerTiming } from './revocation-listener.js'
 import { PostgresSessions } from './sessions.js'
 import { PostgresThrottles } from './throttles.js'
@@ -42,6 +43,7 @@ export class PostgresStore implements Store {
   readonly admin: PostgresAdminQueries
   readonly upstream: PostgresUpstreamGrants
   readonly requests: PostgresAccessRequests
+  readonly recordings: PostgresRecordings
 
   private constructor(readonly db: PostgresDatabase) {
     this.sessions = new PostgresSessions(db, this.origin)
@@ -53,6 +55,7 @@ export class PostgresStore implements Store {
     this.admin = new PostgresAdminQueries(db)
     this.upstream = new PostgresUpstreamGrants(db)
     this.requests = new PostgresAccessRequests(db, this.origin)
+    this.recordings = new PostgresRecordings(db)
   }
 
   /** Connects, migrates the schema, and (if asked) listens before it resolves. */
@@ -86,6 +89,7 @@ export class PostgresStore implements Store {
     // Keep used codes for a day so a late replay is still recognised (and revokes its session).
     await this.db.query(
       `WITH web AS (DELETE FROM web_sessions WHERE expires_at < $1),
+        tickets AS (DELETE FROM terminal_tickets WHERE expires_at < $1),
         oidc AS (DELETE FROM oidc_logins WHERE expires_at < $1),
         failures AS (DELETE FROM login_failures WHERE at < $2),
         codes AS (DELETE FROM auth_codes WHERE expires_at < $3),

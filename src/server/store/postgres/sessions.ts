@@ -1,7 +1,9 @@
-import { jsonOrNull, toSession, toWebSession } from '../row-mappers.js'
-import type { SessionRow, SessionStore, WebSessionRow } from '../store.js'
+import { SESSION_COLUMNS, sessionValues, TERMINAL_TICKET_COLUMNS, terminalTicketValues, toSession, toTerminalTicket, toWebSession } from '../row-mappers.js'
+import type { SessionRow, SessionStore, TerminalTicketRow, WebSessionRow } from '../store.js'
 import type { PostgresDatabase } from './database.js'
 import { REVOCATION_CHANNEL, revocationPayload } from './revocation-listener.js'
+
+const PLACEHOLDERS_12 = Array.from({ length: 12 }, (_unused, index) => `$${index + 1}`).join(', ')
 
 export class PostgresSessions implements SessionStore {
   /** `origin`: this store instance in NOTIFY payloads, so it can ignore its own. */
@@ -11,12 +13,12 @@ export class PostgresSessions implements SessionStore {
   ) {}
 
   async create(row: SessionRow): Promise<void> {
-    await this.db.query(
-      `INSERT INTO sessions (id, sub, email, identity, auth, grant_type, created_at, expires_at, revoked_at, revoked_reason, client_ip, user_agent)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-      [row.id, row.identity.sub, row.identity.email, JSON.stringify(row.identity), jsonOrNull(row.auth), row.grant, row.createdAt, row.expiresAt,
-        row.revokedAt, row.revokedReason, row.clientIp, row.userAgent],
-    )
+    await this.db.query(`INSERT INTO sessions (${SESSION_COLUMNS}) VALUES (${PLACEHOLDERS_12})`, sessionValues(row))
+  }
+
+  async createIfAbsent(row: SessionRow): Promise<boolean> {
+    const result = await this.db.query(`INSERT INTO sessions (${SESSION_COLUMNS}) VALUES (${PLACEHOLDERS_12}) ON CONFLICT (id) DO NOTHING`, sessionValues(row))
+    return result.rowCount === 1
   }
 
   async get(id: string): Promise<SessionRow | undefined> {
@@ -54,6 +56,16 @@ export class PostgresSessions implements SessionStore {
       ? await this.db.query('DELETE FROM web_sessions WHERE email = $1', [person.email])
       : await this.db.query('DELETE FROM web_sessions WHERE sub = $1', [person.sub])
     return result.rowCount ?? 0
+  }
+
+  async createTerminalTicket(row: TerminalTicketRow): Promise<void> {
+    await this.db.query(`INSERT INTO terminal_tickets (${TERMINAL_TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)`, terminalTicketValues(row))
+  }
+
+  /** DELETE ... RETURNING: of two replicas taking the same ticket, one gets the row. */
+  async takeTerminalTicket(ticketHash: string, now: number): Promise<TerminalTicketRow | undefined> {
+    const [row] = await this.db.rows('DELETE FROM terminal_tickets WHERE ticket_hash = $1 RETURNING *', [ticketHash])
+    return row && Number(row.expires_at) > now ? toTerminalTicket(row) : undefined
   }
 
   async takeWebFlow(idHash: string, flow: string): Promise<boolean> {

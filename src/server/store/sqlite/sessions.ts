@@ -1,5 +1,5 @@
-import { jsonOrNull, toSession, toWebSession, type DbRow } from '../row-mappers.js'
-import type { SessionRow, SessionStore, WebSessionRow } from '../store.js'
+import { SESSION_COLUMNS, sessionValues, TERMINAL_TICKET_COLUMNS, terminalTicketValues, toSession, toTerminalTicket, toWebSession, type DbRow } from '../row-mappers.js'
+import type { SessionRow, SessionStore, TerminalTicketRow, WebSessionRow } from '../store.js'
 import type { SqliteDatabase } from './database.js'
 
 export class SqliteSessions implements SessionStore {
@@ -7,12 +7,12 @@ export class SqliteSessions implements SessionStore {
 
   async create(row: SessionRow): Promise<void> {
     return this.db.write(() => {
-      this.db.sql(`INSERT INTO sessions (id, sub, email, identity, auth, grant_type, created_at, expires_at, revoked_at, revoked_reason, client_ip, user_agent)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
-        row.id, row.identity.sub, row.identity.email, JSON.stringify(row.identity), jsonOrNull(row.auth), row.grant, row.createdAt, row.expiresAt,
-        row.revokedAt, row.revokedReason, row.clientIp, row.userAgent,
-      )
+      this.db.sql(`INSERT INTO sessions (${SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...sessionValues(row))
     })
+  }
+
+  async createIfAbsent(row: SessionRow): Promise<boolean> {
+    return this.db.write(() => this.db.sql(`INSERT INTO sessions (${SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`).run(...sessionValues(row)).changes === 1)
   }
 
   async get(id: string): Promise<SessionRow | undefined> {
@@ -49,6 +49,17 @@ export class SqliteSessions implements SessionStore {
         ? this.db.sql('DELETE FROM web_sessions WHERE email = ?').run(person.email).changes
         : this.db.sql('DELETE FROM web_sessions WHERE sub = ?').run(person.sub).changes,
     )
+  }
+
+  async createTerminalTicket(row: TerminalTicketRow): Promise<void> {
+    return this.db.write(() => {
+      this.db.sql(`INSERT INTO terminal_tickets (${TERMINAL_TICKET_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`).run(...terminalTicketValues(row))
+    })
+  }
+
+  async takeTerminalTicket(ticketHash: string, now: number): Promise<TerminalTicketRow | undefined> {
+    const row = await this.db.write(() => this.db.sql('DELETE FROM terminal_tickets WHERE ticket_hash = ? RETURNING *').get(ticketHash) as DbRow | undefined)
+    return row && Number(row.expires_at) > now ? toTerminalTicket(row) : undefined
   }
 
   async takeWebFlow(idHash: string, flow: string): Promise<boolean> {

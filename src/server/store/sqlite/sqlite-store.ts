@@ -5,6 +5,7 @@ import { SqliteCertificates } from './certificates.js'
 import { SqliteDatabase } from './database.js'
 import { SqliteOAuth } from './oauth.js'
 import { SqliteAccessRequests } from './requests.js'
+import { SqliteRecordings } from './recordings.js'
 import { SqliteSessions } from './sessions.js'
 import { SqliteThrottles } from './throttles.js'
 import { SqliteUpstreamGrants } from './upstream.js'
@@ -22,6 +23,7 @@ export class SqliteStore implements Store {
   readonly admin: SqliteAdminQueries
   readonly upstream: SqliteUpstreamGrants
   readonly requests: SqliteAccessRequests
+  readonly recordings: SqliteRecordings
 
   constructor(file: string) {
     const database = new SqliteDatabase(file)
@@ -35,6 +37,7 @@ export class SqliteStore implements Store {
     this.admin = new SqliteAdminQueries(database)
     this.upstream = new SqliteUpstreamGrants(database)
     this.requests = new SqliteAccessRequests(database)
+    this.recordings = new SqliteRecordings(database)
   }
 
   /** The better-sqlite3 handle (tests use it to look behind the store). */
@@ -51,6 +54,7 @@ export class SqliteStore implements Store {
     return this.database.write(() => {
       const sql = (text: string) => this.database.sql(text)
       sql('DELETE FROM web_sessions WHERE expires_at < ?').run(now)
+      sql('DELETE FROM terminal_tickets WHERE expires_at < ?').run(now)
       sql('DELETE FROM oidc_logins WHERE expires_at < ?').run(now)
       sql('DELETE FROM login_failures WHERE at < ?').run(loginFailuresBefore)
       // Keep used codes for a day so a late replay is still recognised (and revokes its session).
