@@ -348,4 +348,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX upstream_grants_by_sub ON upstream_grants (sub);
     `,
   },
+  {
+    version: 6,
+    purpose: 'automation identities: single-use ids (jti) of presented workload tokens and client assertions, until they expire',
+    sqlite: `
+      CREATE TABLE used_token_ids (
+        key TEXT PRIMARY KEY,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX used_token_ids_by_expires ON used_token_ids (expires_at);
+    `,
+    postgres: `
+      CREATE TABLE used_token_ids (
+        key TEXT COLLATE "C" PRIMARY KEY,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE INDEX used_token_ids_by_expires ON used_token_ids (expires_at);
+    `,
+  },
 ]

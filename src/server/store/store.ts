@@ -26,6 +26,7 @@ export interface Store {
   readonly throttles: ThrottleStore
   readonly admin: AdminQueries
   readonly upstream: UpstreamGrantStore
+  readonly replays: ReplayStore
 
   /**
    * Revocations (sessions.revoke, users.setDisabled to true) made through *other* Store instances on the same
@@ -33,7 +34,7 @@ export interface Store {
    * Returns the unsubscribe. SQLite serves one process only, so it never calls the listener.
    */
   onRevocation(listener: RevocationListener): () => void
-  /** Deletes expired codes, browser sessions, pending logins and old login failures. */
+  /** Deletes expired codes, browser sessions, pending logins, used token ids and old login failures. */
   purgeExpired(now: number, loginFailuresBefore: number): Promise<void>
   ping(): Promise<void>
   close(): Promise<void>
@@ -159,4 +160,13 @@ export interface UpstreamGrantStore {
   update(id: string, change: { claims: Record<string, unknown>; refreshToken: string | null; checkedAt: number }): Promise<void>
   /** The provider refused the person (or they were revoked): the grant ends; false when it had ended. */
   end(id: string, now: number, reason: string): Promise<boolean>
+}
+
+/**
+ * Single-use ids of presented tokens (a CI job's ID token `jti`, a client assertion's `jti`), each kept until
+ * the token it came from expires, so that one token authenticates once on every replica.
+ */
+export interface ReplayStore {
+  /** Records `key` as used until `expiresAt`; false when it is recorded already and not yet expired (a replay). Atomic across replicas. */
+  claim(key: string, expiresAt: number, now: number): Promise<boolean>
 }

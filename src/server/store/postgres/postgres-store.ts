@@ -7,6 +7,7 @@ import { PostgresCertificates } from './certificates.js'
 import { PostgresDatabase } from './database.js'
 import { migratePostgres } from './migrate.js'
 import { PostgresOAuth } from './oauth.js'
+import { PostgresReplays } from './replays.js'
 import { DEFAULT_LISTENER_TIMING, PostgresRevocationListener, type ListenerTiming } from './revocation-listener.js'
 import { PostgresSessions } from './sessions.js'
 import { PostgresThrottles } from './throttles.js'
@@ -40,6 +41,7 @@ export class PostgresStore implements Store {
   readonly throttles: PostgresThrottles
   readonly admin: PostgresAdminQueries
   readonly upstream: PostgresUpstreamGrants
+  readonly replays: PostgresReplays
 
   private constructor(readonly db: PostgresDatabase) {
     this.sessions = new PostgresSessions(db, this.origin)
@@ -50,6 +52,7 @@ export class PostgresStore implements Store {
     this.throttles = new PostgresThrottles(db)
     this.admin = new PostgresAdminQueries(db)
     this.upstream = new PostgresUpstreamGrants(db)
+    this.replays = new PostgresReplays(db)
   }
 
   /** Connects, migrates the schema, and (if asked) listens before it resolves. */
@@ -85,6 +88,7 @@ export class PostgresStore implements Store {
       `WITH web AS (DELETE FROM web_sessions WHERE expires_at < $1),
         oidc AS (DELETE FROM oidc_logins WHERE expires_at < $1),
         failures AS (DELETE FROM login_failures WHERE at < $2),
+        used AS (DELETE FROM used_token_ids WHERE expires_at < $1),
         codes AS (DELETE FROM auth_codes WHERE expires_at < $3),
         devices AS (DELETE FROM device_codes WHERE expires_at < $3)
       SELECT 1`,

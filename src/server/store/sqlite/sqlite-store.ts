@@ -4,6 +4,7 @@ import { SqliteAudit } from './audit.js'
 import { SqliteCertificates } from './certificates.js'
 import { SqliteDatabase } from './database.js'
 import { SqliteOAuth } from './oauth.js'
+import { SqliteReplays } from './replays.js'
 import { SqliteSessions } from './sessions.js'
 import { SqliteThrottles } from './throttles.js'
 import { SqliteUpstreamGrants } from './upstream.js'
@@ -20,6 +21,7 @@ export class SqliteStore implements Store {
   readonly throttles: SqliteThrottles
   readonly admin: SqliteAdminQueries
   readonly upstream: SqliteUpstreamGrants
+  readonly replays: SqliteReplays
 
   constructor(file: string) {
     const database = new SqliteDatabase(file)
@@ -32,6 +34,7 @@ export class SqliteStore implements Store {
     this.throttles = new SqliteThrottles(database)
     this.admin = new SqliteAdminQueries(database)
     this.upstream = new SqliteUpstreamGrants(database)
+    this.replays = new SqliteReplays(database)
   }
 
   /** The better-sqlite3 handle (tests use it to look behind the store). */
@@ -50,6 +53,7 @@ export class SqliteStore implements Store {
       sql('DELETE FROM web_sessions WHERE expires_at < ?').run(now)
       sql('DELETE FROM oidc_logins WHERE expires_at < ?').run(now)
       sql('DELETE FROM login_failures WHERE at < ?').run(loginFailuresBefore)
+      sql('DELETE FROM used_token_ids WHERE expires_at < ?').run(now)
       // Keep used codes for a day so a late replay is still recognised (and revokes its session).
       sql('DELETE FROM auth_codes WHERE expires_at < ?').run(now - 86_400_000)
       sql('DELETE FROM device_codes WHERE expires_at < ?').run(now - 86_400_000)
