@@ -8,13 +8,14 @@ import { parseAudit } from './parse-audit.js'
 import { parseConnections } from './parse-connections.js'
 import { parseMetrics } from './parse-metrics.js'
 import { parsePolicyRule } from './parse-policy.js'
+import { parseServiceAccounts } from './parse-service-accounts.js'
 import { parseForbiddenPrincipals, parseIdentity, parseSourceAddress, parseTargets } from './parse-sections.js'
 import { parseStorage } from './parse-storage.js'
 import type { ServerConfig } from './types.js'
 
 const TOP_LEVEL_KEYS = [
   'public_url', 'listen', 'tls', 'behind_tls_proxy', 'trusted_proxies', 'storage', 'keys_dir', 'identity', 'sessions',
-  'oauth', 'certificates', 'policy', 'targets', 'admins', 'rate_limits', 'bastion', 'metrics', 'audit', 'connections', 'log_level',
+  'oauth', 'certificates', 'policy', 'service_accounts', 'targets', 'admins', 'rate_limits', 'bastion', 'metrics', 'audit', 'connections', 'log_level',
 ] as const
 
 /** Reads and validates a YAML config file. Errors name the file, the key path and what is wrong. */
@@ -70,8 +71,10 @@ function parseRoot(root: ConfigNode, baseDir: string): ServerConfig {
   const bastion = root.child('bastion').onlyKeys(['connect_timeout', 'keepalive'])
 
   const defaultTtlMs = certs.child('default_ttl').duration(3_600_000, { min: 60_000, max: 7 * 86_400_000 })
+  const serviceAccounts = parseServiceAccounts(root.child('service_accounts'), baseDir)
+  const accountNames = new Set(serviceAccounts.map((account) => account.name))
   const policyNode = root.child('policy')
-  const policy = policyNode.list().map((rule, index) => parsePolicyRule(rule, index, defaultTtlMs))
+  const policy = policyNode.list().map((rule, index) => parsePolicyRule(rule, index, defaultTtlMs, accountNames))
 
   const lifetimeMs = sessions.child('lifetime').duration(12 * 3_600_000, { min: 60_000, max: 30 * 86_400_000 })
   const targets = parseTargets(root.child('targets'))
@@ -104,6 +107,7 @@ function parseRoot(root: ConfigNode, baseDir: string): ServerConfig {
       forbiddenPrincipals: parseForbiddenPrincipals(certs.child('forbidden_principals')),
     },
     policy,
+    serviceAccounts,
     targets,
     admins: { users: admins.child('users').stringList(), groups: admins.child('groups').stringList() },
     rateLimits: {
