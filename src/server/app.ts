@@ -8,6 +8,7 @@ import { registerAdminRoutes } from './admin/admin-routes.js'
 import { AuditBudget } from './audit/audit-budget.js'
 import { openAuditTrail } from './audit/audit-trail.js'
 import { UnauthenticatedCallers } from './audit/unauthenticated-callers.js'
+import { IssuerKeys, type IssuerKeysOptions } from './automation/issuer-keys.js'
 import { registerTunnelRoute } from './bastion/tunnel-route.js'
 import { TunnelSupervisor } from './bastion/tunnel-supervisor.js'
 import { registerSignRoute } from './ca/sign-route.js'
@@ -61,6 +62,10 @@ export interface ServerDeps {
   userCaSigner?: Signer
   /** Where `audit.checkpoints.stdout` writes (default: process.stdout). */
   stdout?: NodeJS.WritableStream
+  /** How workload issuers' keys are fetched (default: the global fetch). */
+  fetch?: typeof globalThis.fetch
+  /** Timing of the workload issuers' key cache (tests shorten the refetch cooldown). */
+  issuerKeys?: Pick<IssuerKeysOptions, 'refetchCooldownMs' | 'maxAgeMs' | 'timeoutMs'>
 }
 
 export interface JitsshServer {
@@ -130,6 +135,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
     accessTokens: new AccessTokens(keys.tokenSigning, publicUrl, config.sessions.accessTokenTtlMs, now),
     reload: async () => ({ ok: false, error: 'the server is starting' }),
     unauthenticated: new UnauthenticatedCallers(audit, new AuditBudget(config.rateLimits.unauthenticatedAuditPerMinute, now), metrics, refusalLog),
+    issuerKeys: new IssuerKeys({ now, ...(deps.fetch ? { fetch: deps.fetch } : {}), ...deps.issuerKeys }),
   }
 
   await app.register(formbody, { bodyLimit: BODY_LIMIT })

@@ -1,4 +1,5 @@
 import type { AuditLog } from './audit/audit-log.js'
+import type { IssuerKeys } from './automation/issuer-keys.js'
 import type { UnauthenticatedCallers } from './audit/unauthenticated-callers.js'
 import type { TunnelSupervisor } from './bastion/tunnel-supervisor.js'
 import type { ServerKeys } from './ca/server-keys.js'
@@ -36,6 +37,8 @@ export interface ServerContext {
   reload(by?: string | null): Promise<ReloadOutcome>
   /** What callers who have not authenticated may cost the audit log (counted, sampled, budgeted). */
   unauthenticated: UnauthenticatedCallers
+  /** The signing keys of the workload identity issuers that trusts name, cached by kid. */
+  issuerKeys: IssuerKeys
 }
 
 /**

@@ -6,6 +6,7 @@ import { fingerprint } from '../../ssh/keys.js'
 import type { ServerContext } from '../context.js'
 import { authenticateBearer, type Authenticated } from '../http/bearer-auth.js'
 import { requestedHost, requestedObject, requestedPublicKey, requestedTtl } from '../http/request-fields.js'
+import { authenticatedBy } from '../identity/service-accounts.js'
 import { policyDetail, requireGrant } from '../policy/access.js'
 import { signPlan } from './certificate-plan.js'
 import { planUserCertificate } from './user-certificate.js'
@@ -60,7 +61,7 @@ export function registerSignRoute(app: FastifyInstance, deps: SignRouteDeps): vo
         detail: {
           serial: row.serial, key_id: row.keyId, principals: row.principals, fingerprint: row.fingerprint, rule: decision.rule,
           valid_after: row.validAfter, valid_before: row.validBefore, extensions: certificate.extensions,
-          critical_options: certificate.criticalOptions, ip: request.ip,
+          critical_options: certificate.criticalOptions, ip: request.ip, ...authenticatedBy(auth.session.auth),
         },
       })
       return {
@@ -77,7 +78,7 @@ export function registerSignRoute(app: FastifyInstance, deps: SignRouteDeps): vo
         const raw = (request.body as { hostname?: unknown } | undefined)?.hostname
         await deps.audit.record({
           type: 'access.denied', outcome: 'denied', user: auth?.session.identity.email ?? null, sessionId: auth?.session.id ?? null, host,
-          detail: { action: 'sign', code: error.code, reason: error.message, ip: request.ip, ...policyDetail(error), ...(host === null && typeof raw === 'string' ? { requested_host: raw.slice(0, 300) } : {}) },
+          detail: { action: 'sign', code: error.code, reason: error.message, ip: request.ip, ...policyDetail(error), ...authenticatedBy(auth?.session.auth ?? null), ...(host === null && typeof raw === 'string' ? { requested_host: raw.slice(0, 300) } : {}) },
         })
       }
       throw error

@@ -16,6 +16,8 @@ export interface SessionMeta {
   grant: SessionRow['grant']
   clientIp: string | null
   userAgent: string | null
+  /** Shorter than sessions.lifetime (a service account's session: see automation/service-session.ts). */
+  lifetimeMs?: number
 }
 
 /**
@@ -53,7 +55,7 @@ export class SessionService {
       auth,
       grant: meta.grant,
       createdAt,
-      expiresAt: createdAt + this.lifetimeMs,
+      expiresAt: createdAt + Math.min(this.lifetimeMs, meta.lifetimeMs ?? Infinity),
       revokedAt: null,
       revokedReason: null,
       clientIp: meta.clientIp,

@@ -8,7 +8,8 @@ export interface SessionRow {
   identity: Identity
   /** How and when they authenticated (null for sessions from before this was kept). */
   auth: AuthContext | null
-  grant: 'authorization_code' | 'device_code'
+  /** How it began: a person's login, or a service account's token exchange (RFC 8693) or client credentials. */
+  grant: 'authorization_code' | 'device_code' | 'token_exchange' | 'client_credentials'
   createdAt: number
   /** Absolute end: no token, certificate or tunnel outlives it. */
   expiresAt: number
