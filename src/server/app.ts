@@ -5,6 +5,7 @@ import websocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { JitsshError } from '../shared/errors.js'
 import { registerAdminRoutes } from './admin/admin-routes.js'
+import { registerServiceAccountRoutes } from './admin/service-account-routes.js'
 import { AuditBudget } from './audit/audit-budget.js'
 import { openAuditTrail } from './audit/audit-trail.js'
 import { UnauthenticatedCallers } from './audit/unauthenticated-callers.js'
@@ -164,6 +165,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   registerSignRoute(app, ctx)
   registerTunnelRoute(app, ctx)
   registerAdminRoutes(app, ctx)
+  registerServiceAccountRoutes(app, ctx)
   registerKrlRoute(app, ctx)
   registerExplainRoutes(app, ctx)
   if (config.metrics.enabled) registerMetricsRoute(app, config.metrics, metrics)
