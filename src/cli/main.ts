@@ -19,6 +19,8 @@ import { registerSessions, sessionsCommand, type SessionsOptions } from './sessi
 import { registerUser, userCommand, type UserOptions } from './user-access.js'
 import { registerHosts, hostsCommand, type HostsOptions } from './hosts.js'
 import { registerExplain, explainCommand, type ExplainOptions } from './explain.js'
+import { registerAgent, agentCommand, type AgentCommandOptions } from './agent.js'
+import { registerServiceAccounts, serviceAccountsCommand, type ServiceAccountsOptions } from './service-accounts.js'
 
 export const VERSION = '0.1.0'
 
@@ -36,6 +38,8 @@ export interface CommandRuns {
   user: RunCommand<UserOptions>
   hosts: RunCommand<HostsOptions>
   explain: RunCommand<ExplainOptions>
+  agent: RunCommand<AgentCommandOptions>
+  serviceAccounts: RunCommand<ServiceAccountsOptions>
 }
 
 export const COMMANDS: CommandRuns = {
@@ -51,6 +55,8 @@ export const COMMANDS: CommandRuns = {
   user: userCommand,
   hosts: hostsCommand,
   explain: explainCommand,
+  agent: agentCommand,
+  serviceAccounts: serviceAccountsCommand,
 }
 
 /** `runs` replaces the real run functions (the parse tests record the options instead of running anything). */
@@ -84,6 +90,8 @@ export async function main(argv: string[], context?: ClientContext, runs: Comman
   registerUser(program, ctx, exitCode(runs.user))
   registerHosts(program, ctx, exitCode(runs.hosts))
   registerExplain(program, ctx, exitCode(runs.explain))
+  registerAgent(program, ctx, exitCode(runs.agent))
+  registerServiceAccounts(program, ctx, exitCode(runs.serviceAccounts))
   try {
     await program.parseAsync(argv, { from: 'user' })
     return code
