@@ -191,6 +191,21 @@ describe('jitssh agent', () => {
     expect(readFileSync(join(out, 'ssh_config'), 'utf8')).toContain(`CertificateFile ${join(out, `${HOST}-cert.pub`)}`)
   })
 
+  it('refuses a directory it did not write; on its own directory a new run starts afresh (new key, stale files gone)', async () => {
+    const home = await newHome()
+    expect((await cli(home, ['login', '--github-actions', '--audience', AUDIENCE, '--server', srv.url], { env: ghaEnv() })).code).toBe(0)
+    writeFileSync(join(home, 'notes.txt'), 'mine')
+    const refused = await cli(home, ['agent', '--out', home, '--oneshot'], { env: ghaEnv() })
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toContain('is not empty and not a jitssh agent\'s directory')
+    const out = join(home, 'agent')
+    expect((await cli(home, ['agent', '--out', out, '--oneshot', '--hostname', 'web.example.com'], { env: ghaEnv() })).code).toBe(0)
+    const firstKey = readFileSync(join(out, 'id_ed25519'), 'utf8')
+    expect((await cli(home, ['agent', '--out', out, '--oneshot', '--hostname', HOST], { env: ghaEnv() })).code).toBe(0)
+    expect(readFileSync(join(out, 'id_ed25519'), 'utf8')).not.toBe(firstKey)
+    expect(readdirSync(out).filter((name) => name.endsWith('-cert.pub'))).toEqual([`${HOST}-cert.pub`])
+  })
+
   it('renews a third of the way into each certificate\'s remaining life, and stops with exit 0 on SIGTERM', async () => {
     const home = await newHome()
     expect((await cli(home, ['login', '--github-actions', '--audience', AUDIENCE, '--server', srv.url], { env: ghaEnv() })).code).toBe(0)

@@ -11,6 +11,8 @@ import { checkedKey } from '../files/known-hosts.js'
 import { acquireLock, type HeldLock } from '../files/lock.js'
 
 const LOCK_FILE = '.jitssh-agent.lock'
+/** Marks a directory as an agent's: only then are files of an earlier run removed from it. */
+const MARKER_FILE = '.jitssh-agent'
 
 /** A host name from the command line or the server, checked before it becomes part of a path or a config line. */
 export function checkedHost(host: string): string {
@@ -45,8 +47,17 @@ export class AgentFiles {
         throw new JitsshError('ERR_USAGE', `another jitssh agent (pid ${holder?.pid ?? '?'}) keeps ${dir}`, { hint: 'stop it, or give another --out directory' })
       },
     })
-    // Temp files a killed run left behind (a complete file was always renamed into place, or never).
-    for (const name of await fs.readdir(dir)) if (/^\..+\.tmp$/.test(name)) await fs.rm(join(dir, name), { force: true })
+    const names = (await fs.readdir(dir)).filter((name) => name !== LOCK_FILE)
+    if (names.length > 0 && !names.includes(MARKER_FILE)) {
+      await lock.release()
+      throw new JitsshError('ERR_USAGE', `${dir} is not empty and not a jitssh agent's directory`, { hint: 'give --out a new or empty directory' })
+    }
+    await writeFileAtomic(join(dir, MARKER_FILE), 'written by jitssh agent\n', 0o644)
+    // What an earlier run left: its temp files, and its key, certificates and ssh_config (this run has a new
+    // key; ssh_config appears again only once every certificate for it is in place, so scripts can wait for it).
+    for (const name of names) {
+      if (/^\..+\.tmp$/.test(name) || /-cert\.pub$/.test(name) || ['id_ed25519', 'known_hosts', 'ssh_config'].includes(name)) await fs.rm(join(dir, name), { force: true })
+    }
     return new AgentFiles(ctx, dir, lock)
   }
 
