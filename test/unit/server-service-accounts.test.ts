@@ -4,6 +4,7 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
+import { renderStarterConfig } from '../../src/server/commands/starter-config.js'
 import { parseConfigText } from '../../src/server/config/load-config.js'
 import type { ServerConfig } from '../../src/server/config/types.js'
 import { identityOfServiceAccount } from '../../src/server/identity/service-accounts.js'
@@ -58,6 +59,16 @@ describe('service_accounts in the config', () => {
     expect(() => config([account(), account()])).toThrow(/duplicate service account "deploy-bot"/)
     expect(() => config([account({ principals: ['{username}'] })])).toThrow(/not a unix account name/)
     expect(() => config([account({ max_ttl: '10s' })])).toThrow(/max_ttl: must be at least 30s/)
+  })
+
+  it('the starter config\'s commented example is valid once uncommented', () => {
+    const text = renderStarterConfig({ username: 'admin', email: 'admin@example.com', passwordHash: HASH })
+    const uncomment = (block: string): string => block.split('\n').map((line) => line.replace(/^# ?/, '')).join('\n')
+    const [accounts, rule] = text.split('\n# service_accounts:\n')[1]!.split('\n# and a rule for it in policy:\n') as [string, string]
+    const example = uncomment(accounts).replace(/public_key_file: .*/, `secret_hash: "${HASH}"`)
+    const parsed = parseConfigText(`identity: {local: {users: [{username: a, email: a@example.com, password_hash: "${HASH}"}]}}\nservice_accounts:\n${example}\npolicy:\n${uncomment(rule.split('\n\n')[0]!)}\n`, 'config.yaml')
+    expect(parsed.serviceAccounts[0]).toMatchObject({ name: 'deploy-bot', trusts: [{ name: 'github-deploy', claims: { ref: ['refs/heads/main'] } }] })
+    expect(parsed.policy[0]!.serviceAccounts).toEqual(['deploy-bot'])
   })
 
   it('lets policy rules name accounts, and refuses names that are not configured', () => {
