@@ -41,6 +41,8 @@ export interface MintOptions {
   /** Seconds relative to `now()`: iat offset and lifetime (default 0 and 300). */
   iatOffset?: number
   lifetime?: number
+  /** Leave out nbf (only iat then says when the token began). */
+  noNbf?: boolean
 }
 
 export interface WorkloadIssuer {
@@ -87,15 +89,15 @@ export async function startWorkloadIssuer(options: { now?: () => number } = {}):
     const key = mintOptions.forge ? await newKey() : (keys.find((k) => k.kid === (mintOptions.kid ?? keys.at(-1)!.kid)) ?? keys.at(-1)!)
     const iat = Math.floor(now() / 1000) + (mintOptions.iatOffset ?? 0)
     const { aud, ...rest } = claims
-    return new SignJWT({ ...GITHUB_CLAIMS, ...rest })
+    const jwt = new SignJWT({ ...GITHUB_CLAIMS, ...rest })
       .setProtectedHeader({ alg: mintOptions.alg ?? 'RS256', typ: 'JWT', kid: mintOptions.kid ?? key.kid })
       .setIssuer(url)
       .setAudience(aud)
       .setIssuedAt(iat)
-      .setNotBefore(iat)
       .setExpirationTime(iat + (mintOptions.lifetime ?? 300))
       .setJti(randomBytes(12).toString('hex'))
-      .sign(key.privateKey)
+    if (mintOptions.noNbf !== true) jwt.setNotBefore(iat)
+    return jwt.sign(key.privateKey)
   }
 
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {

@@ -47,17 +47,17 @@ async function token(form: Record<string, string>, headers: Record<string, strin
   return { status: response.status, body: (await response.json()) as Answer['body'] }
 }
 
-async function assertion(claims: { iss?: string; sub?: string; aud?: string; lifetime?: number; jti?: string } = {}, signer: KeyObject = key): Promise<string> {
-  const iat = Math.floor(clock.now() / 1000)
-  return new SignJWT({})
+async function assertion(claims: { iss?: string; sub?: string; aud?: string; lifetime?: number; jti?: string; noIat?: boolean; iatOffset?: number } = {}, signer: KeyObject = key): Promise<string> {
+  const iat = Math.floor(clock.now() / 1000) + (claims.iatOffset ?? 0)
+  const jwt = new SignJWT({})
     .setProtectedHeader({ alg: 'EdDSA' })
     .setIssuer(claims.iss ?? 'jenkins-key')
     .setSubject(claims.sub ?? claims.iss ?? 'jenkins-key')
     .setAudience(claims.aud ?? `${srv.url}/token`)
-    .setIssuedAt(iat)
     .setExpirationTime(iat + (claims.lifetime ?? 60))
     .setJti(claims.jti ?? randomBytes(12).toString('hex'))
-    .sign(signer)
+  if (claims.noIat !== true) jwt.setIssuedAt(iat)
+  return jwt.sign(signer)
 }
 
 const withAssertion = (jwt: string): Record<string, string> => ({ client_assertion_type: CLIENT_ASSERTION_JWT_BEARER, client_assertion: jwt })
@@ -95,6 +95,8 @@ describe('client credentials for a service account', () => {
     const cases: Array<[Promise<string>, string]> = [
       [assertion({ aud: 'https://elsewhere.example.com/token' }), 'audience'],
       [assertion({ lifetime: 3600 }), 'lifetime'],
+      [assertion({ lifetime: 3600, noIat: true }), 'lifetime'],
+      [assertion({ lifetime: 3200, iatOffset: -3000 }), 'lifetime'],
       [assertion({}, generateKeyPairSync('ed25519').privateKey), 'bad_assertion'],
       [assertion({ iss: 'jenkins-key', sub: 'someone-else' }), 'bad_assertion'],
       [assertion({ iss: 'nobody' }), 'unknown_client'],

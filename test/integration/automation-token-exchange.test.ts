@@ -143,6 +143,7 @@ describe('token exchange of a CI job\'s ID token', () => {
 
   it('refuses a token not valid yet, or one that would live longer than a day: not_yet_valid, lifetime', async () => {
     await expectRefused(await exchange(await gha.mint({ aud: AUDIENCE }, { iatOffset: 600 })), 'not_yet_valid')
+    await expectRefused(await exchange(await gha.mint({ aud: AUDIENCE }, { iatOffset: 600, noNbf: true })), 'not_yet_valid')
     await expectRefused(await exchange(await gha.mint({ aud: AUDIENCE }, { lifetime: 2 * 86_400 })), 'lifetime')
   })
 
