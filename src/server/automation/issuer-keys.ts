@@ -53,8 +53,6 @@ export class IssuerKeys {
   private readonly maxAgeMs: number
   private readonly staleMaxAgeMs: number
   private readonly timeoutMs: number
-  /** How many key sets were fetched (for tests and logs). */
-  fetches = 0
 
   constructor(private readonly options: IssuerKeysOptions) {
     this.fetchImpl = options.fetch ?? globalThis.fetch
@@ -104,7 +102,6 @@ export class IssuerKeys {
     entry.pending = (async () => {
       try {
         const keys = await this.fetchKeys(source)
-        this.fetches++
         entry.keys = keys
         entry.imported = new Map()
         entry.fetchedAt = this.options.now()
