@@ -3,7 +3,7 @@ import type { Command } from 'commander'
 import { JitsshError } from '../shared/errors.js'
 import type { ClientContext } from '../client/context.js'
 import { readConfig, updateConfig } from '../client/files/config-store.js'
-import { deleteSession, loadSession } from '../client/auth/credentials.js'
+import { deleteSession, loadSession, readAccessToken } from '../client/auth/credentials.js'
 import { removeHostCa } from '../client/files/known-hosts.js'
 import { removeServerCertificates } from '../client/files/cert-store.js'
 import { revokeToken } from '../client/auth/oauth.js'
@@ -43,10 +43,13 @@ export async function logoutCommand(ctx: ClientContext, options: LogoutOptions):
     const discovery = rememberedDiscovery(config, server)
     const kind = record?.credential_store
     const session = await loadSession(ctx, paths, server, kind).catch(() => null)
+    // A service account keeps no refresh token: its access token names the session to end.
+    const automationToken = record?.automation !== undefined ? (await readAccessToken(paths, server))?.access_token ?? null : null
+    const token = session?.refresh_token ?? automationToken
     let revokeError: JitsshError | null = null
-    if (session !== null && discovery !== undefined) {
+    if (token !== null && discovery !== undefined) {
       try {
-        await revokeToken(ctx, discovery, session.refresh_token)
+        await revokeToken(ctx, discovery, token)
       } catch (error) {
         revokeError = error instanceof JitsshError ? error : new JitsshError('ERR_NETWORK', String(error))
       }
@@ -60,6 +63,7 @@ export async function logoutCommand(ctx: ClientContext, options: LogoutOptions):
         delete kept.subject
         delete kept.email
         delete kept.credential_store
+        delete kept.automation
       }
     })
     if (revokeError !== null) {
@@ -69,7 +73,7 @@ export async function logoutCommand(ctx: ClientContext, options: LogoutOptions):
       })
     }
     const certs = removed.length ? ` and ${removed.length} certificate${removed.length === 1 ? '' : 's'}` : ''
-    ui.info(session === null ? `Not logged in to ${server}; removed local files${certs}.` : `Logged out of ${server}${certs ? `; removed${certs.slice(4)}` : ''}.`)
+    ui.info(token === null ? `Not logged in to ${server}; removed local files${certs}.` : `Logged out of ${server}${certs ? `; removed${certs.slice(4)}` : ''}.`)
     return 0
   } finally {
     await lock.release()

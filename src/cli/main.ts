@@ -21,6 +21,8 @@ import { registerHosts, hostsCommand, type HostsOptions } from './hosts.js'
 import { registerExplain, explainCommand, type ExplainOptions } from './explain.js'
 import { registerRequest, requestCommand, type RequestOptions } from './request.js'
 import { recordingsCommand, registerRecordings, type RecordingsOptions } from './recordings.js'
+import { registerAgent, agentCommand, type AgentCommandOptions } from './agent.js'
+import { registerServiceAccounts, serviceAccountsCommand, type ServiceAccountsOptions } from './service-accounts.js'
 
 import { VERSION } from '../shared/version.js'
 
@@ -42,6 +44,8 @@ export interface CommandRuns {
   explain: RunCommand<ExplainOptions>
   request: RunCommand<RequestOptions>
   recordings: RunCommand<RecordingsOptions>
+  agent: RunCommand<AgentCommandOptions>
+  serviceAccounts: RunCommand<ServiceAccountsOptions>
 }
 
 export const COMMANDS: CommandRuns = {
@@ -59,6 +63,8 @@ export const COMMANDS: CommandRuns = {
   explain: explainCommand,
   request: requestCommand,
   recordings: recordingsCommand,
+  agent: agentCommand,
+  serviceAccounts: serviceAccountsCommand,
 }
 
 /** `runs` replaces the real run functions (the parse tests record the options instead of running anything). */
@@ -94,6 +100,8 @@ export async function main(argv: string[], context?: ClientContext, runs: Comman
   registerExplain(program, ctx, exitCode(runs.explain))
   registerRequest(program, ctx, exitCode(runs.request))
   registerRecordings(program, ctx, exitCode(runs.recordings))
+  registerAgent(program, ctx, exitCode(runs.agent))
+  registerServiceAccounts(program, ctx, exitCode(runs.serviceAccounts))
   try {
     await program.parseAsync(argv, { from: 'user' })
     return code

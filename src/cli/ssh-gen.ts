@@ -5,6 +5,7 @@ import { parseDuration } from '../shared/duration.js'
 import { JitsshError } from '../shared/errors.js'
 import { ensureCertificate } from '../client/certificate-issue.js'
 import type { ClientContext } from '../client/context.js'
+import { readConfig } from '../client/files/config-store.js'
 import { jitsshPaths } from '../client/files/paths.js'
 import { resolveServer } from '../client/auth/tokens.js'
 import type { RunCommand } from './command.js'
@@ -37,7 +38,9 @@ export async function sshGenCommand(ctx: ClientContext, options: SshGenOptions):
   if (server === null) {
     throw new JitsshError('ERR_NOT_LOGGED_IN', 'no jitssh server configured', { hint: 'run: jitssh login --server https://access.example.com' })
   }
-  await ensureCertificate(ctx, paths, server, spec.host, { ui: createUi(ctx), login: {}, ...(ttlSeconds !== undefined ? { ttlSeconds } : {}) })
+  // A service account (jitssh login --github-actions, ...) authenticates again by itself: never a browser here.
+  const automation = (await readConfig(paths)).servers[server]?.automation !== undefined
+  await ensureCertificate(ctx, paths, server, spec.host, { ui: createUi(ctx), login: automation ? null : {}, ...(ttlSeconds !== undefined ? { ttlSeconds } : {}) })
   return 0
 }
 

@@ -5,7 +5,7 @@ import type { WhoAmI } from '../shared/protocol.js'
 import { listCertificates } from '../client/files/cert-store.js'
 import type { ClientContext } from '../client/context.js'
 import { readConfig } from '../client/files/config-store.js'
-import { loadSession } from '../client/auth/credentials.js'
+import { loadSession, readAccessToken } from '../client/auth/credentials.js'
 import { getDiscovery } from '../client/auth/discovery.js'
 import { whoAmI } from '../client/auth/login.js'
 import { jitsshPaths } from '../client/files/paths.js'
@@ -76,8 +76,11 @@ async function collectStatus(ctx: ClientContext, explicit: string | undefined): 
     })
   }
   if (server === null) return report
-  const kind = (await readConfig(paths)).servers[server]?.credential_store
-  const session = await loadSession(ctx, paths, server, kind).catch(() => null)
+  const record = (await readConfig(paths)).servers[server]
+  const stored = await loadSession(ctx, paths, server, record?.credential_store).catch(() => null)
+  // A service account has no stored session: it authenticates again whenever it needs a token.
+  const automation = record?.automation !== undefined ? await readAccessToken(paths, server) : null
+  const session = stored ?? (record?.automation !== undefined ? { session_expires_at: automation?.session_expires_at ?? new Date(0).toISOString() } : null)
   if (session === null) return report
   report.session_expires_at = session.session_expires_at
   try {

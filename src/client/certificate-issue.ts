@@ -3,7 +3,7 @@
 import { join } from 'node:path'
 import { JitsshError } from '../shared/errors.js'
 import { parseCertificate, type SshCertificate } from '../ssh/certificate.js'
-import { encodePrivateKey, formatPublicKey, generateKeyPair } from '../ssh/keys.js'
+import { encodePrivateKey, formatPublicKey, generateKeyPair, type SshKeyPair } from '../ssh/keys.js'
 import { certificateIsFresh } from './files/cert-freshness.js'
 import { writeKeyAndCertificate } from './files/cert-store.js'
 import type { ClientContext } from './context.js'
@@ -79,6 +79,12 @@ export async function ensureCertificate(ctx: ClientContext, paths: JitsshPaths, 
 
 async function signNewKey(ctx: ClientContext, discovery: Discovery, host: string, token: string, ttlSeconds: number | undefined) {
   const pair = generateKeyPair('ssh-ed25519', `jitssh:${host}`)
+  const { response, certificate } = await signKey(ctx, discovery, host, token, pair, ttlSeconds)
+  return { response, certificate, privateKey: encodePrivateKey(pair, `jitssh:${host}`) }
+}
+
+/** Has the server sign `pair`'s public key for `host`; the answer checked: a user certificate for that key. */
+export async function signKey(ctx: ClientContext, discovery: Discovery, host: string, token: string, pair: SshKeyPair, ttlSeconds?: number): Promise<{ response: { certificate: string }; certificate: SshCertificate }> {
   let response: { certificate: string }
   try {
     response = await requestJson(ctx, discovery.jitssh.sign_endpoint, {
@@ -103,10 +109,10 @@ async function signNewKey(ctx: ClientContext, discovery: Discovery, host: string
     throw new JitsshError('ERR_INVALID_CERTIFICATE', `the server's certificate for ${host} is for a different key`)
   }
   if (certificate.type !== 'user') throw new JitsshError('ERR_INVALID_CERTIFICATE', `the server sent a ${certificate.type} certificate for ${host}, not a user certificate`)
-  return { response, certificate, privateKey: encodePrivateKey(pair, `jitssh:${host}`) }
+  return { response, certificate }
 }
 
-function signedByUserCa(certificate: SshCertificate, discovery: Discovery): boolean {
+export function signedByUserCa(certificate: SshCertificate, discovery: Discovery): boolean {
   const caBase64 = discovery.jitssh.user_ca_public_key.trim().split(/\s+/)[1]
   return certificate.signatureKey.blob.toString('base64') === caBase64
 }

@@ -5,7 +5,7 @@
 // `the server sent an invalid discovery document: jitssh.user_ca_public_key: expected one OpenSSH public key line (got a number)`.
 // It never quotes the value: that is the server's text, of any size, with anything in it.
 import { JitsshError } from '../shared/errors.js'
-import { CLIENT_ID, type TokenResponse, type WhoAmI } from '../shared/protocol.js'
+import { CLIENT_ID, type ServiceTokenResponse, type TokenResponse, type WhoAmI } from '../shared/protocol.js'
 import { formatPublicKey, parsePublicKey } from '../ssh/keys.js'
 import { checkEndpoint } from './auth/server-url.js'
 
@@ -290,6 +290,29 @@ export const IDENTITY_ANSWER: Answer<WhoAmI> = {
       admin: node.child('admin').boolean(false),
     }
   },
+}
+
+/** A service account's token (token exchange, client credentials): an access token and no refresh token. */
+export const SERVICE_TOKEN_ANSWER: Answer<ServiceTokenResponse> = {
+  ...ANSWER_LIMITS.token,
+  read: (value) => {
+    const node = new AnswerNode(ANSWER_LIMITS.token, value)
+    const issued = node.child('issued_token_type')
+    return {
+      access_token: node.child('access_token').token(16 * KiB),
+      token_type: 'Bearer',
+      expires_in: node.child('expires_in').number(0, MAX_TOKEN_SECONDS, { integer: true }),
+      ...(issued.missing ? {} : { issued_token_type: issued.string({ max: MAX_URL }) }),
+      session_expires_at: node.child('session_expires_at').time(),
+    }
+  },
+}
+
+/** A CI runner's answer with a fresh ID token (GitHub Actions: `{"value": "<jwt>"}`). */
+export const ID_TOKEN_ANSWER: Answer<string> = {
+  what: 'ID token answer',
+  maxBytes: 64 * KiB,
+  read: (value) => new AnswerNode({ what: 'ID token answer' }, value).child('value').string({ max: 32 * KiB, pattern: /^[\w-]+\.[\w-]+\.[\w-]+$/, expected: 'a JWT' }),
 }
 
 /** Whatever the revocation endpoint says in a 2xx (RFC 7009: nothing) means done. */

@@ -6,9 +6,11 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { JitsshError } from '../shared/errors.js'
 import { registerAdminPageRoutes } from './admin/admin-page-routes.js'
 import { registerAdminRoutes } from './admin/admin-routes.js'
+import { registerServiceAccountRoutes } from './admin/service-account-routes.js'
 import { AuditBudget } from './audit/audit-budget.js'
 import { openAuditTrail } from './audit/audit-trail.js'
 import { UnauthenticatedCallers } from './audit/unauthenticated-callers.js'
+import { IssuerKeys, type IssuerKeysOptions } from './automation/issuer-keys.js'
 import { registerTunnelRoute } from './bastion/tunnel-route.js'
 import { TunnelSupervisor } from './bastion/tunnel-supervisor.js'
 import { registerSignRoute } from './ca/sign-route.js'
@@ -75,6 +77,10 @@ export interface ServerDeps {
   stdout?: NodeJS.WritableStream
   /** Starts the browser terminal's ssh in a PTY (default: node-pty). */
   spawnPty?: SpawnPty
+  /** How workload issuers' keys are fetched (default: the global fetch). */
+  fetch?: typeof globalThis.fetch
+  /** Timing of the workload issuers' key cache (tests shorten the refetch cooldown). */
+  issuerKeys?: Pick<IssuerKeysOptions, 'refetchCooldownMs' | 'maxAgeMs' | 'timeoutMs'>
 }
 
 export interface JitsshServer {
@@ -154,6 +160,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
     // Built just below, with ctx itself as its deps (it reads ctx.config at each use: a reload applies).
     terminals: undefined as unknown as TerminalService,
     assets: new WebAssets(),
+    issuerKeys: new IssuerKeys({ now, ...(deps.fetch ? { fetch: deps.fetch } : {}), ...deps.issuerKeys }),
   }
 
   ctx.terminals = new TerminalService(ctx, deps.spawnPty ?? spawnNodePty, (error, message) => app.log.error({ err: error }, message))
@@ -184,6 +191,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   registerSignRoute(app, ctx)
   registerTunnelRoute(app, ctx)
   registerAdminRoutes(app, ctx)
+  registerServiceAccountRoutes(app, ctx)
   registerKrlRoute(app, ctx)
   registerExplainRoutes(app, ctx)
   registerRequestRoutes(app, ctx)

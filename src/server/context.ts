@@ -1,4 +1,5 @@
 import type { AuditLog } from './audit/audit-log.js'
+import type { IssuerKeys } from './automation/issuer-keys.js'
 import type { UnauthenticatedCallers } from './audit/unauthenticated-callers.js'
 import type { TunnelSupervisor } from './bastion/tunnel-supervisor.js'
 import type { ServerKeys } from './ca/server-keys.js'
@@ -45,6 +46,8 @@ export interface ServerContext {
   terminals: TerminalService
   /** The browser bundles of the live pages (dist/web). */
   assets: WebAssets
+  /** The signing keys of the workload identity issuers that trusts name, cached by kid. */
+  issuerKeys: IssuerKeys
 }
 
 /**

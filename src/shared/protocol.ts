@@ -43,6 +43,28 @@ export interface TokenResponse {
   session_expires_at: string
 }
 
+/** RFC 8693 token exchange: the grant, and the token types a CI job's ID token may be presented as. */
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange'
+export const ID_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id_token'
+export const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt'
+export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token'
+/** RFC 7523 §2.2: `client_assertion_type` of private_key_jwt. */
+export const CLIENT_ASSERTION_JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
+
+/**
+ * What a service account gets from the token endpoint (token exchange, client credentials): a short access
+ * token and never a refresh token; it authenticates again when that ends.
+ */
+export interface ServiceTokenResponse {
+  access_token: string
+  token_type: 'Bearer'
+  expires_in: number
+  /** RFC 8693 §2.2.1 (token exchange only). */
+  issued_token_type?: string
+  /** ISO 8601: the end of the server-side session (certificates never outlive it). */
+  session_expires_at: string
+}
+
 /** OAuth error body (RFC 6749 §5.2 / RFC 8628 §3.5). */
 export interface OAuthErrorBody {
   error: string
@@ -332,4 +354,30 @@ export interface RecordingInfo {
 /** `GET /v1/admin/recordings?user=&host=&since=&until=&limit=` (admins and auditors), newest first. */
 export interface RecordingList {
   recordings: RecordingInfo[]
+}
+
+/** `GET /v1/admin/service-accounts`: the configured accounts and their state now. */
+export interface ServiceAccountList {
+  service_accounts: Array<{
+    name: string
+    /** `service:<name>`: the name in audit events, sessions and `jitssh revoke --user`. */
+    user: string
+    owner: string
+    hosts: string[]
+    principals: string[]
+    max_ttl_seconds: number
+    /** `disabled: true` in the server's config. */
+    disabled_in_config: boolean
+    /** Disabled by an admin (`jitssh service-accounts disable`), with when and by whom. */
+    disabled_by_admin: { disabled_at: string; disabled_by: string | null; reason: string | null } | null
+    trusts: Array<{ name: string; issuer: string; audience: string; allow_pull_requests: boolean }>
+    clients: Array<{ id: string; method: 'private_key_jwt' | 'client_secret' }>
+    active_sessions: number
+  }>
+}
+
+/** `POST /v1/admin/service-accounts/{disable,enable,revoke}`: `{name, reason?}`. */
+export interface ServiceAccountRequest {
+  name?: string
+  reason?: string
 }

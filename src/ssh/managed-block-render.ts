@@ -74,7 +74,7 @@ function isAbsolute(path: string, platform: Platform): boolean {
   return platform === 'win32' ? /^([A-Za-z]:[\\/]|\\\\)/.test(path) : path.startsWith('/')
 }
 
-function checkProgram(program: readonly string[], platform: Platform, what: string): void {
+export function checkProgram(program: readonly string[], platform: Platform, what: string): void {
   if (!Array.isArray(program) || program.length === 0 || program.some((arg) => typeof arg !== 'string' || arg === '')) {
     throw configError(`${what} must be a non-empty list of non-empty arguments`)
   }
@@ -97,7 +97,7 @@ function checkProgram(program: readonly string[], platform: Platform, what: stri
  * Windows backslashes turned into `/` (Win32-OpenSSH accepts both; a backslash would be an escape to
  * argv_split), double-quoted when it has spaces or quotes. `"`, `\` on POSIX and `${` are refused.
  */
-function configPathWord(path: string, platform: Platform, what: string): string {
+export function configPathWord(path: string, platform: Platform, what: string): string {
   assertNoControlCharacters(path, what)
   if (path === '') throw configError(`${what} is empty`)
   if (path.includes('"')) throw configError(`${what} ${describeForMessage(path)} contains a double quote`)
@@ -116,7 +116,7 @@ function configPathWord(path: string, platform: Platform, what: string): string 
  */
 const hostTokenFor = (platform: Platform) => (platform === 'posix' ? "'%h'" : '%h')
 
-function proxyCommand(input: ManagedBlockInput): string {
+export function proxyCommand(input: Pick<ManagedBlockInput, 'platform' | 'program' | 'server'>): string {
   const { platform } = input
   const literal = (arg: string, always = false) => escapeSshPercent(quoteArg(arg, platform, always))
   return [

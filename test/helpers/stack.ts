@@ -90,7 +90,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const sshd = await startSshd({
     trustedUserCaKeys: keys.userCaLine,
     extraConfig: ['Subsystem sftp internal-sftp', ...(options.sshdConfig ?? [])],
-    hostCertificate: (hostKeyLine) => signHostCertificate(keys, hostKeyLine),
+    hostCertificate: (hostKeyLine) => signHostCertificate(keys, hostKeyLine, options.hosts ?? []),
   })
   const target = `127.0.0.1:${sshd.port}`
   const serverOptions: TestServerOptions = {
@@ -212,8 +212,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }
 }
 
-/** A host certificate for the test sshd, signed by the server's host CA, valid for the jitssh test hosts. */
-async function signHostCertificate(keys: ServerKeys, hostKeyLine: string): Promise<string> {
+/** A host certificate for the test sshd, signed by the server's host CA, valid for the jitssh test hosts (and `hosts`). */
+async function signHostCertificate(keys: ServerKeys, hostKeyLine: string, hosts: string[]): Promise<string> {
   const now = BigInt(Math.floor(Date.now() / 1000))
   const certificate = await signCertificate(
     {
@@ -221,7 +221,7 @@ async function signHostCertificate(keys: ServerKeys, hostKeyLine: string): Promi
       publicKey: parsePublicKey(hostKeyLine),
       serial: randomBytes(8).readBigUInt64BE() || 1n,
       keyId: 'jitssh-test-sshd',
-      principals: [VM_HOST, DENIED_HOST, 'demo-host'],
+      principals: [...new Set([VM_HOST, DENIED_HOST, 'demo-host', ...hosts])],
       validAfter: now - 60n,
       validBefore: now + 24n * 3600n,
       criticalOptions: {},

@@ -48,6 +48,11 @@ const identityOf = (username: string): Identity => ({ sub: username, username, e
 function sessionRow(username: string, overrides: Partial<SessionRow> = {}): SessionRow {
   return { id: id('s'), identity: identityOf(username), auth: { time: NOW - 5, method: 'password', webSession: id('w') }, grant: 'authorization_code', createdAt: NOW, expiresAt: NOW + 3_600_000, revokedAt: null, revokedReason: null, clientIp: '127.0.0.1', userAgent: 'test', ...overrides }
 }
+/** Rows of the used-token-id table, read behind the store (the purge has no other observable effect). */
+async function usedTokenIds(store: Store): Promise<number> {
+  if (store instanceof SqliteStore) return store.db.prepare('SELECT count(*) FROM used_token_ids').pluck().get() as number
+  return Number((await (store as PostgresStore).db.rows('SELECT count(*) AS n FROM used_token_ids'))[0]!.n)
+}
 function draft(type: string, overrides: Partial<AuditDraft> = {}): AuditDraft {
   return { type, user: null, sessionId: null, host: null, outcome: 'ok', detail: {}, ...overrides }
 }
@@ -432,6 +437,21 @@ for (const backend of backends) {
       let seenLast: number | null = null
       expect(await store.throttles.reserve(keys, NOW + 100, NOW - 60_000, ([, user]) => ((seenLast = user!.lastAt), false))).toBe(false)
       expect(seenLast).toBe(Math.max(...passed.slice(1)))
+    })
+
+    it('used token ids: of concurrent claims (two instances) exactly one wins; reclaimed only once expired; purged', async () => {
+      const key = id('jti')
+      const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? store : replica).replays.claim(key, NOW + 60_000, NOW)))
+      expect(claims.filter(Boolean)).toHaveLength(1)
+      expect(await store.replays.claim(key, NOW + 120_000, NOW + 59_999)).toBe(false)
+      // Once the token it came from has expired, the id is free again (the token itself is refused as expired).
+      expect(await replica.replays.claim(key, NOW + 200_000, NOW + 60_000)).toBe(true)
+      expect(await store.replays.claim(key, NOW + 300_000, NOW + 100_000)).toBe(false)
+      const old = id('jti')
+      expect(await store.replays.claim(old, NOW - 1, NOW - 10)).toBe(true)
+      expect(await usedTokenIds(store)).toBe(2)
+      await store.purgeExpired(NOW, NOW - 60_000)
+      expect(await usedTokenIds(replica)).toBe(1)
     })
 
     it('login failures, pending upstream logins (single use) and the purge', async () => {

@@ -73,6 +73,19 @@ describe('jitssh command options', () => {
     ],
     [['recordings', 'export', 'abc_DEF-1'], { command: 'recordings', options: { action: 'export', id: 'abc_DEF-1', format: 'cast' } }],
     [['recordings', 'export', 'abc', '--format', 'text', '--server', SERVER], { command: 'recordings', options: { action: 'export', id: 'abc', format: 'text', server: SERVER } }],
+    [['login', '--github-actions', '--audience', 'https://access.example.com', '--server', SERVER], { command: 'login', options: { browser: true, githubActions: true, audience: 'https://access.example.com', server: SERVER } }],
+    [['login', '--id-token-file', '/var/run/token'], { command: 'login', options: { browser: true, idTokenFile: '/var/run/token' } }],
+    [['login', '--client-id', 'ci-key', '--client-key', 'key.pem'], { command: 'login', options: { browser: true, clientId: 'ci-key', clientKey: 'key.pem' } }],
+    [['login', '--client-id', 'ci-secret', '--client-secret-file', 'secret'], { command: 'login', options: { browser: true, clientId: 'ci-secret', clientSecretFile: 'secret' } }],
+    [['agent', '--out', 'certs'], { command: 'agent', options: { out: 'certs' } }],
+    [
+      ['agent', '--out', 'certs', '--hostname', 'a.example.com', '--hostname', 'b.example.com', '--oneshot', '--ssh-config', '--server', SERVER],
+      { command: 'agent', options: { out: 'certs', hostname: ['a.example.com', 'b.example.com'], oneshot: true, sshConfig: true, server: SERVER } },
+    ],
+    [['service-accounts', 'ls', '--json'], { command: 'serviceAccounts', options: { action: 'ls', json: true } }],
+    [['service-accounts', 'disable', 'deploy-bot', '--reason', 'leaked'], { command: 'serviceAccounts', options: { action: 'disable', name: 'deploy-bot', reason: 'leaked' } }],
+    [['service-accounts', 'enable', 'deploy-bot', '--server', SERVER], { command: 'serviceAccounts', options: { action: 'enable', name: 'deploy-bot', server: SERVER } }],
+    [['service-accounts', 'revoke', 'deploy-bot', '--json'], { command: 'serviceAccounts', options: { action: 'revoke', name: 'deploy-bot', json: true } }],
   ])('jitssh %j', async (argv, expected) => {
     expect(await parsedOptions(...argv)).toEqual(expected)
   })
@@ -107,6 +120,9 @@ describe('usage errors: exit 2, the problem on stderr, nothing run', () => {
     [['user', 'enable', 'alice', '--reason', 'x'], /^jitssh: unknown option '--reason'\n/],
     [['recordings', 'export'], /^jitssh: missing required argument 'id'\n$/],
     [['recordings', 'ls', '--format', 'text'], /^jitssh: unknown option '--format'\n/],
+    [['service-accounts', 'disable'], /^jitssh: missing required argument 'name'\n$/],
+    [['service-accounts', 'enable', 'deploy-bot', '--reason', 'x'], /^jitssh: unknown option '--reason'\n/],
+    [['agent', '--hostname'], /^jitssh: option '--hostname <host>' argument missing\n$/],
   ])('jitssh %j', async (argv, stderr) => {
     const r = await parse(argv)
     expect(r.code).toBe(2)

@@ -1,7 +1,7 @@
 // The admin API's answers (`/v1/admin/...`), checked before any table is drawn or count is printed: every
 // field a command shows or counts (src/client/server-answers.ts has the rules). What the server sent is then
 // returned as it is: `--json` prints it whole.
-import type { AuditPage, DisabledUserList, RecordingInfo, RecordingList, RevokeResult, SessionList, UserAccessResult } from '../../shared/protocol.js'
+import type { AuditPage, DisabledUserList, RecordingInfo, RecordingList, RevokeResult, ServiceAccountList, SessionList, UserAccessResult } from '../../shared/protocol.js'
 import { ANSWER_LIMITS, AnswerNode, MAX_ID, MAX_TEXT, checkedAnswer } from '../server-answers.js'
 
 /** More rows than any one answer of the server has (it lists at most 10,000 sessions, 1,000 events a page). */
@@ -79,4 +79,22 @@ export const RECORDING_ANSWER = checkedAnswer<RecordingInfo>(ANSWER_LIMITS.admin
 
 export const RECORDING_LIST_ANSWER = checkedAnswer<RecordingList>(ANSWER_LIMITS.sessionList, (node) => {
   for (const recording of node.child('recordings').list(MAX_ROWS)) checkRecording(recording)
+})
+
+export const SERVICE_ACCOUNT_LIST_ANSWER = checkedAnswer<ServiceAccountList>(ANSWER_LIMITS.admin, (node) => {
+  for (const account of node.child('service_accounts').list(MAX_ROWS)) {
+    for (const key of ['name', 'user', 'owner']) account.child(key).string({ max: MAX_TEXT })
+    for (const key of ['hosts', 'principals']) for (const item of account.child(key).list(1000)) item.string({ max: MAX_TEXT })
+    account.child('max_ttl_seconds').number(0, MAX_COUNT, { integer: true })
+    account.child('disabled_in_config').boolean()
+    const byAdmin = account.child('disabled_by_admin')
+    if (!byAdmin.missing) {
+      byAdmin.child('disabled_at').time()
+      byAdmin.child('disabled_by').nullableString()
+      byAdmin.child('reason').nullableString()
+    }
+    for (const trust of account.child('trusts').list(1000)) trust.child('name').string({ max: MAX_TEXT })
+    for (const client of account.child('clients').list(1000)) client.child('id').string({ max: MAX_TEXT })
+    account.child('active_sessions').number(0, MAX_COUNT, { integer: true })
+  }
 })

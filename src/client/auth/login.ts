@@ -61,6 +61,8 @@ export async function performLogin(ctx: ClientContext, paths: JitsshPaths, serve
       ...config.servers[server],
       ...(identity ? { subject: identity.sub, email: identity.email } : {}),
     }
+    // A person now: no service account login here any more.
+    delete config.servers[server].automation
   })
   // A certificate belongs to the session that issued it: a new session (perhaps another person, perhaps after
   // a revocation that put the old certificates on the KRL) never presents one of before.

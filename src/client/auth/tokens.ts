@@ -7,7 +7,7 @@
 // withAccessToken is the one place a call is retried with a fresh token after the server refused one.
 import { join } from 'node:path'
 import { JitsshError } from '../../shared/errors.js'
-import type { TokenResponse } from '../../shared/protocol.js'
+import type { ServiceTokenResponse, TokenResponse } from '../../shared/protocol.js'
 import type { ClientContext } from '../context.js'
 import { readConfig, updateConfig } from '../files/config-store.js'
 import { deleteSession, loadSession, readAccessToken, saveSession, writeAccessToken } from './credentials.js'
@@ -18,6 +18,7 @@ import { acquireLock, type HeldLock } from '../files/lock.js'
 import { HttpStatusError } from '../http.js'
 // Types only: login.ts keeps its tokens through storeTokens here, so this module must not load it.
 import type { LoginUi } from './login.js'
+import { authenticateAutomation, describeAutomation, type AutomationLogin } from './automation.js'
 import { isSessionGone, refreshTokens } from './oauth.js'
 import type { JitsshPaths } from '../files/paths.js'
 import { serverId } from './server-url.js'
@@ -63,6 +64,9 @@ export async function getAccessToken(ctx: ClientContext, paths: JitsshPaths, ser
     if (fresh !== null) return fresh
     const warn = options.warn ?? options.login?.ui.warn ?? (() => undefined)
     const config = await readConfig(paths)
+    const automation = config.servers[server]?.automation
+    // A service account: authenticate again, never a browser (there is nobody to use it).
+    if (automation !== undefined) return await renewAutomation(ctx, paths, server, automation)
     const kind = config.servers[server]?.credential_store
     const session = await loadSession(ctx, paths, server, kind)
     if (session === null) {
@@ -91,6 +95,28 @@ export async function getAccessToken(ctx: ClientContext, paths: JitsshPaths, ser
   } finally {
     await lock.release()
   }
+}
+
+/** A new access token of the service account, or one line saying why there is none (ERR_NOT_LOGGED_IN). */
+async function renewAutomation(ctx: ClientContext, paths: JitsshPaths, server: string, login: AutomationLogin): Promise<string> {
+  try {
+    const tokens = await authenticateAutomation(ctx, await getDiscovery(ctx, paths, server), login)
+    await storeAutomationToken(ctx, paths, server, tokens)
+    return tokens.access_token
+  } catch (error) {
+    if (error instanceof JitsshError && error.code === 'ERR_INTERRUPTED') throw error
+    const why = error instanceof Error ? error.message : String(error)
+    throw new JitsshError('ERR_NOT_LOGGED_IN', `cannot renew the login at ${server} with ${describeAutomation(login)}: ${why}`, { cause: error })
+  }
+}
+
+/** A service account's access token, in the same cache as a person's (it has no refresh token to keep). */
+export async function storeAutomationToken(ctx: ClientContext, paths: JitsshPaths, server: string, tokens: ServiceTokenResponse): Promise<void> {
+  await writeAccessToken(paths, server, {
+    access_token: tokens.access_token,
+    expires_at: ctx.now() + Math.max(0, Number(tokens.expires_in) || 0) * 1000,
+    session_expires_at: tokens.session_expires_at,
+  })
 }
 
 /** The server to use: --server, else the remembered default. */

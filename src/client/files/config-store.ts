@@ -1,6 +1,7 @@
 // ~/.jitssh/config.json: the default server and what we remember per server (discovery, which credential
 // store holds its refresh token, who is logged in).
 import type { Discovery } from '../server-answers.js'
+import type { AutomationLogin } from '../auth/automation.js'
 import { ensurePrivateDir, readJsonOrNull, writeFileAtomic } from './atomic-files.js'
 import type { JitsshPaths } from './paths.js'
 
@@ -13,6 +14,8 @@ export interface ServerRecord {
   /** The subject (user) last logged in at this server. */
   subject?: string
   email?: string
+  /** Logged in without a person (a service account): how to authenticate again; no refresh token is kept. */
+  automation?: AutomationLogin
 }
 
 export interface ClientConfig {

@@ -11,6 +11,8 @@ export type AuditType =
   | 'token.refresh_reuse'
   | 'token.code_reuse'
   | 'token.denied'
+  | 'token_exchange.refused'
+  | 'client_credentials.refused'
   | 'device.decision'
   | 'cert.sign'
   | 'tunnel.open'
@@ -20,6 +22,8 @@ export type AuditType =
   | 'admin.revoke'
   | 'admin.user.disable'
   | 'admin.user.enable'
+  | 'admin.service_account.disable'
+  | 'admin.service_account.enable'
   | 'host_cert.sign'
   | 'config.reload'
   /** An access request's transitions: created, reviewed, approved, denied, expired, cancelled, activated, ended, revoked, break_glass. */

@@ -9,6 +9,7 @@ import { authenticateBearer, type Authenticated } from '../http/bearer-auth.js'
 import { requestedHost } from '../http/request-fields.js'
 import { policyDetail } from '../policy/access.js'
 import { openHostAccess } from './access-check.js'
+import { authenticatedBy } from '../identity/service-accounts.js'
 import { bridgeWebSocketToTcp } from './tcp-bridge.js'
 
 interface PreparedTunnel {
@@ -76,7 +77,7 @@ export function registerTunnelRoute(app: FastifyInstance, ctx: TunnelRouteDeps):
         await ctx.audit.record({
           type: 'access.denied', outcome: error.code === 'ERR_TARGET_UNREACHABLE' ? 'error' : 'denied',
           user: auth?.session.identity.email ?? null, sessionId: auth?.session.id ?? null, host,
-          detail: { action: 'tunnel', code: error.code, reason: error.message, ip: request.ip, ...policyDetail(error) },
+          detail: { action: 'tunnel', code: error.code, reason: error.message, ip: request.ip, ...policyDetail(error), ...authenticatedBy(auth?.session.auth ?? null) },
         })
       }
       throw error
@@ -99,7 +100,7 @@ export function registerTunnelRoute(app: FastifyInstance, ctx: TunnelRouteDeps):
     const recorded = await ctx.audit
       .record({
         type: 'tunnel.open', outcome: 'ok', user, sessionId: auth.session.id, host,
-        detail: { target: `${target.host}:${target.port}`, ip: request.ip, connect_ms: Date.now() - tunnel.startedAt, ...(grantId ? { grant: grantId } : {}) },
+        detail: { target: `${target.host}:${target.port}`, ip: request.ip, connect_ms: Date.now() - tunnel.startedAt, ...(grantId ? { grant: grantId } : {}), ...authenticatedBy(auth.session.auth) },
       })
       .then(() => true, (error: unknown) => (request.log.error({ err: error }, 'audit write failed for tunnel.open'), false))
     ws.off('message', hold)

@@ -4,6 +4,7 @@ import { fingerprint, type SshPublicKey } from '../../ssh/keys.js'
 import type { ServerContext } from '../context.js'
 import type { AccessGrant } from '../policy/policy.js'
 import type { CertificateRow, SessionRow } from '../store/store.js'
+import { authenticatedBy } from '../identity/service-accounts.js'
 import { signPlan } from './certificate-plan.js'
 import { planUserCertificate, type CertificatePurpose } from './user-certificate.js'
 
@@ -73,6 +74,7 @@ export async function issueUserCertificate(deps: IssueCertificateDeps, request: 
       serial: row.serial, key_id: row.keyId, principals: row.principals, fingerprint: row.fingerprint, rule: grant.rule,
       valid_after: row.validAfter, valid_before: row.validBefore, extensions: certificate.extensions,
       critical_options: certificate.criticalOptions, ...purposeDetail(purpose), ip: request.ip, ...(grant.grantId ? { grant: grant.grantId } : {}),
+      ...authenticatedBy(session.auth),
     },
   })
   return { certificate, row }

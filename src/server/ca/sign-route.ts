@@ -4,6 +4,7 @@ import type { SignRequest, SignResponse } from '../../shared/protocol.js'
 import type { ServerContext } from '../context.js'
 import { authenticateBearer, type Authenticated } from '../http/bearer-auth.js'
 import { requestedHost, requestedObject, requestedPublicKey, requestedTtl } from '../http/request-fields.js'
+import { authenticatedBy } from '../identity/service-accounts.js'
 import { policyDetail, requireGrant } from '../policy/access.js'
 import { issueUserCertificate } from './issue-certificate.js'
 
@@ -48,7 +49,7 @@ export function registerSignRoute(app: FastifyInstance, deps: SignRouteDeps): vo
         const raw = (request.body as { hostname?: unknown } | undefined)?.hostname
         await deps.audit.record({
           type: 'access.denied', outcome: 'denied', user: auth?.session.identity.email ?? null, sessionId: auth?.session.id ?? null, host,
-          detail: { action: 'sign', code: error.code, reason: error.message, ip: request.ip, ...policyDetail(error), ...(host === null && typeof raw === 'string' ? { requested_host: raw.slice(0, 300) } : {}) },
+          detail: { action: 'sign', code: error.code, reason: error.message, ip: request.ip, ...policyDetail(error), ...authenticatedBy(auth?.session.auth ?? null), ...(host === null && typeof raw === 'string' ? { requested_host: raw.slice(0, 300) } : {}) },
         })
       }
       throw error

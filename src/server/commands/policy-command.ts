@@ -7,6 +7,7 @@ import type { ServerConfig } from '../config/types.js'
 import { requestedHost } from '../http/request-fields.js'
 import type { Identity } from '../identity/identity.js'
 import { findLocalUser, identityOfLocalUser } from '../identity/local-users.js'
+import { findServiceAccount, identityOfServiceAccount } from '../identity/service-accounts.js'
 import { decideAccess, type AccessDecision } from '../policy/policy.js'
 import { isUnixAccountName } from '../policy/principals.js'
 import { action, configCommand, type CliRun, type CommandRun, type ServerCliIo } from './io.js'
@@ -28,7 +29,7 @@ export interface PolicyTestOptions {
 export function registerPolicy(program: Command, cli: CliRun, run: CommandRun<PolicyTestOptions> = policyTestCommand): void {
   const policy = program.command('policy').description('policy tools')
   configCommand(policy, 'test', 'say what the policy answers for a person, a host and circumstances, and what every rule says (exit 0 allowed, 1 denied)')
-    .requiredOption('--user <user>', 'a local username, or an email (then give --groups for people from the identity provider)')
+    .requiredOption('--user <user>', 'a local username, an email (then give --groups for people from the identity provider), or service:NAME')
     .requiredOption('--host <host>', 'the host name')
     .option('--login <name>', 'the account asked for (default: any the rule grants)')
     .option('--ip <address>', 'the client address the server would see (for source_networks)')
@@ -46,6 +47,11 @@ const list = (text: string | undefined): string[] => (text ?? '').split(',').map
 /** The person as the config knows them (a local user), or as the options describe them. */
 function personOf(config: ServerConfig, options: PolicyTestOptions): Identity {
   const name = options.user.trim().toLowerCase()
+  if (name.startsWith('service:')) {
+    const account = findServiceAccount(config, name.slice('service:'.length))
+    if (!account) throw new JitsshError('ERR_USAGE', `--user: no service account named ${name.slice(8)} in the config`)
+    return identityOfServiceAccount(account)
+  }
   const users = config.identity.local
   const local = users ? (findLocalUser(users, name) ?? users.users.find((user) => user.email === name)) : undefined
   if (local) return options.groups === undefined ? identityOfLocalUser(local) : { ...identityOfLocalUser(local), groups: list(options.groups) }

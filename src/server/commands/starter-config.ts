@@ -104,6 +104,38 @@ policy:
   #   hosts: ["*.prod.example.com"]
   #   record_input: false  # browser terminals record output and resizes; true adds keystrokes (sudo passwords too)
 
+# Service accounts: CI jobs and long-running tools, without a person. Identity key service:<name>; a policy
+# rule reaches one only through service_accounts, and its own hosts, principals and max_ttl cap what any rule
+# grants. They get short access tokens (never a refresh token) at the token endpoint, from:
+#  - trusts: a CI provider's OIDC ID token exchanged by RFC 8693 (jitssh login --github-actions). Conditions
+#    are on immutable claims (repository_id, repository_owner_id, ref, environment, job_workflow_ref), never
+#    the name-based sub: names can be registered again. Pull-request runs count only with allow_pull_requests.
+#  - clients: client credentials, with a public key (private_key_jwt, RFC 7523) or a secret_hash from
+#    jitssh-server hash-password (jitssh login --client-id X --client-key key.pem | --client-secret-file F).
+# service_accounts:
+#   - name: deploy-bot
+#     owner: platform-team@example.com
+#     hosts: ["*.prod.example.com"]
+#     principals: [deploy]
+#     max_ttl: 15m
+#     trusts:
+#       - name: github-deploy
+#         issuer: https://token.actions.githubusercontent.com
+#         audience: https://access.example.com
+#         claims:
+#           repository_id: "123456789"
+#           repository_owner_id: "987654"
+#           ref: refs/heads/main
+#           environment: production
+#     clients:
+#       - id: deploy-bot-jenkins
+#         public_key_file: clients/deploy-bot-jenkins.pub.pem
+# and a rule for it in policy:
+#   - name: deploys
+#     service_accounts: [deploy-bot]
+#     hosts: ["*.prod.example.com"]
+#     principals: [deploy]
+
 # Hosts the bastion may connect to: name -> address. Nothing else is ever reached.
 targets: {}
 #   vm.example.com: 10.0.0.5:22

@@ -9,14 +9,15 @@ import { parseConnections } from './parse-connections.js'
 import { parseMetrics } from './parse-metrics.js'
 import { parseNotifications } from './parse-notifications.js'
 import { parsePolicyRule } from './parse-policy.js'
+import { parseServiceAccounts } from './parse-service-accounts.js'
 import { parseForbiddenPrincipals, parseIdentity, parseMemberList, parseSourceAddress, parseTargets } from './parse-sections.js'
 import { parseStorage } from './parse-storage.js'
 import type { ServerConfig } from './types.js'
 
 const TOP_LEVEL_KEYS = [
   'public_url', 'listen', 'tls', 'behind_tls_proxy', 'trusted_proxies', 'storage', 'keys_dir', 'identity', 'sessions',
-  'oauth', 'certificates', 'policy', 'targets', 'admins', 'auditors', 'recordings', 'rate_limits', 'bastion', 'metrics', 'audit',
-  'connections', 'notifications', 'log_level',
+  'oauth', 'certificates', 'policy', 'service_accounts', 'targets', 'admins', 'auditors', 'recordings', 'rate_limits', 'bastion', 'metrics',
+  'audit', 'connections', 'notifications', 'log_level',
 ] as const
 
 /** Reads and validates a YAML config file. Errors name the file, the key path and what is wrong. */
@@ -71,8 +72,10 @@ function parseRoot(root: ConfigNode, baseDir: string): ServerConfig {
   const bastion = root.child('bastion').onlyKeys(['connect_timeout', 'keepalive'])
 
   const defaultTtlMs = certs.child('default_ttl').duration(3_600_000, { min: 60_000, max: 7 * 86_400_000 })
+  const serviceAccounts = parseServiceAccounts(root.child('service_accounts'), baseDir)
+  const accountNames = new Set(serviceAccounts.map((account) => account.name))
   const policyNode = root.child('policy')
-  const policy = policyNode.list().map((rule, index) => parsePolicyRule(rule, index, defaultTtlMs))
+  const policy = policyNode.list().map((rule, index) => parsePolicyRule(rule, index, defaultTtlMs, accountNames))
   // Access requests name their rule: two rules of one name would make a grant ambiguous.
   policy.forEach((rule, index) => {
     const other = policy.findIndex((candidate) => candidate.name === rule.name)
@@ -110,6 +113,7 @@ function parseRoot(root: ConfigNode, baseDir: string): ServerConfig {
       forbiddenPrincipals: parseForbiddenPrincipals(certs.child('forbidden_principals')),
     },
     policy,
+    serviceAccounts,
     targets,
     admins: parseMemberList(root.child('admins')),
     auditors: parseMemberList(root.child('auditors')),

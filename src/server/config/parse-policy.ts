@@ -10,8 +10,8 @@ const WEEK = [0, 1, 2, 3, 4, 5, 6]
  * One `policy:` entry. Allow rules (the default) need principals; deny rules match who and which hosts (and
  * their conditions) and refuse, whatever the allow rules say.
  */
-export function parsePolicyRule(node: ConfigNode, index: number, defaultTtlMs: number): PolicyRule {
-  node.onlyKeys(['name', 'effect', 'users', 'groups', 'email_domains', 'hosts', 'principals', 'max_ttl', 'extensions', 'source_address', 'when', 'request', 'record_input'])
+export function parsePolicyRule(node: ConfigNode, index: number, defaultTtlMs: number, serviceAccounts: ReadonlySet<string> = new Set()): PolicyRule {
+  node.onlyKeys(['name', 'effect', 'users', 'groups', 'email_domains', 'service_accounts', 'hosts', 'principals', 'max_ttl', 'extensions', 'source_address', 'when', 'request', 'record_input'])
   const effectNode = node.child('effect')
   const effectText = effectNode.string('allow')
   if (effectText !== 'allow' && effectText !== 'deny') return effectNode.fail('expected allow or deny')
@@ -19,7 +19,12 @@ export function parsePolicyRule(node: ConfigNode, index: number, defaultTtlMs: n
   const users = node.child('users').stringList()
   const groups = node.child('groups').stringList()
   const emailDomains = node.child('email_domains').stringList().map((domain) => domain.toLowerCase().replace(/^@/, ''))
-  if (users.length + groups.length + emailDomains.length === 0) node.fail('needs at least one of users, groups or email_domains')
+  const accountsNode = node.child('service_accounts')
+  const accounts = accountsNode.stringList()
+  accounts.forEach((name, i) => {
+    if (!serviceAccounts.has(name)) accountsNode.list()[i]!.fail(`no service account named "${name}" (see service_accounts)`)
+  })
+  if (users.length + groups.length + emailDomains.length + accounts.length === 0) node.fail('needs at least one of users, groups, email_domains or service_accounts')
   const hosts = node.child('hosts').list().map((host) => hostName(host, true))
   if (hosts.length === 0) node.child('hosts').fail('list at least one host name or pattern')
   const principalNodes = node.child('principals').list()
@@ -49,6 +54,7 @@ export function parsePolicyRule(node: ConfigNode, index: number, defaultTtlMs: n
     users: users.map((user) => user.toLowerCase()),
     groups,
     emailDomains,
+    serviceAccounts: [...new Set(accounts)],
     hosts,
     principals,
     maxTtlMs: node.child('max_ttl').duration(defaultTtlMs, { min: 60_000, max: 7 * 86_400_000 }),

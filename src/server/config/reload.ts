@@ -3,7 +3,7 @@ import { loadConfig } from './load-config.js'
 import type { ServerConfig } from './types.js'
 
 /**
- * What a reload can change while the server runs: read at each use (policy, targets, admins, local users,
+ * What a reload can change while the server runs: read at each use (policy, service accounts, targets, admins, local users,
  * certificates, oauth lifetimes, the bastion's timeouts, log level). Everything else is set up once at
  * start (listener, TLS, storage, keys, the identity provider, session lifetimes, rate limits, metrics, audit
  * checkpoint sinks, connection limits, webhooks):
@@ -41,7 +41,7 @@ export function reloadConfig(running: ServerConfig): ReloadOutcome {
   if (fixed.length > 0) {
     return { ok: false, error: `${running.source}: ${fixed.join(', ')} change only with a restart; the running configuration stays (restart to apply them)` }
   }
-  const changed = (['policy', 'targets', 'admins', 'identity', 'certificates', 'oauth', 'bastion', 'logLevel'] as const)
+  const changed = (['policy', 'serviceAccounts', 'targets', 'admins', 'identity', 'certificates', 'oauth', 'bastion', 'logLevel'] as const)
     .filter((key) => JSON.stringify(running[key], mapReplacer) !== JSON.stringify(next[key], mapReplacer))
   return { ok: true, config: next, changed }
 }

@@ -73,7 +73,7 @@ export interface TimeWindow {
   text: string
 }
 
-/** One policy rule: who (users / groups / email domains) → which hosts → which principals, how long. */
+/** One policy rule: who (users / groups / email domains / service accounts) → which hosts → which principals, how long. */
 export interface PolicyRule {
   name: string
   /** allow (the default) grants; deny refuses whoever and whatever it matches, whatever the allow rules say. */
@@ -82,6 +82,8 @@ export interface PolicyRule {
   users: string[]
   groups: string[]
   emailDomains: string[]
+  /** Names of `service_accounts` entries. Only these lists match a service account; they never match a person. */
+  serviceAccounts: string[]
   /** Lower-case host names or ssh-style patterns (`*.prod.example.com`). */
   hosts: string[]
   /** Literal unix account names or templates: `{email_local}`, `{username}`. */
@@ -138,6 +140,52 @@ export interface WebhookConfig {
   events: string[]
   timeoutMs: number
   maxQueue: number
+}
+
+/**
+ * Workload identity federation (RFC 8693 token exchange): an ID token of a CI provider's issuer, for this
+ * audience, whose claims hold every condition, stands for the service account. Conditions are on immutable
+ * claims (`repository_id`, not the name-based `sub` or `repository`: names can be registered again).
+ */
+export interface WorkloadTrust {
+  /** Unique among all trusts; audited, and kept in the session so a changed trust ends what it allowed. */
+  name: string
+  /** Compared exactly with the token's `iss`. */
+  issuer: string
+  /** One of the token's `aud` values must be exactly this. */
+  audience: string
+  /** Where the issuer's keys are; undefined: `jwks_uri` of `<issuer>/.well-known/openid-configuration`. */
+  jwksUri: string | undefined
+  /** Claim name → the values it may have (strings; a number claim is compared as its decimal text). */
+  claims: Record<string, string[]>
+  /** Tokens of pull-request runs (`refs/pull/...`, `pull_request*` events) stand for the account only with this. */
+  allowPullRequests: boolean
+}
+
+/** A client of the client-credentials grant (RFC 6749 §4.4): a key for `private_key_jwt` (RFC 7523), or a secret. */
+export type ServiceClient =
+  | { id: string; method: 'private_key_jwt'; /** PEM (SPKI): Ed25519, ECDSA P-256/P-384 or RSA of 2048 bits or more. */ publicKey: string }
+  | { id: string; method: 'client_secret'; /** scrypt, as `jitssh-server hash-password` prints it. */ secretHash: string }
+
+/**
+ * A non-person identity for CI jobs and long-running tools (`service_accounts:`). Its identity key is
+ * `service:<name>`; policy rules name it in `service_accounts`, and its own hosts, principals and max_ttl cap
+ * whatever a rule grants. It gets short access tokens (never a refresh token) from its trusts or clients.
+ */
+export interface ServiceAccount {
+  name: string
+  /** Who answers for it (a person or a team), for listings and the audit trail. */
+  owner: string
+  /** Host names or patterns it may ever reach (a rule must grant them too). */
+  hosts: string[]
+  /** Unix accounts it may ever log in as (a rule must grant them too). */
+  principals: string[]
+  /** Its certificates' longest lifetime (a rule's max_ttl may be shorter). */
+  maxTtlMs: number
+  /** Set in the config: no token, signature or tunnel (an admin can also disable it at run time). */
+  disabled: boolean
+  trusts: WorkloadTrust[]
+  clients: ServiceClient[]
 }
 
 export interface TargetAddress {
@@ -245,6 +293,7 @@ export interface ServerConfig {
     forbiddenPrincipals: string[]
   }
   policy: PolicyRule[]
+  serviceAccounts: ServiceAccount[]
   /** Lower-case host name → address the bastion connects to. */
   targets: Map<string, TargetAddress>
   admins: MemberList

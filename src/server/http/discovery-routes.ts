@@ -7,7 +7,7 @@ import { authenticateBearer } from './bearer-auth.js'
 
 export type DiscoveryDeps = Uses<'accessTokens' | 'config' | 'keys' | 'publicUrl' | 'sessions', 'ping'>
 
-export function discoveryDocument(ctx: DiscoveryDeps): DiscoveryDocument & { authorization_response_iss_parameter_supported: boolean; revocation_endpoint_auth_methods_supported: string[] } {
+export function discoveryDocument(ctx: DiscoveryDeps): DiscoveryDocument & { authorization_response_iss_parameter_supported: boolean; revocation_endpoint_auth_methods_supported: string[]; token_endpoint_auth_signing_alg_values_supported: string[] } {
   const base = ctx.publicUrl()
   return {
     issuer: base,
@@ -20,7 +20,9 @@ export function discoveryDocument(ctx: DiscoveryDeps): DiscoveryDocument & { aut
     response_types_supported: ['code'],
     grant_types_supported: GRANT_TYPES,
     code_challenge_methods_supported: ['S256'],
-    token_endpoint_auth_methods_supported: ['none'],
+    // none: the CLI (jitssh-cli); the rest: service account clients of the client-credentials grant.
+    token_endpoint_auth_methods_supported: ['none', 'private_key_jwt', 'client_secret_basic', 'client_secret_post'],
+    token_endpoint_auth_signing_alg_values_supported: ['EdDSA', 'ES256', 'ES384', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'],
     revocation_endpoint_auth_methods_supported: ['none'],
     authorization_response_iss_parameter_supported: true,
     jitssh: {

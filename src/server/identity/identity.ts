@@ -8,17 +8,27 @@ import type { MemberList } from '../config/types.js'
 export interface Identity {
   /**
    * The stable key: the local username for local users (unique in the config), `oidc:<issuer>#<sub>` for an
-   * OpenID Connect user (the provider's subject, which it never reassigns). Never an email or a display name.
+   * OpenID Connect user (the provider's subject, which it never reassigns), `service:<name>` for a service
+   * account. Never an email or a display name.
    */
   sub: string
   /** Login name, used for the `{username}` principal template. */
   username: string
-  /** Lower-case email, verified: the name in audit events, key ids and policy denials. */
+  /** Lower-case email, verified: the name in audit events, key ids and policy denials (`service:<name>` for a service account). */
   email: string
   name: string | undefined
   groups: string[]
   /** OIDC: the username came from the configured `username_claim` (the operator trusts it for `users:` lists). */
   usernameClaimed?: boolean
+  /** A service account: what it may ever reach, as the running config says now (caps every policy grant). */
+  service?: ServiceScope
+}
+
+/** A service account's own limits: a grant is the intersection of these and the policy rule's. */
+export interface ServiceScope {
+  hosts: string[]
+  principals: string[]
+  maxTtlMs: number
 }
 
 /**
@@ -26,6 +36,7 @@ export interface Identity {
  * where it is stable: a local user's, or an OIDC claim the config opted into.
  */
 export function policyNames(identity: Identity): string[] {
+  if (identity.service !== undefined) return []
   const names = [identity.email, identity.sub]
   if (isLocalSubject(identity.sub) || identity.usernameClaimed === true) names.push(identity.username)
   return names
@@ -33,6 +44,8 @@ export function policyNames(identity: Identity): string[] {
 
 /** The names `admins.users` matches: never a provider's username claim, only stable keys and the verified email. */
 export function adminNames(identity: Identity): string[] {
+  // A CI job's token never reaches the admin API, whatever admins.users says.
+  if (identity.service !== undefined || isServiceSubject(identity.sub)) return []
   const names = [identity.email, identity.sub]
   if (isLocalSubject(identity.sub)) names.push(identity.username)
   return names
@@ -51,7 +64,7 @@ export function isMember(list: MemberList | undefined, identity: Identity): bool
 export interface AuthContext {
   /** Unix ms of the authentication itself: our password form, or the provider's `auth_time`. */
   time: number
-  method: 'password' | 'oidc'
+  method: 'password' | 'oidc' | 'workload' | 'client_credentials'
   /** OIDC: what the provider reported (`amr`, `acr`), for policies that require them. */
   amr?: string[]
   acr?: string
@@ -59,6 +72,11 @@ export interface AuthContext {
   upstreamId?: string
   /** The browser session (id hash) that signed in or approved: it ends with the CLI session. */
   webSession?: string
+  /**
+   * A service account: the trust (workload identity) or client (client credentials) that authenticated it, and
+   * a digest of that credential's configuration then. Every use checks it is still configured, unchanged.
+   */
+  credential?: { kind: 'trust' | 'client'; name: string; digest: string }
 }
 
 /** The stable key of an OpenID Connect subject. */
@@ -67,5 +85,14 @@ export function oidcSubject(issuer: string, sub: string): string {
 }
 
 export function isLocalSubject(sub: string): boolean {
-  return !sub.startsWith('oidc:')
+  return !sub.startsWith('oidc:') && !isServiceSubject(sub)
+}
+
+/** The stable key of a service account (never a local username: those have no colon). */
+export function serviceSubject(name: string): string {
+  return `service:${name}`
+}
+
+export function isServiceSubject(sub: string): boolean {
+  return sub.startsWith('service:')
 }

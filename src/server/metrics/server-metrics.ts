@@ -43,7 +43,7 @@ class Counter {
 }
 
 const each = (name: string, values: readonly string[]): Array<Record<string, string>> => values.map((value) => ({ [name]: value }))
-const GRANT_TYPES = ['authorization_code', 'device_code', 'refresh_token'] as const
+const GRANT_TYPES = ['authorization_code', 'device_code', 'refresh_token', 'token_exchange', 'client_credentials'] as const
 /** Routes a caller reaches before authenticating, as the `route` label of the unauthenticated counters. */
 export const UNAUTHENTICATED_ROUTES = ['sign', 'tunnel', 'token', 'login'] as const
 /** The `route` label of a path that has a per-IP rate limit. */
@@ -144,6 +144,10 @@ export class ServerMetrics {
         return this.tokenGrants.inc({ grant_type: 'refresh_token', outcome: 'denied' })
       case 'token.code_reuse':
         return this.tokenGrants.inc({ grant_type: 'authorization_code', outcome: 'denied' })
+      case 'token_exchange.refused':
+        return this.tokenGrants.inc({ grant_type: 'token_exchange', outcome: 'denied' })
+      case 'client_credentials.refused':
+        return this.tokenGrants.inc({ grant_type: 'client_credentials', outcome: 'denied' })
       case 'session.revoke':
         return this.revocations.inc({ cause: revocationCause(record) })
       default:

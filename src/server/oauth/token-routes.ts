@@ -1,15 +1,17 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { isJitsshError, type ErrorCode } from '../../shared/errors.js'
-import { CLIENT_ID, type TokenResponse } from '../../shared/protocol.js'
+import { CLIENT_ID, TOKEN_EXCHANGE_GRANT, type ServiceTokenResponse, type TokenResponse } from '../../shared/protocol.js'
 import type { Uses } from '../context.js'
 import { OAuthError } from '../http/errors.js'
 import { exchangeAuthorizationCode, type TokenParams } from './grant-authorization-code.js'
+import { grantClientCredentials } from './grant-client-credentials.js'
+import { exchangeWorkloadToken } from './grant-token-exchange.js'
 import { pollDeviceCode, startDeviceAuthorization } from './grant-device-code.js'
 import { rotateRefreshToken } from './grant-refresh-token.js'
 import { DEVICE_CODE_GRANT } from './grant-types.js'
 import { sha256Hex } from './secrets.js'
 
-export type TokenRouteDeps = Uses<'accessTokens' | 'audit' | 'config' | 'now' | 'publicUrl' | 'sessions' | 'unauthenticated', 'oauth' | 'sessions'>
+export type TokenRouteDeps = Uses<'accessTokens' | 'audit' | 'config' | 'issuerKeys' | 'now' | 'publicUrl' | 'sessions' | 'unauthenticated', 'oauth' | 'replays' | 'sessions' | 'users'>
 
 /** Domain refusals that the token endpoint reports as RFC 6749 `invalid_grant`. */
 const REFUSALS = new Set<ErrorCode>(['ERR_LOGIN_DENIED', 'ERR_NOT_LOGGED_IN', 'ERR_SESSION_REVOKED'])
@@ -39,8 +41,11 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: TokenRouteDeps): 
 
   app.post('/token', { config: { rateLimit: { max: limits.tokenPerMinute, timeWindow: 60_000 } } }, async (request, reply) => {
     const params = formParams(request)
-    requireClient(params)
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+    // Service accounts: never a refresh token. Client credentials authenticate a service client (not jitssh-cli).
+    if (params.grant_type === 'client_credentials') return grantClientCredentials(ctx, params, request)
+    if (params.grant_type === TOKEN_EXCHANGE_GRANT) return exchangeWorkloadToken(ctx, params, request)
+    requireClient(params)
     return grant(params, request).catch((error: unknown) => {
       // A refusal of the person (disabled, unknown, session ended) is an OAuth invalid_grant here.
       if (isJitsshError(error) && REFUSALS.has(error.code)) throw new OAuthError('invalid_grant', error.message)
@@ -48,7 +53,7 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: TokenRouteDeps): 
     })
   })
 
-  function grant(params: TokenParams, request: FastifyRequest): Promise<TokenResponse> {
+  function grant(params: TokenParams, request: FastifyRequest): Promise<TokenResponse | ServiceTokenResponse> {
     switch (params.grant_type) {
       case 'authorization_code':
         return exchangeAuthorizationCode(ctx, params, request)

@@ -1,6 +1,6 @@
 import { hostMatchesPattern } from '../../ssh/config.js'
 import type { PolicyRule } from '../config/types.js'
-import { isMember, policyNames, type AuthContext, type Identity } from '../identity/identity.js'
+import { isMember, isServiceSubject, policyNames, type AuthContext, type Identity, type ServiceScope } from '../identity/identity.js'
 import { checkConditions, type FailedCondition } from './conditions.js'
 import { renderPrincipal } from './principals.js'
 
@@ -73,7 +73,7 @@ export interface AccessDenial {
   /** One sentence naming the failed check, safe to show to the person (it names only rules that are theirs). */
   reason: string
   /** For the audit log and the tunnel's close: `policy.denied`, `policy.no_rule`, or a condition's code. */
-  code: 'policy.denied' | 'policy.no_rule' | 'policy.no_principal' | 'policy.login' | 'policy.request_required' | FailedCondition['code']
+  code: 'policy.denied' | 'policy.no_rule' | 'policy.no_principal' | 'policy.login' | 'policy.request_required' | 'policy.service_scope' | FailedCondition['code']
   /** Signing in again would change the answer (a maximum authentication age, amr, acr). */
   stepUp: boolean
   /** Rules (the person's own) that would grant this host on request; empty after a deny rule. */
@@ -92,6 +92,8 @@ export interface RuleCheck {
 export type AccessDecision = (AccessGrant | AccessDenial) & { checks: RuleCheck[] }
 
 export function ruleMatchesIdentity(rule: PolicyRule, identity: Identity): boolean {
+  // Service accounts are named, never reached by a group, user list or email domain (and people never by name of an account).
+  if (identity.service !== undefined || isServiceSubject(identity.sub)) return rule.serviceAccounts.includes(identity.username)
   const email = identity.email.toLowerCase()
   if (policyNames(identity).some((name) => rule.users.includes(name.toLowerCase()))) return true
   if (rule.groups.some((group) => identity.groups.includes(group))) return true
@@ -119,12 +121,18 @@ function grantMatchesPerson(rule: PolicyRule, grant: UsableGrant, identity: Iden
  * whatever the allow rules say. Otherwise the first allow rule that matches the person and the host, whose
  * conditions hold and that yields a valid principal (the asked-for login, if one was asked for) grants.
  * Every rule's answer is kept in `checks`; the denial's reason names the condition that failed on the
- * person's own rule, never a rule that is not theirs.
+ * person's own rule, never a rule that is not theirs. A service account's own scope caps every grant: its
+ * hosts, its principals (the rule's that are also its own) and its max_ttl.
  */
 export function decideAccess(rules: readonly PolicyRule[], query: AccessQuery, defaults: PolicyDefaults): AccessDecision {
   const checks: RuleCheck[] = []
   const facts = { at: query.at, sourceIp: query.sourceIp, auth: query.auth }
   const { identity, host } = query
+  const scope = identity.service
+  if (scope === undefined && isServiceSubject(identity.sub)) return deny(checks, rules, `${identity.email} has no service account scope`, 'policy.service_scope', false)
+  if (scope !== undefined && !inScope(scope, host)) {
+    return deny(checks, rules, `service account ${identity.username} is not scoped to ${host} (its hosts: ${scope.hosts.join(', ')})`, 'policy.service_scope', false)
+  }
   let grant: AccessGrant | undefined
   let firstRefusal: Omit<AccessDenial, 'allowed' | 'requestable'> | undefined
   const requestable: RequestableRule[] = []
@@ -145,10 +153,13 @@ export function decideAccess(rules: readonly PolicyRule[], query: AccessQuery, d
       firstRefusal ??= { reason: `rule "${rule.name}" does not let ${identity.email} reach ${host} now: ${failed.reason}`, code: failed.code, stepUp: failed.stepUp === true }
       continue
     }
-    const principals = [...new Set(rule.principals.map((template) => renderPrincipal(template, identity, defaults.forbiddenPrincipals)).filter((p) => p !== undefined))]
+    const rendered = [...new Set(rule.principals.map((template) => renderPrincipal(template, identity, defaults.forbiddenPrincipals)).filter((p) => p !== undefined))]
+    const principals = scope === undefined ? rendered : rendered.filter((login) => scope.principals.includes(login))
     if (principals.length === 0) {
-      check('no valid principal')
-      firstRefusal ??= { reason: `policy rule "${rule.name}" yields no valid unix account for ${identity.email} on ${host}`, code: 'policy.no_principal', stepUp: false }
+      check('no valid principal', scope !== undefined && rendered.length > 0 ? `it grants ${rendered.join(', ')}; the service account may use ${scope.principals.join(', ')}` : undefined)
+      firstRefusal ??= scope !== undefined && rendered.length > 0
+        ? { reason: `policy rule "${rule.name}" grants ${rendered.join(', ')} on ${host}, none of which service account ${identity.username} may use (${scope.principals.join(', ')})`, code: 'policy.service_scope', stepUp: false }
+        : { reason: `policy rule "${rule.name}" yields no valid unix account for ${identity.email} on ${host}`, code: 'policy.no_principal', stepUp: false }
       continue
     }
     if (query.login !== undefined && !principals.includes(query.login)) {
@@ -178,7 +189,7 @@ export function decideAccess(rules: readonly PolicyRule[], query: AccessQuery, d
       allowed: true,
       rule: rule.name,
       principals: logins,
-      ttlMs: Math.min(query.requestedTtlMs ?? rule.maxTtlMs, rule.maxTtlMs),
+      ttlMs: Math.min(query.requestedTtlMs ?? rule.maxTtlMs, rule.maxTtlMs, scope?.maxTtlMs ?? Infinity),
       extensions: rule.extensions,
       sourceAddress: rule.sourceAddress ?? defaults.sourceAddress,
       until,
@@ -189,6 +200,10 @@ export function decideAccess(rules: readonly PolicyRule[], query: AccessQuery, d
   if (grant) return { ...grant, checks }
   if (firstRefusal) return { allowed: false, ...firstRefusal, requestable, checks }
   return deny(checks, rules, `no policy rule grants ${identity.email} access to ${host}`, 'policy.no_rule', false, requestable)
+}
+
+function inScope(scope: ServiceScope, host: string): boolean {
+  return scope.hosts.some((pattern) => pattern === '*' || pattern === host || hostMatchesPattern(host, pattern))
 }
 
 function deny(checks: RuleCheck[], rules: readonly PolicyRule[], reason: string, code: AccessDenial['code'], stepUp: boolean, requestable: RequestableRule[] = []): AccessDecision {

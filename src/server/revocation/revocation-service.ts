@@ -13,6 +13,7 @@ export type RevocationDeps = Uses<'audit' | 'now' | 'sessions' | 'tunnels', 'adm
 /** Stored as the session's revoked_reason and sent in the tunnel's close frame (which allows 123 bytes). */
 const REASON_ADMIN = 'by an admin'
 const REASON_DISABLED = 'user disabled by an admin'
+const REASON_ACCOUNT_DISABLED = 'service account disabled by an admin'
 const SESSION_ID_SHAPE = /^[A-Za-z0-9_-]{1,100}$/
 
 /** An admin's free-text reason, kept for the audit only: one line, at most 200 characters. */
@@ -50,17 +51,20 @@ export class Revocations {
     return result
   }
 
-  /** Disabled users cannot log in, refresh, sign or tunnel; the flag is in the store, so every replica agrees. */
-  async disableUser(email: string, admin: Admin, reason: string | null): Promise<UserAccessResult> {
+  /**
+   * Disabled users (and service accounts, `service:<name>`) cannot log in or authenticate, refresh, sign or
+   * tunnel; the flag is in the store, so every replica agrees.
+   */
+  async disableUser(email: string, admin: Admin, reason: string | null, type: 'admin.user.disable' | 'admin.service_account.disable' = 'admin.user.disable'): Promise<UserAccessResult> {
     const changed = await this.ctx.store.users.setDisabled(email, true, this.ctx.now(), admin.session.identity.email, reason)
-    const result = await this.revokeAllOf(email, REASON_DISABLED, admin, reason)
-    await this.auditAdmin('admin.user.disable', admin, { target_user: email, changed, reason, ...counts(result) })
+    const result = await this.revokeAllOf(email, type === 'admin.user.disable' ? REASON_DISABLED : REASON_ACCOUNT_DISABLED, admin, reason)
+    await this.auditAdmin(type, admin, { target_user: email, changed, reason, ...counts(result) })
     return { ...result, user: email, disabled: true, changed }
   }
 
-  async enableUser(email: string, admin: Admin, reason: string | null): Promise<UserAccessResult> {
+  async enableUser(email: string, admin: Admin, reason: string | null, type: 'admin.user.enable' | 'admin.service_account.enable' = 'admin.user.enable'): Promise<UserAccessResult> {
     const changed = await this.ctx.store.users.setDisabled(email, false, this.ctx.now(), admin.session.identity.email, reason)
-    await this.auditAdmin('admin.user.enable', admin, { target_user: email, changed, reason })
+    await this.auditAdmin(type, admin, { target_user: email, changed, reason })
     return { user: email, disabled: false, changed, revoked_sessions: [], tunnels_closed: 0 }
   }
 
@@ -86,7 +90,7 @@ export class Revocations {
     return { user, revoked_sessions: ids.filter((_id, index) => changed[index]), tunnels_closed: live }
   }
 
-  private async auditAdmin(type: 'admin.revoke' | 'admin.user.disable' | 'admin.user.enable', admin: Admin, detail: Record<string, unknown>): Promise<void> {
+  private async auditAdmin(type: 'admin.revoke' | 'admin.user.disable' | 'admin.user.enable' | 'admin.service_account.disable' | 'admin.service_account.enable', admin: Admin, detail: Record<string, unknown>): Promise<void> {
     await this.ctx.audit.record({ type, outcome: 'ok', user: admin.session.identity.email, sessionId: admin.session.id, detail })
   }
 }

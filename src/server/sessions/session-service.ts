@@ -17,6 +17,8 @@ export interface SessionMeta {
   grant: SessionRow['grant']
   clientIp: string | null
   userAgent: string | null
+  /** Shorter than sessions.lifetime (a service account's session: see automation/service-session.ts). */
+  lifetimeMs?: number
 }
 
 /**
@@ -53,7 +55,7 @@ export class SessionService {
       auth,
       grant: meta.grant,
       createdAt,
-      expiresAt: createdAt + this.lifetimeMs,
+      expiresAt: createdAt + Math.min(this.lifetimeMs, meta.lifetimeMs ?? Infinity),
       revokedAt: null,
       revokedReason: null,
       clientIp: meta.clientIp,
@@ -141,12 +143,14 @@ export class SessionService {
     const changed = await this.store.sessions.revoke(sessionId, this.now(), reason)
     this.revocations++
     this.cache.delete(sessionId)
+    // Live tunnels close now, with the reason, before anything else is awaited (the once-a-second sweep would
+    // otherwise find the session revoked first and close them without saying why).
+    for (const listener of this.revokeListeners) listener(sessionId, reason)
     if (changed) {
       const row = await this.store.sessions.get(sessionId)
       if (row?.auth?.webSession) await this.store.sessions.deleteWeb(row.auth.webSession)
       await this.audit.record({ type: 'session.revoke', outcome: 'ok', user: actor.user, sessionId, detail: { reason, ...actor.detail } })
     }
-    for (const listener of this.revokeListeners) listener(sessionId, reason)
     return changed
   }
 

@@ -511,4 +511,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX terminal_tickets_by_expires ON terminal_tickets (expires_at);
     `,
   },
+  {
+    version: 8,
+    purpose: 'automation identities: single-use ids (jti) of presented workload tokens and client assertions, until they expire',
+    sqlite: `
+      CREATE TABLE used_token_ids (
+        key TEXT PRIMARY KEY,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX used_token_ids_by_expires ON used_token_ids (expires_at);
+    `,
+    postgres: `
+      CREATE TABLE used_token_ids (
+        key TEXT COLLATE "C" PRIMARY KEY,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE INDEX used_token_ids_by_expires ON used_token_ids (expires_at);
+    `,
+  },
 ]

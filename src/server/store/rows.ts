@@ -8,8 +8,11 @@ export interface SessionRow {
   identity: Identity
   /** How and when they authenticated (null for sessions from before this was kept). */
   auth: AuthContext | null
-  /** `web`: the server-side session of a browser that opened terminals (see sessions/web-terminal-session.ts). */
-  grant: 'authorization_code' | 'device_code' | 'web'
+  /**
+   * How it began: a person's login, a browser's server-side session for its terminals (see
+   * sessions/web-terminal-session.ts), or a service account's token exchange (RFC 8693) or client credentials.
+   */
+  grant: 'authorization_code' | 'device_code' | 'web' | 'token_exchange' | 'client_credentials'
   createdAt: number
   /** Absolute end: no token, certificate or tunnel outlives it. */
   expiresAt: number

@@ -28,6 +28,7 @@ export interface Store {
   readonly upstream: UpstreamGrantStore
   readonly requests: AccessRequestStore
   readonly recordings: RecordingStore
+  readonly replays: ReplayStore
 
   /**
    * Revocations (sessions.revoke, users.setDisabled to true, requests.revoke) made through *other* Store instances on the same
@@ -35,7 +36,7 @@ export interface Store {
    * Returns the unsubscribe. SQLite serves one process only, so it never calls the listener.
    */
   onRevocation(listener: RevocationListener): () => void
-  /** Deletes expired codes, browser sessions, terminal tickets, pending logins and old login failures. */
+  /** Deletes expired codes, browser sessions, terminal tickets, pending logins, used token ids and old login failures. */
   purgeExpired(now: number, loginFailuresBefore: number): Promise<void>
   ping(): Promise<void>
   close(): Promise<void>
@@ -230,4 +231,13 @@ export interface AccessRequestStore {
   sweep(now: number): Promise<Array<{ request: AccessRequestRow; from: AccessRequestState }>>
   /** The requester's grants usable at `now`: approved (before claim_by) or active, before ends_at. */
   usable(requester: string, now: number): Promise<AccessRequestRow[]>
+}
+
+/**
+ * Single-use ids of presented tokens (a CI job's ID token `jti`, a client assertion's `jti`), each kept until
+ * the token it came from expires, so that one token authenticates once on every replica.
+ */
+export interface ReplayStore {
+  /** Records `key` as used until `expiresAt`; false when it is recorded already and not yet expired (a replay). Atomic across replicas. */
+  claim(key: string, expiresAt: number, now: number): Promise<boolean>
 }

@@ -9,6 +9,7 @@ import { migratePostgres } from './migrate.js'
 import { PostgresOAuth } from './oauth.js'
 import { PostgresAccessRequests } from './requests.js'
 import { PostgresRecordings } from './recordings.js'
+import { PostgresReplays } from './replays.js'
 import { DEFAULT_LISTENER_TIMING, PostgresRevocationListener, type ListenerTiming } from './revocation-listener.js'
 import { PostgresSessions } from './sessions.js'
 import { PostgresThrottles } from './throttles.js'
@@ -44,6 +45,7 @@ export class PostgresStore implements Store {
   readonly upstream: PostgresUpstreamGrants
   readonly requests: PostgresAccessRequests
   readonly recordings: PostgresRecordings
+  readonly replays: PostgresReplays
 
   private constructor(readonly db: PostgresDatabase) {
     this.sessions = new PostgresSessions(db, this.origin)
@@ -56,6 +58,7 @@ export class PostgresStore implements Store {
     this.upstream = new PostgresUpstreamGrants(db)
     this.requests = new PostgresAccessRequests(db, this.origin)
     this.recordings = new PostgresRecordings(db)
+    this.replays = new PostgresReplays(db)
   }
 
   /** Connects, migrates the schema, and (if asked) listens before it resolves. */
@@ -92,6 +95,7 @@ export class PostgresStore implements Store {
         tickets AS (DELETE FROM terminal_tickets WHERE expires_at < $1),
         oidc AS (DELETE FROM oidc_logins WHERE expires_at < $1),
         failures AS (DELETE FROM login_failures WHERE at < $2),
+        used AS (DELETE FROM used_token_ids WHERE expires_at < $1),
         codes AS (DELETE FROM auth_codes WHERE expires_at < $3),
         devices AS (DELETE FROM device_codes WHERE expires_at < $3)
       SELECT 1`,

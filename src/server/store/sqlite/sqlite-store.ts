@@ -6,6 +6,7 @@ import { SqliteDatabase } from './database.js'
 import { SqliteOAuth } from './oauth.js'
 import { SqliteAccessRequests } from './requests.js'
 import { SqliteRecordings } from './recordings.js'
+import { SqliteReplays } from './replays.js'
 import { SqliteSessions } from './sessions.js'
 import { SqliteThrottles } from './throttles.js'
 import { SqliteUpstreamGrants } from './upstream.js'
@@ -24,6 +25,7 @@ export class SqliteStore implements Store {
   readonly upstream: SqliteUpstreamGrants
   readonly requests: SqliteAccessRequests
   readonly recordings: SqliteRecordings
+  readonly replays: SqliteReplays
 
   constructor(file: string) {
     const database = new SqliteDatabase(file)
@@ -38,6 +40,7 @@ export class SqliteStore implements Store {
     this.upstream = new SqliteUpstreamGrants(database)
     this.requests = new SqliteAccessRequests(database)
     this.recordings = new SqliteRecordings(database)
+    this.replays = new SqliteReplays(database)
   }
 
   /** The better-sqlite3 handle (tests use it to look behind the store). */
@@ -57,6 +60,7 @@ export class SqliteStore implements Store {
       sql('DELETE FROM terminal_tickets WHERE expires_at < ?').run(now)
       sql('DELETE FROM oidc_logins WHERE expires_at < ?').run(now)
       sql('DELETE FROM login_failures WHERE at < ?').run(loginFailuresBefore)
+      sql('DELETE FROM used_token_ids WHERE expires_at < ?').run(now)
       // Keep used codes for a day so a late replay is still recognised (and revokes its session).
       sql('DELETE FROM auth_codes WHERE expires_at < ?').run(now - 86_400_000)
       sql('DELETE FROM device_codes WHERE expires_at < ?').run(now - 86_400_000)
