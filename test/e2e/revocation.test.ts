@@ -136,7 +136,9 @@ describe('revocation end to end', { timeout: 90_000 }, () => {
     const revoked = parseCertificate(readFileSync(certCopy, 'utf8'))
     const login = await stack.loginWithBrowser(browser)
     expect(login.code, login.stderr).toBe(0)
-    const status = JSON.parse((await stack.jitssh(['status', '--json'])).stdout) as { identity: { session_id: string } }
+    const statusRun = await stack.jitssh(['status', '--json'])
+    expect(statusRun.code, statusRun.stderr).toBe(0)
+    const status = JSON.parse(statusRun.stdout) as { identity: { session_id: string } }
     const ssh = await stack.ssh([VM_HOST, 'true'])
     expect(ssh.code, ssh.stderr).toBe(0)
     const presented = parseCertificate(readFileSync(join(stack.env.JITSSH_HOME!, 'certs', `${VM_HOST}-cert.pub`), 'utf8'))
