@@ -14,18 +14,22 @@ import { parseAsciicast } from '../../src/shared/asciicast.js'
 import { TERMINAL_HIGH_WATER, TERMINAL_LOW_WATER } from '../../src/shared/terminal-protocol.js'
 import type { ClosedTerminal } from '../../src/server/terminal/terminal-service.js'
 import type { Store } from '../../src/server/store/store.js'
-import { csrfTokenOf, DEFAULT_USERS } from '../helpers/server.js'
+import { csrfTokenOf, DEFAULT_USERS, loginWithPassword } from '../helpers/server.js'
 import { startStack, VM_HOST, type Stack } from '../helpers/stack.js'
 import { connectTerminal, openTerminalPage, signedInBrowser, type TerminalClient } from '../helpers/terminal.js'
 
 let stack: Stack
 let dir: string
 const OTHER_HOST = 'db.example.com'
+/** Reached only through an approved access request (approved by bob, of ops). */
+const VAULT_HOST = 'vault.example.com'
 
 beforeAll(async () => {
   const login = userInfo().username // the test sshd's only account
   stack = await startStack({
+    hosts: [VM_HOST, OTHER_HOST, VAULT_HOST],
     policy: [
+      { name: 'vault-on-request', groups: ['dev'], hosts: [VAULT_HOST], principals: [login], max_ttl: '10m', request: { approvers: { groups: ['ops'] }, reason: 'optional' } },
       { name: 'vm', groups: ['dev'], hosts: [VM_HOST], principals: [login], max_ttl: '10m' },
       { name: 'db-with-keystrokes', groups: ['dev'], hosts: [OTHER_HOST], principals: [login], max_ttl: '10m', record_input: true },
     ],
@@ -162,5 +166,28 @@ describe('the terminal ends with the browser session and the person', { timeout:
     } finally {
       context.config = original
     }
+  })
+
+  it('an access grant revoked while its browser terminal runs closes it within a second, with the reason', async () => {
+    const call = async (user: string, path: string, body: unknown): Promise<{ request?: { id: string }; state?: string }> => {
+      const { access_token: token } = await loginWithPassword(url(), user)
+      const response = await fetch(`${url()}/v1/${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      return (await response.json()) as { request?: { id: string }; state?: string }
+    }
+    const id = (await call('alice', 'requests', { host: VAULT_HOST, duration_seconds: 600 })).request!.id
+    expect((await call('bob', `requests/${id}/review`, { decision: 'approve' })).state).toBe('approved')
+    const client = await open(VAULT_HOST)
+    client.type('echo in-the-vault\r')
+    await client.waitFor('in-the-vault\r\n')
+    const started = performance.now()
+    expect((await call('bob', `requests/${id}/revoke`, { reason: 'incident closed' })).state).toBe('revoked')
+    const { code, reason } = await client.closed
+    const ms = performance.now() - started
+    console.log(`grant revoked -> terminal closed: ${ms.toFixed(0)} ms (${code} ${reason})`)
+    expect(ms).toBeLessThan(1000)
+    expect(code).toBe(4003)
+    expect(reason).toBe(`grant.revoked: access grant ${id} was revoked: incident closed`)
+    const opened = (await stack.server.server.store.audit.read(0, 100_000)).filter((event) => event.type === 'access_request.activated' && event.detail.request_id === id)
+    expect(opened.map((event) => event.detail.action)).toEqual(['terminal'])
   })
 })
