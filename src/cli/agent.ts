@@ -49,7 +49,7 @@ export async function agentCommand(ctx: ClientContext, options: AgentCommandOpti
     hosts,
     oneshot: options.oneshot === true,
     sshConfig: options.sshConfig === true,
-    program: [ctx.execPath, ctx.scriptPath],
+    program: ctx.scriptPath === null ? [ctx.execPath] : [ctx.execPath, ctx.scriptPath], // null: the standalone executable
     ui,
   })
   if (ctx.signal.aborted) ui.info('jitssh agent: stopped; the certificates on disk stay valid until they expire')

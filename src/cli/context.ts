@@ -1,6 +1,7 @@
 // The real outside world, gathered in one place: the process's streams and env, undici with
 // EnvHttpProxyAgent, the `open` package, @napi-rs/keyring, the clock, and SIGINT/SIGTERM → abort.
 import { homedir, userInfo } from 'node:os'
+import { isSea } from 'node:sea'
 import { fileURLToPath } from 'node:url'
 import type { EnvHttpProxyAgent } from 'undici'
 import { JitsshError } from '../shared/errors.js'
@@ -54,6 +55,8 @@ export function createProxyFetch(env: Record<string, string | undefined>): { fet
 }
 
 export async function loadKeychain(): Promise<Keychain> {
+  // The standalone executable carries no native addon: logins go to the 0600 file (with the usual warning).
+  if (isSea()) throw new Error('the standalone jitssh executable has no keychain binding')
   const { AsyncEntry } = await import('@napi-rs/keyring')
   return {
     get: (service, account, signal) => new AsyncEntry(service, account).getPassword(signal).then((v) => v ?? null),
@@ -117,7 +120,7 @@ export function createProcessContext(): ProcessContext {
     keychainTimeoutMs: KEYCHAIN_TIMEOUT_MS,
     signal: controller.signal,
     execPath: process.execPath,
-    scriptPath: fileURLToPath(new URL('../../bin/jitssh.js', import.meta.url)),
+    scriptPath: isSea() ? null : fileURLToPath(new URL('../../bin/jitssh.js', import.meta.url)),
   }
   return {
     ctx,

@@ -5,15 +5,17 @@ import { JitsshError } from '../shared/errors.js'
 import { SshFormatError } from '../ssh/errors.js'
 import { removeManagedBlock, renderManagedBlock, upsertManagedBlock } from '../ssh/config.js'
 import type { ClientContext } from '../client/context.js'
-import { jitsshPaths } from '../client/files/paths.js'
+import { jitsshPaths, type JitsshPaths } from '../client/files/paths.js'
 import { resolveServer } from '../client/auth/tokens.js'
 import { conflictingProxySettings } from '../client/ssh-config/conflicts.js'
 import { checkSshConfig } from '../client/ssh-config/check.js'
 import { readSshConfig, rewriteSshConfig, BACKUP_SUFFIX } from '../client/ssh-config/file.js'
+import { installLauncher, launcherPath, repointBlocks } from '../client/ssh-config/launcher.js'
 import type { RunCommand } from './command.js'
 import { parseTtlArg } from './ssh-gen.js'
 import { parseHostArg, parseServerArg } from './host-arg.js'
 import { createUi } from './output.js'
+import { VERSION } from '../shared/version.js'
 
 export interface SshConfigOptions {
   hostname?: string
@@ -61,12 +63,12 @@ export async function sshConfigCommand(ctx: ClientContext, options: SshConfigOpt
   const paths = jitsshPaths(ctx.env, ctx.homedir)
   const server = await resolveServer(paths, explicitServer)
   if (server === null) throw new JitsshError('ERR_USAGE', 'which server? there is no default yet', { hint: 'pass --server URL, or run jitssh login --server URL first' })
+  const programs = blockPrograms(ctx, paths)
   const block = withConfigErrors(file, () =>
     renderManagedBlock({
       hostPattern: spec.host,
-      program: [ctx.execPath, ctx.scriptPath],
-      // Match exec runs before every connection: bin/jitssh-ssh-gen.cjs starts as fast as `node -e 0`.
-      execProgram: [ctx.execPath, join(dirname(ctx.scriptPath), 'jitssh-ssh-gen.cjs')],
+      program: programs.program,
+      execProgram: programs.execProgram,
       server,
       certsDir: sshVisiblePath(paths.certs, ctx),
       knownHostsFile: sshVisiblePath(paths.knownHosts, ctx),
@@ -82,18 +84,53 @@ export async function sshConfigCommand(ctx: ClientContext, options: SshConfigOpt
       ui.warn(`${file} already sets "${setting.slice(0, 120)}" for ${spec.host}; ssh uses the first value it reads, so jitssh's ProxyCommand would not apply. Remove that line for this host.`)
     }
   }
+  // The launcher the block runs is written once the block is sure to be used: printed, or accepted by ssh.
+  const writeLauncher = async () => {
+    if (programs.launcher === null) return
+    const { path, changed } = await installLauncher(paths, { execPath: ctx.execPath, scriptPath: ctx.scriptPath }, VERSION)
+    if (changed && options.write !== true) ui.info(`Wrote ${path}, which this block runs (it finds jitssh after Node upgrades and reinstalls).`)
+  }
   if (options.write !== true) {
+    await writeLauncher()
     ctx.stdout.write(block.endsWith('\n') ? block : `${block}\n`)
     return 0
   }
+  let repointed: string[] = []
   const result = await rewriteSshConfig(
     file,
-    (text) => withConfigErrors(file, () => upsertManagedBlock(text, block, spec.host)),
-    (candidate, existing) => verifyWithSsh(ctx, ui, file, candidate, existing),
+    (text) =>
+      withConfigErrors(file, () => {
+        const next = upsertManagedBlock(text, block, spec.host)
+        if (ctx.platform === 'win32') return next
+        // Blocks of ours that still run node directly (written before the launcher, or stale after an upgrade).
+        const repaired = repointBlocks(next, programs.program)
+        repointed = repaired.hosts
+        return repaired.text
+      }),
+    async (candidate, existing) => {
+      await verifyWithSsh(ctx, ui, file, candidate, existing)
+      await writeLauncher()
+    },
   )
+  await writeLauncher() // also when the file was right already: a stale launcher is repaired
+  if (repointed.length > 0) ui.info(`Repaired the jitssh block${repointed.length === 1 ? '' : 's'} for ${repointed.join(', ')}: ${repointed.length === 1 ? 'it now runs' : 'they now run'} ${programs.program[0]}.`)
   if (!result.changed) ui.info(`${result.file} already has this jitssh block for ${spec.host}; nothing changed.`)
   else ui.info(`${result.created ? 'Created' : 'Updated'} ${result.file} for ${spec.host}${result.backup ? ` (original kept in ${result.file}${BACKUP_SUFFIX})` : ''}.`)
   return 0
+}
+
+/**
+ * What the block runs. POSIX: the launcher JITSSH_HOME/bin/jitssh (src/client/ssh-config/launcher.ts), which
+ * survives Node upgrades and reinstalls. Windows: node and the script directly (no POSIX shell to run a launcher).
+ */
+function blockPrograms(ctx: ClientContext, paths: JitsshPaths): { program: string[]; execProgram: string[]; launcher: string | null } {
+  if (ctx.platform !== 'win32') {
+    const launcher = launcherPath(paths)
+    return { program: [launcher], execProgram: [launcher], launcher }
+  }
+  if (ctx.scriptPath === null) return { program: [ctx.execPath], execProgram: [ctx.execPath], launcher: null }
+  // Match exec runs before every connection: bin/jitssh-ssh-gen.cjs starts as fast as `node -e 0`.
+  return { program: [ctx.execPath, ctx.scriptPath], execProgram: [ctx.execPath, join(dirname(ctx.scriptPath), 'jitssh-ssh-gen.cjs')], launcher: null }
 }
 
 /** The installed ssh must accept the new file before it replaces the old one (see src/client/ssh-config/check.ts). */

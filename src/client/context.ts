@@ -62,7 +62,7 @@ export interface ClientContext {
   keychainTimeoutMs: number
   /** Aborted on SIGINT/SIGTERM. */
   signal: AbortSignal
-  /** Absolute paths of node and bin/jitssh.js, for the generated ssh config. */
+  /** Absolute paths of node and bin/jitssh.js, for the generated ssh config; scriptPath null: execPath is a standalone jitssh executable. */
   execPath: string
-  scriptPath: string
+  scriptPath: string | null
 }

@@ -4,6 +4,7 @@ export { type HostSpec, type HostSpecOptions, parseHostSpec, hostMatchesPattern 
 export { type Platform, quoteArg, escapeSshPercent } from './command-quoting.js'
 export { type ManagedBlockInput, type Eol, renderManagedBlock, checkServerUrl } from './managed-block-render.js'
 export { type AgentConfigInput, renderAgentSshConfig } from './agent-config-render.js'
+export { type BlockPrograms, readBlockPrograms, repointBlockPrograms } from './managed-block-program.js'
 export {
   type ManagedBlockLocation,
   upsertManagedBlock,

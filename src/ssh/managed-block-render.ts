@@ -116,11 +116,21 @@ export function configPathWord(path: string, platform: Platform, what: string): 
  */
 const hostTokenFor = (platform: Platform) => (platform === 'posix' ? "'%h'" : '%h')
 
+/** The program words of the ProxyCommand line: always quoted on POSIX; on Windows the program always, the rest when needed. */
+export function proxyProgramWords(program: readonly string[], platform: Platform): string {
+  return program.map((arg, index) => escapeSshPercent(quoteArg(arg, platform, index === 0 || platform === 'posix'))).join(' ')
+}
+
+/** The program words inside `Match exec "..."`: no `"` can appear there (see command-quoting.ts). */
+export function execProgramWords(program: readonly string[], platform: Platform): string {
+  return program.map((arg) => escapeSshPercent(platform === 'posix' ? quotePosixArgForMatchExec(arg, true) : win32ArgForMatchExec(arg))).join(' ')
+}
+
 export function proxyCommand(input: Pick<ManagedBlockInput, 'platform' | 'program' | 'server'>): string {
   const { platform } = input
-  const literal = (arg: string, always = false) => escapeSshPercent(quoteArg(arg, platform, always))
+  const literal = (arg: string) => escapeSshPercent(quoteArg(arg, platform))
   return [
-    ...input.program.map((arg, index) => literal(arg, index === 0 || platform === 'posix')),
+    proxyProgramWords(input.program, platform),
     'ssh',
     '--server',
     literal(input.server),
@@ -136,7 +146,7 @@ function execCommand(input: ManagedBlockInput, program: readonly string[]): stri
   const literal = (arg: string, always: boolean) =>
     escapeSshPercent(platform === 'posix' ? quotePosixArgForMatchExec(arg, always) : win32ArgForMatchExec(arg))
   return [
-    ...program.map((arg) => literal(arg, true)),
+    execProgramWords(program, platform),
     'ssh-gen',
     '--server',
     literal(input.server, false),

@@ -1,12 +1,12 @@
 // The block `jitssh ssh-config` writes, read by the real OpenSSH client (`ssh -G`), which also runs the
-// Match exec (our real ssh-gen, bin/jitssh.js): with a certificate on disk ssh uses our ProxyCommand,
+// Match exec (our real ssh-gen, bin/jitssh.js through the launcher): with a certificate on disk ssh uses our ProxyCommand,
 // IdentityFile and CertificateFile; when ssh-gen fails, ssh still goes through our ProxyCommand.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { appendFile, mkdir, rm } from 'node:fs/promises'
 import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BIN_JITSSH, ensureBuilt, makeTempHome, removeTempHome, runCli } from '../helpers/cli.js'
+import { ensureBuilt, makeTempHome, removeTempHome, runCli } from '../helpers/cli.js'
 
 let home: string
 let configFile: string
@@ -61,8 +61,9 @@ function certify(host: string): void {
   execFileSync('ssh-keygen', ['-q', '-s', join(home, `ca-${host}`), '-I', 'test', '-n', 'alice', '-V', '-1m:+1h', join(dir, `${host}.pub`)])
 }
 
-// ssh -G prints the ProxyCommand before %-expansion (ssh expands %h/%p when it runs it).
-const ourProxyCommand = () => `'${process.execPath}' '${BIN_JITSSH}' ssh --server ${server} --hostname '%h' --port %p`
+// ssh -G prints the ProxyCommand before %-expansion (ssh expands %h/%p when it runs it). It runs the
+// launcher ssh-config wrote (JITSSH_HOME/bin/jitssh), which runs bin/jitssh.js.
+const ourProxyCommand = () => `'${join(home, '.jitssh', 'bin', 'jitssh')}' ssh --server ${server} --hostname '%h' --port %p`
 
 describe('the generated config under the real ssh -G', () => {
   beforeAll(async () => {

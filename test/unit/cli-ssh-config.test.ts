@@ -16,17 +16,27 @@ afterEach(async () => {
 const run = (...argv: string[]) => runCli(['ssh-config', ...argv], { home, network: 'none' })
 
 describe('jitssh ssh-config', () => {
-  it('prints the managed block on stdout and touches no file', async () => {
+  it('prints the managed block on stdout and touches no file but the launcher it runs', async () => {
     const before = await snapshotTree(home)
     const r = await run('--hostname', 'vm.example.com', '--short-lived-cert', '--server', SERVER)
     expect(r.code).toBe(0)
+    const launcher = join(home, '.jitssh', 'bin', 'jitssh')
     expect(r.stdout).toContain('Match final host vm.example.com\n')
-    expect(r.stdout).toContain(`'${process.execPath}' '${BIN_JITSSH}' ssh --server ${SERVER} --hostname '%h' --port %p`)
+    expect(r.stdout).toContain(`ProxyCommand '${launcher}' ssh --server ${SERVER} --hostname '%h' --port %p\n`)
+    expect(r.stdout).toContain(`Match final host vm.example.com exec "'${launcher}' ssh-gen --server ${SERVER} --hostname '%h'"\n`)
     expect(r.stdout).toContain(`IdentityFile ${home}/.jitssh/certs/%h`)
     expect(r.stdout).toContain(`CertificateFile ${home}/.jitssh/certs/%h-cert.pub`)
     expect(r.stdout).toContain(`UserKnownHostsFile ~/.ssh/known_hosts ${home}/.jitssh/known_hosts`)
-    expect(r.stderr).toBe('')
-    expect(await snapshotTree(home)).toEqual(before)
+    expect(r.stderr).toBe(`Wrote ${launcher}, which this block runs (it finds jitssh after Node upgrades and reinstalls).\n`)
+    const after = await snapshotTree(home)
+    expect(Object.keys(after).filter((path) => !(path in before)).sort()).toEqual(['.jitssh/', '.jitssh/bin/', '.jitssh/bin/jitssh'])
+    expect(after['.jitssh/bin/jitssh']).toMatch(/^file 755 /)
+    const script = await readFile(launcher, 'utf8')
+    expect(script).toContain(`node='${process.execPath}'\ncli='${BIN_JITSSH}'\n`)
+    // Printing again changes nothing and says nothing.
+    const again = await run('--hostname', 'vm.example.com', '--short-lived-cert', '--server', SERVER)
+    expect(again.stderr).toBe('')
+    expect(await snapshotTree(home)).toEqual(after)
   })
 
   it('writes ~ paths when the jitssh home is under the home ssh expands ~ to', async () => {
