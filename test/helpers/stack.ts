@@ -48,6 +48,8 @@ export interface StackOptions {
   serverLog?: NodeJS.WritableStream
   /** The server's clock (default: the real one). */
   serverNow?: () => number
+  /** The jitssh program to run (default: node and the repository's bin/jitssh.js), e.g. an installed package or the standalone executable. */
+  cli?: string[]
 }
 
 export interface Stack {
@@ -58,7 +60,7 @@ export interface Stack {
   home: string
   sshConfigPath: string
   env: Record<string, string>
-  /** Runs the built CLI (`node bin/jitssh.js ...`) as the user. */
+  /** Runs the built CLI (`node bin/jitssh.js ...`, or the `cli` option) as the user. */
   jitssh(args: string[], opts?: ToolOptions): Promise<ToolResult>
   /** Runs the real ssh client with the user's ssh config (`-F`), non-interactive. */
   ssh(args: string[], opts?: ToolOptions): Promise<ToolResult>
@@ -117,8 +119,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   // runTool adds to the inherited environment; blank out what could leak the developer's own setup in.
   const isolated = { ...env, SSH_AUTH_SOCK: '', SSH_CONNECTION: '', DISPLAY: '', WAYLAND_DISPLAY: '', HTTPS_PROXY: '', HTTP_PROXY: '', https_proxy: '', http_proxy: '' }
 
+  const [cliProgram, ...cliArgs] = options.cli ?? [process.execPath, JITSSH_BIN]
+  if (cliProgram === undefined) throw new Error('startStack: cli must name a program')
   const jitssh = (args: string[], opts: ToolOptions = {}): Promise<ToolResult> =>
-    runTool(process.execPath, [JITSSH_BIN, ...args], { timeoutMs: 60_000, ...opts, env: { ...isolated, ...opts.env } })
+    runTool(cliProgram, [...cliArgs, ...args], { timeoutMs: 60_000, ...opts, env: { ...isolated, ...opts.env } })
 
   const ssh = (args: string[], opts: ToolOptions = {}): Promise<ToolResult> =>
     runTool(SSH_PATH, ['-F', sshConfigPath, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=20', ...args], {
@@ -128,7 +132,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     })
 
   const spawnJitssh = (args: string[]): ChildProcess =>
-    spawn(process.execPath, [JITSSH_BIN, ...args], { env: { ...process.env, ...isolated }, stdio: ['ignore', 'pipe', 'pipe'] })
+    spawn(cliProgram, [...cliArgs, ...args], { env: { ...process.env, ...isolated }, stdio: ['ignore', 'pipe', 'pipe'] })
 
   const loginWith = async (args: string[], drive: (url: string) => Promise<unknown>): Promise<ToolResult> => {
     const child = spawnJitssh(['login', '--server', server.url, ...args])
