@@ -1,8 +1,10 @@
 /**
  * npm run build:sea: the standalone `jitssh` executable for machines without Node (Node's single-executable
- * applications). The client, bundled into one CommonJS script (scripts/cli-bundle.ts, entry
- * src/cli/standalone.ts) with a V8 code cache, goes as a blob into a copy of this node binary (stripped of its
- * debug symbols) through postject. Output: dist/sea/jitssh, for this platform and architecture; Linux and
+ * applications). Its main script is ssh-gen's fast path only (src/cli/standalone.ts, with a V8 code cache),
+ * so that the check ssh runs before every connection starts as fast as a bare node; the full CLI, bundled as
+ * for the npm package (scripts/cli-bundle.ts), is an asset beside it with a code cache of its own, compiled
+ * only when needed. The blob goes into a copy of this node binary (stripped of its debug symbols) through
+ * postject. Output: dist/sea/jitssh, for this platform and architecture; Linux and
  * macOS (Windows would need a signed .exe and has no POSIX launcher: not built here).
  *
  * The executable carries no native addon, so it keeps logins in ~/.jitssh/credentials.json (0600), not the
@@ -13,6 +15,7 @@ import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync
 import { createRequire } from 'node:module'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { CLI_ASSET, CLI_CACHE_ASSET, wrapCliSource } from '../src/cli/standalone-cli.js'
 import { VERSION } from '../src/shared/version.js'
 import { bundleCli } from './cli-bundle.js'
 
@@ -57,12 +60,26 @@ async function main(): Promise<void> {
   rmSync(OUT, { recursive: true, force: true })
   mkdirSync(OUT, { recursive: true })
   const main = join(OUT, 'jitssh-main.cjs')
+  const cli = join(OUT, CLI_ASSET)
+  const cache = join(OUT, CLI_CACHE_ASSET)
   await bundleCli({ entry: join(ROOT, 'src/cli/standalone.ts'), outfile: main, banner: BUILTIN_REQUIRE_ONLY })
+  await bundleCli({ entry: join(ROOT, 'src/cli/entry.ts'), outfile: cli })
+  // The code cache of the full CLI, made by this very node binary (the executable is a copy of it) without
+  // any flags of ours, so that V8 accepts it at run time.
+  const makeCache = `const vm = require('node:vm'), fs = require('node:fs');
+const script = new vm.Script(fs.readFileSync(process.argv[1], 'utf8'), { filename: ${JSON.stringify(CLI_ASSET)} });
+fs.writeFileSync(process.argv[2], script.createCachedData());`
+  const wrapped = join(OUT, 'jitssh-cli.wrapped.cjs')
+  writeFileSync(wrapped, wrapCliSource(readFileSync(cli, 'utf8')))
+  const { NODE_OPTIONS: _ignored, ...plainEnv } = process.env
+  execFileSync(process.execPath, ['-e', makeCache, wrapped, cache], { env: plainEnv, stdio: ['ignore', 'ignore', 'pipe'] })
+  rmSync(wrapped)
   const config = join(OUT, 'sea-config.json')
   const blob = join(OUT, 'jitssh.blob')
-  // useCodeCache: V8 gets the compiled script with the blob, so ssh-gen's fast path does not parse 1.6 MB.
-  writeFileSync(config, `${JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true }, null, 2)}\n`)
-  quiet(process.execPath, ['--experimental-sea-config', config])
+  // useCodeCache: V8 gets the main script compiled with the blob.
+  const seaConfig = { main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets: { [CLI_ASSET]: cli, [CLI_CACHE_ASSET]: cache } }
+  writeFileSync(config, `${JSON.stringify(seaConfig, null, 2)}\n`)
+  execFileSync(process.execPath, ['--experimental-sea-config', config], { env: plainEnv, stdio: ['ignore', 'ignore', 'pipe'] })
 
   copyFileSync(process.execPath, EXECUTABLE)
   chmodSync(EXECUTABLE, 0o755)
