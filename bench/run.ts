@@ -3,7 +3,7 @@
  * each measured against its baseline in the same run, on 127.0.0.1 only. Prints a markdown table, writes it
  * with the machine's details to bench/results.md, and exits 1 when a budget is missed.
  *
- *   1  ssh-gen fast path vs `node -e 0`                      (jitssh-server in its own process throughout)
+ *   1  ssh-gen fast path vs `node -e 0` (1b: the standalone executable)  (jitssh-server in its own process throughout)
  *   2  `ssh vm true`: jitssh vs direct vs ProxyJump
  *   3  bulk transfer, both directions: jitssh vs direct vs ProxyJump
  *   4  sign endpoint vs /healthz under 32 and 64 clients    (jitssh-server in its own process)
@@ -66,7 +66,7 @@ async function main(): Promise<number> {
     try {
       if (wanted('1')) {
         log(`1: ssh-gen fast path vs node -e 0 (${plan.sshGenRuns} runs)`)
-        rows.push(await benchSshGen(bench, plan.sshGenRuns))
+        rows.push(...(await benchSshGen(bench, plan.sshGenRuns)))
       }
       if (wanted('2')) {
         log(`2: ssh vm true via jitssh / direct / ProxyJump (${plan.connectRuns} runs)`)
