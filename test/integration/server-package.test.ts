@@ -41,6 +41,16 @@ afterAll(async () => {
 
 const run = (args: string[]) => runTool(bin, args, { timeoutMs: 60_000, env: { PATH: '/usr/local/bin:/usr/bin:/bin' } })
 
+describe('in a clone of the repository', () => {
+  it('npx jitssh-server and npx jitssh run the checkout (after npm run build)', async () => {
+    const version = await packageVersion()
+    for (const program of ['jitssh-server', 'jitssh']) {
+      const r = await runTool('npx', ['--no-install', program, '--version'], { timeoutMs: 60_000, env: { npm_config_update_notifier: 'false' } })
+      expect(r, program).toMatchObject({ code: 0, stdout: `${version}\n` })
+    }
+  })
+})
+
 describe('the jitssh-server npm package, installed with npm install -g', { timeout: 120_000 }, () => {
   it('carries the server dependencies and none of the client-only ones', async () => {
     const names = [...(await installedPackages(join(prefix, 'lib', 'node_modules'))).keys()]
