@@ -1,6 +1,6 @@
 // The installable `jitssh-server` package (issue 16, "Install"): the tarball from the build, `npm install -g`
 // into a temp prefix, then the installed `jitssh-server --version`, `init DIR`, `check` and `start`, answering
-// /healthz and discovery. It carries the server's own dependencies and none of the client's.
+// /healthz and discovery and serving its browser bundles. It carries the server's own dependencies and none of the client's.
 //
 // better-sqlite3 is installed with its install script skipped and given the native module the repository
 // already built: in the field its install script fetches a prebuilt binary from its releases, which this
@@ -81,6 +81,10 @@ describe('the jitssh-server npm package, installed with npm install -g', { timeo
     expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' })
     const discovery = (await (await fetch(`${url}/.well-known/jitssh`)).json()) as { token_endpoint: string }
     expect(discovery.token_endpoint).toMatch(/\/token$/)
+    // The browser bundles of the live pages came with the package, and the server serves them.
+    const manifest = JSON.parse(readFileSync(join(prefix, 'lib', 'node_modules', 'jitssh-server', 'dist', 'web', 'manifest.json'), 'utf8')) as { files: string[] }
+    expect(manifest.files.length).toBeGreaterThan(0)
+    for (const file of manifest.files) expect((await fetch(`${url}/assets/${file}`)).status, file).toBe(200)
     const exited = once(server, 'exit')
     server.kill('SIGTERM')
     expect((await exited)[0]).toBe(0)
