@@ -1,4 +1,4 @@
-// jitssh ssh-config --hostname H --short-lived-cert [--write | --remove] [--config FILE] [--server URL]
+// jitssh ssh-config --hostname H [--hostname H2 ...] [--write | --remove] [--config FILE] [--server URL]
 import type { Command } from 'commander'
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { JitsshError } from '../shared/errors.js'
@@ -16,7 +16,9 @@ import { parseHostArg, parseServerArg } from './host-arg.js'
 import { createUi } from './output.js'
 
 export interface SshConfigOptions {
-  hostname?: string
+  /** Every --hostname given, in order (the option may be repeated). */
+  hostname?: string[]
+  /** Accepted for compatibility: short-lived certificates are the only mode, and the default. */
   shortLivedCert?: boolean
   write?: boolean
   remove?: boolean
@@ -29,8 +31,8 @@ export function registerSshConfig(program: Command, ctx: ClientContext, run: Run
   program
     .command('ssh-config')
     .description('print (or write into ~/.ssh/config) the ssh config that routes a host through jitssh')
-    .option('--hostname <host>', 'host name or pattern, e.g. vm.example.com or *.prod.example.com')
-    .option('--short-lived-cert', 'authenticate with a short-lived certificate from ssh-gen (the only mode so far)')
+    .option('--hostname <host>', 'host name or pattern, e.g. vm.example.com or *.prod.example.com (repeat for more hosts)', collect)
+    .option('--short-lived-cert', 'authenticate with a short-lived certificate from ssh-gen (the default and only mode)')
     .option('--write', 'put the block into the ssh config file instead of printing it')
     .option('--remove', 'remove the block for this host from the ssh config file')
     .option('--config <file>', 'the ssh config file for --write/--remove (default: ~/.ssh/config)')
@@ -41,9 +43,15 @@ export function registerSshConfig(program: Command, ctx: ClientContext, run: Run
     })
 }
 
+/** Commander's accumulator for a repeatable option. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value]
+}
+
 export async function sshConfigCommand(ctx: ClientContext, options: SshConfigOptions): Promise<number> {
   // Everything from the command line is checked before any file is read or written.
-  const spec = parseHostArg(options.hostname, { allowPattern: true, allowPort: false })
+  const hostArgs = options.hostname === undefined || options.hostname.length === 0 ? [undefined] : options.hostname
+  const hosts = [...new Set(hostArgs.map((arg) => parseHostArg(arg, { allowPattern: true, allowPort: false }).host))]
   const explicitServer = parseServerArg(options.server)
   if (options.ttl !== undefined) parseTtlArg(options.ttl)
   if (options.write === true && options.remove === true) throw new JitsshError('ERR_USAGE', '--write and --remove exclude each other')
@@ -51,48 +59,51 @@ export async function sshConfigCommand(ctx: ClientContext, options: SshConfigOpt
   const ui = createUi(ctx)
 
   if (options.remove === true) {
-    const result = await rewriteSshConfig(file, (text) => withConfigErrors(file, () => removeManagedBlock(text, spec.host)))
-    ui.info(result.changed ? `Removed the jitssh block for ${spec.host} from ${result.file}.` : `No jitssh block for ${spec.host} in ${result.file}; nothing changed.`)
+    const result = await rewriteSshConfig(file, (text) => hosts.reduce((current, host) => withConfigErrors(file, () => removeManagedBlock(current, host)), text))
+    ui.info(result.changed ? `Removed the jitssh block for ${hosts.join(', ')} from ${result.file}.` : `No jitssh block for ${hosts.join(', ')} in ${result.file}; nothing changed.`)
     return 0
-  }
-  if (options.shortLivedCert !== true) {
-    throw new JitsshError('ERR_USAGE', 'ssh-config needs --short-lived-cert (the only mode so far)', { hint: `jitssh ssh-config --hostname ${spec.host} --short-lived-cert` })
   }
   const paths = jitsshPaths(ctx.env, ctx.homedir)
   const server = await resolveServer(paths, explicitServer)
   if (server === null) throw new JitsshError('ERR_USAGE', 'which server? there is no default yet', { hint: 'pass --server URL, or run jitssh login --server URL first' })
-  const block = withConfigErrors(file, () =>
-    renderManagedBlock({
-      hostPattern: spec.host,
-      program: [ctx.execPath, ctx.scriptPath],
-      // Match exec runs before every connection: bin/jitssh-ssh-gen.cjs starts as fast as `node -e 0`.
-      execProgram: [ctx.execPath, join(dirname(ctx.scriptPath), 'jitssh-ssh-gen.cjs')],
-      server,
-      certsDir: sshVisiblePath(paths.certs, ctx),
-      knownHostsFile: sshVisiblePath(paths.knownHosts, ctx),
-      platform: ctx.platform === 'win32' ? 'win32' : 'posix',
-      ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
-    }, ctx.platform === 'win32' ? '\r\n' : '\n'),
-  )
+  const blocks = hosts.map((host) => ({
+    host,
+    text: withConfigErrors(file, () =>
+      renderManagedBlock({
+        hostPattern: host,
+        program: [ctx.execPath, ctx.scriptPath],
+        // Match exec runs before every connection: bin/jitssh-ssh-gen.cjs starts as fast as `node -e 0`.
+        execProgram: [ctx.execPath, join(dirname(ctx.scriptPath), 'jitssh-ssh-gen.cjs')],
+        server,
+        certsDir: sshVisiblePath(paths.certs, ctx),
+        knownHostsFile: sshVisiblePath(paths.knownHosts, ctx),
+        platform: ctx.platform === 'win32' ? 'win32' : 'posix',
+        ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
+      }, ctx.platform === 'win32' ? '\r\n' : '\n'),
+    ),
+  }))
 
   const { text: existing } = await readSshConfig(file)
   if (existing !== null) {
-    const others = withConfigErrors(file, () => removeManagedBlock(existing, spec.host))
-    for (const setting of conflictingProxySettings(others, spec.host)) {
-      ui.warn(`${file} already sets "${setting.slice(0, 120)}" for ${spec.host}; ssh uses the first value it reads, so jitssh's ProxyCommand would not apply. Remove that line for this host.`)
+    for (const { host } of blocks) {
+      const others = withConfigErrors(file, () => removeManagedBlock(existing, host))
+      for (const setting of conflictingProxySettings(others, host)) {
+        ui.warn(`${file} already sets "${setting.slice(0, 120)}" for ${host}; ssh uses the first value it reads, so jitssh's ProxyCommand would not apply. Remove that line for this host.`)
+      }
     }
   }
   if (options.write !== true) {
-    ctx.stdout.write(block.endsWith('\n') ? block : `${block}\n`)
+    for (const { text } of blocks) ctx.stdout.write(text.endsWith('\n') ? text : `${text}\n`)
     return 0
   }
   const result = await rewriteSshConfig(
     file,
-    (text) => withConfigErrors(file, () => upsertManagedBlock(text, block, spec.host)),
-    (candidate, existing) => verifyWithSsh(ctx, ui, file, candidate, existing),
+    (text) => blocks.reduce((current, block) => withConfigErrors(file, () => upsertManagedBlock(current, block.text, block.host)), text),
+    (candidate, existingPath) => verifyWithSsh(ctx, ui, file, candidate, existingPath),
   )
-  if (!result.changed) ui.info(`${result.file} already has this jitssh block for ${spec.host}; nothing changed.`)
-  else ui.info(`${result.created ? 'Created' : 'Updated'} ${result.file} for ${spec.host}${result.backup ? ` (original kept in ${result.file}${BACKUP_SUFFIX})` : ''}.`)
+  const names = hosts.join(', ')
+  if (!result.changed) ui.info(`${result.file} already has this jitssh block for ${names}; nothing changed.`)
+  else ui.info(`${result.created ? 'Created' : 'Updated'} ${result.file} for ${names}${result.backup ? ` (original kept in ${result.file}${BACKUP_SUFFIX})` : ''}.`)
   return 0
 }
 

@@ -55,10 +55,26 @@ describe('jitssh ssh-config', () => {
     expect(r.stderr).toMatch(/^jitssh: which server\?.*jitssh login --server/)
   })
 
-  it('needs --short-lived-cert', async () => {
-    const r = await run('--hostname', 'vm.example.com', '--server', SERVER)
-    expect(r.code).toBe(2)
-    expect(r.stderr).toContain('--short-lived-cert')
+  it('makes short-lived certificates without being asked (--short-lived-cert is the default, and still accepted)', async () => {
+    const plain = await run('--hostname', 'vm.example.com', '--server', SERVER)
+    expect(plain.code, plain.stderr).toBe(0)
+    const flagged = await run('--hostname', 'vm.example.com', '--short-lived-cert', '--server', SERVER)
+    expect(plain.stdout).toBe(flagged.stdout)
+    expect(plain.stdout).toContain('CertificateFile')
+  })
+
+  it('takes every --hostname given, not only the last', async () => {
+    const printed = await run('--hostname', 'vm.example.com', '--hostname', 'db.example.com', '--server', SERVER)
+    expect(printed.stdout).toContain('Match final host vm.example.com\n')
+    expect(printed.stdout).toContain('Match final host db.example.com\n')
+    const written = await run('--hostname', 'vm.example.com', '--hostname', 'db.example.com', '--server', SERVER, '--write')
+    expect(written.code, written.stderr).toBe(0)
+    const text = await readFile(join(home, '.ssh', 'config'), 'utf8')
+    expect(text).toContain('# >>> jitssh vm.example.com >>>')
+    expect(text).toContain('# >>> jitssh db.example.com >>>')
+    const removed = await run('--hostname', 'vm.example.com', '--hostname', 'db.example.com', '--remove')
+    expect(removed.code).toBe(0)
+    expect(await readFile(join(home, '.ssh', 'config'), 'utf8')).toBe('')
   })
 
   it('refuses a server URL that could inject into the config', async () => {
