@@ -13,6 +13,7 @@ import type { RunCommand } from './command.js'
 import { parseServerArg } from './host-arg.js'
 import { createUi } from './output.js'
 import { terminalSafe } from '../client/terminal-text.js'
+import { formatLocalTime, resolveTimeZone } from '../shared/zoned-time.js'
 
 export interface LoginCommandOptions {
   server?: string
@@ -46,7 +47,7 @@ export async function loginCommand(ctx: ClientContext, options: LoginCommandOpti
   if (options.force !== true) {
     const current = await currentLogin(ctx, paths, server)
     if (current !== null) {
-      const who = `${server} as ${current.email} (session valid until ${new Date(current.until).toLocaleString()})`
+      const who = `${server} as ${current.email} (session valid until ${localTime(ctx, current.until)})`
       if (!ctx.isTTY || !(await confirm(ctx, `Already logged in to ${who}. Log in again? [y/N] `))) {
         ui.info(`Already logged in to ${who}. To log in again: jitssh login --force`)
         return 0
@@ -67,12 +68,17 @@ export async function loginCommand(ctx: ClientContext, options: LoginCommandOpti
       await revokeToken(ctx, discovery, previous.refresh_token).catch(() => undefined)
     }
     const who = result.identity ? ` as ${terminalSafe(result.identity.email || result.identity.sub)}` : ''
-    const until = result.sessionExpiresAt ? ` (session valid until ${new Date(result.sessionExpiresAt).toLocaleString()})` : ''
+    const until = result.sessionExpiresAt ? ` (session valid until ${localTime(ctx, result.sessionExpiresAt)})` : ''
     ui.info(`Logged in to ${server}${who}${until}.`)
     return 0
   } finally {
     await lock.release()
   }
+}
+
+/** The one way the CLI shows a time to a person: local, with the zone (`2026-11-19 14:03:12 CET`). */
+function localTime(ctx: ClientContext, iso: string): string {
+  return formatLocalTime(Date.parse(iso), resolveTimeZone(ctx.env))
 }
 
 /** The person logged in to `server` now (the session answers), or null: no session, or it has ended. */

@@ -11,6 +11,7 @@ import { whoAmI } from '../client/auth/login.js'
 import { jitsshPaths } from '../client/files/paths.js'
 import { getAccessToken, resolveServer } from '../client/auth/tokens.js'
 import { jsonText, terminalSafe } from '../client/terminal-text.js'
+import { formatLocalTime, resolveTimeZone } from '../shared/zoned-time.js'
 import type { RunCommand } from './command.js'
 import { parseServerArg } from './host-arg.js'
 
@@ -52,7 +53,7 @@ export function registerStatus(program: Command, ctx: ClientContext, run: RunCom
 
 export async function statusCommand(ctx: ClientContext, options: StatusOptions): Promise<number> {
   const report = await collectStatus(ctx, parseServerArg(options.server))
-  ctx.stdout.write(options.json === true ? `${jsonText(report)}\n` : renderStatus(report, ctx.now()))
+  ctx.stdout.write(options.json === true ? `${jsonText(report)}\n` : renderStatus(report, ctx.now(), resolveTimeZone(ctx.env)))
   return report.logged_in ? EXIT.OK : EXIT.AUTH
 }
 
@@ -110,7 +111,8 @@ export function relative(targetMs: number, nowMs: number): string {
   return diff >= 0 ? `in ${text}` : `${text} ago`
 }
 
-function renderStatus(r: StatusReport, nowMs: number): string {
+function renderStatus(r: StatusReport, nowMs: number, timeZone: string): string {
+  const local = (ms: number): string => formatLocalTime(ms, timeZone)
   const lines: string[] = []
   lines.push(`Server:       ${r.server ?? '(none; run: jitssh login --server URL)'}`)
   if (!r.logged_in) {
@@ -123,7 +125,7 @@ function renderStatus(r: StatusReport, nowMs: number): string {
   }
   if (r.logged_in && r.session_expires_at) {
     const at = Date.parse(r.session_expires_at)
-    lines.push(`Session:      valid until ${new Date(at).toISOString()} (${relative(at, nowMs)})`)
+    lines.push(`Session:      valid until ${local(at)} (${relative(at, nowMs)})`)
   }
   if (r.certificates.length === 0) {
     lines.push('Certificates: none')
@@ -134,7 +136,7 @@ function renderStatus(r: StatusReport, nowMs: number): string {
         lines.push(`  ${c.host}  unreadable: ${c.problem}`)
         continue
       }
-      const until = c.valid_before === 'forever' || c.valid_before === null ? c.valid_before : `${c.valid_before} (${relative(Date.parse(c.valid_before), nowMs)})`
+      const until = c.valid_before === 'forever' || c.valid_before === null ? c.valid_before : `${local(Date.parse(c.valid_before))} (${relative(Date.parse(c.valid_before), nowMs)})`
       lines.push(`  ${c.host}  ${c.valid ? 'valid until' : 'expired/not yet valid:'} ${until}  principals: ${c.principals.join(', ')}`)
     }
   }

@@ -121,7 +121,7 @@ describe('jitssh ssh-gen', () => {
     await login()
     await runCli(['ssh-gen', '--hostname', 'vm.example.com'], { home })
     const text = await runCli(['status'], { home })
-    expect(text.stdout).toMatch(/^ {2}vm\.example\.com {2}valid until \d{4}-\d\d-\d\dT[\d:.]+Z \(in (\d+h )?\d+m\) {2}principals: alice$/m)
+    expect(text.stdout).toMatch(/^ {2}vm\.example\.com {2}valid until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+ \(in (\d+h )?\d+m\) {2}principals: alice$/m)
     const json = JSON.parse((await runCli(['status', '--json'], { home })).stdout)
     expect(json.certificates).toEqual([expect.objectContaining({ host: 'vm.example.com', valid: true, principals: ['alice'] })])
   })
