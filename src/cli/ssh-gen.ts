@@ -37,7 +37,10 @@ export async function sshGenCommand(ctx: ClientContext, options: SshGenOptions):
   if (server === null) {
     throw new JitsshError('ERR_NOT_LOGGED_IN', 'no jitssh server configured', { hint: 'run: jitssh login --server https://access.example.com' })
   }
-  await ensureCertificate(ctx, paths, server, spec.host, { ui: createUi(ctx), login: {}, ...(ttlSeconds !== undefined ? { ttlSeconds } : {}) })
+  // A login needs someone to answer it: without a terminal (VS Code's `ssh -G`, scripts, cron) an ended
+  // session is one line and a non-zero exit at once, never a device code nobody sees.
+  const login = ctx.isTTY ? {} : null
+  await ensureCertificate(ctx, paths, server, spec.host, { ui: createUi(ctx), login, ...(ttlSeconds !== undefined ? { ttlSeconds } : {}) })
   return 0
 }
 

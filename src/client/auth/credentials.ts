@@ -116,6 +116,22 @@ export async function deleteSession(ctx: ClientContext, paths: JitsshPaths, serv
   }
 }
 
+/**
+ * The session has ended (the server refused its refresh token, or the stored login is gone): its dead refresh
+ * token and access token go, and the end is remembered in config.json with `reason`, so that the next command
+ * knows a login is wanted (ssh-gen on a terminal starts one) rather than treating the person as logged out.
+ */
+export async function markSessionEnded(ctx: ClientContext, paths: JitsshPaths, server: string, reason: string, warn: (m: string) => void): Promise<void> {
+  const kind = (await readConfig(paths)).servers[server]?.credential_store
+  await deleteSession(ctx, paths, server, kind, warn)
+  await updateConfig(paths, (config) => {
+    const record = { ...config.servers[server] }
+    delete record.credential_store
+    record.session_ended = { at: new Date(ctx.now()).toISOString(), reason }
+    config.servers[server] = record
+  })
+}
+
 async function updateCredentialsFile(ctx: ClientContext, paths: JitsshPaths, change: (file: CredentialsFile) => void): Promise<void> {
   await ensurePrivateDir(paths.locks)
   const lock = await acquireLock(join(paths.locks, 'credentials.lock'), {

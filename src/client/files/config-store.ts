@@ -13,6 +13,13 @@ export interface ServerRecord {
   /** The subject (user) last logged in at this server. */
   subject?: string
   email?: string
+  /**
+   * Set when the session ended without a logout (the server refused a refresh: expired, revoked; or the stored
+   * login vanished, e.g. from a keychain that forgets): remembered, so that ssh-gen on a terminal logs in
+   * again and everything else says "your session has ended" rather than "not logged in". Cleared by a login
+   * and by a logout.
+   */
+  session_ended?: { at: string; reason: string }
 }
 
 export interface ClientConfig {
