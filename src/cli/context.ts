@@ -53,12 +53,35 @@ export function createProxyFetch(env: Record<string, string | undefined>): { fet
   }
 }
 
-export async function loadKeychain(): Promise<Keychain> {
+/**
+ * The OS keychain through @napi-rs/keyring. On Linux the library picks the Secret Service (GNOME Keyring,
+ * KWallet, KeePassXC) and else falls back to the kernel keyring, which lives in memory and is gone after a
+ * reboot: a login kept there vanishes silently. So the Secret Service is required here, and without one the
+ * keychain is reported as not persistent (saveSession then uses the 0600 file; entries an older jitssh wrote
+ * to the kernel keyring can still be read and deleted).
+ */
+export async function loadKeychain(platform: NodeJS.Platform = process.platform): Promise<Keychain> {
   const { AsyncEntry } = await import('@napi-rs/keyring')
+  let options: { linux: { store: 'secret-service' } } | undefined
+  let backend = platform === 'darwin' ? 'macOS Keychain' : platform === 'win32' ? 'Windows Credential Manager' : 'OS keychain'
+  let persistent = true
+  if (platform === 'linux') {
+    try {
+      new AsyncEntry('jitssh', 'probe', { linux: { store: 'secret-service' } }) // throws when no Secret Service answers
+      options = { linux: { store: 'secret-service' } }
+      backend = 'Secret Service'
+    } catch {
+      backend = 'the kernel keyring'
+      persistent = false
+    }
+  }
+  const entry = (service: string, account: string) => new AsyncEntry(service, account, options)
   return {
-    get: (service, account, signal) => new AsyncEntry(service, account).getPassword(signal).then((v) => v ?? null),
-    set: (service, account, secret, signal) => new AsyncEntry(service, account).setPassword(secret, signal),
-    delete: (service, account, signal) => new AsyncEntry(service, account).deleteCredential(signal),
+    backend,
+    persistent,
+    get: (service, account, signal) => entry(service, account).getPassword(signal).then((v) => v ?? null),
+    set: (service, account, secret, signal) => entry(service, account).setPassword(secret, signal),
+    delete: (service, account, signal) => entry(service, account).deleteCredential(signal),
   }
 }
 
@@ -113,7 +136,7 @@ export function createProcessContext(): ProcessContext {
     fetch: http.fetch,
     proxy: proxySettingsFromEnv(env),
     openBrowser: openInBrowser,
-    keychain: loadKeychain,
+    keychain: () => loadKeychain(),
     keychainTimeoutMs: KEYCHAIN_TIMEOUT_MS,
     signal: controller.signal,
     execPath: process.execPath,

@@ -60,6 +60,7 @@ export async function logoutCommand(ctx: ClientContext, options: LogoutOptions):
         delete kept.subject
         delete kept.email
         delete kept.credential_store
+        delete kept.credential_backend
         delete kept.session_ended
       }
     })

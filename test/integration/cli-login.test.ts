@@ -258,6 +258,7 @@ describe('credential store', () => {
   it('uses the keychain when it works, and no credentials file', async () => {
     const store = new Map<string, string>()
     const keychain: Keychain = {
+      backend: 'Secret Service',
       get: async (s, a) => store.get(`${s}/${a}`) ?? null,
       set: async (s, a, v) => void store.set(`${s}/${a}`, v),
       delete: async (s, a) => store.delete(`${s}/${a}`),
@@ -271,6 +272,26 @@ describe('credential store', () => {
     await writeFile(accessTokenPath(paths(), srv.url), '{}')
     const status = await runCli(['status', '--json'], { home, keychain, env: { JITSSH_CREDENTIAL_STORE: undefined } })
     expect(JSON.parse(status.stdout).identity.email).toBe('alice@example.com')
+    expect(JSON.parse(status.stdout).credentials).toEqual({ store: 'keychain', backend: 'Secret Service' })
+    expect((await runCli(['status'], { home, keychain, env: { JITSSH_CREDENTIAL_STORE: undefined } })).stdout).toContain('Login kept:   in the OS keychain (Secret Service)\n')
+  })
+
+  it('a keychain that forgets at reboot (Linux\'s kernel keyring, without a Secret Service) is not used: the 0600 file is, and status says so', async () => {
+    const store = new Map<string, string>()
+    const keyring: Keychain = {
+      backend: 'the kernel keyring',
+      persistent: false,
+      get: async (s, a) => store.get(`${s}/${a}`) ?? null,
+      set: async (s, a, v) => void store.set(`${s}/${a}`, v),
+      delete: async (s, a) => store.delete(`${s}/${a}`),
+    }
+    const { r } = await browserLogin(home, { keychain: keyring, env: { ...DISPLAY, JITSSH_CREDENTIAL_STORE: undefined } })
+    expect(r.code, r.stderr).toBe(0)
+    expect(store.size).toBe(0)
+    expect(r.stderr).toContain(`warning: no usable OS keychain (the kernel keyring forgets everything at reboot); keeping the login in ${paths().credentials} (mode 0600)`)
+    expect(await mode(paths().credentials)).toBe(0o600)
+    const status = await runCli(['status'], { home, keychain: keyring, env: { JITSSH_CREDENTIAL_STORE: undefined } })
+    expect(status.stdout).toContain(`Login kept:   in ${paths().credentials} (mode 0600)\n`)
   })
 
   it('falls back to a 0600 file with one warning when the keychain hangs', async () => {

@@ -52,20 +52,34 @@ async function withKeychain<T>(ctx: ClientContext, what: string, call: (k: Keych
   }
 }
 
-/** Stores the session; returns where it went. Falls back from keychain to file unless the keychain is forced. */
+/** Where a session went: the kind of store, and what it is (`Secret Service`, or the file's path). */
+export interface SavedIn {
+  kind: CredentialStoreKind
+  backend: string
+}
+
+/**
+ * Stores the session; returns where it went. Falls back from keychain to file unless the keychain is forced,
+ * also when the keychain would not keep it across a reboot (Linux's kernel keyring).
+ */
 export async function saveSession(
   ctx: ClientContext,
   paths: JitsshPaths,
   server: string,
   session: StoredSession,
   warn: (message: string) => void,
-): Promise<CredentialStoreKind> {
+): Promise<SavedIn> {
   const forced = parseJitsshEnv(ctx.env).credentialStore
   if (forced !== 'file') {
     try {
-      await withKeychain(ctx, 'write to', (k, signal) => k.set(KEYCHAIN_SERVICE, server, JSON.stringify(session), signal))
+      const backend = await withKeychain(ctx, 'write to', async (k, signal) => {
+        const name = k.backend ?? 'OS keychain'
+        if (k.persistent === false) throw new Error(`${name} forgets everything at reboot`)
+        await k.set(KEYCHAIN_SERVICE, server, JSON.stringify(session), signal)
+        return name
+      })
       await updateCredentialsFile(ctx, paths, (file) => delete file.servers[server])
-      return 'keychain'
+      return { kind: 'keychain', backend }
     } catch (error) {
       if (forced === 'keychain') throw error
       const config = await readConfig(paths)
@@ -80,7 +94,7 @@ export async function saveSession(
   await updateCredentialsFile(ctx, paths, (file) => {
     file.servers[server] = session
   })
-  return 'file'
+  return { kind: 'file', backend: `${paths.credentials} (mode 0600)` }
 }
 
 export async function loadSession(ctx: ClientContext, paths: JitsshPaths, server: string, kind: CredentialStoreKind | undefined): Promise<StoredSession | null> {
@@ -127,6 +141,7 @@ export async function markSessionEnded(ctx: ClientContext, paths: JitsshPaths, s
   await updateConfig(paths, (config) => {
     const record = { ...config.servers[server] }
     delete record.credential_store
+    delete record.credential_backend
     record.session_ended = { at: new Date(ctx.now()).toISOString(), reason }
     config.servers[server] = record
   })

@@ -147,14 +147,14 @@ function tokenRefused(error: unknown): boolean {
 /** Keeps a token response: the refresh token in its store, the access token in the cache, which store in config.json. */
 export async function storeTokens(ctx: ClientContext, paths: JitsshPaths, server: string, tokens: TokenResponse, ui: Pick<LoginUi, 'warn'>): Promise<void> {
   const sessionExpiresAt = tokens.session_expires_at
-  const kind = await saveSession(ctx, paths, server, { refresh_token: tokens.refresh_token, session_expires_at: sessionExpiresAt }, (m) => ui.warn(m))
+  const saved = await saveSession(ctx, paths, server, { refresh_token: tokens.refresh_token, session_expires_at: sessionExpiresAt }, (m) => ui.warn(m))
   await writeAccessToken(paths, server, {
     access_token: tokens.access_token,
     expires_at: ctx.now() + Math.max(0, Number(tokens.expires_in) || 0) * 1000,
     session_expires_at: sessionExpiresAt,
   })
   await updateConfig(paths, (config) => {
-    const record = { ...config.servers[server], credential_store: kind }
+    const record = { ...config.servers[server], credential_store: saved.kind, credential_backend: saved.backend }
     delete record.session_ended
     config.servers[server] = record
   })

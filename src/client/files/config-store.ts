@@ -10,6 +10,8 @@ export interface ServerRecord {
   /** What the client uses of the server's discovery document (checked again when read). */
   discovery?: Discovery
   credential_store?: CredentialStoreKind
+  /** What holds it, as `jitssh status` names it: `Secret Service`, `macOS Keychain`, or the file's path. */
+  credential_backend?: string
   /** The subject (user) last logged in at this server. */
   subject?: string
   email?: string
