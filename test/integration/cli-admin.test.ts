@@ -186,7 +186,7 @@ describe('jitssh sessions, revoke and user', () => {
     expect([disabled.code, disabled.stdout]).toEqual([0, 'Disabled carol@example.com: revoked 1 session; closed 0 live tunnels.\n'])
     const list = await asBob(['user', 'list-disabled'])
     expect(rows(list.stdout)).toEqual([expect.stringMatching(/^carol@example\.com {2}2026-11-20 10:10:00 CET {2}bob@example\.com {2}left$/)])
-    await expect(loginWithPassword(srv.url, 'carol')).rejects.toThrow(/403/)
+    await expect(loginWithPassword(srv.url, 'carol')).rejects.toThrow(/error=access_denied&error_description=account\+disabled/)
     const enabled = await asBob(['user', 'enable', 'carol@example.com'])
     expect(enabled.stdout).toBe('Enabled carol@example.com: they can log in again.\n')
     await loginWithPassword(srv.url, 'carol')

@@ -22,6 +22,7 @@ import { HttpStatusError, serverMessage } from '../http.js'
 // Types only: login.ts keeps its tokens through storeTokens here, so this module must not load it.
 import type { LoginUi } from './login.js'
 import { isSessionGone, refreshTokens } from './oauth.js'
+import { accountDisabled } from './refusals.js'
 import type { JitsshPaths } from '../files/paths.js'
 import { serverId } from './server-url.js'
 
@@ -88,6 +89,9 @@ export async function getAccessToken(ctx: ClientContext, paths: JitsshPaths, ser
         await markSessionEnded(ctx, paths, server, reason, warn)
         // Its certificates ended with it (and may be on the KRL already): none is presented again.
         await removeServerCertificates(paths, discovery.jitssh.user_ca_public_key)
+        // A disabled person: a new login would be refused too, so none is offered.
+        const disabled = accountDisabled(reason, server)
+        if (disabled !== null) throw disabled
         if (options.login === undefined) throw sessionEnded(server, reason, error)
         options.login.ui.info(`Your session at ${server} has ended (${reason}); logging in again.`)
       }
@@ -109,7 +113,7 @@ export function sessionEnded(server: string, reason: string, cause?: unknown): J
 /** Why the server refused the refresh token, in a few words of its own (made terminal-safe), or a generic reason. */
 function endReason(error: unknown): string {
   const said = error instanceof HttpStatusError ? serverMessage(error.body) : ''
-  return said !== '' ? said.slice(0, 120) : 'the server no longer accepts it'
+  return said !== "" ? said.slice(0, 200) : 'the server no longer accepts it'
 }
 
 /** The server to use: --server, else the remembered default. */

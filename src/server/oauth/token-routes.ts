@@ -9,7 +9,7 @@ import { rotateRefreshToken } from './grant-refresh-token.js'
 import { DEVICE_CODE_GRANT } from './grant-types.js'
 import { sha256Hex } from './secrets.js'
 
-export type TokenRouteDeps = Uses<'accessTokens' | 'audit' | 'config' | 'now' | 'publicUrl' | 'sessions' | 'unauthenticated', 'oauth' | 'sessions'>
+export type TokenRouteDeps = Uses<'accessTokens' | 'audit' | 'config' | 'now' | 'publicUrl' | 'sessions' | 'unauthenticated', 'oauth' | 'sessions' | 'users'>
 
 /** Domain refusals that the token endpoint reports as RFC 6749 `invalid_grant`. */
 const REFUSALS = new Set<ErrorCode>(['ERR_LOGIN_DENIED', 'ERR_NOT_LOGGED_IN', 'ERR_SESSION_REVOKED'])
