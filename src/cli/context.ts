@@ -6,6 +6,9 @@ import type { EnvHttpProxyAgent } from 'undici'
 import { JitsshError } from '../shared/errors.js'
 import type { ClientContext, FetchLike, Keychain } from '../client/context.js'
 import { proxySettingsFromEnv } from '../client/tunnel/proxy.js'
+import { readConfig } from '../client/files/config-store.js'
+import { jitsshPaths } from '../client/files/paths.js'
+import { caFileFor, readCaFile, type ExtraCa } from '../client/trust.js'
 
 /** Keychains can hang (a locked login keyring, a D-Bus service that never answers): give up after this. */
 const KEYCHAIN_TIMEOUT_MS = 3_000
@@ -37,18 +40,38 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /**
  * A fetch through undici's EnvHttpProxyAgent configured from `env` (not from process.env). undici loads on
  * the first request only: loading it takes longer than all the rest of the CLI, and the ProxyCommand with a
- * cached token (`jitssh ssh`, on every connection) makes no HTTP request at all.
+ * cached token (`jitssh ssh`, on every connection) makes no HTTP request at all. A server with a private CA
+ * (JITSSH_CA_FILE, or `login --ca-file` kept in config.json under `home`) gets a dispatcher that trusts it.
  */
-export function createProxyFetch(env: Record<string, string | undefined>): { fetch: FetchLike; close(): Promise<void> } {
-  let dispatcher: EnvHttpProxyAgent | undefined
+export function createProxyFetch(env: Record<string, string | undefined>, home: string = homedir()): { fetch: FetchLike; close(): Promise<void> } {
+  const dispatchers = new Map<string, EnvHttpProxyAgent>()
+  const caByOrigin = new Map<string, Promise<ExtraCa | null>>()
+  const extraCa = (url: string): Promise<ExtraCa | null> => {
+    const origin = new URL(url).origin
+    let found = caByOrigin.get(origin)
+    if (found === undefined) {
+      found = readConfig(jitsshPaths(env, home)).then((config) => {
+        const file = caFileFor(env, config, url)
+        return file === undefined ? null : readCaFile(file)
+      })
+      caByOrigin.set(origin, found)
+    }
+    return found
+  }
   return {
     fetch: async (url, init) => {
-      const undici = await import('undici')
-      dispatcher ??= new undici.EnvHttpProxyAgent({ ...proxySettingsFromEnv(env), connect: { timeout: 10_000 } })
+      const [undici, trusted] = await Promise.all([import('undici'), extraCa(url)])
+      const key = trusted?.file ?? ''
+      let dispatcher = dispatchers.get(key)
+      if (dispatcher === undefined) {
+        const tls = trusted === null ? {} : { ca: trusted.ca }
+        dispatcher = new undici.EnvHttpProxyAgent({ ...proxySettingsFromEnv(env), connect: { timeout: 10_000, ...tls }, requestTls: tls })
+        dispatchers.set(key, dispatcher)
+      }
       return undici.fetch(url, { ...init, dispatcher })
     },
     close: async () => {
-      await dispatcher?.close().catch(() => undefined)
+      await Promise.all([...dispatchers.values()].map((d) => d.close().catch(() => undefined)))
     },
   }
 }

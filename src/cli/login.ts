@@ -1,8 +1,10 @@
-// jitssh login [--server URL] [--device] [--no-browser] [--force]
+// jitssh login [--server URL] [--device] [--no-browser] [--force] [--ca-file FILE]
 import type { Command } from 'commander'
 import { JitsshError } from '../shared/errors.js'
 import type { ClientContext } from '../client/context.js'
-import { readConfig } from '../client/files/config-store.js'
+import { resolve } from 'node:path'
+import { readConfig, updateConfig } from '../client/files/config-store.js'
+import { readCaFile } from '../client/trust.js'
 import { loadSession } from '../client/auth/credentials.js'
 import { getDiscovery } from '../client/auth/discovery.js'
 import { performLogin, whoAmI } from '../client/auth/login.js'
@@ -22,6 +24,8 @@ export interface LoginCommandOptions {
   browser?: boolean
   /** Log in again although the session is good, and sign in afresh (the server asks for the password again). */
   force?: boolean
+  /** A PEM file of the CA that signs the server's TLS certificate (a private CA), kept for every later command. */
+  caFile?: string
 }
 
 export function registerLogin(program: Command, ctx: ClientContext, run: RunCommand<LoginCommandOptions>): void {
@@ -32,6 +36,7 @@ export function registerLogin(program: Command, ctx: ClientContext, run: RunComm
     .option('--device', 'log in with a code entered on another device (chosen automatically without a browser)')
     .option('--no-browser', 'do not open a browser; print the URL to open instead')
     .option('--force', 'log in again even when the session is good, signing in afresh (for rules that need a recent sign-in)')
+    .option('--ca-file <file>', "the CA certificate(s), PEM, that sign the server's TLS certificate (a private CA); kept for every later command, ssh's included")
     .action(async (options: LoginCommandOptions) => {
       await run(ctx, options)
     })
@@ -42,6 +47,14 @@ export async function loginCommand(ctx: ClientContext, options: LoginCommandOpti
   const server = await resolveServer(paths, parseServerArg(options.server))
   if (server === null) {
     throw new JitsshError('ERR_USAGE', 'which server? there is no default yet', { hint: 'run: jitssh login --server https://access.example.com' })
+  }
+  if (options.caFile !== undefined) {
+    // Checked, then kept before the first request: this login and every later jitssh process trust it.
+    const file = resolve(ctx.cwd, options.caFile)
+    readCaFile(file)
+    await updateConfig(paths, (config) => {
+      config.servers[server] = { ...config.servers[server], ca_file: file }
+    })
   }
   const ui = createUi(ctx)
   if (options.force !== true) {

@@ -8,6 +8,7 @@ import { getDiscovery } from '../client/auth/discovery.js'
 import { jitsshPaths } from '../client/files/paths.js'
 import { resolveServer, withAccessToken } from '../client/auth/tokens.js'
 import { openTunnel, runTunnel } from '../client/tunnel/tunnel.js'
+import { extraCaFor } from '../client/trust.js'
 import type { RunCommand } from './command.js'
 import { parseHostArg, parsePortArg, parseServerArg } from './host-arg.js'
 
@@ -38,9 +39,10 @@ export async function sshCommand(ctx: ClientContext, options: SshOptions): Promi
   const discovery = await getDiscovery(ctx, paths, server)
   const { httpTimeoutMs: handshakeTimeoutMs, keepaliveMs } = parseJitsshEnv(ctx.env)
   const target = { host: spec.host, port }
+  const ca = await extraCaFor(ctx.env, paths, discovery.jitssh.tunnel_endpoint)
   // No `login` option: a refused token is refreshed once, but never a login here (stdin/stdout belong to ssh).
   const ws = await withAccessToken(ctx, paths, server, {}, (token) =>
-    openTunnel(ctx, { tunnelEndpoint: discovery.jitssh.tunnel_endpoint, ...target, token }, { handshakeTimeoutMs }))
+    openTunnel(ctx, { tunnelEndpoint: discovery.jitssh.tunnel_endpoint, ...target, token, ca }, { handshakeTimeoutMs }))
   await runTunnel(ctx, ws, target, {
     stdin: ctx.stdin,
     stdout: ctx.stdout,

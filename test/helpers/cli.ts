@@ -90,7 +90,7 @@ export function testContext(options: CliOptions): TestContext {
     JITSSH_CREDENTIAL_STORE: 'file',
     ...options.env,
   }
-  const http = createProxyFetch(env)
+  const http = createProxyFetch(env, options.home)
   const refused: string[] = []
   const guarded: FetchLike = async (url, init) => {
     const why = refusal(url, options.network ?? 'loopback')

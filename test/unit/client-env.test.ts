@@ -12,6 +12,7 @@ describe('parseJitsshEnv', () => {
       loginTimeoutMs: 300_000,
       credentialStore: undefined,
       debug: false,
+      caFile: undefined,
     })
   })
 
@@ -24,6 +25,7 @@ describe('parseJitsshEnv', () => {
       JITSSH_LOGIN_TIMEOUT_MS: '1500',
       JITSSH_CREDENTIAL_STORE: 'keychain',
       JITSSH_DEBUG: '1',
+      JITSSH_CA_FILE: '/etc/jitssh/ca.pem',
     })).toEqual({
       home: '/srv/jitssh',
       certMarginSeconds: 5,
@@ -32,6 +34,7 @@ describe('parseJitsshEnv', () => {
       loginTimeoutMs: 1500,
       credentialStore: 'keychain',
       debug: true,
+      caFile: '/etc/jitssh/ca.pem',
     })
   })
 

@@ -10,6 +10,8 @@ export interface ServerRecord {
   /** What the client uses of the server's discovery document (checked again when read). */
   discovery?: Discovery
   credential_store?: CredentialStoreKind
+  /** A PEM file of CA certificates to trust for this server (`jitssh login --ca-file`): every jitssh process reads it. */
+  ca_file?: string
   /** What holds it, as `jitssh status` names it: `Secret Service`, `macOS Keychain`, or the file's path. */
   credential_backend?: string
   /** The subject (user) last logged in at this server. */
