@@ -148,6 +148,7 @@ export function createProcessContext(): ProcessContext {
     cwd: process.cwd(),
     platform: process.platform,
     pid: process.pid,
+    ppid: process.ppid,
     get stdin() {
       return process.stdin // created on first use only: ssh-gen never touches it
     },

@@ -51,6 +51,8 @@ export interface ClientContext {
   cwd: string
   platform: NodeJS.Platform
   pid: number
+  /** The parent process (ssh, when ssh runs us as its Match exec or ProxyCommand, perhaps through a shell). */
+  ppid: number
   stdin: Readable
   stdout: Writable
   stderr: Writable

@@ -210,6 +210,17 @@ describe('jitssh ssh-gen', () => {
     await stat(join(paths().certs, 'vm.example.com-cert.pub'))
   })
 
+  it('--login (ssh\'s %r) that the certificate does not allow: one line naming the logins that work, exit 1', async () => {
+    await login()
+    const ok = await runCli(['ssh-gen', '--hostname', 'vm.example.com', '--login', 'alice'], { home })
+    expect(ok.code, ok.stderr).toBe(0)
+    const wrong = await runCli(['ssh-gen', '--hostname', 'vm.example.com', '--login', 'root'], { home })
+    expect(wrong.code).toBe(1)
+    expect(wrong.stderr).toBe('jitssh: you may log in to vm.example.com as alice, not as root (run: ssh alice@vm.example.com)\n')
+    // The certificate itself is kept: `ssh alice@vm.example.com` uses it.
+    expect((await runCli(['ssh-gen', '--hostname', 'vm.example.com', '--login', 'alice'], { home })).stderr).toBe('')
+  })
+
   it('a host the policy does not allow: exit 1, one line naming the host and the reason, no files', async () => {
     await login()
     const r = await runCli(['ssh-gen', '--hostname', 'vm.other.org'], { home })

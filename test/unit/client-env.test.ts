@@ -12,6 +12,7 @@ describe('parseJitsshEnv', () => {
       loginTimeoutMs: 300_000,
       credentialStore: undefined,
       debug: false,
+      routeCheck: false,
       caFile: undefined,
     })
   })
@@ -26,6 +27,7 @@ describe('parseJitsshEnv', () => {
       JITSSH_CREDENTIAL_STORE: 'keychain',
       JITSSH_DEBUG: '1',
       JITSSH_CA_FILE: '/etc/jitssh/ca.pem',
+      JITSSH_ROUTE_CHECK: '1',
     })).toEqual({
       home: '/srv/jitssh',
       certMarginSeconds: 5,
@@ -34,6 +36,7 @@ describe('parseJitsshEnv', () => {
       loginTimeoutMs: 1500,
       credentialStore: 'keychain',
       debug: true,
+      routeCheck: true,
       caFile: '/etc/jitssh/ca.pem',
     })
   })
