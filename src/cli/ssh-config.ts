@@ -9,6 +9,12 @@ import { jitsshPaths } from '../client/files/paths.js'
 import { resolveServer } from '../client/auth/tokens.js'
 import { conflictingProxySettings } from '../client/ssh-config/conflicts.js'
 import { checkSshConfig } from '../client/ssh-config/check.js'
+import { describeSource, findSetting, resolveSshRoute } from '../client/ssh-config/route-check.js'
+import { routeProblem } from '../client/ssh-config/route-problem.js'
+import { grantedLogins, haveSession, type HostLogins } from '../client/ssh-config/logins.js'
+import type { JitsshPaths } from '../client/files/paths.js'
+import { removeFile, writeFileAtomic } from '../client/files/atomic-files.js'
+import type { LoginUi } from '../client/auth/login.js'
 import { readSshConfig, rewriteSshConfig, BACKUP_SUFFIX } from '../client/ssh-config/file.js'
 import type { RunCommand } from './command.js'
 import { parseTtlArg } from './ssh-gen.js'
@@ -66,6 +72,9 @@ export async function sshConfigCommand(ctx: ClientContext, options: SshConfigOpt
   const paths = jitsshPaths(ctx.env, ctx.homedir)
   const server = await resolveServer(paths, explicitServer)
   if (server === null) throw new JitsshError('ERR_USAGE', 'which server? there is no default yet', { hint: 'pass --server URL, or run jitssh login --server URL first' })
+  const { text: existing } = await readSshConfig(file)
+  if (existing !== null) for (const host of hosts) await refuseAlias(ctx, file, host)
+  const logins = await loginsFor(ctx, ui, paths, server, hosts)
   const blocks = hosts.map((host) => ({
     host,
     text: withConfigErrors(file, () =>
@@ -79,12 +88,12 @@ export async function sshConfigCommand(ctx: ClientContext, options: SshConfigOpt
         knownHostsFile: sshVisiblePath(paths.knownHosts, ctx),
         platform: ctx.platform === 'win32' ? 'win32' : 'posix',
         ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
+        ...(logins.get(host)?.user !== undefined ? { user: logins.get(host)!.user! } : {}),
       }, ctx.platform === 'win32' ? '\r\n' : '\n'),
     ),
   }))
 
-  const { text: existing } = await readSshConfig(file)
-  if (existing !== null) {
+  if (existing !== null && options.write !== true) {
     for (const { host } of blocks) {
       const others = withConfigErrors(file, () => removeManagedBlock(existing, host))
       for (const setting of conflictingProxySettings(others, host)) {
@@ -99,12 +108,81 @@ export async function sshConfigCommand(ctx: ClientContext, options: SshConfigOpt
   const result = await rewriteSshConfig(
     file,
     (text) => blocks.reduce((current, block) => withConfigErrors(file, () => upsertManagedBlock(current, block.text, block.host)), text),
-    (candidate, existingPath) => verifyWithSsh(ctx, ui, file, candidate, existingPath),
+    async (candidate, existingPath) => {
+      await verifyWithSsh(ctx, ui, file, candidate, existingPath)
+      // The real ssh, reading the new file as it would from now on: does each host go through jitssh?
+      for (const host of hosts) await refuseShadowed(ctx, file, candidate, host, server)
+    },
   )
   const names = hosts.join(', ')
+  if (!result.changed) for (const host of hosts) await refuseShadowed(ctx, file, result.file, host, server)
   if (!result.changed) ui.info(`${result.file} already has this jitssh block for ${names}; nothing changed.`)
   else ui.info(`${result.created ? 'Created' : 'Updated'} ${result.file} for ${names}${result.backup ? ` (original kept in ${result.file}${BACKUP_SUFFIX})` : ''}.`)
+  for (const [host, found] of logins) {
+    if (found.user !== undefined) ui.info(`${host}: User ${found.user} (your only login there; ssh other@${host} still works for another).`)
+    else if (found.logins.length > 1) ui.info(`${host}: you may log in as ${found.logins.join(', ')}: say which, e.g. ssh ${found.logins[0]}@${host}`)
+  }
   return 0
+}
+
+/** The file ssh reads for this config: undefined when it is ssh's own default (then ssh also reads the system file). */
+function sshConfigArg(ctx: ClientContext, file: string): string | undefined {
+  return ctx.sshHomedir !== '' && file === resolve(ctx.sshHomedir, '.ssh', 'config') ? undefined : file
+}
+
+/**
+ * `--hostname myvm` where myvm is the user's alias (Host myvm + HostName vm.example.com): jitssh's block is
+ * matched against the name ssh finally connects to, so a block for myvm would never apply.
+ */
+async function refuseAlias(ctx: ClientContext, file: string, host: string): Promise<void> {
+  if (/[*?]/.test(host)) return
+  const result = await resolveSshRoute(host, { env: ctx.env, configFile: sshConfigArg(ctx, file), cwd: ctx.cwd })
+  if (result.kind !== 'ok' || result.route.hostname.toLowerCase() === host.toLowerCase()) return
+  const real = result.route.hostname
+  const source = findSetting(result.route, 'HostName')
+  throw new JitsshError('ERR_USAGE', `${host} is an alias for ${real}${source ? ` (${describeSource(source)})` : ''}: jitssh's block is matched against the name ssh connects to, so a block for ${host} would never apply`, {
+    hint: `jitssh ssh-config --hostname ${real} (ssh ${host} then goes through jitssh too)`,
+  })
+}
+
+/**
+ * Before the new file replaces `file`: the real `ssh -G host` reading it (`candidate`) as it would from then
+ * on must go through our ProxyCommand; else name what shadows it, and nothing is changed. For ssh's default
+ * file the system file is read after it too, as a plain `ssh host` does (a wrapper that includes both).
+ */
+async function refuseShadowed(ctx: ClientContext, file: string, candidate: string, hostPattern: string, server: string): Promise<void> {
+  // A pattern is checked with a name it matches (ssh -G needs a host).
+  const host = hostPattern.replace(/\*/g, 'jitssh-check').replace(/\?/g, 'x')
+  const asDefault = sshConfigArg(ctx, file) === undefined
+  const wrapper = asDefault ? join(dirname(candidate), `.jitssh-route-check.${ctx.pid}.conf`) : undefined
+  let result: Awaited<ReturnType<typeof resolveSshRoute>>
+  try {
+    if (wrapper !== undefined) await writeFileAtomic(wrapper, `Include "${candidate}"\nInclude "${systemSshConfig(ctx)}"\n`, 0o600)
+    result = await resolveSshRoute(host, { env: ctx.env, configFile: wrapper ?? candidate, cwd: ctx.cwd })
+  } finally {
+    if (wrapper !== undefined) await removeFile(wrapper).catch(() => false)
+  }
+  if (result.kind !== 'ok') return // ssh missing or unable to read it: verifyWithSsh has said so already
+  const problem = routeProblem(result.route, server)
+  if (problem !== null) {
+    const said = problem.because.split(candidate).join(file) // ssh named the temp file it read
+    throw new JitsshError('ERR_CONFIG_CONFLICT', `ssh ${host} would not go through jitssh: ${said}`, { hint: `${problem.fix}; nothing was changed` })
+  }
+}
+
+function systemSshConfig(ctx: ClientContext): string {
+  return ctx.platform === 'win32' ? `${ctx.env.PROGRAMDATA ?? 'C:\\ProgramData'}\\ssh\\ssh_config`.replaceAll('\\', '/') : '/etc/ssh/ssh_config'
+}
+
+/** The person's logins per host, when logged in to `server` (a warning, and none, when the server cannot say). */
+async function loginsFor(ctx: ClientContext, ui: LoginUi, paths: JitsshPaths, server: string, hosts: string[]): Promise<Map<string, HostLogins>> {
+  if (!(await haveSession(ctx, paths, server))) return new Map()
+  try {
+    return await grantedLogins(ctx, paths, server, hosts)
+  } catch (error) {
+    ui.warn(`could not ask ${server} which login to use (${error instanceof JitsshError ? error.message : String(error)}); the block sets no User`)
+    return new Map()
+  }
 }
 
 /** The installed ssh must accept the new file before it replaces the old one (see src/client/ssh-config/check.ts). */
