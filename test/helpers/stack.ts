@@ -64,8 +64,8 @@ export interface Stack {
   ssh(args: string[], opts?: ToolOptions): Promise<ToolResult>
   /** Starts a CLI process and hands it back (for login flows that print a URL and wait). */
   spawnJitssh(args: string[]): ChildProcess
-  /** `jitssh login --no-browser`, completed by headless Chromium on the real login page. */
-  loginWithBrowser(browser: Browser, creds?: Credentials): Promise<ToolResult>
+  /** `jitssh login --no-browser [...args]`, completed by headless Chromium on the real login page. */
+  loginWithBrowser(browser: Browser, creds?: Credentials, args?: string[]): Promise<ToolResult>
   /** `jitssh login --device`, approved in headless Chromium. */
   loginWithDevice(browser: Browser, creds?: Credentials): Promise<ToolResult>
   /** Another person on the same machine (e.g. an admin): a second temp HOME with its own CLI runner. */
@@ -200,7 +200,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     jitssh,
     ssh,
     spawnJitssh,
-    loginWithBrowser: (browser, creds = ALICE) => loginWith(['--no-browser'], (url) => completeBrowserLogin(browser, url, creds)),
+    loginWithBrowser: (browser, creds = ALICE, args = []) => loginWith(['--no-browser', ...args], (url) => completeBrowserLogin(browser, url, creds)),
     loginWithDevice: (browser, creds = ALICE) => loginWith(['--device'], (url) => answerDeviceCode(browser, url, creds)),
     addHome,
     async stop() {
