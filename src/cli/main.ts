@@ -20,6 +20,7 @@ import { registerUser, userCommand, type UserOptions } from './user-access.js'
 import { registerHosts, hostsCommand, type HostsOptions } from './hosts.js'
 import { registerExplain, explainCommand, type ExplainOptions } from './explain.js'
 import { registerRequest, requestCommand, type RequestOptions } from './request.js'
+import { doctorCommand, registerDoctor, type DoctorOptions } from './doctor.js'
 
 export const VERSION = '0.1.0'
 
@@ -38,6 +39,7 @@ export interface CommandRuns {
   hosts: RunCommand<HostsOptions>
   explain: RunCommand<ExplainOptions>
   request: RunCommand<RequestOptions>
+  doctor: RunCommand<DoctorOptions>
 }
 
 export const COMMANDS: CommandRuns = {
@@ -54,6 +56,7 @@ export const COMMANDS: CommandRuns = {
   hosts: hostsCommand,
   explain: explainCommand,
   request: requestCommand,
+  doctor: doctorCommand,
 }
 
 /** `runs` replaces the real run functions (the parse tests record the options instead of running anything). */
@@ -88,6 +91,7 @@ export async function main(argv: string[], context?: ClientContext, runs: Comman
   registerHosts(program, ctx, exitCode(runs.hosts))
   registerExplain(program, ctx, exitCode(runs.explain))
   registerRequest(program, ctx, exitCode(runs.request))
+  registerDoctor(program, ctx, exitCode(runs.doctor))
   try {
     await program.parseAsync(argv, { from: 'user' })
     return code

@@ -16,6 +16,8 @@ export interface RequestOptions<T> {
   json?: unknown
   form?: Record<string, string>
   timeoutMs?: number
+  /** Sees the response's status and headers before its body is read (doctor reads `Date` for the clock). */
+  onResponse?: (response: FetchResponse) => void
 }
 
 /**
@@ -60,6 +62,7 @@ export async function requestJson<T>(ctx: ClientContext, url: string, options: R
   let text: string | null
   try {
     response = await ctx.fetch(url, { method, headers, ...(body === undefined ? {} : { body }), signal: deadline.signal, redirect: 'error' })
+    options.onResponse?.(response)
     text = await readBounded(response, options.answer.maxBytes)
   } catch (error) {
     throw networkError(ctx, url, error, deadline)

@@ -73,6 +73,8 @@ export interface WhoAmI {
   session_id: string
   session_expires_at: string
   admin: boolean
+  /** The server's clock when it answered (ISO 8601): what certificate times are measured by. */
+  server_time?: string
 }
 
 /** `POST /v1/ssh/sign` — only the key and the host come from the requester. */

@@ -36,6 +36,8 @@ const ALICE: Credentials = { username: 'alice', password: TEST_PASSWORD }
 export interface StackOptions {
   /** Host names the bastion routes to the sshd (default: vm.example.com and db.example.com). */
   hosts?: string[]
+  /** More bastion targets, host → address (e.g. one where nothing listens). */
+  extraTargets?: Record<string, string>
   /** Local users (default: alice and bob with TEST_PASSWORD). */
   users?: TestUser[]
   /** Policy rules (YAML shape); default: group dev may reach vm.example.com as the local OS user, 10 minutes. */
@@ -94,7 +96,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   })
   const target = `127.0.0.1:${sshd.port}`
   const serverOptions: TestServerOptions = {
-    targets: Object.fromEntries((options.hosts ?? [VM_HOST, DENIED_HOST]).map((host) => [host, target])),
+    targets: { ...Object.fromEntries((options.hosts ?? [VM_HOST, DENIED_HOST]).map((host) => [host, target])), ...options.extraTargets },
     ...(options.users ? { users: options.users } : {}),
     policy: options.policy ?? [{ name: 'e2e', groups: ['dev'], hosts: [VM_HOST], principals: [sshd.user], max_ttl: '10m' }],
     config: { keys_dir: keysDir, ...options.serverConfig },

@@ -44,6 +44,8 @@ describe('jitssh command options', () => {
     [['explain', 'vm.example.com'], { command: 'explain', options: { host: 'vm.example.com' } }],
     [['explain', 'vm.example.com', '--login', 'deploy', '--json'], { command: 'explain', options: { host: 'vm.example.com', login: 'deploy', json: true } }],
     [['status', '--json', '--server', SERVER], { command: 'status', options: { json: true, server: SERVER } }],
+    [['doctor'], { command: 'doctor', options: {} }],
+    [['doctor', 'deploy@vm.example.com', '--json', '--config', 'my_config', '--server', SERVER], { command: 'doctor', options: { host: 'deploy@vm.example.com', json: true, config: 'my_config', server: SERVER } }],
     [['ssh-config', '--hostname', '*.prod.example.com', '--short-lived-cert'], { command: 'sshConfig', options: { hostname: ['*.prod.example.com'], shortLivedCert: true } }],
     [['ssh-config', '--hostname', 'a.example.com', '--hostname', 'b.example.com'], { command: 'sshConfig', options: { hostname: ['a.example.com', 'b.example.com'] } }],
     [
