@@ -104,6 +104,19 @@ describe('jitssh doctor on a real setup', { timeout: 90_000 }, () => {
     }
   })
 
+  it('a block naming a program that is gone (Node moved): the route check names it (exit 1)', async () => {
+    const original = readFileSync(stack.sshConfigPath, 'utf8')
+    writeFileSync(stack.sshConfigPath, original.replaceAll(`'${process.execPath}'`, "'/opt/old-node/bin/node'"))
+    try {
+      const { code, report } = await doctor(VM_HOST)
+      expect(report.cause).toMatchObject({ check: 'route', cause: 'route.missing_program', fix: `jitssh ssh-config --hostname ${VM_HOST} --write (writes the block with the current paths)` })
+      expect(report.cause?.summary).toBe(`the jitssh block for ${VM_HOST} runs /opt/old-node/bin/node, which does not exist (Node or jitssh moved or was upgraded?)`)
+      expect(code).toBe(1)
+    } finally {
+      writeFileSync(stack.sshConfigPath, original)
+    }
+  })
+
   it("this machine's clock 10 minutes ahead (the CLI's clock, injected): the clock check names it (exit 1)", async () => {
     const r = await runCli(['doctor', VM_HOST, '--json', '--config', stack.sshConfigPath], { home: stack.home, env: stack.env, now: () => Date.now() + 10 * 60_000 })
     const report = JSON.parse(r.stdout) as DoctorReport

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { buildReport, fail, pass, warn } from '../../src/client/doctor/report.js'
 import { checkClock } from '../../src/client/doctor/server-checks.js'
 import { translate } from '../../src/client/doctor/ssh-trial.js'
+import { absolutePaths } from '../../src/client/doctor/local-checks.js'
 
 describe('translating ssh -vvv', () => {
   const run = (lines: string[], code: number | null = 255) => translate(code, lines, 'vm.example.com', 'deploy')
@@ -51,5 +52,12 @@ describe('the report', () => {
     expect(report.exit_code).toBe(1)
     expect(buildReport({ server: 's', host: null, login: null }, [fail('session', 'session.ended', 'ended', 'jitssh login')]).exit_code).toBe(4)
     expect(buildReport({ server: 's', host: null, login: null }, [pass('server', 'ok'), warn('clock', 'clock.skew', 'off', 'ntp')])).toMatchObject({ cause: null, exit_code: 0 })
+  })
+})
+
+describe('the programs a block names', () => {
+  it('reads the absolute paths from its commands, quoted or not, leaving %-tokens and options alone', () => {
+    expect(absolutePaths("'/usr/bin/node' '/opt/my dir/it'\\''s/jitssh.js' ssh --server https://a.example.com --hostname '%h' --port %p")).toEqual(['/usr/bin/node', "/opt/my dir/it's/jitssh.js"])
+    expect(absolutePaths("/usr/local/bin/jitssh ssh-gen --login 'root'")).toEqual(['/usr/local/bin/jitssh'])
   })
 })

@@ -1,7 +1,7 @@
 // The doctor's checks of this machine: the OpenSSH version, where `ssh -G` goes, the certificate on disk, the
 // agent, and the host CA line ssh needs to trust the targets.
 import { spawn } from 'node:child_process'
-import { accessSync, constants, readFileSync, statSync } from 'node:fs'
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { parseCertificate, type SshCertificate } from '../../ssh/certificate.js'
 import { parsePrivateKey } from '../../ssh/keys.js'
@@ -9,7 +9,7 @@ import type { ClientContext } from '../context.js'
 import { certPaths, type JitsshPaths } from '../files/paths.js'
 import { principalAllows } from '../files/cert-freshness.js'
 import type { SshRoute } from '../ssh-config/route-check.js'
-import { routeProblem } from '../ssh-config/route-problem.js'
+import { isOurProxyCommand, routeProblem } from '../ssh-config/route-problem.js'
 import type { Discovery } from '../server-answers.js'
 import { fail, pass, warn, type CheckResult } from './report.js'
 
@@ -47,8 +47,24 @@ export async function checkOpenSsh(ctx: ClientContext): Promise<CheckResult> {
   return pass('openssh', `${banner.split(/[ ,]/)[0]} (8.2 or later: Match final works)`)
 }
 
+/**
+ * The absolute paths a command line names (its programs and scripts), from POSIX shell words: single quotes
+ * as jitssh writes them, plain words otherwise. Enough to tell whether the block's programs are still there.
+ */
+export function absolutePaths(command: string): string[] {
+  const words = command.match(/'(?:[^']|'\\'')*'|[^\s']+/g) ?? []
+  return words.map((word) => (word.startsWith("'") ? word.slice(1, -1).replace(/'\\''/g, "'") : word)).filter((word) => word.startsWith('/') && !word.includes('%'))
+}
+
 /** `ssh -G host` goes through jitssh's ProxyCommand (and, its exec succeeding, its certificate). */
 export function checkRoute(route: SshRoute, server: string, host: string, certsDir: string): CheckResult {
+  // A block written before Node or jitssh moved (an nvm upgrade, a reinstall) names programs that are gone.
+  const commands = [...(route.proxyCommand !== null && isOurProxyCommand(route.proxyCommand, server) ? [route.proxyCommand] : []), ...route.execCommands.filter((c) => c.includes(' ssh-gen '))]
+  for (const path of commands.flatMap(absolutePaths)) {
+    if (!existsSync(path)) {
+      return fail('route', 'route.missing_program', `the jitssh block for ${host} runs ${path}, which does not exist (Node or jitssh moved or was upgraded?)`, `jitssh ssh-config --hostname ${host} --write (writes the block with the current paths)`)
+    }
+  }
   const problem = routeProblem(route, server)
   if (problem !== null) {
     if (route.proxyCommand === null && route.proxyJump === null && problem.source === null) {

@@ -22,6 +22,8 @@ export interface SshRoute {
   identityFiles: string[]
   identitiesOnly: boolean
   userKnownHostsFiles: string[]
+  /** The Match exec commands ssh ran (with tokens expanded), in order. */
+  execCommands: string[]
   /** The config sections that applied, in the order ssh read them (file, 1-based line of the Host/Match; 0: before any). */
   sections: ConfigSection[]
 }
@@ -94,6 +96,7 @@ export function parseRoute(host: string, dump: string, trace: string, cwd: strin
     identityFiles: values.get('identityfile') ?? [],
     identitiesOnly: one('identitiesonly') === 'yes',
     userKnownHostsFiles: (one('userknownhostsfile') ?? '').split(' ').filter(Boolean),
+    execCommands: trace.split('\n').flatMap((line) => /^debug1: Executing command: '(.*)'$/.exec(line)?.[1] ?? []),
     sections: appliedSections(trace, cwd),
   }
 }
