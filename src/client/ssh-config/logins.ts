@@ -9,6 +9,8 @@ import type { ClientContext } from '../context.js'
 import type { JitsshPaths } from '../files/paths.js'
 import { requestJson } from '../http.js'
 import { EXPLANATION_ANSWER, HOST_LIST_ANSWER } from '../person-answers.js'
+import type { Answer } from '../server-answers.js'
+import type { HostList } from '../../shared/protocol.js'
 
 export interface HostLogins {
   /** The logins the person may use there now (for a pattern: on any of its targets). */
@@ -27,9 +29,9 @@ export async function haveSession(ctx: ClientContext, paths: JitsshPaths, server
 /** The logins per host (or pattern), from the server; throws what the server or the network said. */
 export async function grantedLogins(ctx: ClientContext, paths: JitsshPaths, server: string, hosts: readonly string[]): Promise<Map<string, HostLogins>> {
   const result = new Map<string, HostLogins>()
-  const get = <T>(answer: Parameters<typeof requestJson<T>>[2]['answer'], path: string) =>
+  const get = <T>(answer: Answer<T>, path: string): Promise<T> =>
     withAccessToken(ctx, paths, server, {}, (token) => requestJson(ctx, `${server}/v1/${path}`, { answer, bearer: token }))
-  let targets: Awaited<ReturnType<typeof get<{ hosts: Array<{ host: string; status: string; logins: string[] }> }>>> | undefined
+  let targets: HostList | undefined
   for (const host of hosts) {
     let logins: string[]
     if (/[*?]/.test(host)) {
