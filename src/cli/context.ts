@@ -7,6 +7,9 @@ import type { EnvHttpProxyAgent } from 'undici'
 import { JitsshError } from '../shared/errors.js'
 import type { ClientContext, FetchLike, Keychain } from '../client/context.js'
 import { proxySettingsFromEnv } from '../client/tunnel/proxy.js'
+import { readConfig } from '../client/files/config-store.js'
+import { jitsshPaths } from '../client/files/paths.js'
+import { caFileFor, readCaFile, type ExtraCa } from '../client/trust.js'
 
 /** Keychains can hang (a locked login keyring, a D-Bus service that never answers): give up after this. */
 const KEYCHAIN_TIMEOUT_MS = 3_000
@@ -38,30 +41,73 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /**
  * A fetch through undici's EnvHttpProxyAgent configured from `env` (not from process.env). undici loads on
  * the first request only: loading it takes longer than all the rest of the CLI, and the ProxyCommand with a
- * cached token (`jitssh ssh`, on every connection) makes no HTTP request at all.
+ * cached token (`jitssh ssh`, on every connection) makes no HTTP request at all. A server with a private CA
+ * (JITSSH_CA_FILE, or `login --ca-file` kept in config.json under `home`) gets a dispatcher that trusts it.
  */
-export function createProxyFetch(env: Record<string, string | undefined>): { fetch: FetchLike; close(): Promise<void> } {
-  let dispatcher: EnvHttpProxyAgent | undefined
+export function createProxyFetch(env: Record<string, string | undefined>, home: string = homedir()): { fetch: FetchLike; close(): Promise<void> } {
+  const dispatchers = new Map<string, EnvHttpProxyAgent>()
+  const caByOrigin = new Map<string, Promise<ExtraCa | null>>()
+  const extraCa = (url: string): Promise<ExtraCa | null> => {
+    const origin = new URL(url).origin
+    let found = caByOrigin.get(origin)
+    if (found === undefined) {
+      found = readConfig(jitsshPaths(env, home)).then((config) => {
+        const file = caFileFor(env, config, url)
+        return file === undefined ? null : readCaFile(file)
+      })
+      caByOrigin.set(origin, found)
+    }
+    return found
+  }
   return {
     fetch: async (url, init) => {
-      const undici = await import('undici')
-      dispatcher ??= new undici.EnvHttpProxyAgent({ ...proxySettingsFromEnv(env), connect: { timeout: 10_000 } })
+      const [undici, trusted] = await Promise.all([import('undici'), extraCa(url)])
+      const key = trusted?.file ?? ''
+      let dispatcher = dispatchers.get(key)
+      if (dispatcher === undefined) {
+        const tls = trusted === null ? {} : { ca: trusted.ca }
+        dispatcher = new undici.EnvHttpProxyAgent({ ...proxySettingsFromEnv(env), connect: { timeout: 10_000, ...tls }, requestTls: tls })
+        dispatchers.set(key, dispatcher)
+      }
       return undici.fetch(url, { ...init, dispatcher })
     },
     close: async () => {
-      await dispatcher?.close().catch(() => undefined)
+      await Promise.all([...dispatchers.values()].map((d) => d.close().catch(() => undefined)))
     },
   }
 }
 
-export async function loadKeychain(): Promise<Keychain> {
+/**
+ * The OS keychain through @napi-rs/keyring. On Linux the library picks the Secret Service (GNOME Keyring,
+ * KWallet, KeePassXC) and else falls back to the kernel keyring, which lives in memory and is gone after a
+ * reboot: a login kept there vanishes silently. So the Secret Service is required here, and without one the
+ * keychain is reported as not persistent (saveSession then uses the 0600 file; entries an older jitssh wrote
+ * to the kernel keyring can still be read and deleted).
+ */
+export async function loadKeychain(platform: NodeJS.Platform = process.platform): Promise<Keychain> {
   // The standalone executable carries no native addon: logins go to the 0600 file (with the usual warning).
   if (isSea()) throw new Error('the standalone jitssh executable has no keychain binding')
   const { AsyncEntry } = await import('@napi-rs/keyring')
+  let options: { linux: { store: 'secret-service' } } | undefined
+  let backend = platform === 'darwin' ? 'macOS Keychain' : platform === 'win32' ? 'Windows Credential Manager' : 'OS keychain'
+  let persistent = true
+  if (platform === 'linux') {
+    try {
+      new AsyncEntry('jitssh', 'probe', { linux: { store: 'secret-service' } }) // throws when no Secret Service answers
+      options = { linux: { store: 'secret-service' } }
+      backend = 'Secret Service'
+    } catch {
+      backend = 'the kernel keyring'
+      persistent = false
+    }
+  }
+  const entry = (service: string, account: string) => new AsyncEntry(service, account, options)
   return {
-    get: (service, account, signal) => new AsyncEntry(service, account).getPassword(signal).then((v) => v ?? null),
-    set: (service, account, secret, signal) => new AsyncEntry(service, account).setPassword(secret, signal),
-    delete: (service, account, signal) => new AsyncEntry(service, account).deleteCredential(signal),
+    backend,
+    persistent,
+    get: (service, account, signal) => entry(service, account).getPassword(signal).then((v) => v ?? null),
+    set: (service, account, secret, signal) => entry(service, account).setPassword(secret, signal),
+    delete: (service, account, signal) => entry(service, account).deleteCredential(signal),
   }
 }
 
@@ -105,6 +151,7 @@ export function createProcessContext(): ProcessContext {
     cwd: process.cwd(),
     platform: process.platform,
     pid: process.pid,
+    ppid: process.ppid,
     get stdin() {
       return process.stdin // created on first use only: ssh-gen never touches it
     },
@@ -116,7 +163,7 @@ export function createProcessContext(): ProcessContext {
     fetch: http.fetch,
     proxy: proxySettingsFromEnv(env),
     openBrowser: openInBrowser,
-    keychain: loadKeychain,
+    keychain: () => loadKeychain(),
     keychainTimeoutMs: KEYCHAIN_TIMEOUT_MS,
     signal: controller.signal,
     execPath: process.execPath,

@@ -15,19 +15,25 @@ import { jitsshPaths } from '../client/files/paths.js'
  * the margin and its key is there. Anything unexpected (other flags, a bad host) → false: the full CLI decides.
  */
 export function hasFreshCertificate(args: string[], env: Record<string, string | undefined>, home: string, nowMs: number): boolean {
+  const jitsshEnv = parseJitsshEnv(env)
+  // `jitssh ssh-config` and `doctor` resolve `ssh -G` to see where ssh would go: the exec must then succeed
+  // without doing anything (no signing, no login, no network).
+  if (jitsshEnv.routeCheck) return true
   let hostArg: string | undefined
+  let login: string | undefined
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string
     const eq = arg.indexOf('=')
     const name = eq > 0 ? arg.slice(0, eq) : arg
     // --ttl only shapes the next certificate: a fresh one on disk is fine whatever it says.
-    if (name !== '--hostname' && name !== '--server' && name !== '--ttl') return false
+    if (name !== '--hostname' && name !== '--server' && name !== '--ttl' && name !== '--login') return false
     const value = eq > 0 ? arg.slice(eq + 1) : args[++i]
     if (value === undefined) return false
     if (name === '--hostname') {
       if (hostArg !== undefined) return false
       hostArg = value
     }
+    if (name === '--login') login = value
   }
   if (hostArg === undefined) return false
   let host: string
@@ -37,7 +43,8 @@ export function hasFreshCertificate(args: string[], env: Record<string, string |
     return false
   }
   try {
-    return certificateIsFresh(jitsshPaths(env, home), host, nowMs, parseJitsshEnv(env).certMarginSeconds)
+    // A certificate that does not name the login ssh will use is no good to this ssh: the full CLI says which are.
+    return certificateIsFresh(jitsshPaths(env, home), host, nowMs, jitsshEnv.certMarginSeconds, login)
   } catch {
     return false // unreadable: the full CLI says why
   }

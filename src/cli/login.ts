@@ -1,10 +1,11 @@
-// jitssh login [--server URL] [--device] [--no-browser] [--force]
+// jitssh login [--server URL] [--device] [--no-browser] [--force] [--ca-file FILE]
 //   or, for a service account: --github-actions [--audience A] | --id-token-file F | --client-id X (--client-key K | --client-secret-file S)
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { JitsshError } from '../shared/errors.js'
 import type { ClientContext } from '../client/context.js'
-import { readConfig } from '../client/files/config-store.js'
+import { readConfig, updateConfig } from '../client/files/config-store.js'
+import { readCaFile } from '../client/trust.js'
 import { loadSession } from '../client/auth/credentials.js'
 import { getDiscovery } from '../client/auth/discovery.js'
 import type { AutomationLogin } from '../client/auth/automation.js'
@@ -17,6 +18,7 @@ import type { RunCommand } from './command.js'
 import { parseServerArg } from './host-arg.js'
 import { createUi } from './output.js'
 import { terminalSafe } from '../client/terminal-text.js'
+import { formatLocalTime, resolveTimeZone } from '../shared/zoned-time.js'
 
 export interface LoginCommandOptions {
   server?: string
@@ -35,6 +37,8 @@ export interface LoginCommandOptions {
   clientId?: string
   clientKey?: string
   clientSecretFile?: string
+  /** A PEM file of the CA that signs the server's TLS certificate (a private CA), kept for every later command. */
+  caFile?: string
 }
 
 export function registerLogin(program: Command, ctx: ClientContext, run: RunCommand<LoginCommandOptions>): void {
@@ -51,6 +55,7 @@ export function registerLogin(program: Command, ctx: ClientContext, run: RunComm
     .option('--client-id <id>', "log in as a service account's client (client credentials), with --client-key or --client-secret-file")
     .option('--client-key <file>', 'with --client-id: a PEM private key that signs a client assertion (private_key_jwt) at each renewal')
     .option('--client-secret-file <file>', 'with --client-id: a file holding the client secret')
+    .option('--ca-file <file>', "the CA certificate(s), PEM, that sign the server's TLS certificate (a private CA); kept for every later command, ssh's included")
     .action(async (options: LoginCommandOptions) => {
       await run(ctx, options)
     })
@@ -61,6 +66,14 @@ export async function loginCommand(ctx: ClientContext, options: LoginCommandOpti
   const server = await resolveServer(paths, parseServerArg(options.server))
   if (server === null) {
     throw new JitsshError('ERR_USAGE', 'which server? there is no default yet', { hint: 'run: jitssh login --server https://access.example.com' })
+  }
+  if (options.caFile !== undefined) {
+    // Checked, then kept before the first request: this login and every later jitssh process trust it.
+    const file = resolve(ctx.cwd, options.caFile)
+    readCaFile(file)
+    await updateConfig(paths, (config) => {
+      config.servers[server] = { ...config.servers[server], ca_file: file }
+    })
   }
   const ui = createUi(ctx)
   const automation = automationLoginOf(ctx, options, server)
@@ -78,7 +91,7 @@ export async function loginCommand(ctx: ClientContext, options: LoginCommandOpti
   if (options.force !== true) {
     const current = await currentLogin(ctx, paths, server)
     if (current !== null) {
-      const who = `${server} as ${current.email} (session valid until ${new Date(current.until).toLocaleString()})`
+      const who = `${server} as ${current.email} (session valid until ${localTime(ctx, current.until)})`
       if (!ctx.isTTY || !(await confirm(ctx, `Already logged in to ${who}. Log in again? [y/N] `))) {
         ui.info(`Already logged in to ${who}. To log in again: jitssh login --force`)
         return 0
@@ -99,12 +112,17 @@ export async function loginCommand(ctx: ClientContext, options: LoginCommandOpti
       await revokeToken(ctx, discovery, previous.refresh_token).catch(() => undefined)
     }
     const who = result.identity ? ` as ${terminalSafe(result.identity.email || result.identity.sub)}` : ''
-    const until = result.sessionExpiresAt ? ` (session valid until ${new Date(result.sessionExpiresAt).toLocaleString()})` : ''
+    const until = result.sessionExpiresAt ? ` (session valid until ${localTime(ctx, result.sessionExpiresAt)})` : ''
     ui.info(`Logged in to ${server}${who}${until}.`)
     return 0
   } finally {
     await lock.release()
   }
+}
+
+/** The one way the CLI shows a time to a person: local, with the zone (`2026-11-19 14:03:12 CET`). */
+function localTime(ctx: ClientContext, iso: string): string {
+  return formatLocalTime(Date.parse(iso), resolveTimeZone(ctx.env))
 }
 
 /** The person logged in to `server` now (the session answers), or null: no session, or it has ended. */

@@ -64,6 +64,8 @@ export async function logoutCommand(ctx: ClientContext, options: LogoutOptions):
         delete kept.email
         delete kept.credential_store
         delete kept.automation
+        delete kept.credential_backend
+        delete kept.session_ended
       }
     })
     if (revokeError !== null) {

@@ -23,6 +23,7 @@ import { registerRequest, requestCommand, type RequestOptions } from './request.
 import { recordingsCommand, registerRecordings, type RecordingsOptions } from './recordings.js'
 import { registerAgent, agentCommand, type AgentCommandOptions } from './agent.js'
 import { registerServiceAccounts, serviceAccountsCommand, type ServiceAccountsOptions } from './service-accounts.js'
+import { doctorCommand, registerDoctor, type DoctorOptions } from './doctor.js'
 
 import { VERSION } from '../shared/version.js'
 
@@ -46,6 +47,7 @@ export interface CommandRuns {
   recordings: RunCommand<RecordingsOptions>
   agent: RunCommand<AgentCommandOptions>
   serviceAccounts: RunCommand<ServiceAccountsOptions>
+  doctor: RunCommand<DoctorOptions>
 }
 
 export const COMMANDS: CommandRuns = {
@@ -65,6 +67,7 @@ export const COMMANDS: CommandRuns = {
   recordings: recordingsCommand,
   agent: agentCommand,
   serviceAccounts: serviceAccountsCommand,
+  doctor: doctorCommand,
 }
 
 /** `runs` replaces the real run functions (the parse tests record the options instead of running anything). */
@@ -102,6 +105,7 @@ export async function main(argv: string[], context?: ClientContext, runs: Comman
   registerRecordings(program, ctx, exitCode(runs.recordings))
   registerAgent(program, ctx, exitCode(runs.agent))
   registerServiceAccounts(program, ctx, exitCode(runs.serviceAccounts))
+  registerDoctor(program, ctx, exitCode(runs.doctor))
   try {
     await program.parseAsync(argv, { from: 'user' })
     return code

@@ -6,7 +6,9 @@ import { JitsshError } from '../shared/errors.js'
 import { ensureCertificate } from '../client/certificate-issue.js'
 import type { ClientContext } from '../client/context.js'
 import { readConfig } from '../client/files/config-store.js'
-import { jitsshPaths } from '../client/files/paths.js'
+import { jitsshPaths, type JitsshPaths } from '../client/files/paths.js'
+import { noteFailure, sshProcess } from '../client/files/failure-note.js'
+import { certificateAllows, certificatePrincipals, checkableLogin, explainLogin, loginNotGranted } from '../client/login-check.js'
 import { resolveServer } from '../client/auth/tokens.js'
 import type { RunCommand } from './command.js'
 import { parseHostArg, parseServerArg } from './host-arg.js'
@@ -16,6 +18,8 @@ export interface SshGenOptions {
   hostname?: string
   server?: string
   ttl?: string
+  /** The login ssh will use (%r): a certificate that does not name it is reported with the logins that would work. */
+  login?: string
 }
 
 export function registerSshGen(program: Command, ctx: ClientContext, run: RunCommand<SshGenOptions>): void {
@@ -25,6 +29,7 @@ export function registerSshGen(program: Command, ctx: ClientContext, run: RunCom
     .option('--hostname <host>', 'the host name ssh connects to (%h)')
     .option('--server <url>', 'the jitssh server (default: the last one logged in to)')
     .option('--ttl <duration>', 'a shorter certificate lifetime to ask for, e.g. 15m (the policy caps it)')
+    .option('--login <name>', 'the login ssh will use (%r): if the certificate does not allow it, say which logins do')
     .action(async (options: SshGenOptions) => {
       await run(ctx, options)
     })
@@ -34,14 +39,40 @@ export async function sshGenCommand(ctx: ClientContext, options: SshGenOptions):
   const spec = parseHostArg(options.hostname, { allowPattern: false, allowPort: false })
   const ttlSeconds = options.ttl === undefined ? undefined : parseTtlArg(options.ttl)
   const paths = jitsshPaths(ctx.env, ctx.homedir)
+  try {
+    await issueFor(ctx, paths, spec.host, options, ttlSeconds)
+    return 0
+  } catch (error) {
+    // This line is the explanation of the connection's failure: the ProxyCommand of the same ssh, failing the
+    // same way a moment later, stays silent (one jitssh line per failure).
+    if (error instanceof JitsshError) await noteFailure(paths, spec.host, error.code, sshProcess(ctx.ppid, ctx.platform), ctx.now())
+    throw error
+  }
+}
+
+async function issueFor(ctx: ClientContext, paths: JitsshPaths, host: string, options: SshGenOptions, ttlSeconds: number | undefined): Promise<void> {
   const server = await resolveServer(paths, parseServerArg(options.server))
   if (server === null) {
     throw new JitsshError('ERR_NOT_LOGGED_IN', 'no jitssh server configured', { hint: 'run: jitssh login --server https://access.example.com' })
   }
+  // A login needs someone to answer it: without a terminal (VS Code's `ssh -G`, scripts, cron) an ended
+  // session is one line and a non-zero exit at once, never a device code nobody sees.
   // A service account (jitssh login --github-actions, ...) authenticates again by itself: never a browser here.
   const automation = (await readConfig(paths)).servers[server]?.automation !== undefined
-  await ensureCertificate(ctx, paths, server, spec.host, { ui: createUi(ctx), login: automation ? null : {}, ...(ttlSeconds !== undefined ? { ttlSeconds } : {}) })
-  return 0
+  const issue = (force: boolean) => ensureCertificate(ctx, paths, server, host, {
+    ui: createUi(ctx), login: ctx.isTTY && !automation ? {} : null, ...(ttlSeconds !== undefined ? { ttlSeconds } : {}), ...(force ? { force } : {}),
+  })
+  const outcome = await issue(false)
+  const login = checkableLogin(options.login)
+  if (login === undefined || certificateAllows(paths, host, login)) return
+  // The certificate does not name the login ssh will use. Perhaps the policy grants it now: ask, and if so,
+  // a new certificate; otherwise say which logins work, rather than let sshd answer "Permission denied".
+  const answer = await explainLogin(ctx, paths, server, host, login)
+  if (answer.allowed && outcome !== 'issued') {
+    await issue(true)
+    if (certificateAllows(paths, host, login)) return
+  }
+  throw loginNotGranted(host, login, certificatePrincipals(paths, host), answer.allowed ? null : answer.request_command)
 }
 
 /** `--ttl 15m` → seconds, within what the server accepts (60 s to 7 days). */

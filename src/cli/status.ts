@@ -1,16 +1,19 @@
 // jitssh status [--json] [--server URL]
 import type { Command } from 'commander'
 import { EXIT, JitsshError } from '../shared/errors.js'
-import type { WhoAmI } from '../shared/protocol.js'
+import type { HostList, WhoAmI } from '../shared/protocol.js'
 import { listCertificates } from '../client/files/cert-store.js'
 import type { ClientContext } from '../client/context.js'
 import { readConfig } from '../client/files/config-store.js'
 import { loadSession, readAccessToken } from '../client/auth/credentials.js'
 import { getDiscovery } from '../client/auth/discovery.js'
 import { whoAmI } from '../client/auth/login.js'
+import { requestJson } from '../client/http.js'
+import { HOST_LIST_ANSWER } from '../client/person-answers.js'
 import { jitsshPaths } from '../client/files/paths.js'
 import { getAccessToken, resolveServer } from '../client/auth/tokens.js'
 import { jsonText, terminalSafe } from '../client/terminal-text.js'
+import { formatLocalTime, resolveTimeZone } from '../shared/zoned-time.js'
 import type { RunCommand } from './command.js'
 import { parseServerArg } from './host-arg.js'
 
@@ -21,6 +24,12 @@ export interface StatusReport {
   /** Why the identity is unknown although a session exists (e.g. server unreachable). */
   identity_error: string | null
   session_expires_at: string | null
+  /** Set when the session ended without a logout (expired, revoked, or the stored login vanished). */
+  session_ended: { at: string; reason: string } | null
+  /** Where the login is kept: the OS keychain (and which) or the 0600 file; null when not logged in. */
+  credentials: { store: 'keychain' | 'file'; backend: string | null } | null
+  /** The hosts the person may reach and as which logins (from the server), even before any certificate. */
+  hosts: HostList['hosts'] | null
   certificates: Array<{
     host: string
     path: string
@@ -42,7 +51,7 @@ export interface StatusOptions {
 export function registerStatus(program: Command, ctx: ClientContext, run: RunCommand<StatusOptions>): void {
   program
     .command('status')
-    .description('show the server, who you are logged in as, the session expiry and the certificates on disk')
+    .description('show the server, who you are logged in as, where the login is kept, your hosts and logins, and the certificates on disk')
     .option('--server <url>', 'the jitssh server (default: the last one logged in to)')
     .option('--json', 'print JSON (for scripts)')
     .action(async (options: StatusOptions) => {
@@ -52,14 +61,16 @@ export function registerStatus(program: Command, ctx: ClientContext, run: RunCom
 
 export async function statusCommand(ctx: ClientContext, options: StatusOptions): Promise<number> {
   const report = await collectStatus(ctx, parseServerArg(options.server))
-  ctx.stdout.write(options.json === true ? `${jsonText(report)}\n` : renderStatus(report, ctx.now()))
+  ctx.stdout.write(options.json === true ? `${jsonText(report)}\n` : renderStatus(report, ctx.now(), resolveTimeZone(ctx.env)))
   return report.logged_in ? EXIT.OK : EXIT.AUTH
 }
 
 async function collectStatus(ctx: ClientContext, explicit: string | undefined): Promise<StatusReport> {
   const paths = jitsshPaths(ctx.env, ctx.homedir)
   const server = await resolveServer(paths, explicit)
-  const report: StatusReport = { server, logged_in: false, identity: null, identity_error: null, session_expires_at: null, certificates: [] }
+  const report: StatusReport = {
+    server, logged_in: false, identity: null, identity_error: null, session_expires_at: null, session_ended: null, credentials: null, hosts: null, certificates: [],
+  }
   const nowSeconds = ctx.now() / 1000
   for (const entry of await listCertificates(paths)) {
     const c = entry.certificate
@@ -76,22 +87,33 @@ async function collectStatus(ctx: ClientContext, explicit: string | undefined): 
     })
   }
   if (server === null) return report
+  const ended = async (): Promise<StatusReport['session_ended']> => (await readConfig(paths)).servers[server]?.session_ended ?? null
   const record = (await readConfig(paths)).servers[server]
   const stored = await loadSession(ctx, paths, server, record?.credential_store).catch(() => null)
   // A service account has no stored session: it authenticates again whenever it needs a token.
   const automation = record?.automation !== undefined ? await readAccessToken(paths, server) : null
   const session = stored ?? (record?.automation !== undefined ? { session_expires_at: automation?.session_expires_at ?? new Date(0).toISOString() } : null)
-  if (session === null) return report
+  if (session === null) {
+    // A login that vanished from its store is found out (and remembered as ended) by getAccessToken.
+    if (record?.credential_store !== undefined) await getAccessToken(ctx, paths, server).catch(() => undefined)
+    report.session_ended = await ended()
+    return report
+  }
+  report.credentials = record?.automation !== undefined ? null : { store: record?.credential_store ?? 'file', backend: record?.credential_backend ?? null }
   report.session_expires_at = session.session_expires_at
   try {
     const token = await getAccessToken(ctx, paths, server)
     report.logged_in = true
-    report.identity = await whoAmI(ctx, await getDiscovery(ctx, paths, server), token)
+    const discovery = await getDiscovery(ctx, paths, server)
+    report.identity = await whoAmI(ctx, discovery, token)
     report.session_expires_at = report.identity.session_expires_at || report.session_expires_at
+    report.hosts = (await requestJson(ctx, `${server}/v1/hosts`, { answer: HOST_LIST_ANSWER, bearer: token }).catch(() => null))?.hosts ?? null
   } catch (error) {
     if (error instanceof JitsshError && (error.code === 'ERR_NOT_LOGGED_IN' || error.code === 'ERR_SESSION_REVOKED')) {
       report.logged_in = false
       report.session_expires_at = null
+      report.credentials = null
+      report.session_ended = await ended()
     } else {
       // The server did not answer: the local session may still be good.
       report.logged_in = Date.parse(session.session_expires_at) > ctx.now()
@@ -113,10 +135,13 @@ export function relative(targetMs: number, nowMs: number): string {
   return diff >= 0 ? `in ${text}` : `${text} ago`
 }
 
-function renderStatus(r: StatusReport, nowMs: number): string {
+function renderStatus(r: StatusReport, nowMs: number, timeZone: string): string {
+  const local = (ms: number): string => formatLocalTime(ms, timeZone)
   const lines: string[] = []
   lines.push(`Server:       ${r.server ?? '(none; run: jitssh login --server URL)'}`)
-  if (!r.logged_in) {
+  if (!r.logged_in && r.session_ended !== null) {
+    lines.push(`Logged in:    no: your session ended ${local(Date.parse(r.session_ended.at))} (${r.session_ended.reason}) (run: jitssh login)`)
+  } else if (!r.logged_in) {
     lines.push('Logged in:    no (run: jitssh login)')
   } else if (r.identity) {
     const groups = r.identity.groups?.length ? ` (groups: ${r.identity.groups.join(', ')})` : ''
@@ -126,7 +151,19 @@ function renderStatus(r: StatusReport, nowMs: number): string {
   }
   if (r.logged_in && r.session_expires_at) {
     const at = Date.parse(r.session_expires_at)
-    lines.push(`Session:      valid until ${new Date(at).toISOString()} (${relative(at, nowMs)})`)
+    lines.push(`Session:      valid until ${local(at)} (${relative(at, nowMs)})`)
+  }
+  if (r.credentials !== null) {
+    lines.push(`Login kept:   ${r.credentials.store === 'keychain' ? `in the OS keychain (${r.credentials.backend ?? 'keychain'})` : `in ${r.credentials.backend ?? 'the credentials file (mode 0600)'}`}`)
+  }
+  if (r.hosts !== null) {
+    if (r.hosts.length === 0) lines.push('Hosts:        none open to you now (see: jitssh explain HOST)')
+    r.hosts.forEach((entry, index) => {
+      const what = entry.status === 'allowed'
+        ? `as ${entry.logins.join(', ')}${entry.until ? ` until ${local(Date.parse(entry.until))}` : ''}`
+        : entry.status === 'on request' ? `on request (as ${entry.logins.join(', ')})` : `not now${entry.reason ? `: ${entry.reason}` : ''}`
+      lines.push(`${index === 0 ? 'Hosts:        ' : '              '}${entry.host} ${what}`)
+    })
   }
   if (r.certificates.length === 0) {
     lines.push('Certificates: none')
@@ -137,7 +174,7 @@ function renderStatus(r: StatusReport, nowMs: number): string {
         lines.push(`  ${c.host}  unreadable: ${c.problem}`)
         continue
       }
-      const until = c.valid_before === 'forever' || c.valid_before === null ? c.valid_before : `${c.valid_before} (${relative(Date.parse(c.valid_before), nowMs)})`
+      const until = c.valid_before === 'forever' || c.valid_before === null ? c.valid_before : `${local(Date.parse(c.valid_before))} (${relative(Date.parse(c.valid_before), nowMs)})`
       lines.push(`  ${c.host}  ${c.valid ? 'valid until' : 'expired/not yet valid:'} ${until}  principals: ${c.principals.join(', ')}`)
     }
   }

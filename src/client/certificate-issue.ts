@@ -28,11 +28,14 @@ export interface IssueOptions {
   login: LoginOptions | null
   /** A certificate lifetime to ask for (seconds); the policy's max_ttl caps it. Default: the rule's maximum. */
   ttlSeconds?: number
+  /** A new certificate even when the one on disk is fresh (the policy may grant other logins now). */
+  force?: boolean
 }
 
 export async function ensureCertificate(ctx: ClientContext, paths: JitsshPaths, server: string, host: string, options: IssueOptions): Promise<IssueOutcome> {
   const margin = parseJitsshEnv(ctx.env).certMarginSeconds
-  if (certificateIsFresh(paths, host, ctx.now(), margin)) return 'fresh'
+  const fresh = () => options.force !== true && certificateIsFresh(paths, host, ctx.now(), margin)
+  if (fresh()) return 'fresh'
   await ensurePrivateDir(paths.home)
   await ensurePrivateDir(paths.locks)
   const lock = await acquireLock(join(paths.locks, `host-${host}.lock`), {
@@ -40,7 +43,7 @@ export async function ensureCertificate(ctx: ClientContext, paths: JitsshPaths, 
   })
   try {
     // Whoever held the lock before us may have just written a certificate: reuse it.
-    if (certificateIsFresh(paths, host, ctx.now(), margin)) return 'reused'
+    if (fresh()) return 'reused'
     const loginOptions = options.login
     const login = loginOptions === null ? undefined : { ui: options.ui, perform: () => performLogin(ctx, paths, server, options.ui, loginOptions) }
     const sign = () => withAccessToken(ctx, paths, server, { ...(login ? { login } : {}), warn: options.ui.warn }, async (token) => {

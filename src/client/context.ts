@@ -31,6 +31,13 @@ export type FetchLike = (url: string, init?: FetchInit) => Promise<FetchResponse
 
 /** The OS keychain, or a stand-in for it. Every call may hang or throw; callers wrap it in a timeout. */
 export interface Keychain {
+  /** What holds the secrets, for `jitssh status`: `macOS Keychain`, `Secret Service`, ... */
+  backend?: string
+  /**
+   * false when the store forgets at reboot (Linux's kernel keyring, which the keyring library falls back to
+   * on a headless machine): jitssh then keeps the login in its 0600 file instead. Absent means it persists.
+   */
+  persistent?: boolean
   get(service: string, account: string, signal?: AbortSignal): Promise<string | null>
   set(service: string, account: string, secret: string, signal?: AbortSignal): Promise<void>
   delete(service: string, account: string, signal?: AbortSignal): Promise<boolean>
@@ -44,6 +51,8 @@ export interface ClientContext {
   cwd: string
   platform: NodeJS.Platform
   pid: number
+  /** The parent process (ssh, when ssh runs us as its Match exec or ProxyCommand, perhaps through a shell). */
+  ppid: number
   stdin: Readable
   stdout: Writable
   stderr: Writable

@@ -22,6 +22,13 @@ export interface JitsshEnv {
   credentialStore: 'file' | 'keychain' | undefined
   /** JITSSH_DEBUG: set, and neither empty, 0 nor false: errors show their cause chain. */
   debug: boolean
+  /**
+   * JITSSH_ROUTE_CHECK=1: set by jitssh itself for the `ssh -G` it runs to check where ssh would go (ssh-config
+   * --write, doctor); ssh-gen then succeeds at once without doing anything.
+   */
+  routeCheck: boolean
+  /** JITSSH_CA_FILE: a PEM file of CA certificates to trust for the server's TLS, for every server (over `login --ca-file`). */
+  caFile: string | undefined
 }
 
 /** A positive number of milliseconds, or `fallback` for anything else (unset, empty, 0, negative, not a number). */
@@ -35,6 +42,7 @@ export function parseJitsshEnv(env: Record<string, string | undefined>): JitsshE
   const margin = env.JITSSH_CERT_MARGIN
   const store = env.JITSSH_CREDENTIAL_STORE
   const debug = env.JITSSH_DEBUG
+  const caFile = env.JITSSH_CA_FILE
   return {
     home: home !== undefined && home !== '' ? home : undefined,
     certMarginSeconds: margin !== undefined && /^\d{1,6}$/.test(margin) ? Number(margin) : DEFAULT_CERT_MARGIN_SECONDS,
@@ -43,5 +51,7 @@ export function parseJitsshEnv(env: Record<string, string | undefined>): JitsshE
     loginTimeoutMs: positiveMs(env.JITSSH_LOGIN_TIMEOUT_MS, DEFAULT_LOGIN_TIMEOUT_MS),
     credentialStore: store === 'file' || store === 'keychain' ? store : undefined,
     debug: debug !== undefined && debug !== '' && debug !== '0' && debug !== 'false',
+    routeCheck: env.JITSSH_ROUTE_CHECK === '1',
+    caFile: caFile !== undefined && caFile !== '' ? caFile : undefined,
   }
 }

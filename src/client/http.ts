@@ -6,6 +6,7 @@ import { startDeadline, timedOut, type Deadline } from './deadline.js'
 import { parseJitsshEnv } from './env.js'
 import { formatBytes, invalidAnswer, type Answer, type AnswerLimit } from './server-answers.js'
 import { firstLine } from './terminal-text.js'
+import { tlsError, tlsProblem } from './trust.js'
 
 export interface RequestOptions<T> {
   /** What the answer is (for messages), the most of its body to read, and how to check it. */
@@ -15,6 +16,8 @@ export interface RequestOptions<T> {
   json?: unknown
   form?: Record<string, string>
   timeoutMs?: number
+  /** Sees the response's status and headers before its body is read (doctor reads `Date` for the clock). */
+  onResponse?: (response: FetchResponse) => void
 }
 
 /**
@@ -73,6 +76,7 @@ async function exchange(ctx: ClientContext, url: string, options: Omit<RequestOp
   let text: string | null
   try {
     response = await ctx.fetch(url, { method, headers, ...(body === undefined ? {} : { body }), signal: deadline.signal, redirect: 'error' })
+    options.onResponse?.(response)
     text = await readBounded(response, limit.maxBytes)
   } catch (error) {
     throw networkError(ctx, url, error, deadline)
@@ -116,10 +120,13 @@ function parseJson(text: string): unknown {
   }
 }
 
-function networkError(ctx: Pick<ClientContext, 'signal'>, url: string, error: unknown, deadline: Deadline): JitsshError {
+function networkError(ctx: Pick<ClientContext, 'signal' | 'env'>, url: string, error: unknown, deadline: Deadline): JitsshError {
   if (error instanceof JitsshError) return error
   if (ctx.signal.aborted) return new JitsshError('ERR_INTERRUPTED', 'interrupted', { cause: error })
   const origin = safeOrigin(url)
+  // Not the network: the server answered, with a certificate this machine does not trust.
+  const tls = tlsProblem(error)
+  if (tls !== null) return tlsError(origin, tls, parseJitsshEnv(ctx.env).caFile, error)
   const detail = deadline.expired ? timedOut(deadline.ms) : describeCause(error)
   return new JitsshError('ERR_NETWORK', `cannot reach ${origin}: ${detail}`, {
     cause: error,

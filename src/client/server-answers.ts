@@ -288,6 +288,7 @@ export const IDENTITY_ANSWER: Answer<WhoAmI> = {
       session_id: node.child('session_id').optionalString({ max: MAX_ID }, ''),
       session_expires_at: expires.missing ? '' : expires.time(),
       admin: node.child('admin').boolean(false),
+      ...(node.child('server_time').missing ? {} : { server_time: node.child('server_time').time() }),
     }
   },
 }

@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'ERR_RATE_LIMITED'
   | 'ERR_SERVER'
   | 'ERR_NETWORK'
+  | 'ERR_TLS'
   | 'ERR_TARGET_UNREACHABLE'
   | 'ERR_LOCK_TIMEOUT'
   | 'ERR_INTERRUPTED'

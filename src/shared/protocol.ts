@@ -71,6 +71,13 @@ export interface OAuthErrorBody {
   error_description?: string
 }
 
+/**
+ * How every refusal of a disabled person starts (the token endpoint's and the loopback redirect's
+ * error_description, a device poll's access_denied): the CLI says "account disabled" at once, rather than
+ * waiting for a login that cannot happen, and does not offer to log in again.
+ */
+export const ACCOUNT_DISABLED = 'account disabled'
+
 /** Every non-OAuth error from the server: a stable code and a one-line message. */
 export interface ApiErrorBody {
   error: string // an ErrorCode from errors.ts
@@ -88,6 +95,8 @@ export interface WhoAmI {
   session_id: string
   session_expires_at: string
   admin: boolean
+  /** The server's clock when it answered (ISO 8601): what certificate times are measured by. */
+  server_time?: string
 }
 
 /** `POST /v1/ssh/sign` — only the key and the host come from the requester. */

@@ -129,7 +129,8 @@ function proxyCommandOf(line: string): { command: string; at: number } | null {
 
 /** The Match exec line's command (inside `exec "..."`) and where it starts in the line. */
 function execCommandOf(line: string): { command: string; at: number } | null {
-  if (!/^[ \t]*Match[ \t]+final[ \t]+host[ \t]+\S+[ \t]+exec[ \t]+"/.test(line)) return null
+  // The POSIX block's exec section also has a `user "..."` guard between the host and exec.
+  if (!/^[ \t]*Match[ \t]+final[ \t]+host[ \t]+\S+([ \t]+user[ \t]+"[^"]*")?[ \t]+exec[ \t]+"/.test(line)) return null
   const open = line.indexOf('exec "') + 'exec "'.length
   const close = line.lastIndexOf('"')
   return close > open ? { command: line.slice(open, close), at: open } : null
@@ -179,7 +180,8 @@ export function repointBlockPrograms(block: string, program: readonly string[], 
       sawExec = true
       const next = replaceProgram(line, exec, execWords, execProgramWords(execProgram, platform))
       const text = next.replace(/\r$/, '')
-      if (splitLikeArgvSplit(text) === null || splitLikeStrdelim(text)?.length !== 6) {
+      const words = splitLikeStrdelim(text)?.length
+      if (splitLikeArgvSplit(text) === null || (words !== 6 && words !== 8)) {
         throw new SshFormatError('ERR_INVALID_CONFIG', `internal: the repointed Match exec line would not read back: ${text}`)
       }
       return next

@@ -33,6 +33,11 @@ export interface ManagedBlockInput {
   execProgram?: string[]
   /** `ssh-gen --ttl`: a certificate lifetime to ask for (`15m`); the policy caps it. */
   ttl?: string
+  /**
+   * The login to set as `User` (the person's only login on this host, from the server's policy): a plain
+   * `ssh host` then logs in as it. A `user@` on the command line, or a `User` ssh read before, still wins.
+   */
+  user?: string
 }
 
 export type Eol = '\n' | '\r\n'
@@ -152,9 +157,22 @@ function execCommand(input: ManagedBlockInput, program: readonly string[]): stri
     literal(input.server, false),
     '--hostname',
     hostTokenFor(platform),
+    // The login ssh will use (%r), so that ssh-gen can say which logins the person may use instead of a bare
+    // "Permission denied". POSIX only, single-quoted; USER_GUARD keeps a name with a quote out of the shell.
+    ...(platform === 'posix' ? ['--login', "'%r'"] : []),
     ...(input.ttl !== undefined ? ['--ttl', input.ttl] : []),
   ].join(' ')
 }
+
+/**
+ * The `user` criterion before our exec on POSIX: any user name without a single quote. Before OpenSSH 9.6 a
+ * user name from the command line could carry shell metacharacters into %r (CVE-2023-51385); inside single
+ * quotes only a quote is dangerous, and with one the exec does not run (no certificate: fail closed).
+ */
+const USER_GUARD = `"*,!*'*"`
+
+/** A login for `User`: a plain unix account name (the server's principals are), never anything ssh_config would read otherwise. */
+const ACCOUNT_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/
 
 /** The text of our two `Match final host` blocks, between marker lines, with the platform's quoting. */
 export function renderManagedBlock(input: ManagedBlockInput, eol: Eol = '\n'): string {
@@ -171,16 +189,22 @@ export function renderManagedBlock(input: ManagedBlockInput, eol: Eol = '\n'): s
 
   const proxyLine = `ProxyCommand ${proxyCommand(input)}`
   assertArgvSplitAccepts(proxyLine)
+  if (input.user !== undefined && !ACCOUNT_NAME.test(input.user)) throw configError(`user ${describeForMessage(input.user)} is not a unix account name`)
   const exec = execCommand(input, execProgram)
-  const matchExecLine = `Match final host ${host} exec "${exec}"`
-  assertConfigWords(matchExecLine, ['Match', 'final', 'host', host, 'exec', exec])
+  const guard = input.platform === 'posix' ? ['user', USER_GUARD] : []
+  const matchExecLine = ['Match', 'final', 'host', host, ...guard, 'exec', `"${exec}"`].join(' ')
+  assertConfigWords(matchExecLine, ['Match', 'final', 'host', host, ...guard.map((word) => word.replace(/^"|"$/g, '')), 'exec', exec])
 
   const lines = [
     startMarker(host),
     `# Managed by \`jitssh ssh-config\` (rewritten on each run). To remove: jitssh ssh-config --hostname ${host} --remove`,
     `Match final host ${host}`,
     `    ${proxyLine}`,
+    // One line per failure: jitssh says what failed and the fix; ssh's own INFO lines about the refused
+    // connection ("Connection closed by UNKNOWN port 65535") would only mislead. An earlier LogLevel, or -v, wins.
+    '    LogLevel ERROR',
   ]
+  if (input.user !== undefined) lines.push(`    User ${input.user}`)
   if (input.knownHostsFile !== undefined) {
     const knownHosts = configPathWord(input.knownHostsFile, input.platform, 'knownHostsFile')
     const line = `UserKnownHostsFile ~/.ssh/known_hosts ${knownHosts}`

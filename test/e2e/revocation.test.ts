@@ -91,6 +91,12 @@ describe('revocation end to end', { timeout: 90_000 }, () => {
       void exited.then(() => reject(new Error(`ssh ended before the command started:\n${stderr}`)))
     })
     expect(stack.server.server.context.tunnels.size).toBe(1)
+    // The admin sees the live tunnel itself (host and since when), not only a count.
+    const sessions = await admin.jitssh(['sessions'])
+    expect(sessions.code, sessions.stderr).toBe(0)
+    expect(sessions.stdout).toMatch(/^\S+ +alice@example\.com .* vm\.example\.com since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+$/m)
+    const listed = JSON.parse((await admin.jitssh(['sessions', '--json'])).stdout) as { sessions: Array<{ user: string; tunnels: Array<{ host: string }> }> }
+    expect(listed.sessions.find((s) => s.user === 'alice@example.com')?.tunnels.map((t) => t.host)).toEqual([VM_HOST])
 
     // The moment the server has recorded the revocation (store and audit written; listeners run next).
     let revokedAt = 0

@@ -21,8 +21,10 @@ const QUIET_FLAGS = [
   '--disable-dev-shm-usage',
 ]
 
-export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: QUIET_FLAGS })
+/** `ignoreCertificateErrors`: for a server whose TLS certificate comes from a test's private CA. */
+export async function launchChromium(options: { ignoreCertificateErrors?: boolean } = {}): Promise<Browser> {
+  const args = options.ignoreCertificateErrors === true ? [...QUIET_FLAGS, '--ignore-certificate-errors'] : QUIET_FLAGS
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args })
 }
 
 export interface Credentials {

@@ -31,6 +31,8 @@ export interface CliOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>
   isTTY?: boolean
   platform?: NodeJS.Platform
+  /** The parent process as the command sees it (default: the test runner's parent). */
+  ppid?: number
   signal?: AbortSignal
   cwd?: string
   /** The home ssh expands `~` to; defaults to the real passwd home (as the real ssh does). */
@@ -90,7 +92,7 @@ export function testContext(options: CliOptions): TestContext {
     JITSSH_CREDENTIAL_STORE: 'file',
     ...options.env,
   }
-  const http = createProxyFetch(env)
+  const http = createProxyFetch(env, options.home)
   const refused: string[] = []
   const guarded: FetchLike = async (url, init) => {
     const why = refusal(url, options.network ?? 'loopback')
@@ -110,6 +112,7 @@ export function testContext(options: CliOptions): TestContext {
     cwd: options.cwd ?? options.home,
     platform: options.platform ?? 'linux',
     pid: process.pid,
+    ppid: options.ppid ?? process.ppid,
     stdin: options.stdin ?? new PassThrough().end(),
     stdout,
     stderr,

@@ -95,6 +95,7 @@ export async function startFakeJitssh(): Promise<FakeJitssh> {
     }
   })
   answers.set('/v1/admin/sessions', () => ({ sessions: [] }))
+  answers.set('/v1/admin/tunnels', () => ({ tunnels: [] }))
   answers.set('/v1/admin/audit', () => ({ events: [], next_cursor: null }))
   answers.set('/v1/admin/users/disabled', () => ({ users: [] }))
   answers.set('/v1/admin/revoke', () => ({ user: 'bob@example.com', revoked_sessions: [], tunnels_closed: 0 }))

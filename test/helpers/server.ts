@@ -277,7 +277,10 @@ export async function authorizeInBrowser(
   if (new URL(step.url).pathname === '/login') {
     const posted = await submitLogin(browser, step.url, user, password)
     if (posted.status !== 303) throw new Error(`login failed: ${posted.status}`)
-    step = await browser.follow(new URL(posted.headers.get('location')!, url).href)
+    const next = new URL(posted.headers.get('location')!, url)
+    // A refused person is sent straight back to the loopback redirect with the error (refused-login.ts).
+    if (next.origin !== new URL(url).origin) throw new Error(`authorize returned an error: ${next.href}`)
+    step = await browser.follow(next.href)
   }
   const location = step.response.headers.get('location')
   if (!location) throw new Error(`no redirect from /authorize: ${step.response.status} ${await step.response.text()}`)

@@ -117,7 +117,7 @@ export function runSshKeygen(args: string[], opts?: ToolOptions): Promise<ToolRe
   return runTool(SSH_KEYGEN_PATH, args, opts)
 }
 
-async function freeLoopbackPort(): Promise<number> {
+export async function freeLoopbackPort(): Promise<number> {
   const server = createServer()
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')

@@ -36,6 +36,8 @@ const ALICE: Credentials = { username: 'alice', password: TEST_PASSWORD }
 export interface StackOptions {
   /** Host names the bastion routes to the sshd (default: vm.example.com and db.example.com). */
   hosts?: string[]
+  /** More bastion targets, host → address (e.g. one where nothing listens). */
+  extraTargets?: Record<string, string>
   /** Local users (default: alice and bob with TEST_PASSWORD). */
   users?: TestUser[]
   /** Policy rules (YAML shape); default: group dev may reach vm.example.com as the local OS user, 10 minutes. */
@@ -66,8 +68,8 @@ export interface Stack {
   ssh(args: string[], opts?: ToolOptions): Promise<ToolResult>
   /** Starts a CLI process and hands it back (for login flows that print a URL and wait). */
   spawnJitssh(args: string[]): ChildProcess
-  /** `jitssh login --no-browser`, completed by headless Chromium on the real login page. */
-  loginWithBrowser(browser: Browser, creds?: Credentials): Promise<ToolResult>
+  /** `jitssh login --no-browser [...args]`, completed by headless Chromium on the real login page. */
+  loginWithBrowser(browser: Browser, creds?: Credentials, args?: string[]): Promise<ToolResult>
   /** `jitssh login --device`, approved in headless Chromium. */
   loginWithDevice(browser: Browser, creds?: Credentials): Promise<ToolResult>
   /** Another person on the same machine (e.g. an admin): a second temp HOME with its own CLI runner. */
@@ -96,7 +98,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   })
   const target = `127.0.0.1:${sshd.port}`
   const serverOptions: TestServerOptions = {
-    targets: Object.fromEntries((options.hosts ?? [VM_HOST, DENIED_HOST]).map((host) => [host, target])),
+    targets: { ...Object.fromEntries((options.hosts ?? [VM_HOST, DENIED_HOST]).map((host) => [host, target])), ...options.extraTargets },
     ...(options.users ? { users: options.users } : {}),
     policy: options.policy ?? [{ name: 'e2e', groups: ['dev'], hosts: [VM_HOST], principals: [sshd.user], max_ttl: '10m' }],
     config: { keys_dir: keysDir, ...options.serverConfig },
@@ -204,7 +206,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     jitssh,
     ssh,
     spawnJitssh,
-    loginWithBrowser: (browser, creds = ALICE) => loginWith(['--no-browser'], (url) => completeBrowserLogin(browser, url, creds)),
+    loginWithBrowser: (browser, creds = ALICE, args = []) => loginWith(['--no-browser', ...args], (url) => completeBrowserLogin(browser, url, creds)),
     loginWithDevice: (browser, creds = ALICE) => loginWith(['--device'], (url) => answerDeviceCode(browser, url, creds)),
     addHome,
     async stop() {

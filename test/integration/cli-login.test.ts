@@ -254,10 +254,52 @@ describe('jitssh login (device)', () => {
   })
 })
 
+describe('a disabled person logging in', () => {
+  beforeEach(async () => {
+    await srv.server.store.users.setDisabled('bob@example.com', true, Date.now(), null, 'test')
+  })
+  afterEach(async () => {
+    await srv.server.store.users.setDisabled('bob@example.com', false, Date.now(), null, null)
+  })
+  const disabledLine = /^jitssh: account disabled: bob@example\.com has been disabled by an administrator of this server \(ask an administrator of http:\/\/127\.0\.0\.1:\d+ to enable your account\)$/m
+
+  it('device flow: "account disabled" on the next poll (exit 4), not a wait until the code expires', async () => {
+    const browser = createStubBrowser({ username: 'bob' })
+    let signedIn = 0
+    let answered: Promise<unknown> | undefined
+    const r = await runCli(['login', '--server', srv.url, '--device'], {
+      home,
+      onStderr: (text) => {
+        const url = /(http:\/\/\S+\/device\?user_code=\S+)/.exec(text)?.[1]
+        // bob signs in on the device page; the sign-in page refuses him (he never reaches approve).
+        if (url && !answered) answered = browser.answerDevice(url).catch(() => (signedIn = Date.now()))
+      },
+    })
+    const ended = Date.now()
+    await answered
+    expect(r.code).toBe(4)
+    expect(r.stderr).toMatch(disabledLine)
+    expect(r.stderr).not.toMatch(/expired/)
+    expect(ended - signedIn).toBeLessThan(3_000) // one poll interval (1 s here), not the code's 10 minutes
+    await expect(stat(paths().credentials)).rejects.toMatchObject({ code: 'ENOENT' })
+  })
+
+  it('browser flow: the sign-in page sends the refusal to the waiting CLI at once (exit 4)', async () => {
+    const browser = createStubBrowser({ username: 'bob' })
+    const started = Date.now()
+    const r = await runCli(['login', '--server', srv.url], { home, env: { ...DISPLAY, JITSSH_LOGIN_TIMEOUT_MS: '60000' }, openBrowser: browser.open })
+    expect(Date.now() - started).toBeLessThan(10_000) // not the minute the CLI would wait for its callback
+    expect(browser.opened).toHaveLength(1)
+    expect(r.code).toBe(4)
+    expect(r.stderr).toMatch(disabledLine)
+  })
+})
+
 describe('credential store', () => {
   it('uses the keychain when it works, and no credentials file', async () => {
     const store = new Map<string, string>()
     const keychain: Keychain = {
+      backend: 'Secret Service',
       get: async (s, a) => store.get(`${s}/${a}`) ?? null,
       set: async (s, a, v) => void store.set(`${s}/${a}`, v),
       delete: async (s, a) => store.delete(`${s}/${a}`),
@@ -271,6 +313,26 @@ describe('credential store', () => {
     await writeFile(accessTokenPath(paths(), srv.url), '{}')
     const status = await runCli(['status', '--json'], { home, keychain, env: { JITSSH_CREDENTIAL_STORE: undefined } })
     expect(JSON.parse(status.stdout).identity.email).toBe('alice@example.com')
+    expect(JSON.parse(status.stdout).credentials).toEqual({ store: 'keychain', backend: 'Secret Service' })
+    expect((await runCli(['status'], { home, keychain, env: { JITSSH_CREDENTIAL_STORE: undefined } })).stdout).toContain('Login kept:   in the OS keychain (Secret Service)\n')
+  })
+
+  it('a keychain that forgets at reboot (Linux\'s kernel keyring, without a Secret Service) is not used: the 0600 file is, and status says so', async () => {
+    const store = new Map<string, string>()
+    const keyring: Keychain = {
+      backend: 'the kernel keyring',
+      persistent: false,
+      get: async (s, a) => store.get(`${s}/${a}`) ?? null,
+      set: async (s, a, v) => void store.set(`${s}/${a}`, v),
+      delete: async (s, a) => store.delete(`${s}/${a}`),
+    }
+    const { r } = await browserLogin(home, { keychain: keyring, env: { ...DISPLAY, JITSSH_CREDENTIAL_STORE: undefined } })
+    expect(r.code, r.stderr).toBe(0)
+    expect(store.size).toBe(0)
+    expect(r.stderr).toContain(`warning: no usable OS keychain (the kernel keyring forgets everything at reboot); keeping the login in ${paths().credentials} (mode 0600)`)
+    expect(await mode(paths().credentials)).toBe(0o600)
+    const status = await runCli(['status'], { home, keychain: keyring, env: { JITSSH_CREDENTIAL_STORE: undefined } })
+    expect(status.stdout).toContain(`Login kept:   in ${paths().credentials} (mode 0600)\n`)
   })
 
   it('falls back to a 0600 file with one warning when the keychain hangs', async () => {

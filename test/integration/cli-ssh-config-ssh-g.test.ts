@@ -5,6 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { appendFile, mkdir, rm } from 'node:fs/promises'
 import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import { userInfo } from 'node:os'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureBuilt, makeTempHome, removeTempHome, runCli } from '../helpers/cli.js'
 
@@ -58,7 +59,8 @@ function certify(host: string): void {
   const dir = join(home, '.jitssh', 'certs')
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(home, `ca-${host}`)])
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, host)])
-  execFileSync('ssh-keygen', ['-q', '-s', join(home, `ca-${host}`), '-I', 'test', '-n', 'alice', '-V', '-1m:+1h', join(dir, `${host}.pub`)])
+  // For alice (the alias's User) and the local user (a plain `ssh host`): the block passes ssh's login to ssh-gen.
+  execFileSync('ssh-keygen', ['-q', '-s', join(home, `ca-${host}`), '-I', 'test', '-n', `alice,${userInfo().username}`, '-V', '-1m:+1h', join(dir, `${host}.pub`)])
 }
 
 // ssh -G prints the ProxyCommand before %-expansion (ssh expands %h/%p when it runs it). It runs the

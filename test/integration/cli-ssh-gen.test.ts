@@ -121,7 +121,7 @@ describe('jitssh ssh-gen', () => {
     await login()
     await runCli(['ssh-gen', '--hostname', 'vm.example.com'], { home })
     const text = await runCli(['status'], { home })
-    expect(text.stdout).toMatch(/^ {2}vm\.example\.com {2}valid until \d{4}-\d\d-\d\dT[\d:.]+Z \(in (\d+h )?\d+m\) {2}principals: alice$/m)
+    expect(text.stdout).toMatch(/^ {2}vm\.example\.com {2}valid until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+ \(in (\d+h )?\d+m\) {2}principals: alice$/m)
     const json = JSON.parse((await runCli(['status', '--json'], { home })).stdout)
     expect(json.certificates).toEqual([expect.objectContaining({ host: 'vm.example.com', valid: true, principals: ['alice'] })])
   })
@@ -133,7 +133,7 @@ describe('jitssh ssh-gen', () => {
     const browser = createStubBrowser()
     const logins = await auditCount('login')
     const hosts = ['a.example.com', 'b.example.com', 'c.example.com', 'd.example.com', 'e.example.com']
-    const results = await Promise.all(hosts.map((host) => runCli(['ssh-gen', '--hostname', host, '--server', srv.url], { home, env: { DISPLAY: ':0' }, openBrowser: browser.open })))
+    const results = await Promise.all(hosts.map((host) => runCli(['ssh-gen', '--hostname', host, '--server', srv.url], { home, env: { DISPLAY: ':0' }, openBrowser: browser.open, isTTY: true })))
     expect(results.map((r) => r.code)).toEqual(hosts.map(() => 0))
     expect(browser.opened).toHaveLength(1)
     expect(await auditCount('login')).toBe(logins + 1)
@@ -188,18 +188,37 @@ describe('jitssh ssh-gen', () => {
     expect(await refreshToken()).not.toBe(before)
   })
 
-  it('logs in from inside ssh when the session is gone (talking on stderr), then issues', async () => {
+  it('on a terminal, logs in from inside ssh when the session is gone (talking on stderr), then issues', async () => {
     await login()
     // The session ends at the server: revoke the refresh token, forget the access token.
     await fetch(`${srv.url}/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: await refreshToken(), client_id: 'jitssh-cli' }) })
     await rm(accessTokenPath(paths(), srv.url))
+    // Without a terminal (VS Code's `ssh -G`, a script): one line and exit 4 at once, no login started...
     const browser = createStubBrowser()
-    const r = await runCli(['ssh-gen', '--hostname', 'vm.example.com'], { home, env: { DISPLAY: ':0' }, openBrowser: browser.open })
+    const started = Date.now()
+    const quiet = await runCli(['ssh-gen', '--hostname', 'vm.example.com'], { home, env: { DISPLAY: ':0' }, openBrowser: browser.open })
+    expect(quiet.code).toBe(4)
+    expect(quiet.stderr).toMatch(/^jitssh: your session at http:\/\/127\.0\.0\.1:\d+ has ended \(.+\) \(run: jitssh login\)\n$/)
+    expect(Date.now() - started).toBeLessThan(5_000)
+    expect(browser.opened).toEqual([])
+    // ...and the ended session is remembered, so that the next ssh-gen on a terminal still logs in.
+    const r = await runCli(['ssh-gen', '--hostname', 'vm.example.com'], { home, env: { DISPLAY: ':0' }, openBrowser: browser.open, isTTY: true })
     expect(r.code, r.stderr).toBe(0)
     expect(r.stdout).toBe('')
-    expect(r.stderr).toContain('has ended; logging in again')
+    expect(r.stderr).toMatch(/has ended \(.+\); logging in again/)
     expect(browser.opened).toHaveLength(1)
     await stat(join(paths().certs, 'vm.example.com-cert.pub'))
+  })
+
+  it('--login (ssh\'s %r) that the certificate does not allow: one line naming the logins that work, exit 1', async () => {
+    await login()
+    const ok = await runCli(['ssh-gen', '--hostname', 'vm.example.com', '--login', 'alice'], { home })
+    expect(ok.code, ok.stderr).toBe(0)
+    const wrong = await runCli(['ssh-gen', '--hostname', 'vm.example.com', '--login', 'root'], { home })
+    expect(wrong.code).toBe(1)
+    expect(wrong.stderr).toBe('jitssh: you may log in to vm.example.com as alice, not as root (run: ssh alice@vm.example.com)\n')
+    // The certificate itself is kept: `ssh alice@vm.example.com` uses it.
+    expect((await runCli(['ssh-gen', '--hostname', 'vm.example.com', '--login', 'alice'], { home })).stderr).toBe('')
   })
 
   it('a host the policy does not allow: exit 1, one line naming the host and the reason, no files', async () => {

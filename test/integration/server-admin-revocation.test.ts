@@ -147,14 +147,14 @@ describe('disabling a user', () => {
     for (const cert of issued) if (cert.what.startsWith('carol')) cert.revoked = true
     await expectDead(c2)
 
-    await expect(loginWithPassword(srv.url, 'carol')).rejects.toThrow(/login failed: 403/)
+    await expect(loginWithPassword(srv.url, 'carol')).rejects.toThrow(/authorize returned an error: http:\/\/127\.0\.0\.1:49152\/callback\?error=access_denied&error_description=account\+disabled/)
     const exchange = await fetch(`${srv.url}/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'authorization_code', code: pendingCode.code, redirect_uri: pendingCode.redirectUri, code_verifier: pendingCode.verifier, client_id: CLIENT_ID }),
     })
     expect(exchange.status).toBe(400)
-    expect(await exchange.json()).toEqual({ error: 'invalid_grant', error_description: 'carol@example.com has been disabled by an administrator of this server' })
+    expect(await exchange.json()).toEqual({ error: 'invalid_grant', error_description: 'account disabled: carol@example.com has been disabled by an administrator of this server' })
 
     const listed = await adminCall<{ users: Array<Record<string, unknown>> }>(srv.url, bob.access_token, 'users/disabled')
     expect(listed.body.users).toEqual([expect.objectContaining({ user: 'carol@example.com', disabled_by: 'bob@example.com', reason: 'left the company' })])

@@ -23,7 +23,7 @@ describe('jitssh ssh-config', () => {
     const launcher = join(home, '.jitssh', 'bin', 'jitssh')
     expect(r.stdout).toContain('Match final host vm.example.com\n')
     expect(r.stdout).toContain(`ProxyCommand '${launcher}' ssh --server ${SERVER} --hostname '%h' --port %p\n`)
-    expect(r.stdout).toContain(`Match final host vm.example.com exec "'${launcher}' ssh-gen --server ${SERVER} --hostname '%h'"\n`)
+    expect(r.stdout).toContain(`Match final host vm.example.com user "*,!*'*" exec "'${launcher}' ssh-gen --server ${SERVER} --hostname '%h' --login '%r'"\n`)
     expect(r.stdout).toContain(`IdentityFile ${home}/.jitssh/certs/%h`)
     expect(r.stdout).toContain(`CertificateFile ${home}/.jitssh/certs/%h-cert.pub`)
     expect(r.stdout).toContain(`UserKnownHostsFile ~/.ssh/known_hosts ${home}/.jitssh/known_hosts`)
@@ -65,10 +65,26 @@ describe('jitssh ssh-config', () => {
     expect(r.stderr).toMatch(/^jitssh: which server\?.*jitssh login --server/)
   })
 
-  it('needs --short-lived-cert', async () => {
-    const r = await run('--hostname', 'vm.example.com', '--server', SERVER)
-    expect(r.code).toBe(2)
-    expect(r.stderr).toContain('--short-lived-cert')
+  it('makes short-lived certificates without being asked (--short-lived-cert is the default, and still accepted)', async () => {
+    const plain = await run('--hostname', 'vm.example.com', '--server', SERVER)
+    expect(plain.code, plain.stderr).toBe(0)
+    const flagged = await run('--hostname', 'vm.example.com', '--short-lived-cert', '--server', SERVER)
+    expect(plain.stdout).toBe(flagged.stdout)
+    expect(plain.stdout).toContain('CertificateFile')
+  })
+
+  it('takes every --hostname given, not only the last', async () => {
+    const printed = await run('--hostname', 'vm.example.com', '--hostname', 'db.example.com', '--server', SERVER)
+    expect(printed.stdout).toContain('Match final host vm.example.com\n')
+    expect(printed.stdout).toContain('Match final host db.example.com\n')
+    const written = await run('--hostname', 'vm.example.com', '--hostname', 'db.example.com', '--server', SERVER, '--write')
+    expect(written.code, written.stderr).toBe(0)
+    const text = await readFile(join(home, '.ssh', 'config'), 'utf8')
+    expect(text).toContain('# >>> jitssh vm.example.com >>>')
+    expect(text).toContain('# >>> jitssh db.example.com >>>')
+    const removed = await run('--hostname', 'vm.example.com', '--hostname', 'db.example.com', '--remove')
+    expect(removed.code).toBe(0)
+    expect(await readFile(join(home, '.ssh', 'config'), 'utf8')).toBe('')
   })
 
   it('refuses a server URL that could inject into the config', async () => {
@@ -194,12 +210,56 @@ describe('jitssh ssh-config', () => {
       expect(await snapshotTree(home)).toEqual(before)
     })
 
-    it('warns when the user config already sets a ProxyJump for the host', async () => {
+    it('printing: warns when the user config already sets a ProxyJump for the host', async () => {
       await mkdir(join(home, '.ssh'), { mode: 0o700 })
       await writeFile(join(home, '.ssh', 'config'), 'Host vm.example.com\n    ProxyJump bastion.example.com\n')
-      const r = await run('--hostname', 'vm.example.com', '--short-lived-cert', '--server', SERVER, '--write')
+      const r = await run('--hostname', 'vm.example.com', '--server', SERVER)
       expect(r.code).toBe(0)
       expect(r.stderr).toMatch(/warning: .*ProxyJump bastion\.example\.com.*first value/)
+    })
+
+    it('--write: refuses, changing nothing, when the real ssh -G would not go through jitssh, naming the file and line (an Include too)', async () => {
+      await mkdir(join(home, '.ssh'), { mode: 0o700 })
+      const file = join(home, '.ssh', 'config')
+      const included = join(home, '.ssh', 'corp.conf')
+      await writeFile(included, '# the company\'s file\nHost *.example.com\n    ProxyJump bastion.corp.example.com\n')
+      await writeFile(file, `Include ${included}\nHost other\n    User me\n`)
+      const before = await snapshotTree(home)
+      const r = await run('--hostname', 'vm.example.com', '--server', SERVER, '--write')
+      expect(r.code).toBe(1)
+      expect(r.stderr).toBe(
+        `jitssh: ssh vm.example.com would not go through jitssh: "ProxyJump bastion.corp.example.com" in ${included} line 3 (Host *.example.com) comes first, and ssh keeps the first value it reads ` +
+          '(remove that ProxyJump for vm.example.com (or exclude the host from its pattern, e.g. "Host *.example.com !vm.example.com"); nothing was changed)\n',
+      )
+      expect(await snapshotTree(home)).toEqual(before) // the original content, and no backup left behind
+      // Excluded as the message says, the block goes in.
+      await writeFile(included, 'Host *.example.com !vm.example.com\n    ProxyJump bastion.corp.example.com\n')
+      expect((await run('--hostname', 'vm.example.com', '--server', SERVER, '--write')).code).toBe(0)
+    })
+
+    it('--write: a HostName that renames the host keeps the block from matching: refused, naming it', async () => {
+      await mkdir(join(home, '.ssh'), { mode: 0o700 })
+      await writeFile(join(home, '.ssh', 'config'), 'Host vm.example.com\n    HostName 10.0.0.5\n')
+      const r = await run('--hostname', 'vm.example.com', '--server', SERVER, '--write')
+      expect(r.code).toBe(2)
+      expect(r.stderr).toMatch(/^jitssh: vm\.example\.com is an alias for 10\.0\.0\.5 \("HostName 10\.0\.0\.5" in .*config line 2 \(Host vm\.example\.com\)\)/)
+    })
+
+    it('an alias (--hostname myvm, where Host myvm has HostName vm.example.com): says so and names the HostName to use', async () => {
+      await mkdir(join(home, '.ssh'), { mode: 0o700 })
+      const file = join(home, '.ssh', 'config')
+      await writeFile(file, 'Host myvm\n    HostName vm.example.com\n')
+      const before = await snapshotTree(home)
+      for (const extra of [[], ['--write']]) {
+        const r = await run('--hostname', 'myvm', '--server', SERVER, ...extra)
+        expect(r.code).toBe(2)
+        expect(r.stdout).toBe('')
+        expect(r.stderr).toBe(
+          `jitssh: myvm is an alias for vm.example.com ("HostName vm.example.com" in ${file} line 2 (Host myvm)): jitssh's block is matched against the name ssh connects to, so a block for myvm would never apply ` +
+            '(jitssh ssh-config --hostname vm.example.com (ssh myvm then goes through jitssh too))\n',
+        )
+      }
+      expect(await snapshotTree(home)).toEqual(before)
     })
 
     it('--write and --remove together is a usage error', async () => {

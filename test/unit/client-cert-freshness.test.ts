@@ -48,6 +48,17 @@ describe('certificateIsFresh', () => {
     expect(hasFreshCertificate(['--hostname', HOST, '--other', 'x'], { JITSSH_HOME: dir }, '/nonexistent', validBefore - 61_000)).toBe(false)
   })
 
+  it('with --login (the login ssh will use, %r): fresh only when the certificate names it, so the full CLI can say which do', async () => {
+    const validBefore = await certificate() // principals: alice
+    const now = validBefore - 120_000
+    expect(certificateIsFresh(paths, HOST, now, 60, 'alice')).toBe(true)
+    expect(certificateIsFresh(paths, HOST, now, 60, 'root')).toBe(false)
+    expect(hasFreshCertificate(['--hostname', HOST, '--login', 'alice'], { JITSSH_HOME: dir }, '/nonexistent', now)).toBe(true)
+    expect(hasFreshCertificate(['--hostname', HOST, '--login=root'], { JITSSH_HOME: dir }, '/nonexistent', now)).toBe(false)
+    // ssh-config's and doctor's `ssh -G`: the exec succeeds at once, whatever is on disk.
+    expect(hasFreshCertificate(['--hostname', 'other.example.com'], { JITSSH_HOME: dir, JITSSH_ROUTE_CHECK: '1' }, '/nonexistent', now)).toBe(true)
+  })
+
   it('is false without the certificate, without its key, or for a file that is not a certificate', async () => {
     expect(certificateIsFresh(paths, HOST, Date.now(), 60)).toBe(false)
     const validBefore = await certificate()

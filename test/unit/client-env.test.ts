@@ -12,6 +12,8 @@ describe('parseJitsshEnv', () => {
       loginTimeoutMs: 300_000,
       credentialStore: undefined,
       debug: false,
+      routeCheck: false,
+      caFile: undefined,
     })
   })
 
@@ -24,6 +26,8 @@ describe('parseJitsshEnv', () => {
       JITSSH_LOGIN_TIMEOUT_MS: '1500',
       JITSSH_CREDENTIAL_STORE: 'keychain',
       JITSSH_DEBUG: '1',
+      JITSSH_CA_FILE: '/etc/jitssh/ca.pem',
+      JITSSH_ROUTE_CHECK: '1',
     })).toEqual({
       home: '/srv/jitssh',
       certMarginSeconds: 5,
@@ -32,6 +36,8 @@ describe('parseJitsshEnv', () => {
       loginTimeoutMs: 1500,
       credentialStore: 'keychain',
       debug: true,
+      routeCheck: true,
+      caFile: '/etc/jitssh/ca.pem',
     })
   })
 

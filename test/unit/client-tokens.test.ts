@@ -125,6 +125,48 @@ describe('withAccessToken', () => {
     }, { login })
     expect(withLogin.result).toBe('ok with after-login')
     expect(logins).toBe(1)
-    expect(said).toContain(`Your session at ${server} has ended; logging in again.`)
+    expect(said).toContain(`Your session at ${server} has ended (the server no longer accepts it); logging in again.`)
+  })
+
+  it('an ended session is remembered as ended, whoever noticed it: later calls say so, and a login is still offered', async () => {
+    tokenAnswers.push([400, { error: 'invalid_grant', error_description: 'session has been revoked' }])
+    const first = await run(async () => {
+      throw refused()
+    })
+    expect(isJitsshError(first.error, 'ERR_SESSION_REVOKED')).toBe(true)
+    expect((first.error as Error).message).toBe(`your session at ${server} has ended (session has been revoked)`)
+    const config = JSON.parse(await readFile(jitsshPaths({}, home).config, 'utf8')) as { servers: Record<string, { session_ended?: { reason: string }; credential_store?: string }> }
+    expect(config.servers[server]?.session_ended?.reason).toBe('session has been revoked')
+    expect(config.servers[server]?.credential_store).toBeUndefined()
+
+    // The next caller without a login (status, the ProxyCommand) hears the same, not "not logged in".
+    const second = await run(async () => 'unused')
+    expect(isJitsshError(second.error, 'ERR_SESSION_REVOKED')).toBe(true)
+    expect(refreshes).toBe(1)
+
+    // ssh-gen on a terminal (a caller with `login`) logs in again.
+    let logins = 0
+    const said: string[] = []
+    const login = {
+      ui: { info: (text: string) => void said.push(text), warn: () => undefined, waiting: () => () => undefined },
+      perform: async () => {
+        logins++
+        await writeFile(accessTokenPath(jitsshPaths({}, home), server), JSON.stringify({ access_token: 'after-login', expires_at: Date.now() + 600_000, session_expires_at: new Date(Date.now() + 3600_000).toISOString() }))
+      },
+    }
+    const third = await run(async (token) => `ok with ${token}`, { login })
+    expect(third.result).toBe('ok with after-login')
+    expect(logins).toBe(1)
+    expect(said).toEqual([`Your session at ${server} has ended (session has been revoked); logging in again.`])
+  })
+
+  it('a stored login that vanished (a keychain that forgets) counts as an ended session, not as "never logged in"', async () => {
+    const paths = jitsshPaths({}, home)
+    await writeFile(paths.credentials, JSON.stringify({ version: 1, servers: {} }))
+    await writeFile(accessTokenPath(paths, server), '{}')
+    const lost = await run(async () => 'unused')
+    expect(isJitsshError(lost.error, 'ERR_SESSION_REVOKED')).toBe(true)
+    expect((lost.error as Error).message).toMatch(/has ended \(the stored login is gone from the credentials file\)/)
+    expect(refreshes).toBe(0)
   })
 })

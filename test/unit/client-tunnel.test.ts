@@ -280,12 +280,13 @@ describe('jitssh ssh (in-process, seeded session)', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1)
   })
 
-  it('a refused token with no session to refresh: exit 4, "not logged in ... jitssh login"', async () => {
+  it('a refused token with no session to refresh: exit 4, "... has ended ... jitssh login"', async () => {
+    // The seed names a credentials file that has no session in it: a login that vanished, so an ended session.
     await seed(bastion.url, 'stale-token')
     const r = await runCli(['ssh', '--hostname', 'vm.example.com'], { home })
     expect(r.code).toBe(4)
     expect(r.stdout).toBe('')
-    expect(r.stderr).toMatch(/^jitssh: not logged in.*run: jitssh login/)
+    expect(r.stderr).toMatch(/^jitssh: your session at .* has ended \(the stored login is gone from the credentials file\).*run: jitssh login/)
     expect(r.stderr.trim().split('\n')).toHaveLength(1)
   })
 

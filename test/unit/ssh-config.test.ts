@@ -2,7 +2,7 @@
 // fixtures of messy real-world files and against the real OpenSSH client (`ssh -G`) as the oracle.
 import { execFileSync } from 'node:child_process'
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -375,8 +375,9 @@ describe('renderManagedBlock', () => {
         '# Managed by `jitssh ssh-config` (rewritten on each run). To remove: jitssh ssh-config --hostname vm.example.com --remove',
         'Match final host vm.example.com',
         "    ProxyCommand '/abs/node' '/abs/jitssh.js' ssh --server https://access.example.com --hostname '%h' --port %p",
+        '    LogLevel ERROR',
         '    # ssh-gen runs before every connection; if it fails, the ProxyCommand above still applies.',
-        `Match final host vm.example.com exec "'/abs/node' '/abs/jitssh.js' ssh-gen --server https://access.example.com --hostname '%h'"`,
+        `Match final host vm.example.com user "*,!*'*" exec "'/abs/node' '/abs/jitssh.js' ssh-gen --server https://access.example.com --hostname '%h' --login '%r'"`,
         '    IdentityFile ~/.jitssh/certs/%h',
         '    CertificateFile ~/.jitssh/certs/%h-cert.pub',
         '    IdentitiesOnly yes',
@@ -396,7 +397,7 @@ describe('renderManagedBlock', () => {
 
   it('passes --ttl to ssh-gen in the Match exec line when asked, and refuses a ttl that is not a duration', () => {
     expect(renderManagedBlock(posixInput())).not.toMatch(/--ttl/)
-    expect(renderManagedBlock(posixInput({ ttl: '15m' }))).toMatch(/ssh-gen --server \S+ --hostname '%h' --ttl 15m"$/m)
+    expect(renderManagedBlock(posixInput({ ttl: '15m' }))).toMatch(/ssh-gen --server \S+ --hostname '%h' --login '%r' --ttl 15m"$/m)
     expect(() => renderManagedBlock(posixInput({ ttl: '15m; rm -rf ~' }))).toThrow(/ttl .* is not a duration like 15m/)
   })
 
@@ -413,8 +414,18 @@ describe('renderManagedBlock', () => {
     expect(posixWords(expandPercent(lineValue(block, 'ProxyCommand'), tokens))).toEqual([
       ...program, 'ssh', '--server', SERVER, '--hostname', 'vm.example.com', '--port', '22',
     ])
-    expect(posixWords(expandPercent(execCommandOf(block), tokens))).toEqual([...program, 'ssh-gen', '--server', SERVER, '--hostname', 'vm.example.com'])
+    expect(posixWords(expandPercent(execCommandOf(block), { ...tokens, r: 'deploy' }))).toEqual([...program, 'ssh-gen', '--server', SERVER, '--hostname', 'vm.example.com', '--login', 'deploy'])
     expect(lineValue(block, 'IdentityFile')).toBe(`"/home/o'neil/my certs 100%%/%h"`)
+  })
+
+  it("sets User to the person's one login when given, after the ProxyCommand, and refuses anything but an account name", () => {
+    expect(renderManagedBlock(posixInput())).not.toMatch(/^ +User /m)
+    const block = renderManagedBlock(posixInput({ user: 'deploy' }))
+    expect(lineValue(block, 'User')).toBe('deploy')
+    expect(block.indexOf('    User deploy')).toBeLessThan(block.indexOf('exec "'))
+    for (const user of ['root\nHost *', 'a b', "o'neil", '-oProxyCommand=x', '%h', '']) {
+      expect(errorOf(() => renderManagedBlock(posixInput({ user }))).code, user).toBe('ERR_INVALID_CONFIG')
+    }
   })
 
   it('writes Match lines that read the same under both OpenSSH tokenizers (up to 9.8 and from 9.9)', () => {
@@ -698,8 +709,33 @@ describe('ssh -G on the files we write', () => {
         identityfile: ['~/.jitssh/certs/%h'],
         certificatefile: ['~/.jitssh/certs/%h-cert.pub'],
       })
-      expect(exec).toEqual([['ssh-gen', '--server', SERVER, '--hostname', 'vm.example.com']])
+      expect(exec).toEqual([['ssh-gen', '--server', SERVER, '--hostname', 'vm.example.com', '--login', userInfo().username]])
     }
+  })
+
+  it("User: the block's login applies to a plain `ssh host`, and ssh-gen hears it; user@host and an earlier User win", () => {
+    const block = blockFor('vm.example.com', [recorder], { user: 'deploy' })
+    const config = upsertManagedBlock('', block, 'vm.example.com')
+    const plain = sshG(config, 'vm.example.com')
+    expect(plain.options.get('user')).toEqual(['deploy'])
+    expect(plain.exec).toEqual([['ssh-gen', '--server', SERVER, '--hostname', 'vm.example.com', '--login', 'deploy']])
+    const explicit = sshG(config, 'root@vm.example.com')
+    expect(explicit.options.get('user')).toEqual(['root'])
+    expect(explicit.exec[0]?.slice(-2)).toEqual(['--login', 'root'])
+    // The user's own `User` for the host, above or below the block (read in ssh's first pass), wins.
+    for (const own of [`Host vm.example.com\n    User mine\n${config}`, `${config}Host vm.example.com\n    User mine\n`]) {
+      expect(sshG(own, 'vm.example.com').options.get('user')).toEqual(['mine'])
+    }
+  })
+
+  it("a user name with a single quote never reaches the shell: the exec does not run, so no certificate applies", () => {
+    // (OpenSSH from 9.6, and Debian's 9.2, refuse such a name on the command line; from a config it still comes.)
+    const block = blockFor('vm.example.com', [recorder])
+    const { options, exec } = sshG(`Host vm.example.com\n    User "o'neil"\n${block}`, 'vm.example.com')
+    expect(options.get('user')).toEqual(["o'neil"])
+    expect(exec).toEqual([])
+    expect(ours(options).certificatefile).toBeUndefined()
+    expect(ours(options).proxycommand).toEqual([proxyOf(block)]) // still only through the bastion
   })
 
   it('a host that matches nothing of ours gets none of our options, and our exec does not run', () => {
@@ -727,7 +763,7 @@ describe('ssh -G on the files we write', () => {
     expect(posixWords(expandPercent(proxy, { h: 'vm.example.com', p: '22' }))).toEqual([
       ...program, 'ssh', '--server', SERVER, '--hostname', 'vm.example.com', '--port', '22',
     ])
-    expect(exec).toEqual([[program[1], 'ssh-gen', '--server', SERVER, '--hostname', 'vm.example.com']])
+    expect(exec).toEqual([[program[1], 'ssh-gen', '--server', SERVER, '--hostname', 'vm.example.com', '--login', 'globaluser']])
   })
 
   it('restores the global context after the block: options a user appends below it stay global', () => {

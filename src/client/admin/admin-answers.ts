@@ -1,7 +1,7 @@
 // The admin API's answers (`/v1/admin/...`), checked before any table is drawn or count is printed: every
 // field a command shows or counts (src/client/server-answers.ts has the rules). What the server sent is then
 // returned as it is: `--json` prints it whole.
-import type { AuditPage, DisabledUserList, RecordingInfo, RecordingList, RevokeResult, ServiceAccountList, SessionList, UserAccessResult } from '../../shared/protocol.js'
+import type { AuditPage, DisabledUserList, RecordingInfo, RecordingList, RevokeResult, ServiceAccountList, SessionList, TunnelList, UserAccessResult } from '../../shared/protocol.js'
 import { ANSWER_LIMITS, AnswerNode, MAX_ID, MAX_TEXT, checkedAnswer } from '../server-answers.js'
 
 /** More rows than any one answer of the server has (it lists at most 10,000 sessions, 1,000 events a page). */
@@ -19,6 +19,14 @@ export const SESSION_LIST_ANSWER = checkedAnswer<SessionList>(ANSWER_LIMITS.sess
     session.child('live_tunnels').number(0, MAX_COUNT, { integer: true })
     session.child('state').nullableString(MAX_ID)
     session.child('revoked_reason').nullableString()
+  }
+})
+
+export const TUNNEL_LIST_ANSWER = checkedAnswer<TunnelList>(ANSWER_LIMITS.sessionList, (node) => {
+  for (const tunnel of node.child('tunnels').list(MAX_ROWS)) {
+    tunnel.child('id').number(0, Number.MAX_SAFE_INTEGER, { integer: true })
+    for (const key of ['session_id', 'user', 'host']) tunnel.child(key).string({ max: MAX_TEXT })
+    tunnel.child('opened_at').time()
   }
 })
 

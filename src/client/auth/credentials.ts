@@ -52,20 +52,34 @@ async function withKeychain<T>(ctx: ClientContext, what: string, call: (k: Keych
   }
 }
 
-/** Stores the session; returns where it went. Falls back from keychain to file unless the keychain is forced. */
+/** Where a session went: the kind of store, and what it is (`Secret Service`, or the file's path). */
+export interface SavedIn {
+  kind: CredentialStoreKind
+  backend: string
+}
+
+/**
+ * Stores the session; returns where it went. Falls back from keychain to file unless the keychain is forced,
+ * also when the keychain would not keep it across a reboot (Linux's kernel keyring).
+ */
 export async function saveSession(
   ctx: ClientContext,
   paths: JitsshPaths,
   server: string,
   session: StoredSession,
   warn: (message: string) => void,
-): Promise<CredentialStoreKind> {
+): Promise<SavedIn> {
   const forced = parseJitsshEnv(ctx.env).credentialStore
   if (forced !== 'file') {
     try {
-      await withKeychain(ctx, 'write to', (k, signal) => k.set(KEYCHAIN_SERVICE, server, JSON.stringify(session), signal))
+      const backend = await withKeychain(ctx, 'write to', async (k, signal) => {
+        const name = k.backend ?? 'OS keychain'
+        if (k.persistent === false) throw new Error(`${name} forgets everything at reboot`)
+        await k.set(KEYCHAIN_SERVICE, server, JSON.stringify(session), signal)
+        return name
+      })
       await updateCredentialsFile(ctx, paths, (file) => delete file.servers[server])
-      return 'keychain'
+      return { kind: 'keychain', backend }
     } catch (error) {
       if (forced === 'keychain') throw error
       const config = await readConfig(paths)
@@ -80,7 +94,7 @@ export async function saveSession(
   await updateCredentialsFile(ctx, paths, (file) => {
     file.servers[server] = session
   })
-  return 'file'
+  return { kind: 'file', backend: `${paths.credentials} (mode 0600)` }
 }
 
 export async function loadSession(ctx: ClientContext, paths: JitsshPaths, server: string, kind: CredentialStoreKind | undefined): Promise<StoredSession | null> {
@@ -114,6 +128,23 @@ export async function deleteSession(ctx: ClientContext, paths: JitsshPaths, serv
       warn(error instanceof Error ? error.message : String(error))
     }
   }
+}
+
+/**
+ * The session has ended (the server refused its refresh token, or the stored login is gone): its dead refresh
+ * token and access token go, and the end is remembered in config.json with `reason`, so that the next command
+ * knows a login is wanted (ssh-gen on a terminal starts one) rather than treating the person as logged out.
+ */
+export async function markSessionEnded(ctx: ClientContext, paths: JitsshPaths, server: string, reason: string, warn: (m: string) => void): Promise<void> {
+  const kind = (await readConfig(paths)).servers[server]?.credential_store
+  await deleteSession(ctx, paths, server, kind, warn)
+  await updateConfig(paths, (config) => {
+    const record = { ...config.servers[server] }
+    delete record.credential_store
+    delete record.credential_backend
+    record.session_ended = { at: new Date(ctx.now()).toISOString(), reason }
+    config.servers[server] = record
+  })
 }
 
 async function updateCredentialsFile(ctx: ClientContext, paths: JitsshPaths, change: (file: CredentialsFile) => void): Promise<void> {

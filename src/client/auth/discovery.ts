@@ -1,7 +1,7 @@
 // GET {server}/.well-known/jitssh, checked (server-answers.ts), and the fields the client uses remembered in
 // config.json so hot paths need not ask again.
 import { JitsshError } from '../../shared/errors.js'
-import type { ClientContext } from '../context.js'
+import type { ClientContext, FetchResponse } from '../context.js'
 import { readConfig, updateConfig, type ClientConfig } from '../files/config-store.js'
 import { HttpStatusError, requestJson } from '../http.js'
 import { ANSWER_LIMITS, readDiscovery, type Discovery } from '../server-answers.js'
@@ -9,10 +9,10 @@ import type { JitsshPaths } from '../files/paths.js'
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
 
-export async function fetchDiscovery(ctx: ClientContext, server: string): Promise<Discovery> {
+export async function fetchDiscovery(ctx: ClientContext, server: string, onResponse?: (response: FetchResponse) => void): Promise<Discovery> {
   let doc: unknown
   try {
-    doc = await requestJson<unknown>(ctx, `${server}/.well-known/jitssh`, { answer: { ...ANSWER_LIMITS.discovery, read: (value) => value } })
+    doc = await requestJson<unknown>(ctx, `${server}/.well-known/jitssh`, { answer: { ...ANSWER_LIMITS.discovery, read: (value) => value }, ...(onResponse ? { onResponse } : {}) })
   } catch (error) {
     if (error instanceof HttpStatusError && (error.code === 'ERR_NOT_FOUND' || error.code === 'ERR_SERVER')) {
       throw new JitsshError('ERR_SERVER', `${server} does not look like a jitssh server (${error.message})`, { cause: error, hint: 'check the --server URL' })

@@ -12,6 +12,7 @@ import { untilAborted } from '../abort.js'
 import { clientId, createPkce, randomState, tokenRequest } from './oauth.js'
 import { callbackPage } from './login-page.js'
 import type { LoginUi } from './login.js'
+import { accountDisabled } from './refusals.js'
 
 interface Callback {
   params: URLSearchParams
@@ -85,6 +86,8 @@ export async function browserLogin(
     if (error !== null || code === null) {
       const said = params.get('error_description') ?? error ?? 'no code'
       page(res, 400, callbackPage('error', `Login failed: ${said}`))
+      const disabled = accountDisabled(firstLine(said), new URL(discovery.token_endpoint).origin)
+      if (disabled !== null) throw disabled
       throw new JitsshError('ERR_LOGIN_DENIED', `login failed: ${firstLine(said).slice(0, 200)}`, { hint: 'run jitssh login again' })
     }
     try {

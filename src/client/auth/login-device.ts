@@ -3,10 +3,11 @@
 import { JitsshError } from '../../shared/errors.js'
 import type { TokenResponse } from '../../shared/protocol.js'
 import type { ClientContext } from '../context.js'
-import { HttpStatusError, requestJson } from '../http.js'
+import { HttpStatusError, requestJson, serverMessage } from '../http.js'
 import { deviceAuthorizationAnswer, type Discovery } from '../server-answers.js'
 import { terminalSafe } from '../terminal-text.js'
 import type { LoginUi } from './login.js'
+import { accountDisabled } from './refusals.js'
 import { clientId, tokenRequest } from './oauth.js'
 
 export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
@@ -44,6 +45,9 @@ export async function deviceLogin(ctx: ClientContext, discovery: Discovery, ui: 
         return await tokenRequest(ctx, discovery, { grant_type: DEVICE_GRANT, device_code: auth.device_code })
       } catch (error) {
         if (!(error instanceof HttpStatusError)) throw error
+        // The person signed in but may not log in (disabled): the server says so on the next poll.
+        const disabled = accountDisabled(serverMessage(error.body), new URL(discovery.token_endpoint).origin)
+        if (disabled !== null) throw disabled
         switch (error.errorName) {
           case 'authorization_pending':
             continue

@@ -2,24 +2,28 @@
 // (resolveServer), and an access token comes from here, at the least cost (getAccessToken): the cached one
 // while it is valid; else a refresh (one at a time per server: refresh tokens are single-use, and reuse
 // revokes the session); else, when the session has ended (expired, revoked) and the caller allows it, a new
-// login. With no session at all (never logged in, or logged out) it is ERR_NOT_LOGGED_IN: a logout is not
-// undone by the next ssh. The session lock also makes 50 parallel ssh-gen runs cause one login at most.
+// login. One rule for an ended session, whoever notices it first (status, the ProxyCommand, ssh-gen, a
+// keychain that lost the entry): it is remembered as ended (markSessionEnded), never silently forgotten, so a
+// later ssh-gen on a terminal still logs in again. With no session at all (never logged in, or logged out) it
+// is ERR_NOT_LOGGED_IN: a logout is not undone by the next ssh. The session lock also makes 50 parallel
+// ssh-gen runs cause one login at most.
 // withAccessToken is the one place a call is retried with a fresh token after the server refused one.
 import { join } from 'node:path'
 import { JitsshError } from '../../shared/errors.js'
 import type { ServiceTokenResponse, TokenResponse } from '../../shared/protocol.js'
 import type { ClientContext } from '../context.js'
 import { readConfig, updateConfig } from '../files/config-store.js'
-import { deleteSession, loadSession, readAccessToken, saveSession, writeAccessToken } from './credentials.js'
+import { loadSession, markSessionEnded, readAccessToken, saveSession, writeAccessToken } from './credentials.js'
 import { getDiscovery } from './discovery.js'
 import { ensurePrivateDir } from '../files/atomic-files.js'
 import { removeServerCertificates } from '../files/cert-store.js'
 import { acquireLock, type HeldLock } from '../files/lock.js'
-import { HttpStatusError } from '../http.js'
+import { HttpStatusError, serverMessage } from '../http.js'
 // Types only: login.ts keeps its tokens through storeTokens here, so this module must not load it.
 import type { LoginUi } from './login.js'
 import { authenticateAutomation, describeAutomation, type AutomationLogin } from './automation.js'
 import { isSessionGone, refreshTokens } from './oauth.js'
+import { accountDisabled } from './refusals.js'
 import type { JitsshPaths } from '../files/paths.js'
 import { serverId } from './server-url.js'
 
@@ -64,29 +68,36 @@ export async function getAccessToken(ctx: ClientContext, paths: JitsshPaths, ser
     if (fresh !== null) return fresh
     const warn = options.warn ?? options.login?.ui.warn ?? (() => undefined)
     const config = await readConfig(paths)
-    const automation = config.servers[server]?.automation
+    const record = config.servers[server]
     // A service account: authenticate again, never a browser (there is nobody to use it).
-    if (automation !== undefined) return await renewAutomation(ctx, paths, server, automation)
-    const kind = config.servers[server]?.credential_store
-    const session = await loadSession(ctx, paths, server, kind)
+    if (record?.automation !== undefined) return await renewAutomation(ctx, paths, server, record.automation)
+    const session = await loadSession(ctx, paths, server, record?.credential_store)
     if (session === null) {
+      // A store that was used but no longer has the login (a keychain that forgets, a deleted file): ended too.
+      const ended = record?.session_ended ?? (record?.credential_store !== undefined ? { at: new Date(ctx.now()).toISOString(), reason: `the stored login is gone from the ${record.credential_store === 'keychain' ? 'OS keychain' : 'credentials file'}` } : undefined)
       // Never logged in here, or logged out on purpose: say so rather than start a login unasked.
-      throw new JitsshError('ERR_NOT_LOGGED_IN', `not logged in to ${server}`, { hint: 'run: jitssh login' })
-    }
-    const discovery = await getDiscovery(ctx, paths, server)
-    try {
-      const tokens = await refreshTokens(ctx, discovery, session.refresh_token)
-      await storeTokens(ctx, paths, server, tokens, { warn })
-      return tokens.access_token
-    } catch (error) {
-      if (!isSessionGone(error)) throw error
-      await deleteSession(ctx, paths, server, kind, warn)
-      // Its certificates ended with it (and may be on the KRL already): none is presented again.
-      await removeServerCertificates(paths, discovery.jitssh.user_ca_public_key)
-      if (options.login === undefined) {
-        throw new JitsshError('ERR_SESSION_REVOKED', `your session at ${server} has ended`, { cause: error, hint: 'run: jitssh login' })
+      if (ended === undefined) throw new JitsshError('ERR_NOT_LOGGED_IN', `not logged in to ${server}`, { hint: 'run: jitssh login' })
+      if (record?.session_ended === undefined) await markSessionEnded(ctx, paths, server, ended.reason, warn)
+      if (options.login === undefined) throw sessionEnded(server, ended.reason)
+      options.login.ui.info(`Your session at ${server} has ended (${ended.reason}); logging in again.`)
+    } else {
+      const discovery = await getDiscovery(ctx, paths, server)
+      try {
+        const tokens = await refreshTokens(ctx, discovery, session.refresh_token)
+        await storeTokens(ctx, paths, server, tokens, { warn })
+        return tokens.access_token
+      } catch (error) {
+        if (!isSessionGone(error)) throw error
+        const reason = endReason(error)
+        await markSessionEnded(ctx, paths, server, reason, warn)
+        // Its certificates ended with it (and may be on the KRL already): none is presented again.
+        await removeServerCertificates(paths, discovery.jitssh.user_ca_public_key)
+        // A disabled person: a new login would be refused too, so none is offered.
+        const disabled = accountDisabled(reason, server)
+        if (disabled !== null) throw disabled
+        if (options.login === undefined) throw sessionEnded(server, reason, error)
+        options.login.ui.info(`Your session at ${server} has ended (${reason}); logging in again.`)
       }
-      options.login.ui.info(`Your session at ${server} has ended; logging in again.`)
     }
     await options.login.perform()
     const after = await readAccessToken(paths, server)
@@ -117,6 +128,17 @@ export async function storeAutomationToken(ctx: ClientContext, paths: JitsshPath
     expires_at: ctx.now() + Math.max(0, Number(tokens.expires_in) || 0) * 1000,
     session_expires_at: tokens.session_expires_at,
   })
+}
+
+/** ERR_SESSION_REVOKED for an ended session: one line, with the fix. */
+export function sessionEnded(server: string, reason: string, cause?: unknown): JitsshError {
+  return new JitsshError('ERR_SESSION_REVOKED', `your session at ${server} has ended (${reason})`, { hint: 'run: jitssh login', ...(cause !== undefined ? { cause } : {}) })
+}
+
+/** Why the server refused the refresh token, in a few words of its own (made terminal-safe), or a generic reason. */
+function endReason(error: unknown): string {
+  const said = error instanceof HttpStatusError ? serverMessage(error.body) : ''
+  return said !== "" ? said.slice(0, 200) : 'the server no longer accepts it'
 }
 
 /** The server to use: --server, else the remembered default. */
@@ -154,13 +176,15 @@ function tokenRefused(error: unknown): boolean {
 /** Keeps a token response: the refresh token in its store, the access token in the cache, which store in config.json. */
 export async function storeTokens(ctx: ClientContext, paths: JitsshPaths, server: string, tokens: TokenResponse, ui: Pick<LoginUi, 'warn'>): Promise<void> {
   const sessionExpiresAt = tokens.session_expires_at
-  const kind = await saveSession(ctx, paths, server, { refresh_token: tokens.refresh_token, session_expires_at: sessionExpiresAt }, (m) => ui.warn(m))
+  const saved = await saveSession(ctx, paths, server, { refresh_token: tokens.refresh_token, session_expires_at: sessionExpiresAt }, (m) => ui.warn(m))
   await writeAccessToken(paths, server, {
     access_token: tokens.access_token,
     expires_at: ctx.now() + Math.max(0, Number(tokens.expires_in) || 0) * 1000,
     session_expires_at: sessionExpiresAt,
   })
   await updateConfig(paths, (config) => {
-    config.servers[server] = { ...config.servers[server], credential_store: kind }
+    const record = { ...config.servers[server], credential_store: saved.kind, credential_backend: saved.backend }
+    delete record.session_ended
+    config.servers[server] = record
   })
 }

@@ -3,15 +3,16 @@
 // connection, and the slow path (certificate-issue.ts), before and after it takes the host lock. So this
 // file imports only node: built-ins and modules of ours that do the same.
 import { accessSync, readFileSync } from 'node:fs'
-import { readValidBefore } from '../../ssh/cert-validity.js'
+import { readValidity } from '../../ssh/cert-validity.js'
 import { certPaths, type JitsshPaths } from './paths.js'
 
 /**
- * true when `certs/<host>-cert.pub` is valid for more than `marginSeconds` after `nowMs` and its key
- * `certs/<host>` exists. A missing or unreadable-as-a-certificate file is false; an error other than
- * ENOENT while reading it is thrown (the fast path treats it as false and leaves it to the full CLI).
+ * true when `certs/<host>-cert.pub` is valid for more than `marginSeconds` after `nowMs`, names `login` among
+ * its principals (when a login is given: the one ssh will log in as), and its key `certs/<host>` exists. A
+ * missing or unreadable-as-a-certificate file is false; an error other than ENOENT while reading it is thrown
+ * (the fast path treats it as false and leaves it to the full CLI, which then says what is wrong).
  */
-export function certificateIsFresh(paths: JitsshPaths, host: string, nowMs: number, marginSeconds: number): boolean {
+export function certificateIsFresh(paths: JitsshPaths, host: string, nowMs: number, marginSeconds: number, login?: string): boolean {
   const files = certPaths(paths, host)
   let text: string
   try {
@@ -20,12 +21,18 @@ export function certificateIsFresh(paths: JitsshPaths, host: string, nowMs: numb
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false
     throw error
   }
-  const validBefore = readValidBefore(text)
-  if (validBefore === null || validBefore * 1000 <= nowMs + marginSeconds * 1000) return false
+  const validity = readValidity(text)
+  if (validity === null || validity.validBefore * 1000 <= nowMs + marginSeconds * 1000) return false
+  if (login !== undefined && !principalAllows(validity.principals, login, host)) return false
   try {
     accessSync(files.key)
     return true
   } catch {
     return false
   }
+}
+
+/** Whether a certificate with these principals lets one log in as `login` (host-bound principals: `login@host`). */
+export function principalAllows(principals: readonly string[], login: string, host: string): boolean {
+  return principals.includes(login) || principals.includes(`${login}@${host}`)
 }

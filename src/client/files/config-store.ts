@@ -11,11 +11,22 @@ export interface ServerRecord {
   /** What the client uses of the server's discovery document (checked again when read). */
   discovery?: Discovery
   credential_store?: CredentialStoreKind
+  /** A PEM file of CA certificates to trust for this server (`jitssh login --ca-file`): every jitssh process reads it. */
+  ca_file?: string
+  /** What holds it, as `jitssh status` names it: `Secret Service`, `macOS Keychain`, or the file's path. */
+  credential_backend?: string
   /** The subject (user) last logged in at this server. */
   subject?: string
   email?: string
   /** Logged in without a person (a service account): how to authenticate again; no refresh token is kept. */
   automation?: AutomationLogin
+  /**
+   * Set when the session ended without a logout (the server refused a refresh: expired, revoked; or the stored
+   * login vanished, e.g. from a keychain that forgets): remembered, so that ssh-gen on a terminal logs in
+   * again and everything else says "your session has ended" rather than "not logged in". Cleared by a login
+   * and by a logout.
+   */
+  session_ended?: { at: string; reason: string }
 }
 
 export interface ClientConfig {

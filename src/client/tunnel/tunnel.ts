@@ -13,12 +13,15 @@ import { startDeadline, timedOut, type Deadline } from '../deadline.js'
 import { proxyForUrl, type ProxySettings } from './proxy.js'
 import { connectThroughProxy } from './proxy-connect.js'
 import { bridge } from './bridge.js'
+import { tlsError, tlsProblem, type ExtraCa } from '../trust.js'
 
 export interface TunnelTarget {
   tunnelEndpoint: string
   host: string
   port: number
   token: string
+  /** The server's private CA (with Node's roots), when it has one (src/client/trust.ts). */
+  ca?: ExtraCa | null
 }
 
 export interface TunnelOptions {
@@ -61,7 +64,7 @@ async function handshake(target: TunnelTarget, deadline: Deadline, proxySettings
     const port = Number(url.port) || (secure ? 443 : 80)
     const raw = await connectThroughProxy(proxy, url.hostname.replace(/^\[|\]$/g, ''), port, deadline)
     const servername = /^[\d.]+$|:/.test(url.hostname) ? undefined : url.hostname
-    createConnection = secure ? () => tlsConnect({ socket: raw, ...(servername ? { servername } : {}), ALPNProtocols: ['http/1.1'] }) : () => raw
+    createConnection = secure ? () => tlsConnect({ socket: raw, ...(servername ? { servername } : {}), ALPNProtocols: ['http/1.1'], ...(target.ca ? { ca: target.ca.ca } : {}) }) : () => raw
   }
   const ws = new WebSocket(url, {
     headers: { authorization: `Bearer ${target.token}`, 'user-agent': 'jitssh-cli' },
@@ -74,6 +77,7 @@ async function handshake(target: TunnelTarget, deadline: Deadline, proxySettings
     maxPayload: 16 * 1024 * 1024,
     followRedirects: false,
     ...(createConnection ? { createConnection } : {}),
+    ...(target.ca ? { ca: target.ca.ca } : {}),
   })
   // Named like the HTTP errors name it (the server's http(s) origin), not by the ws:// URL.
   const origin = `${secure ? 'https' : 'http'}://${url.host}`
@@ -110,6 +114,8 @@ async function handshake(target: TunnelTarget, deadline: Deadline, proxySettings
     ws.once('error', (error) => {
       done()
       const code = (error as NodeJS.ErrnoException).code
+      const tls = tlsProblem(error)
+      if (tls !== null && !(error instanceof JitsshError)) return reject(tlsError(origin, tls, target.ca?.file, error))
       reject(error instanceof JitsshError ? error : new JitsshError('ERR_NETWORK', `cannot reach ${origin}: ${code ?? error.message}`, {
         cause: error,
         hint: 'check the network and HTTPS_PROXY/NO_PROXY',

@@ -5,7 +5,7 @@ import { isAdmin } from '../admin/admins.js'
 import { GRANT_TYPES } from '../oauth/grant-types.js'
 import { authenticateBearer } from './bearer-auth.js'
 
-export type DiscoveryDeps = Uses<'accessTokens' | 'config' | 'keys' | 'publicUrl' | 'sessions', 'ping'>
+export type DiscoveryDeps = Uses<'accessTokens' | 'config' | 'keys' | 'now' | 'publicUrl' | 'sessions', 'ping'>
 
 export function discoveryDocument(ctx: DiscoveryDeps): DiscoveryDocument & { authorization_response_iss_parameter_supported: boolean; revocation_endpoint_auth_methods_supported: string[]; token_endpoint_auth_signing_alg_values_supported: string[] } {
   const base = ctx.publicUrl()
@@ -60,6 +60,8 @@ export function registerDiscoveryRoutes(app: FastifyInstance, ctx: DiscoveryDeps
       session_id: session.id,
       session_expires_at: new Date(session.expiresAt).toISOString(),
       admin: isAdmin(ctx, identity),
+      // The server's clock, for `jitssh doctor` to measure this machine's skew against (certificates use it).
+      server_time: new Date(ctx.now()).toISOString(),
     }
   })
 

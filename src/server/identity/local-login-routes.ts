@@ -5,8 +5,9 @@ import { LOGIN_PAGE_CSP } from '../pages/html.js'
 import { renderLoginPage, renderMessagePage } from '../pages/login-page.js'
 import { authenticateLocalUser, findLocalUser } from './local-users.js'
 import type { ServerConfig } from '../config/types.js'
+import { accountDisabledReason, refuseWaitingLogin } from '../oauth/refused-login.js'
 
-export type LocalLoginDeps = Uses<'audit' | 'browser' | 'config' | 'knownDevices' | 'now' | 'throttle' | 'unauthenticated', 'users'>
+export type LocalLoginDeps = Uses<'audit' | 'browser' | 'config' | 'knownDevices' | 'now' | 'publicUrl' | 'throttle' | 'unauthenticated', 'oauth' | 'users'>
 
 interface LoginForm {
   username?: unknown
@@ -61,6 +62,9 @@ export function registerLocalLoginRoutes(app: FastifyInstance, ctx: LocalLoginDe
       ctx.knownDevices.remember(reply, who.sub)
       if (await ctx.store.users.isDisabled(who.email)) {
         await ctx.audit.record({ type: 'login', outcome: 'denied', user: who.email, detail: { reason: 'user_disabled', ip: request.ip } })
+        // The CLI waiting on this sign-in hears it at once, instead of polling or listening until it gives up.
+        const back = await refuseWaitingLogin(ctx, returnTo, who, { time: ctx.now(), method: 'password' }, accountDisabledReason(who.email))
+        if (back !== null) return reply.code(303).header('location', back).send()
         return again(403, 'This account has been disabled by an administrator of this server.')
       }
       await ctx.browser.start(request, reply, who, { time: ctx.now(), method: 'password' }, returnTo)

@@ -8,6 +8,7 @@ import { PAGE_CSP } from '../pages/html.js'
 import { renderMessagePage } from '../pages/login-page.js'
 import type { OidcRevalidation } from './oidc-revalidation.js'
 import type { OidcUpstream } from './oidc-upstream.js'
+import { accountDisabledReason, refuseWaitingLogin } from '../oauth/refused-login.js'
 
 export type OidcLoginDeps = Uses<'audit' | 'browser' | 'config' | 'now' | 'publicUrl' | 'unauthenticated', 'oauth' | 'users'>
 
@@ -54,6 +55,9 @@ export function registerOidcLoginRoutes(app: FastifyInstance, ctx: OidcLoginDeps
       const { identity } = login
       if (await ctx.store.users.isDisabled(identity.email)) {
         await ctx.audit.record({ type: 'login', outcome: 'denied', user: identity.email, detail: { method: 'oidc', reason: 'user_disabled', ip: request.ip } })
+        const refusedAuth = { time: login.authTime, method: 'oidc' as const }
+        const back = await refuseWaitingLogin(ctx, pending.returnTo, identity, refusedAuth, accountDisabledReason(identity.email))
+        if (back !== null) return reply.code(303).header('location', back).send()
         return reply.code(403).send(renderMessagePage('Account disabled', `${identity.email} has been disabled by an administrator of this server.`, { error: true }))
       }
       const upstreamId = await oidc.revalidation.keep(login)

@@ -6,8 +6,9 @@ import type { TokenParams } from './grant-authorization-code.js'
 import { randomToken, sha256Hex } from './secrets.js'
 import { issueTokenResponse } from './token-issuer.js'
 import { formatUserCode, generateUserCode } from './user-code.js'
+import { accountDisabledReason } from './refused-login.js'
 
-export type DeviceGrantDeps = Uses<'audit' | 'config' | 'now' | 'publicUrl' | 'sessions' | 'accessTokens', 'oauth'>
+export type DeviceGrantDeps = Uses<'audit' | 'config' | 'now' | 'publicUrl' | 'sessions' | 'accessTokens', 'oauth' | 'users'>
 
 /** RFC 8628 §3.5: each `slow_down` adds 5 s to the interval for this and later polls. */
 const SLOW_DOWN_STEP_SECONDS = 5
@@ -61,6 +62,10 @@ export async function pollDeviceCode(ctx: DeviceGrantDeps, params: TokenParams, 
   await ctx.store.oauth.recordDevicePoll(deviceCodeHash, now, row.intervalSeconds)
 
   if (row.status === 'pending') throw new OAuthError('authorization_pending', 'waiting for the user to approve the device')
+  // A denial with an identity is a person the sign-in page refused (refused-login.ts): say why, not "denied".
+  if (row.status === 'denied' && row.identity && (await ctx.store.users.isDisabled(row.identity.email))) {
+    throw new OAuthError('access_denied', accountDisabledReason(row.identity.email))
+  }
   if (row.status === 'denied' || !row.identity) throw new OAuthError('access_denied', 'the user denied the device')
 
   const session = await ctx.sessions.create(row.identity, row.auth, {

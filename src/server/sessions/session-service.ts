@@ -4,6 +4,7 @@ import type { Identities } from '../identity/identities.js'
 import type { AuthContext, Identity } from '../identity/identity.js'
 import { randomToken } from '../oauth/secrets.js'
 import { browserSessionId, type BrowserSignIn } from './browser-session-id.js'
+import { accountDisabledReason } from '../oauth/refused-login.js'
 import type { RevocationEvent, SessionRow, Store } from '../store/store.js'
 
 /**
@@ -96,7 +97,7 @@ export class SessionService {
   }
 
   private async disabledRefusal(identity: Identity, meta: SessionMeta): Promise<JitsshError> {
-    const reason = `${identity.email} has been disabled by an administrator of this server`
+    const reason = accountDisabledReason(identity.email)
     await this.audit.record({ type: 'token.denied', outcome: 'denied', user: identity.email, detail: { grant: meta.grant, reason, ip: meta.clientIp } })
     return new JitsshError('ERR_LOGIN_DENIED', reason)
   }
