@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { isJitsshError } from '../../src/shared/errors.js'
 import { verifyAuditChain } from '../../src/server/audit/audit-verify.js'
 import type { Identity } from '../../src/server/identity/identity.js'
 import { PostgresStore } from '../../src/server/store/postgres/postgres-store.js'
@@ -56,6 +57,20 @@ function certificate(session: SessionRow, validBefore: number): CertificateRow {
   return {
     serial: serial.toString(), sessionId: session.id, userEmail: session.identity.email, host: 'vm.example.com', principals: [session.identity.username, 'deploy'],
     keyId: `jitssh:${session.id}`, fingerprint: 'SHA256:test', validAfter: Math.floor(NOW / 1000) - 60, validBefore, issuedAt: NOW, grantId: null,
+  }
+}
+
+/** Text that one dialect kept and the other refused (NUL), or that comes back changed (lone surrogates), and what must just work. */
+const HOSTILE_TEXT = ['', ' ', 'a\u0000b', '\u0000', 'x\ud800', '\udfffx', '\u202egnp.exe', '\x1b[2J\r\n\x9b', '\u{1f600} ünïcode', "' OR 1=1 --", '%00', 'x'.repeat(100_000)]
+/** What both dialects give back for `text`: UTF-8 has no lone surrogates, so each arrives as U+FFFD. */
+const asStored = (text: string): string => text.replace(/\p{Cs}/gu, '\ufffd')
+/** The value, or 'refused' when the store refused it as the same 400 on both dialects. */
+async function outcomeOf<T>(run: () => Promise<T>): Promise<T | 'refused'> {
+  try {
+    return await run()
+  } catch (error) {
+    if (isJitsshError(error, 'ERR_BAD_REQUEST')) return 'refused'
+    throw error
   }
 }
 
@@ -356,6 +371,39 @@ for (const backend of backends) {
       expect(mine.map((row) => row.id).sort()).toEqual([pending.id, late.id, stale.id, unclaimed.id, over.id].sort())
       expect((await store.requests.list({ requester: requester.sub, states: ['expired'], limit: 10 })).map((row) => row.id).sort()).toEqual([stale.id, unclaimed.id].sort())
       expect(await store.requests.list({ requester: requester.sub, limit: 2 })).toHaveLength(2)
+    })
+
+    it('hostile text: alike on both dialects — NUL refused (400) by lookups and writes, lone surrogates kept as U+FFFD, the rest exactly; the audit chain still verifies', async () => {
+      for (const [index, text] of HOSTILE_TEXT.entries()) {
+        const refusedOr = <T>(value: T): T | 'refused' => (text.includes('\u0000') ? 'refused' : value)
+        const context = JSON.stringify(text.slice(0, 20))
+        expect(await outcomeOf(() => store.sessions.get(text)), context).toEqual(refusedOr(undefined))
+        expect(await outcomeOf(() => replica.oauth.getRefreshToken(text)), context).toEqual(refusedOr(undefined))
+        expect(await outcomeOf(() => store.oauth.getDeviceCodeByUserCode(text)), context).toEqual(refusedOr(undefined))
+        expect(await outcomeOf(() => store.users.isDisabled(text)), context).toEqual(refusedOr(false))
+        expect(await outcomeOf(() => replica.admin.findEmailBySubject(text)), context).toEqual(refusedOr(undefined))
+        expect(await outcomeOf(() => store.admin.listSessions({ now: NOW, includeEnded: true, userEmail: text, limit: 5 })), context).toEqual(refusedOr([]))
+        expect(await outcomeOf(() => store.requests.get(text)), context).toEqual(refusedOr(undefined))
+
+        const key = `user:${text}|${index}`
+        expect(await outcomeOf(() => store.throttles.recordFailure(key, NOW)), context).toEqual(refusedOr(undefined))
+        expect(await outcomeOf(() => replica.throttles.countFailures(key, 0)), context).toEqual(refusedOr(1))
+        // Audit: the columns arrive as UTF-8 text, the detail as JSON (which escapes NUL and lone surrogates: kept exactly).
+        const appended = await outcomeOf(() => store.audit.append(draft('test.hostile', { user: text, host: text, detail: { text, index } }), NOW + index, seal))
+        expect(appended === 'refused', context).toBe(text.includes('\u0000'))
+        if (appended !== 'refused') {
+          const [read] = await replica.audit.read(appended.seq - 1, 1)
+          expect(read, context).toEqual({ ...appended, user: asStored(text), host: asStored(text), detail: { text, index } })
+          expect((await replica.admin.searchAudit({ user: asStored(text), types: ['test.hostile'], order: 'asc', limit: 100 })).map((record) => record.seq), context).toContain(appended.seq)
+        }
+        // In JSON columns NUL is an escape, never a byte: a session whose person's name holds it is kept exactly.
+        const session = sessionRow('hostile', { identity: { ...identityOf('hostile'), name: text } })
+        await store.sessions.create(session)
+        expect((await replica.sessions.get(session.id))?.identity.name, context).toBe(text)
+      }
+      expect(await outcomeOf(() => store.throttles.recordFailure('user:x', 1.5)), 'a fraction').toBe('refused')
+      expect(await outcomeOf(() => store.throttles.recordFailure('user:x', Number.POSITIVE_INFINITY)), 'infinity').toBe('refused')
+      expect((await verifyAuditChain(replica, TEST_CHAIN_KEY)).problems).toEqual([])
     })
 
     it('attempt reservations: of many parallel ones (two instances) exactly the limit pass; a release takes one back', async () => {

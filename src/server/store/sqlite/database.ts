@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { MIGRATIONS } from '../migrations.js'
+import { assertStorable } from '../storable.js'
 import { SqliteWriteBatch } from './write-batch.js'
 
 /**
@@ -26,11 +27,11 @@ export class SqliteDatabase {
     this.batch = new SqliteWriteBatch(this.db)
   }
 
-  /** A prepared statement, prepared once per text. */
+  /** A prepared statement, prepared once per text, whose parameters are checked as PostgreSQL would (storable.ts). */
   sql(text: string): Database.Statement {
     let statement = this.statements.get(text)
     if (!statement) {
-      statement = this.db.prepare(text)
+      statement = guardParameters(this.db.prepare(text))
       this.statements.set(text, statement)
     }
     return statement
@@ -45,6 +46,20 @@ export class SqliteDatabase {
     this.batch.flush()
     this.db.close()
   }
+}
+
+/** `statement` with every way of running it checking its parameters first (one statement object: pluck() returns it). */
+function guardParameters(statement: Database.Statement): Database.Statement {
+  for (const method of ['run', 'get', 'all', 'iterate'] as const) {
+    const original = statement[method].bind(statement) as (...params: unknown[]) => unknown
+    Object.defineProperty(statement, method, {
+      value: (...params: unknown[]) => {
+        assertStorable(params)
+        return original(...params)
+      },
+    })
+  }
+  return statement
 }
 
 /** Applies the versions of MIGRATIONS this file has not seen, each in its own transaction. */
