@@ -1,6 +1,7 @@
 import { JitsshError } from '../../shared/errors.js'
 import { findLocalUser } from '../identity/local-users.js'
 import type { Uses } from '../context.js'
+import { isPlainName } from '../http/request-fields.js'
 
 export type UserNameDeps = Uses<'config', 'admin'>
 
@@ -13,8 +14,8 @@ const USERNAME_SHAPE = /^[a-z0-9][a-z0-9._:-]*$/
  * people choose those. Audit events, certificates and disabled users are all keyed by the email.
  */
 export async function resolveUserEmail(ctx: UserNameDeps, value: unknown, field = 'user'): Promise<string> {
-  if (typeof value !== 'string' || value.trim() === '' || value.length > 320) {
-    throw new JitsshError('ERR_BAD_REQUEST', `${field} must be an email address or a username`)
+  if (typeof value !== 'string' || value.trim() === '' || value.length > 320 || !isPlainName(value)) {
+    throw new JitsshError('ERR_BAD_REQUEST', `${field} must be an email address or a username (without control characters)`)
   }
   const name = value.trim().toLowerCase()
   if (name.startsWith('oidc:')) {
