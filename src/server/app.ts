@@ -3,7 +3,7 @@ import formbody from '@fastify/formbody'
 import rateLimit from '@fastify/rate-limit'
 import websocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance } from 'fastify'
-import { JitsshError } from '../shared/errors.js'
+import { JitsshError, isJitsshError } from '../shared/errors.js'
 import { registerAdminRoutes } from './admin/admin-routes.js'
 import { AuditBudget } from './audit/audit-budget.js'
 import { openAuditTrail } from './audit/audit-trail.js'
@@ -84,11 +84,23 @@ export interface JitsshServer {
   readonly app: FastifyInstance
 }
 
+/** A config error from what `key` names (a key file in keys_dir), with the config file and the key in front, as loadConfig's are. */
+async function naming<T>(config: ServerConfig, key: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run()
+  } catch (error) {
+    if (isJitsshError(error, 'ERR_INVALID_CONFIG') && !error.message.startsWith(`${config.source}: `)) {
+      throw new JitsshError('ERR_INVALID_CONFIG', `${config.source}: ${key}: ${error.message}`, { cause: error, ...(error.hint !== undefined ? { hint: error.hint } : {}) })
+    }
+    throw error
+  }
+}
+
 export async function createServer(config: ServerConfig, deps: ServerDeps = {}): Promise<JitsshServer> {
   const now = deps.now ?? Date.now
-  const loaded = await loadServerKeys(config.keysDir)
+  const loaded = await naming(config, 'keys_dir', () => loadServerKeys(config.keysDir))
   const keys = deps.userCaSigner ? { ...loaded, userCa: deps.userCaSigner } : loaded
-  const store = deps.store ?? (await openStore(config.storage, { listenForRevocations: true }))
+  const store = deps.store ?? (await openStore(config.storage, { listenForRevocations: true, source: config.source }))
   const timeouts = connectionTimeouts(config.connections)
   const https = config.tls
     ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key), ...timeouts.nodeServer, handshakeTimeout: timeouts.tlsHandshakeTimeout }
@@ -108,7 +120,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
 
   let boundUrl: string | undefined
   const publicUrl = (): string => config.publicUrl ?? boundUrl ?? `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${config.listen.port}`
-  const trail = await openAuditTrail(config, store, { log: (fields, message) => app.log.warn(fields, message), stdout: deps.stdout ?? process.stdout, now }).catch(async (error: unknown) => {
+  const trail = await naming(config, 'keys_dir', () => openAuditTrail(config, store, { log: (fields, message) => app.log.warn(fields, message), stdout: deps.stdout ?? process.stdout, now })).catch(async (error: unknown) => {
     if (!deps.store) await store.close()
     throw error
   })

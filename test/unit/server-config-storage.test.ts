@@ -45,6 +45,10 @@ describe('storage', () => {
     ['a URL missing in the long form', { postgres: { pool_size: 5 } }, 'config.yaml: storage.postgres.url: is required'],
     ['a bad pool size', { postgres: { url: 'postgres://db/j', pool_size: 0 } }, 'config.yaml: storage.postgres.pool_size: expected a whole number from 1 to 1000'],
     ['a typo in the long form', { postgres: { url: 'postgres://db/j', poolsize: 5 } }, 'config.yaml: storage.postgres.poolsize: unknown key (expected one of: url, pool_size)'],
+    ['a database under /proc', { sqlite: '/proc/x/jitssh.db' }, 'config.yaml: storage.sqlite: /proc/x/jitssh.db is under /proc, a kernel file system'],
+    ['a database in /dev', { sqlite: '/dev/jitssh.db' }, 'config.yaml: storage.sqlite: /dev/jitssh.db is under /dev, a kernel file system'],
+    ['a database under /sys, reached by a relative path', { sqlite: '../../../../../../../../sys/j.db' }, 'config.yaml: storage.sqlite: /sys/j.db is under /sys'],
+    ['a directory', { sqlite: 'data/' }, 'config.yaml: storage.sqlite: names a directory: name the database file in it'],
   ])('refuses %s', (_what, storage, message) => {
     expect(errorOf(storage)).toContain(message.replace('config.yaml', '/etc/jitssh/config.yaml'))
   })

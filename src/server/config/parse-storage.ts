@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import type { ConfigNode } from './config-node.js'
+import { kernelFileSystemOf } from './kernel-paths.js'
 import type { StorageConfig } from './types.js'
 
 const DEFAULT_POOL_SIZE = 10
@@ -15,7 +16,14 @@ export function parseStorage(node: ConfigNode, baseDir: string): StorageConfig {
   const sqlite = node.child('sqlite')
   const postgres = node.child('postgres')
   if (!sqlite.missing && !postgres.missing) node.fail('configure one of "sqlite" or "postgres", not both')
-  if (postgres.missing) return { kind: 'sqlite', sqlite: resolve(baseDir, sqlite.string('jitssh.db')) }
+  if (postgres.missing) {
+    const written = sqlite.string('jitssh.db')
+    const file = resolve(baseDir, written)
+    const kernel = kernelFileSystemOf(file)
+    if (kernel) sqlite.fail(`${file} is under ${kernel}, a kernel file system: choose a directory on disk (e.g. /var/lib/jitssh/jitssh.db)`)
+    if (/[/\\]$/.test(written)) sqlite.fail('names a directory: name the database file in it (e.g. data/jitssh.db)')
+    return { kind: 'sqlite', sqlite: file }
+  }
 
   const long = typeof postgres.value === 'object'
   if (long) postgres.onlyKeys(['url', 'pool_size'])

@@ -244,5 +244,5 @@ export interface ServerConfig {
   audit: AuditConfig
   connections: ConnectionsConfig
   notifications: { webhooks: WebhookConfig[] }
-  logLevel: string
+  logLevel: 'debug' | 'info' | 'warn' | 'error'
 }

@@ -1,8 +1,8 @@
-import { mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
+import { JitsshError } from '../../../shared/errors.js'
 import { MIGRATIONS } from '../migrations.js'
 import { assertStorable } from '../storable.js'
+import { prepareDatabasePath } from './database-path.js'
 import { SqliteWriteBatch } from './write-batch.js'
 
 /**
@@ -16,14 +16,10 @@ export class SqliteDatabase {
   private readonly batch: SqliteWriteBatch
   private readonly statements = new Map<string, Database.Statement>()
 
+  /** Opens (or creates) `file`; a path or a file that cannot be a database is an ERR_INVALID_CONFIG saying why. */
   constructor(file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
-    this.db = new Database(file)
-    this.db.pragma('journal_mode = WAL')
-    this.db.pragma('synchronous = FULL')
-    this.db.pragma('foreign_keys = ON')
-    this.db.pragma('busy_timeout = 5000')
-    migrateSqlite(this.db)
+    if (file !== ':memory:') prepareDatabasePath(file)
+    this.db = openDatabase(file)
     this.batch = new SqliteWriteBatch(this.db)
   }
 
@@ -45,6 +41,23 @@ export class SqliteDatabase {
   close(): void {
     this.batch.flush()
     this.db.close()
+  }
+}
+
+function openDatabase(file: string): Database.Database {
+  let db: Database.Database | undefined
+  try {
+    db = new Database(file)
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = FULL')
+    db.pragma('foreign_keys = ON')
+    db.pragma('busy_timeout = 5000')
+    migrateSqlite(db)
+    return db
+  } catch (error) {
+    db?.close()
+    const code = (error as { code?: unknown }).code
+    throw new JitsshError('ERR_INVALID_CONFIG', `cannot open ${file} as a SQLite database: ${(error as Error).message}${typeof code === 'string' ? ` (${code})` : ''}`, { cause: error })
   }
 }
 
