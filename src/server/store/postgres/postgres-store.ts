@@ -7,6 +7,7 @@ import { PostgresCertificates } from './certificates.js'
 import { PostgresDatabase } from './database.js'
 import { migratePostgres } from './migrate.js'
 import { PostgresOAuth } from './oauth.js'
+import { PostgresReplicas } from './replicas.js'
 import { PostgresAccessRequests } from './requests.js'
 import { DEFAULT_LISTENER_TIMING, PostgresRevocationListener, type ListenerTiming } from './revocation-listener.js'
 import { PostgresSessions } from './sessions.js'
@@ -42,6 +43,7 @@ export class PostgresStore implements Store {
   readonly admin: PostgresAdminQueries
   readonly upstream: PostgresUpstreamGrants
   readonly requests: PostgresAccessRequests
+  readonly replicas: PostgresReplicas
 
   private constructor(readonly db: PostgresDatabase) {
     this.sessions = new PostgresSessions(db, this.origin)
@@ -53,6 +55,7 @@ export class PostgresStore implements Store {
     this.admin = new PostgresAdminQueries(db)
     this.upstream = new PostgresUpstreamGrants(db)
     this.requests = new PostgresAccessRequests(db, this.origin)
+    this.replicas = new PostgresReplicas(db, this.audit)
   }
 
   /** Connects, migrates the schema, and (if asked) listens before it resolves. */
@@ -89,7 +92,9 @@ export class PostgresStore implements Store {
         oidc AS (DELETE FROM oidc_logins WHERE expires_at < $1),
         failures AS (DELETE FROM login_failures WHERE at < $2),
         codes AS (DELETE FROM auth_codes WHERE expires_at < $3),
-        devices AS (DELETE FROM device_codes WHERE expires_at < $3)
+        devices AS (DELETE FROM device_codes WHERE expires_at < $3),
+        gone AS (DELETE FROM replicas WHERE coalesce(reaped_at, stopped_at) < $3
+          AND NOT EXISTS (SELECT 1 FROM live_tunnels WHERE replica_id = replicas.id))
       SELECT 1`,
       [now, loginFailuresBefore, now - 86_400_000],
     )

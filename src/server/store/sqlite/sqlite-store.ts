@@ -4,6 +4,7 @@ import { SqliteAudit } from './audit.js'
 import { SqliteCertificates } from './certificates.js'
 import { SqliteDatabase } from './database.js'
 import { SqliteOAuth } from './oauth.js'
+import { SqliteReplicas } from './replicas.js'
 import { SqliteAccessRequests } from './requests.js'
 import { SqliteSessions } from './sessions.js'
 import { SqliteThrottles } from './throttles.js'
@@ -22,6 +23,7 @@ export class SqliteStore implements Store {
   readonly admin: SqliteAdminQueries
   readonly upstream: SqliteUpstreamGrants
   readonly requests: SqliteAccessRequests
+  readonly replicas: SqliteReplicas
 
   constructor(file: string) {
     const database = new SqliteDatabase(file)
@@ -35,6 +37,7 @@ export class SqliteStore implements Store {
     this.admin = new SqliteAdminQueries(database)
     this.upstream = new SqliteUpstreamGrants(database)
     this.requests = new SqliteAccessRequests(database)
+    this.replicas = new SqliteReplicas(database, this.audit)
   }
 
   /** The better-sqlite3 handle (tests use it to look behind the store). */
@@ -56,6 +59,8 @@ export class SqliteStore implements Store {
       // Keep used codes for a day so a late replay is still recognised (and revokes its session).
       sql('DELETE FROM auth_codes WHERE expires_at < ?').run(now - 86_400_000)
       sql('DELETE FROM device_codes WHERE expires_at < ?').run(now - 86_400_000)
+      // Processes that stopped or were reaped a day ago, and left no tunnel behind.
+      sql(`DELETE FROM replicas WHERE coalesce(reaped_at, stopped_at) < ? AND NOT EXISTS (SELECT 1 FROM live_tunnels WHERE replica_id = replicas.id)`).run(now - 86_400_000)
     })
   }
 
