@@ -4,6 +4,7 @@ import rateLimit from '@fastify/rate-limit'
 import websocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { JitsshError, isJitsshError } from '../shared/errors.js'
+import { TUNNEL_CLOSE } from '../shared/protocol.js'
 import { registerAdminRoutes } from './admin/admin-routes.js'
 import { AuditBudget } from './audit/audit-budget.js'
 import { openAuditTrail } from './audit/audit-trail.js'
@@ -44,6 +45,7 @@ import { registerExplainRoutes } from './policy/explain-routes.js'
 import { AccessRequests } from './requests/access-requests.js'
 import { registerRequestPageRoutes } from './requests/request-page-routes.js'
 import { registerRequestRoutes } from './requests/request-routes.js'
+import { ReplicaLease } from './replicas/replica-lease.js'
 import { Webhooks } from './requests/webhooks.js'
 import { SessionService } from './sessions/session-service.js'
 import { openStore } from './store/open-store.js'
@@ -138,6 +140,12 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
     onError: (error, message) => app.log.error({ err: error }, message),
   })
   const tunnels = new TunnelSupervisor(sessions, requests, current, now)
+  const replica = new ReplicaLease({
+    store: store.replicas, audit, heartbeatMs: config.storage.heartbeatMs, singleProcess: config.storage.kind === 'sqlite', now,
+    tunnels: () => tunnels.list(),
+    onLost: () => void tunnels.closeAll(TUNNEL_CLOSE.GOING_AWAY, 'the jitssh server was taken for dead by another replica and closed its tunnels: connect again'),
+    warn: (fields, message) => app.log.warn(fields, message),
+  })
   // Counted whether or not /metrics is served (it is registered below only when enabled).
   const metrics = new ServerMetrics({
     queries: store.admin, tunnels, now, checkpointSinks: trail.checkpointer.sinks,
@@ -146,7 +154,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   audit.onRecorded((record) => metrics.countAuditEvent(record))
   const refusalLog = new SampledLog((fields, message) => app.log.warn(fields, message), UNAUTHENTICATED_LOG_INTERVAL_MS)
   const ctx: ServerContext = {
-    config, store, audit, keys, now, publicUrl, sessions, identities, tunnels, requests,
+    config, store, audit, keys, now, publicUrl, sessions, identities, tunnels, replica, requests,
     browser: new BrowserSessions(store.sessions, identities, config.sessions.browserLifetimeMs, now, secureCookies),
     throttle: new LoginThrottle(store.throttles, config.rateLimits, now),
     knownDevices: new KnownDevices(keys.tokenSigning.privateKey, secureCookies, now),
@@ -199,6 +207,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
 
   const timers: NodeJS.Timeout[] = []
   let closing: Promise<void> | undefined
+  let listening = false
   ctx.reload = async (by = null) => {
     const outcome = reloadConfig(ctx.config)
     if (!outcome.ok) {
@@ -222,6 +231,9 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
     context: ctx,
     app,
     async listen() {
+      // Before the first tunnel: register, and close what dead processes left open (on SQLite: every earlier one).
+      await replica.start()
+      listening = true
       const address = await app.listen({ host: config.listen.host, port: config.listen.port })
       boundUrl = address.replace('://localhost', '://127.0.0.1')
       ctx.tunnels.start()
@@ -236,6 +248,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
         for (const timer of timers) clearInterval(timer)
         requests.stop()
         await ctx.tunnels.stop('the jitssh server is shutting down (a restart or an upgrade): connect again in a moment')
+        if (listening) await replica.stop().catch((error: unknown) => app.log.warn({ err: error }, 'recording this replica stopped failed'))
         await app.close()
         await trail.close()
         await webhooks.close(3_000)

@@ -3,6 +3,8 @@ import { EventEmitter } from 'node:events'
 /** A live tunnel as the registry sees it. */
 export interface LiveTunnel {
   id: number
+  /** Its row in the store's live_tunnels (and `tunnel` in its audit events): how a crash is reconciled. */
+  recordId: string
   sessionId: string
   user: string
   host: string
