@@ -55,7 +55,11 @@ function openDatabase(file: string): Database.Database {
     migrateSqlite(db)
     return db
   } catch (error) {
-    db?.close()
+    try {
+      db?.close()
+    } catch {
+      // The open error below is the one to report.
+    }
     const code = (error as { code?: unknown }).code
     throw new JitsshError('ERR_INVALID_CONFIG', `cannot open ${file} as a SQLite database: ${(error as Error).message}${typeof code === 'string' ? ` (${code})` : ''}`, { cause: error })
   }
