@@ -141,7 +141,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   })
   const tunnels = new TunnelSupervisor(sessions, requests, current, now)
   const replica = new ReplicaLease({
-    store: store.replicas, audit, heartbeatMs: config.storage.heartbeatMs, singleProcess: config.storage.kind === 'sqlite', now,
+    store: store.replicas, audit, heartbeatMs: config.storage.heartbeatMs, singleProcess: config.storage.kind === 'sqlite',
     tunnels: () => tunnels.list(),
     onLost: () => void tunnels.closeAll(TUNNEL_CLOSE.GOING_AWAY, 'the jitssh server was taken for dead by another replica and closed its tunnels: connect again'),
     warn: (fields, message) => app.log.warn(fields, message),

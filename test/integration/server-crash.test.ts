@@ -159,7 +159,7 @@ describe('a process taken for dead while it lives', () => {
       const { replica, audit } = srv.server.context
       const before = replica.id
       // Another process reaps this one (as if its heartbeats had stopped reaching the database).
-      const reaped = await audit.recordReaping(before, 'r-other', null, (tunnel, dead) => reconciledClose(tunnel, dead, 'r-other'))
+      const reaped = await audit.recordReaping(before, 'r-other', Date.now(), null, (tunnel, dead) => reconciledClose(tunnel, dead, 'r-other'))
       expect(reaped).toHaveLength(1)
       await replica.beat()
       expect(await closed).toEqual({ code: TUNNEL_CLOSE.GOING_AWAY, reason: 'the jitssh server was taken for dead by another replica and closed its tunnels: connect again' })

@@ -258,6 +258,7 @@ describe('while tunnel.open is being written to the audit log', () => {
       // A tunnel's open and close events are written with its live row, through the replicas role.
       wrapStore: (store) =>
         withRole(store, 'replicas', {
+          now: () => store.replicas.now(),
           register: (row) => store.replicas.register(row),
           heartbeat: (id, now, bytes) => store.replicas.heartbeat(id, now, bytes),
           stop: (id, now) => store.replicas.stop(id, now),

@@ -414,6 +414,9 @@ for (const backend of backends) {
         id: id('t'), replicaId, sessionId, userEmail: 'kim@example.com', host: 'vm.example.com', openedAt: NOW, bytesUp: 0, bytesDown: 0, bytesAt: NOW, ...overrides,
       })
       const closeDraft = (tunnel: LiveTunnelRow, replica: ReplicaRow): AuditDraft => draft('tunnel.close', { user: tunnel.userEmail, sessionId: tunnel.sessionId, host: tunnel.host, outcome: 'error', detail: { tunnel: tunnel.id, reason: 'server crashed', bytes_up: tunnel.bytesUp, bytes_down: tunnel.bytesDown, replica: replica.id } })
+      // The replicas' clock: the database's on PostgreSQL (both instances read the same), the process's on SQLite.
+      const clocks = await Promise.all([store.replicas.now(), replica.replicas.now()])
+      for (const clock of clocks) expect(Math.abs(clock - Date.now())).toBeLessThan(5_000)
       const a = replicaRow()
       const b = replicaRow({ hostname: 'host-b' })
       await store.replicas.register(a)

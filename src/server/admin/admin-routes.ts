@@ -48,7 +48,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AdminRouteDeps): 
     const now = ctx.now()
     const rows = await ctx.store.admin.listSessions({ now, includeEnded: all === '1' || all === 'true', limit: 10_000, ...(userEmail ? { userEmail } : {}) })
     // Counted from the processes alive now: the tunnels of one that died and was not reaped yet are not live.
-    const live = await ctx.store.replicas.liveTunnelsBySession(now, SILENT_BEATS)
+    const live = await ctx.store.replicas.liveTunnelsBySession(await ctx.store.replicas.now(), SILENT_BEATS)
     return {
       sessions: rows.map((row) => ({
         session_id: row.id, user: row.identity.email, created_at: iso(row.createdAt), expires_at: iso(row.expiresAt),

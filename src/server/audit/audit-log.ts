@@ -81,9 +81,12 @@ export class AuditLog {
     return record && this.recorded(record)
   }
 
-  /** Reaps a dead process (see ReplicaStore.reap): the tunnel.close of each tunnel it left open; undefined when another reaped it. */
-  async recordReaping(id: string, by: string, silentBeats: number | null, event: (tunnel: LiveTunnelRow, replica: ReplicaRow) => AuditEventInput): Promise<AuditRecord[] | undefined> {
-    const records = await this.replicas.reap(id, by, this.now(), silentBeats, (tunnel, replica) => auditDraft(event(tunnel, replica)), this.seal)
+  /**
+   * Reaps a dead process (see ReplicaStore.reap) as of `at` (the replicas' clock): the tunnel.close of each
+   * tunnel it left open; undefined when another reaped it, or it was alive.
+   */
+  async recordReaping(id: string, by: string, at: number, silentBeats: number | null, event: (tunnel: LiveTunnelRow, replica: ReplicaRow) => AuditEventInput): Promise<AuditRecord[] | undefined> {
+    const records = await this.replicas.reap(id, by, at, silentBeats, (tunnel, replica) => auditDraft(event(tunnel, replica)), this.seal)
     return records?.map((record) => this.recorded(record))
   }
 

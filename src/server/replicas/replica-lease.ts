@@ -21,7 +21,6 @@ export interface ReplicaLeaseOptions {
   heartbeatMs: number
   /** SQLite: one process owns the database, so at start every other one registered is dead. */
   singleProcess: boolean
-  now: () => number
   /** This process's live tunnels: their bytes go with each heartbeat. */
   tunnels: () => LeasedTunnel[]
   /** Another process took this one for dead and closed its tunnels' records: they must not go on unrecorded. */
@@ -32,6 +31,7 @@ export interface ReplicaLeaseOptions {
 /**
  * This process's place among those sharing the database, and the crash reconciliation that rests on it.
  *
+ * Time here is the store's clock (ReplicaStore.now(): the database's on PostgreSQL), never a replica's own.
  * At start the process registers under a random id; every `heartbeatMs` it renews its heartbeat and writes the
  * bytes its live tunnels carried (one write, whatever the traffic). A process silent for SILENT_BEATS of its
  * own heartbeats is dead: the first other process to see it reaps it (one winner, compare-and-set) and writes a
@@ -74,11 +74,11 @@ export class ReplicaLease {
   async stop(): Promise<void> {
     clearInterval(this.timer)
     await this.beating
-    await this.options.store.stop(this.current, this.options.now())
+    await this.options.store.stop(this.current, await this.options.store.now())
   }
 
   private async register(): Promise<void> {
-    const now = this.options.now()
+    const now = await this.options.store.now()
     const row: ReplicaRow = {
       id: this.current, hostname: hostname(), pid: process.pid, startedAt: now, heartbeatMs: this.options.heartbeatMs, heartbeatAt: now,
       stoppedAt: null, reapedAt: null, reapedBy: null,
@@ -96,7 +96,7 @@ export class ReplicaLease {
       now.set(tunnel.recordId, seen)
       if (this.written.get(tunnel.recordId) !== seen) moved.push({ id: tunnel.recordId, bytesUp: up, bytesDown: down })
     }
-    const renewed = await this.options.store.heartbeat(this.current, this.options.now(), moved)
+    const renewed = await this.options.store.heartbeat(this.current, await this.options.store.now(), moved)
     this.written.clear()
     if (renewed) {
       for (const [id, seen] of now) this.written.set(id, seen)
@@ -110,10 +110,10 @@ export class ReplicaLease {
 
   /** Reaps every other process that is dead (`silentBeats` null: every one not reaped yet). */
   private async reapDead(silentBeats: number | null): Promise<void> {
-    const now = this.options.now()
+    const now = await this.options.store.now()
     for (const replica of await this.options.store.unreaped(this.current)) {
       if (silentBeats !== null && replica.stoppedAt === null && replica.heartbeatAt + silentBeats * replica.heartbeatMs >= now) continue
-      const closed = await this.options.audit.recordReaping(replica.id, this.current, silentBeats, (tunnel, dead) => reconciledClose(tunnel, dead, this.current))
+      const closed = await this.options.audit.recordReaping(replica.id, this.current, now, silentBeats, (tunnel, dead) => reconciledClose(tunnel, dead, this.current))
       if (closed && closed.length > 0) {
         this.options.warn(
           { replica: replica.id, hostname: replica.hostname, pid: replica.pid, last_heartbeat: new Date(replica.heartbeatAt).toISOString(), tunnels: closed.length },

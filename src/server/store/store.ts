@@ -223,6 +223,11 @@ export interface TunnelBytes {
  * tunnel.open gets exactly one tunnel.close, from its own process or from its reaper.
  */
 export interface ReplicaStore {
+  /**
+   * The clock replicas are judged by (heartbeats, silence, live tunnels): the database's on PostgreSQL, so
+   * that replicas whose clocks disagree cannot take each other for dead; the process's on SQLite (one process).
+   */
+  now(): Promise<number>
   register(row: ReplicaRow): Promise<void>
   /** Renews `id`'s heartbeat and writes the bytes of its live tunnels, in one write; false when `id` was reaped (taken for dead). */
   heartbeat(id: string, now: number, bytes: TunnelBytes[]): Promise<boolean>

@@ -16,6 +16,12 @@ export class PostgresReplicas implements ReplicaStore {
     private readonly audit: PostgresAudit,
   ) {}
 
+  /** The database's clock, in Unix ms: every replica reads the same one. */
+  async now(): Promise<number> {
+    const [row] = await this.db.rows('SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now')
+    return Number(row!.now)
+  }
+
   async register(row: ReplicaRow): Promise<void> {
     await this.db.query(`INSERT INTO replicas (${REPLICA_COLUMNS}) VALUES ${placeholders(REPLICA_COLUMNS, 'postgres')}`, replicaValues(row))
   }

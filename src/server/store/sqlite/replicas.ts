@@ -13,6 +13,10 @@ export class SqliteReplicas implements ReplicaStore {
     private readonly audit: SqliteAudit,
   ) {}
 
+  async now(): Promise<number> {
+    return Date.now()
+  }
+
   async register(row: ReplicaRow): Promise<void> {
     await this.db.write(() => this.db.sql(`INSERT INTO replicas (${REPLICA_COLUMNS}) VALUES ${placeholders(REPLICA_COLUMNS, 'sqlite')}`).run(...replicaValues(row)))
   }
