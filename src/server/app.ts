@@ -3,7 +3,8 @@ import formbody from '@fastify/formbody'
 import rateLimit from '@fastify/rate-limit'
 import websocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance } from 'fastify'
-import { JitsshError } from '../shared/errors.js'
+import { JitsshError, isJitsshError } from '../shared/errors.js'
+import { TUNNEL_CLOSE } from '../shared/protocol.js'
 import { registerAdminPageRoutes } from './admin/admin-page-routes.js'
 import { registerAdminRoutes } from './admin/admin-routes.js'
 import { registerServiceAccountRoutes } from './admin/service-account-routes.js'
@@ -51,6 +52,7 @@ import { registerExplainRoutes } from './policy/explain-routes.js'
 import { AccessRequests } from './requests/access-requests.js'
 import { registerRequestPageRoutes } from './requests/request-page-routes.js'
 import { registerRequestRoutes } from './requests/request-routes.js'
+import { ReplicaLease } from './replicas/replica-lease.js'
 import { Webhooks } from './requests/webhooks.js'
 import { SessionService } from './sessions/session-service.js'
 import { openStore } from './store/open-store.js'
@@ -100,11 +102,23 @@ export interface JitsshServer {
   readonly app: FastifyInstance
 }
 
+/** A config error from what `key` names (a key file in keys_dir), with the config file and the key in front, as loadConfig's are. */
+async function naming<T>(config: ServerConfig, key: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run()
+  } catch (error) {
+    if (isJitsshError(error, 'ERR_INVALID_CONFIG') && !error.message.startsWith(`${config.source}: `)) {
+      throw new JitsshError('ERR_INVALID_CONFIG', `${config.source}: ${key}: ${error.message}`, { cause: error, ...(error.hint !== undefined ? { hint: error.hint } : {}) })
+    }
+    throw error
+  }
+}
+
 export async function createServer(config: ServerConfig, deps: ServerDeps = {}): Promise<JitsshServer> {
   const now = deps.now ?? Date.now
-  const loaded = await loadServerKeys(config.keysDir)
+  const loaded = await naming(config, 'keys_dir', () => loadServerKeys(config.keysDir))
   const keys = deps.userCaSigner ? { ...loaded, userCa: deps.userCaSigner } : loaded
-  const store = deps.store ?? (await openStore(config.storage, { listenForRevocations: true }))
+  const store = deps.store ?? (await openStore(config.storage, { listenForRevocations: true, source: config.source }))
   const timeouts = connectionTimeouts(config.connections)
   const https = config.tls
     ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key), ...timeouts.nodeServer, handshakeTimeout: timeouts.tlsHandshakeTimeout }
@@ -124,7 +138,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
 
   let boundUrl: string | undefined
   const publicUrl = (): string => config.publicUrl ?? boundUrl ?? `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${config.listen.port}`
-  const trail = await openAuditTrail(config, store, { log: (fields, message) => app.log.warn(fields, message), stdout: deps.stdout ?? process.stdout, now }).catch(async (error: unknown) => {
+  const trail = await naming(config, 'keys_dir', () => openAuditTrail(config, store, { log: (fields, message) => app.log.warn(fields, message), stdout: deps.stdout ?? process.stdout, now })).catch(async (error: unknown) => {
     if (!deps.store) await store.close()
     throw error
   })
@@ -142,6 +156,12 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
     onError: (error, message) => app.log.error({ err: error }, message),
   })
   const tunnels = new TunnelSupervisor(sessions, requests, current, now)
+  const replica = new ReplicaLease({
+    store: store.replicas, audit, heartbeatMs: config.storage.heartbeatMs, singleProcess: config.storage.kind === 'sqlite',
+    tunnels: () => tunnels.recorded(),
+    onLost: () => void tunnels.closeRecorded(TUNNEL_CLOSE.GOING_AWAY, 'the jitssh server was taken for dead by another replica and closed its tunnels: connect again'),
+    warn: (fields, message) => app.log.warn(fields, message),
+  })
   // Counted whether or not /metrics is served (it is registered below only when enabled).
   const metrics = new ServerMetrics({
     queries: store.admin, tunnels, now, checkpointSinks: trail.checkpointer.sinks,
@@ -150,7 +170,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
   audit.onRecorded((record) => metrics.countAuditEvent(record))
   const refusalLog = new SampledLog((fields, message) => app.log.warn(fields, message), UNAUTHENTICATED_LOG_INTERVAL_MS)
   const ctx: ServerContext = {
-    config, store, audit, keys, now, publicUrl, sessions, identities, tunnels, requests,
+    config, store, audit, keys, now, publicUrl, sessions, identities, tunnels, replica, requests,
     browser: new BrowserSessions(store.sessions, identities, config.sessions.browserLifetimeMs, now, secureCookies),
     throttle: new LoginThrottle(store.throttles, config.rateLimits, now),
     knownDevices: new KnownDevices(keys.tokenSigning.privateKey, secureCookies, now),
@@ -219,6 +239,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
     await store.recordings.purge(now() - ctx.config.recordings.retentionMs)
   }
   let closing: Promise<void> | undefined
+  let listening = false
   ctx.reload = async (by = null) => {
     const outcome = reloadConfig(ctx.config)
     if (!outcome.ok) {
@@ -242,6 +263,9 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
     context: ctx,
     app,
     async listen() {
+      // Before the first tunnel: register, and close what dead processes left open (on SQLite: every earlier one).
+      await replica.start()
+      listening = true
       const address = await app.listen({ host: config.listen.host, port: config.listen.port })
       boundUrl = address.replace('://localhost', '://127.0.0.1')
       ctx.tunnels.start()
@@ -256,6 +280,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
         for (const timer of timers) clearInterval(timer)
         requests.stop()
         await ctx.tunnels.stop('the jitssh server is shutting down (a restart or an upgrade): connect again in a moment')
+        if (listening) await replica.stop().catch((error: unknown) => app.log.warn({ err: error }, 'recording this replica stopped failed'))
         await app.close()
         await trail.close()
         await webhooks.close(3_000)

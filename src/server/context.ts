@@ -10,6 +10,7 @@ import type { Identities } from './identity/identities.js'
 import type { KnownDevices } from './identity/known-devices.js'
 import type { LoginThrottle } from './identity/login-throttle.js'
 import type { AccessTokens } from './oauth/access-token.js'
+import type { ReplicaLease } from './replicas/replica-lease.js'
 import type { AccessRequests } from './requests/access-requests.js'
 import type { WebAssets } from './pages/assets.js'
 import type { SessionService } from './sessions/session-service.js'
@@ -36,6 +37,8 @@ export interface ServerContext {
   knownDevices: KnownDevices
   accessTokens: AccessTokens
   tunnels: TunnelSupervisor
+  /** This process among those sharing the database: its replica id, heartbeats, and the reaping of dead ones. */
+  replica: ReplicaLease
   /** Access requests and their grants (policy rules with `request:`). */
   requests: AccessRequests
   /** Reads the config file again; see JitsshServer.reload. `by`: the admin who asked (null: SIGHUP). */

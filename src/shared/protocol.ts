@@ -174,7 +174,7 @@ export interface SessionInfoDetail {
   client_ip: string | null
 }
 
-/** `GET /v1/admin/sessions[?all=1][&user=U]`. `live_tunnels` counts the tunnels on the replica that answered. */
+/** `GET /v1/admin/sessions[?all=1][&user=U]`. `live_tunnels` counts the session's tunnels on every replica alive now. */
 export interface SessionList {
   sessions: Array<SessionInfo & SessionInfoDetail>
 }

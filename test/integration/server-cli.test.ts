@@ -1,6 +1,7 @@
 // The jitssh-server command line, in-process with buffers: init (keys 0600, refuses to overwrite),
 // hash-password, check / start with config errors that name the file, key path and problem, and
 // `audit verify` on a real chain, intact and tampered.
+import { execFileSync, spawnSync } from 'node:child_process'
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,6 +12,7 @@ import { keyedAuditHash } from '../../src/server/audit/audit-chain.js'
 import { formatPublicKey, generateKeyPair, parsePrivateKey } from '../../src/ssh/keys.js'
 import { auditKeysOf } from '../helpers/audit.js'
 import { TEST_PASSWORD, loginWithPassword, runServerCli, startTestServer, writeTestConfig } from '../helpers/server.js'
+import { REPO_ROOT } from '../helpers/stack.js'
 
 const cli = runServerCli
 
@@ -132,6 +134,20 @@ describe('config validation', () => {
     ['a typo in auditors', (t: string) => `${t}\nauditors: { group: [security] }\n`, 'config.yaml: auditors.group: unknown key (expected one of: users, groups)'],
     ['a bad recordings retention', (t: string) => `${t}\nrecordings: { retention: 90 }\n`, 'config.yaml: recordings.retention: expected a duration like "15m"'],
     ['a recordings retention under an hour', (t: string) => `${t}\nrecordings: { retention: 10m }\n`, 'config.yaml: recordings.retention: must be at least 3600s'],
+    // Issue 18: values that reached "unexpected error" without a key path.
+    ['an unknown log level', (t: string) => `${t}\nlog_level: verbose\n`, 'config.yaml: log_level: expected one of: debug, info, warn, error'],
+    ['a trusted proxy that is no address (without behind_tls_proxy too)', (t: string) => `${t}\ntrusted_proxies: [10.0.0.1, garbage]\n`, 'config.yaml: trusted_proxies[1]: expected an address or CIDR like "10.0.0.0/8"'],
+    ['an alias without its anchor', (t: string) => `${t}\nadmins: { users: *nobody }\n`, 'not valid YAML: an alias (*name) without its anchor (&name) before it'],
+    ['a YAML alias bomb', (t: string) => `${t}\nx0: &a0 [1,1,1,1,1,1,1,1,1,1]\nx1: &a1 [*a0,*a0,*a0,*a0,*a0,*a0,*a0,*a0,*a0,*a0]\nx2: &a2 [*a1,*a1,*a1,*a1,*a1,*a1,*a1,*a1,*a1,*a1]\nx3: [*a2,*a2,*a2,*a2,*a2,*a2,*a2,*a2,*a2,*a2]\n`, 'config.yaml: not valid YAML: its aliases expand to more than 100 times'],
+    ['a missing TLS certificate', (t: string) => `${t}\npublic_url: https://127.0.0.1:8443\ntls: { cert: nope.pem, key: nope.key }\n`, 'config.yaml: tls.cert: cannot read '],
+    ['a TLS certificate that is a device', (t: string) => `${t}\npublic_url: https://127.0.0.1:8443\ntls: { cert: /dev/zero, key: /dev/zero }\n`, 'config.yaml: tls.cert: /dev/zero is not a regular file'],
+    ['a database path that is a directory', (t: string) => t.replace('sqlite: jitssh.db', 'sqlite: keys'), 'config.yaml: storage.sqlite: '],
+    ['a database path ending in a slash', (t: string) => t.replace('sqlite: jitssh.db', 'sqlite: data/'), 'config.yaml: storage.sqlite: names a directory: name the database file in it'],
+    ['a database that is not one', (t: string) => t.replace('sqlite: jitssh.db', 'sqlite: keys/user_ca.pub'), 'config.yaml: storage.sqlite: cannot open '],
+    ['a database below a file', (t: string) => t.replace('sqlite: jitssh.db', 'sqlite: keys/user_ca.pub/jitssh.db'), 'config.yaml: storage.sqlite: cannot look at '],
+    ['a database under /sys', (t: string) => t.replace('sqlite: jitssh.db', 'sqlite: /sys/jitssh/jitssh.db'), 'config.yaml: storage.sqlite: /sys/jitssh/jitssh.db is under /sys, a kernel file system'],
+    ['a checkpoint file under /proc', (t: string) => `${t}\naudit: { checkpoints: { file: /proc/sys/kernel/hostname } }\n`, 'config.yaml: audit.checkpoints.file: /proc/sys/kernel/hostname is under /proc, a kernel file system'],
+    ['a keys_dir without keys', (t: string) => t.replace('keys_dir: keys', 'keys_dir: nokeys'), 'config.yaml: keys_dir: '],
   ])('names the file, key path and problem for %s', async (_name, patch, expected) => {
     expect(await configError(patch)).toContain(expected)
   })
@@ -171,6 +187,40 @@ describe('config validation', () => {
     } finally {
       await srv.stop()
     }
+  })
+
+  it('names the TLS files that are not PEM, or not a pair', async () => {
+    const dir = tempDir()
+    const configPath = await writeTestConfig(dir)
+    const openssl = (args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' })
+    openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')])
+    openssl(['genpkey', '-algorithm', 'ed25519', '-out', join(dir, 'other.pem')])
+    openssl(['genpkey', '-algorithm', 'ed25519', '-aes-128-cbc', '-pass', 'pass:secret', '-out', join(dir, 'encrypted.pem')])
+    writeFileSync(join(dir, 'text.pem'), 'hello\n')
+    const original = readFileSync(configPath, 'utf8')
+    const withTls = async (cert: string, key: string): Promise<string> => {
+      writeFileSync(configPath, `${original}\npublic_url: https://127.0.0.1:8443\ntls: { cert: ${cert}, key: ${key} }\n`)
+      const result = await cli(['check', '--config', configPath])
+      return result.code === 0 ? 'ok' : result.stderr.replace(configPath, 'config.yaml').replaceAll(dir, 'DIR').trim()
+    }
+    expect(await withTls('cert.pem', 'key.pem')).toBe('ok')
+    expect(await withTls('text.pem', 'key.pem')).toBe('jitssh-server: config.yaml: tls.cert: DIR/text.pem is not a PEM certificate (-----BEGIN CERTIFICATE-----)')
+    expect(await withTls('key.pem', 'key.pem')).toBe('jitssh-server: config.yaml: tls.cert: DIR/key.pem is not a PEM certificate (-----BEGIN CERTIFICATE-----)')
+    expect(await withTls('cert.pem', 'text.pem')).toBe('jitssh-server: config.yaml: tls.key: DIR/text.pem is not a PEM private key')
+    expect(await withTls('cert.pem', 'cert.pem')).toBe('jitssh-server: config.yaml: tls.key: DIR/cert.pem is not a PEM private key')
+    expect(await withTls('cert.pem', 'encrypted.pem')).toBe('jitssh-server: config.yaml: tls.key: DIR/encrypted.pem is an encrypted private key (the server cannot ask for its passphrase)')
+    expect(await withTls('cert.pem', 'other.pem')).toBe('jitssh-server: config.yaml: tls.key: DIR/other.pem is not the private key of the certificate in tls.cert (CN=127.0.0.1)')
+  })
+
+  it('check ends at once, with the key, for a database under /proc (a recursive mkdir there never returned)', async () => {
+    const dir = tempDir()
+    const configPath = await writeTestConfig(dir)
+    writeFileSync(configPath, readFileSync(configPath, 'utf8').replace('sqlite: jitssh.db', 'sqlite: /proc/jitssh/data/jitssh.db'))
+    // Its own process: before the fix, check spun at 100% CPU forever, which no in-process test can interrupt.
+    const result = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'jitssh-server.js'), 'check', '--config', configPath], { encoding: 'utf8', timeout: 20_000 })
+    expect(result.signal).toBeNull()
+    expect(result.status).toBe(1)
+    expect(result.stderr.replace(configPath, 'config.yaml')).toBe('jitssh-server: config.yaml: storage.sqlite: /proc/jitssh/data/jitssh.db is under /proc, a kernel file system: choose a directory on disk (e.g. /var/lib/jitssh/jitssh.db)\n')
   })
 
   it('names a missing config file', async () => {

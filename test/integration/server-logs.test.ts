@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { request as httpsRequest } from 'node:https'
-import { createServer as createNetServer } from 'node:net'
+import { connect, createServer as createNetServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
@@ -15,9 +15,17 @@ import { formatPublicKey, generateKeyPair } from '../../src/ssh/keys.js'
 import { TEST_PASSWORD, TestBrowser, csrfTokenOf, loginWithPassword, startTestServer, submitLogin } from '../helpers/server.js'
 import { connectTerminal, openTerminalPage, signedInBrowser } from '../helpers/terminal.js'
 
+/** The log lines; the stream emits 'line' after each write. */
 function capture(): { stream: Writable; text: () => string } {
   const chunks: string[] = []
-  return { stream: new Writable({ write: (chunk, _encoding, done) => done(void chunks.push(String(chunk))) }), text: () => chunks.join('') }
+  const stream: Writable = new Writable({
+    write: (chunk, _encoding, done) => {
+      chunks.push(String(chunk))
+      done()
+      stream.emit('line')
+    },
+  })
+  return { stream, text: () => chunks.join('') }
 }
 
 const form = (body: Record<string, string>): RequestInit => ({
@@ -69,6 +77,37 @@ describe('logs', () => {
     expect(text).toContain('"url":"/device?user_code=[redacted]"')
     expect(text).toMatch(/"url":"\/terminal\/ws\?ticket=\[redacted\]&cols=\d+&rows=\d+"/)
     for (const secret of secrets) expect(text).not.toContain(secret)
+  })
+})
+
+describe('clients that leave', () => {
+  it('a client that disconnects mid-body is an expected event at debug level, not an error with a stack; error codes stay visible', async () => {
+    const log = capture()
+    const srv = await startTestServer({ logStream: log.stream, config: { log_level: 'debug' } })
+    try {
+      const { port } = new URL(srv.url)
+      for (const [path, type] of [['/v1/ssh/sign', 'application/json'], ['/token', 'application/x-www-form-urlencoded']]) {
+        const socket = connect(Number(port), '127.0.0.1')
+        await once(socket, 'connect')
+        socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: ${type}\r\nContent-Length: 1000\r\n\r\n{"public_key":`)
+        await new Promise((resolve) => setTimeout(resolve, 100)) // the server is reading the body now
+        socket.destroy()
+        const seen = log.text().length
+        // The error handler's line for this request, whichever it is.
+        while (!/client left before the request was complete|unhandled error/.test(log.text().slice(seen))) await once(log.stream, 'line')
+      }
+    } finally {
+      await srv.stop()
+    }
+    const lines = log.text().trim().split('\n').map((line) => JSON.parse(line) as { level: number; msg: string; err?: { code?: string; stack?: string } })
+    expect(lines.filter((line) => line.level >= 40)).toEqual([])
+    const left = lines.filter((line) => line.msg === 'client left before the request was complete')
+    expect(left).toHaveLength(2)
+    for (const line of left) {
+      expect(line.level).toBe(20)
+      expect(line.err?.code).toBe('ECONNRESET')
+      expect(line.err?.stack ?? '').not.toMatch(/\n\s+at /)
+    }
   })
 })
 

@@ -2,7 +2,9 @@
 // replica revokes, the other enforces at once. A tunnel through B closes (4001) within a second of an admin
 // revoking its session — or disabling its user — on A, pushed by NOTIFY (the close reason says so: the 1 s
 // poll would say "session has been revoked"); B then refuses refresh and signing. A refresh token used on A
-// is a reuse on B. After B's LISTEN connection is cut, B re-checks what it caches and holds.
+// is a reuse on B. After B's LISTEN connection is cut, B re-checks what it caches and holds. A third replica,
+// its own process, is killed with SIGKILL under signing load: every certificate it gave out is recorded with
+// its event, and A or B closes the tunnel it held ("server crashed") within seconds.
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type AddressInfo, type Server } from 'node:net'
@@ -17,10 +19,12 @@ import { generateServerKeys } from '../../src/server/ca/server-keys.js'
 import { run as runServerCli } from '../../src/server/commands/main.js'
 import type { PostgresStore } from '../../src/server/store/postgres/postgres-store.js'
 import type { RevocationEvent } from '../../src/server/store/store.js'
+import type { AuditRecord } from '../../src/server/store/store.js'
 import { adminCall, refreshWith, signFor } from '../helpers/admin.js'
 import { auditKeysOf } from '../helpers/audit.js'
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js'
-import { DEFAULT_POLICY, DEFAULT_USERS, loginWithPassword, startTestServer, type TestServer } from '../helpers/server.js'
+import { DEFAULT_POLICY, DEFAULT_USERS, loginWithPassword, startTestServer, writeTestConfig, type TestServer, type TestServerOptions } from '../helpers/server.js'
+import { spawnServer, type ServerProcess } from '../helpers/server-process.js'
 
 type Login = Awaited<ReturnType<typeof loginWithPassword>>
 let postgres: TestPostgres
@@ -31,6 +35,8 @@ let b: TestServer
 /** B's own address (its url is the shared public_url, which is A's). */
 let bUrl: string
 let bob: Login
+let options: TestServerOptions
+let killed: ServerProcess | undefined
 
 beforeAll(async () => {
   postgres = await startPostgres()
@@ -38,12 +44,13 @@ beforeAll(async () => {
   await once(echo, 'listening')
   keysDir = mkdtempSync(join(tmpdir(), 'jitssh-replica-keys-'))
   generateServerKeys(keysDir)
-  const options = {
+  options = {
     users: [...DEFAULT_USERS, { username: 'carol', email: 'carol@example.com', groups: ['dev'] }],
     targets: { 'echo.example.com': `127.0.0.1:${(echo.address() as AddressInfo).port}`, 'vault.internal': `127.0.0.1:${(echo.address() as AddressInfo).port}` },
     // vault.internal only on request (the default rule covers *.example.com), approved by ops.
     policy: [...DEFAULT_POLICY, { name: 'vault', groups: ['dev'], hosts: ['vault.internal'], principals: ['{email_local}'], request: { approvers: { groups: ['ops'] }, reason: 'optional' } }],
-    config: { storage: { postgres: postgres.url }, keys_dir: keysDir, admins: { groups: ['ops'] } },
+    // A heartbeat of 1 s: a replica silent for 3 s is dead (the default is 5 s, so 15 s).
+    config: { storage: { postgres: postgres.url, heartbeat: '1s' }, keys_dir: keysDir, admins: { groups: ['ops'] } },
   }
   a = await startTestServer(options)
   // Replicas share the public URL (a load balancer's, in production): tokens from one are valid on the other.
@@ -52,6 +59,7 @@ beforeAll(async () => {
   bob = await loginWithPassword(a.url, 'bob')
 })
 afterAll(async () => {
+  killed?.kill('SIGKILL')
   await b?.stop()
   await a?.stop()
   await postgres?.stop()
@@ -170,6 +178,68 @@ describe('two replicas on one PostgreSQL', () => {
     expect(reason).toBe(`grant.revoked: access grant ${id} was revoked: incident over`)
     expect(at - started).toBeLessThan(1000)
     expect((await signFor(a.url, carol.access_token, 'vault.internal')).status).toBe(403)
+  })
+
+  it('kill -9 of a third replica under signing load: its certificates are all recorded; A or B closes its tunnel ("server crashed", bytes known) within seconds', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jitssh-replica-c-'))
+    const probe = createServer().listen(0, '127.0.0.1')
+    await once(probe, 'listening')
+    const port = (probe.address() as AddressInfo).port
+    await new Promise((resolve) => probe.close(resolve))
+    const configPath = await writeTestConfig(dir, { ...options, config: { ...options.config, public_url: a.url, listen: `127.0.0.1:${port}`, rate_limits: { sign_per_minute: 100_000 } } })
+    const c = (killed = await spawnServer(configPath))
+    const cUrl = `http://127.0.0.1:${port}`
+    try {
+      const carol = await loginWithPassword(a.url, 'carol')
+      const ws = await openTunnel(cUrl, carol.access_token)
+      const dropped = once(ws, 'close')
+      const db = (a.server.store as PostgresStore).db
+      // C writes the tunnel's bytes with its next heartbeat.
+      let row: Record<string, unknown> | undefined
+      while (!(row = (await db.rows('SELECT * FROM live_tunnels WHERE session_id = $1 AND bytes_up > 0', [carol.session_id]))[0])) await new Promise((resolve) => setTimeout(resolve, 50))
+      const tunnelId = String(row.id)
+      const closedBySurvivor = new Promise<AuditRecord>((resolve) => {
+        for (const survivor of [a, b]) survivor.server.context.audit.onRecorded((record) => void (record.type === 'tunnel.close' && record.detail.tunnel === tunnelId && resolve(record)))
+      })
+
+      const received: string[] = []
+      let stopped = false
+      const signer = async (): Promise<void> => {
+        while (!stopped) {
+          const answer = await signFor(cUrl, carol.access_token, 'echo.example.com').catch(() => undefined)
+          if (answer?.status === 200) received.push(answer.body.serial)
+          else if (!stopped) throw new Error(`sign on C: ${answer?.status} ${JSON.stringify(answer?.body)}`)
+        }
+      }
+      const signers = Array.from({ length: 4 }, signer)
+      while (received.length < 30) await new Promise((resolve) => setTimeout(resolve, 10))
+      c.kill('SIGKILL')
+      stopped = true
+      const killedAt = performance.now()
+      expect(await c.exited).toBe('SIGKILL')
+      await Promise.all([...signers, dropped])
+
+      const closed = await closedBySurvivor
+      console.log(`kill -9 of replica C -> its tunnel closed by a survivor: ${(performance.now() - killedAt).toFixed(0)} ms (heartbeat 1 s, dead after 3)`)
+      expect(performance.now() - killedAt).toBeLessThan(10_000)
+      expect(closed).toMatchObject({ outcome: 'error', sessionId: carol.session_id, detail: { reason: 'server crashed', bytes_up: 14, bytes_down: 14, replica: String(row.replica_id) } })
+      expect(await db.rows('SELECT id FROM live_tunnels WHERE replica_id = $1', [row.replica_id])).toEqual([])
+      const sessions = await adminCall<{ sessions: Array<{ session_id: string; live_tunnels: number }> }>(a.url, bob.access_token, 'sessions')
+      expect(sessions.body.sessions.find((session) => session.session_id === carol.session_id)?.live_tunnels).toBe(0)
+
+      console.log(`SIGKILL of C with ${received.length} certificates received`)
+      const rows = new Set((await db.rows('SELECT serial FROM certificates WHERE session_id = $1', [carol.session_id])).map((certificate) => String(certificate.serial)))
+      const events = await db.rows(`SELECT detail FROM audit_events WHERE type = 'cert.sign' AND outcome = 'ok' AND session_id = $1`, [carol.session_id])
+      const signed = new Set(events.map((event) => String((JSON.parse(String(event.detail)) as { serial: unknown }).serial)))
+      for (const serial of received) {
+        expect(rows.has(serial), `certificate ${serial}`).toBe(true)
+        expect(signed.has(serial), `cert.sign of ${serial}`).toBe(true)
+      }
+    } finally {
+      c.kill('SIGKILL')
+      await c.exited
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('kept one unbroken audit chain across both replicas, as jitssh-server audit verify (on B’s config) also finds', async () => {

@@ -255,17 +255,24 @@ describe('while tunnel.open is being written to the audit log', () => {
   beforeAll(async () => {
     gated = await startTestServer({
       targets: { 'sink.example.com': `127.0.0.1:${(sink.address() as { port: number }).port}`, 'reset.example.com': `127.0.0.1:${await listen(resetter)}` },
+      // A tunnel's open and close events are written with its live row, through the replicas role.
       wrapStore: (store) =>
-        withRole(store, 'audit', {
-          read: (afterSeq, limit) => store.audit.read(afterSeq, limit),
-          head: () => store.audit.head(),
-          append: async (draft, now, seal) => {
-            if (draft.type === 'tunnel.open') await hold?.(draft)
-            const record = await store.audit.append(draft, now, seal)
-            if (draft.type === 'tunnel.close') {
-              closes.push(draft)
-              onClose?.(draft)
-            }
+        withRole(store, 'replicas', {
+          now: () => store.replicas.now(),
+          register: (row) => store.replicas.register(row),
+          heartbeat: (id, now, bytes) => store.replicas.heartbeat(id, now, bytes),
+          stop: (id, now) => store.replicas.stop(id, now),
+          unreaped: (except) => store.replicas.unreaped(except),
+          reap: (id, by, now, beats, audit, seal) => store.replicas.reap(id, by, now, beats, audit, seal),
+          liveTunnelsBySession: (now, beats) => store.replicas.liveTunnelsBySession(now, beats),
+          openTunnel: async (row, draft, now, seal) => {
+            await hold?.(draft)
+            return store.replicas.openTunnel(row, draft, now, seal)
+          },
+          closeTunnel: async (id, draft, now, seal) => {
+            const record = await store.replicas.closeTunnel(id, draft, now, seal)
+            closes.push(draft)
+            onClose?.(draft)
             return record
           },
         }),

@@ -7,11 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { isJitsshError } from '../../src/shared/errors.js'
 import { verifyAuditChain } from '../../src/server/audit/audit-verify.js'
 import type { Identity } from '../../src/server/identity/identity.js'
 import { PostgresStore } from '../../src/server/store/postgres/postgres-store.js'
 import { SqliteStore } from '../../src/server/store/sqlite/sqlite-store.js'
-import type { AccessRequestChange, AccessRequestRow, AccessReviewRow, AuditDraft, CertificateRow, SessionRow, Store } from '../../src/server/store/store.js'
+import type { AccessRequestChange, AccessRequestRow, AccessReviewRow, AuditDraft, CertificateRow, LiveTunnelRow, ReplicaRow, SessionRow, Store } from '../../src/server/store/store.js'
 import { TEST_CHAIN_KEY, sealWith } from '../helpers/audit.js'
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js'
 
@@ -61,6 +62,20 @@ function certificate(session: SessionRow, validBefore: number): CertificateRow {
   return {
     serial: serial.toString(), sessionId: session.id, userEmail: session.identity.email, host: 'vm.example.com', principals: [session.identity.username, 'deploy'],
     keyId: `jitssh:${session.id}`, fingerprint: 'SHA256:test', validAfter: Math.floor(NOW / 1000) - 60, validBefore, issuedAt: NOW, grantId: null,
+  }
+}
+
+/** Text that one dialect kept and the other refused (NUL), or that comes back changed (lone surrogates), and what must just work. */
+const HOSTILE_TEXT = ['', ' ', 'a\u0000b', '\u0000', 'x\ud800', '\udfffx', '\u202egnp.exe', '\x1b[2J\r\n\x9b', '\u{1f600} ünïcode', "' OR 1=1 --", '%00', 'x'.repeat(100_000)]
+/** What both dialects give back for `text`: UTF-8 has no lone surrogates, so each arrives as U+FFFD. */
+const asStored = (text: string): string => text.replace(/\p{Cs}/gu, '\ufffd')
+/** The value, or 'refused' when the store refused it as the same 400 on both dialects. */
+async function outcomeOf<T>(run: () => Promise<T>): Promise<T | 'refused'> {
+  try {
+    return await run()
+  } catch (error) {
+    if (isJitsshError(error, 'ERR_BAD_REQUEST')) return 'refused'
+    throw error
   }
 }
 
@@ -422,6 +437,104 @@ for (const backend of backends) {
       expect(mine.map((row) => row.id).sort()).toEqual([pending.id, late.id, stale.id, unclaimed.id, over.id].sort())
       expect((await store.requests.list({ requester: requester.sub, states: ['expired'], limit: 10 })).map((row) => row.id).sort()).toEqual([stale.id, unclaimed.id].sort())
       expect(await store.requests.list({ requester: requester.sub, limit: 2 })).toHaveLength(2)
+    })
+
+    it('hostile text: alike on both dialects — NUL refused (400) by lookups and writes, lone surrogates kept as U+FFFD, the rest exactly; the audit chain still verifies', async () => {
+      for (const [index, text] of HOSTILE_TEXT.entries()) {
+        const refusedOr = <T>(value: T): T | 'refused' => (text.includes('\u0000') ? 'refused' : value)
+        const context = JSON.stringify(text.slice(0, 20))
+        expect(await outcomeOf(() => store.sessions.get(text)), context).toEqual(refusedOr(undefined))
+        expect(await outcomeOf(() => replica.oauth.getRefreshToken(text)), context).toEqual(refusedOr(undefined))
+        expect(await outcomeOf(() => store.oauth.getDeviceCodeByUserCode(text)), context).toEqual(refusedOr(undefined))
+        expect(await outcomeOf(() => store.users.isDisabled(text)), context).toEqual(refusedOr(false))
+        expect(await outcomeOf(() => replica.admin.findEmailBySubject(text)), context).toEqual(refusedOr(undefined))
+        expect(await outcomeOf(() => store.admin.listSessions({ now: NOW, includeEnded: true, userEmail: text, limit: 5 })), context).toEqual(refusedOr([]))
+        expect(await outcomeOf(() => store.requests.get(text)), context).toEqual(refusedOr(undefined))
+
+        const key = `user:${text}|${index}`
+        expect(await outcomeOf(() => store.throttles.recordFailure(key, NOW)), context).toEqual(refusedOr(undefined))
+        expect(await outcomeOf(() => replica.throttles.countFailures(key, 0)), context).toEqual(refusedOr(1))
+        // Audit: the columns arrive as UTF-8 text, the detail as JSON (which escapes NUL and lone surrogates: kept exactly).
+        const appended = await outcomeOf(() => store.audit.append(draft('test.hostile', { user: text, host: text, detail: { text, index } }), NOW + index, seal))
+        expect(appended === 'refused', context).toBe(text.includes('\u0000'))
+        if (appended !== 'refused') {
+          const [read] = await replica.audit.read(appended.seq - 1, 1)
+          expect(read, context).toEqual({ ...appended, user: asStored(text), host: asStored(text), detail: { text, index } })
+          expect((await replica.admin.searchAudit({ user: asStored(text), types: ['test.hostile'], order: 'asc', limit: 100 })).map((record) => record.seq), context).toContain(appended.seq)
+        }
+        // In JSON columns NUL is an escape, never a byte: a session whose person's name holds it is kept exactly.
+        const session = sessionRow('hostile', { identity: { ...identityOf('hostile'), name: text } })
+        await store.sessions.create(session)
+        expect((await replica.sessions.get(session.id))?.identity.name, context).toBe(text)
+      }
+      expect(await outcomeOf(() => store.throttles.recordFailure('user:x', 1.5)), 'a fraction').toBe('refused')
+      expect(await outcomeOf(() => store.throttles.recordFailure('user:x', Number.POSITIVE_INFINITY)), 'infinity').toBe('refused')
+      expect((await verifyAuditChain(replica, TEST_CHAIN_KEY)).problems).toEqual([])
+    })
+
+    it('replicas: heartbeats with bytes; a tunnel row with its open event and its close once; a silent replica reaped once (one close per tunnel it left), then fenced; live tunnels counted on live replicas only', async () => {
+      const replicaRow = (overrides: Partial<ReplicaRow> = {}): ReplicaRow => ({
+        id: id('r'), hostname: 'host-a', pid: 4242, startedAt: NOW, heartbeatMs: 1_000, heartbeatAt: NOW, stoppedAt: null, reapedAt: null, reapedBy: null, ...overrides,
+      })
+      const tunnelRow = (replicaId: string, sessionId: string, overrides: Partial<LiveTunnelRow> = {}): LiveTunnelRow => ({
+        id: id('t'), replicaId, sessionId, userEmail: 'kim@example.com', host: 'vm.example.com', openedAt: NOW, bytesUp: 0, bytesDown: 0, bytesAt: NOW, ...overrides,
+      })
+      const closeDraft = (tunnel: LiveTunnelRow, replica: ReplicaRow): AuditDraft => draft('tunnel.close', { user: tunnel.userEmail, sessionId: tunnel.sessionId, host: tunnel.host, outcome: 'error', detail: { tunnel: tunnel.id, reason: 'server crashed', bytes_up: tunnel.bytesUp, bytes_down: tunnel.bytesDown, replica: replica.id } })
+      // The replicas' clock: the database's on PostgreSQL (both instances read the same), the process's on SQLite.
+      const clocks = await Promise.all([store.replicas.now(), replica.replicas.now()])
+      for (const clock of clocks) expect(Math.abs(clock - Date.now())).toBeLessThan(5_000)
+      const a = replicaRow()
+      const b = replicaRow({ hostname: 'host-b' })
+      await store.replicas.register(a)
+      await replica.replicas.register(b)
+      expect((await store.replicas.unreaped(a.id)).map((row) => row.id)).toContain(b.id)
+
+      const session = sessionRow('kim')
+      await store.sessions.create(session)
+      const [kept, left, racing] = [tunnelRow(a.id, session.id), tunnelRow(a.id, session.id, { openedAt: NOW + 1 }), tunnelRow(a.id, session.id, { openedAt: NOW + 2 })]
+      for (const tunnel of [kept, left, racing]) {
+        expect(await store.replicas.openTunnel(tunnel, draft('tunnel.open', { detail: { tunnel: tunnel.id } }), NOW, seal)).toMatchObject({ type: 'tunnel.open', detail: { tunnel: tunnel.id } })
+      }
+      expect(Object.fromEntries(await replica.replicas.liveTunnelsBySession(NOW + 100, 3))).toEqual({ [session.id]: 3 })
+      // The heartbeat renews and writes bytes (only the given tunnels); closing a tunnel writes its close once.
+      expect(await store.replicas.heartbeat(a.id, NOW + 500, [{ id: left.id, bytesUp: 1234, bytesDown: 56789 }])).toBe(true)
+      expect(await store.replicas.closeTunnel(kept.id, draft('tunnel.close', { detail: { tunnel: kept.id } }), NOW + 600, seal)).toMatchObject({ type: 'tunnel.close' })
+      expect(await replica.replicas.closeTunnel(kept.id, draft('tunnel.close'), NOW + 601, seal)).toBeUndefined()
+
+      // Alive (heard 500 ms ago, beats of 1 s): nobody may reap it.
+      expect(await replica.replicas.reap(a.id, b.id, NOW + 1_000, 3, closeDraft, seal)).toBeUndefined()
+      // Silent for 3 beats: of two reapers and a close racing them, the tunnels left get exactly one close each.
+      const at = NOW + 500 + 3_001
+      const [first, second, closed] = await Promise.all([
+        replica.replicas.reap(a.id, b.id, at, 3, closeDraft, seal),
+        store.replicas.reap(a.id, 'r-third', at, 3, closeDraft, seal),
+        store.replicas.closeTunnel(racing.id, draft('tunnel.close', { detail: { tunnel: racing.id, reason: 'client closed' } }), at, seal),
+      ])
+      expect([first, second].filter((outcome) => outcome !== undefined)).toHaveLength(1)
+      const reaped = (first ?? second)!
+      expect(reaped.map((record) => record.detail.tunnel)).toEqual(closed ? [left.id] : [left.id, racing.id])
+      expect(reaped[0]).toMatchObject({ type: 'tunnel.close', outcome: 'error', user: 'kim@example.com', sessionId: session.id, detail: { reason: 'server crashed', bytes_up: 1234, bytes_down: 56789, replica: a.id } })
+      const closes = (await store.audit.read(0, 100_000)).filter((record) => record.type === 'tunnel.close' && [kept.id, left.id, racing.id].includes(String(record.detail.tunnel)))
+      expect(closes.map((record) => String(record.detail.tunnel)).sort()).toEqual([kept.id, left.id, racing.id].sort())
+      // The reaped replica is fenced: no heartbeat, no new tunnel; nothing of it is live.
+      expect(await store.replicas.heartbeat(a.id, at + 1, [])).toBe(false)
+      await expect(store.replicas.openTunnel(tunnelRow(a.id, session.id), draft('tunnel.open'), at + 2, seal)).rejects.toMatchObject({ code: 'ERR_SERVER' })
+      expect(await store.replicas.closeTunnel(left.id, draft('tunnel.close'), at + 3, seal)).toBeUndefined()
+      expect((await replica.replicas.unreaped(b.id)).map((row) => row.id)).not.toContain(a.id)
+
+      // A stopped replica is reaped at once (its rows left behind, if any); with no heartbeat rule (SQLite's start), any unreaped one.
+      const stopped = replicaRow()
+      await store.replicas.register(stopped)
+      await store.replicas.stop(stopped.id, NOW + 10)
+      expect(await replica.replicas.reap(stopped.id, b.id, NOW + 11, 3, closeDraft, seal)).toEqual([])
+      const fresh = replicaRow({ heartbeatAt: at })
+      await store.replicas.register(fresh)
+      const orphan = tunnelRow(fresh.id, session.id, { bytesUp: 7, bytesDown: 8, bytesAt: at })
+      await store.replicas.openTunnel(orphan, draft('tunnel.open'), at, seal)
+      expect(Object.fromEntries(await store.replicas.liveTunnelsBySession(at + 10, 3))).toEqual({ [session.id]: 1 })
+      expect(Object.fromEntries(await store.replicas.liveTunnelsBySession(at + 3_001, 3))).toEqual({}) // silent: its tunnels are not live
+      expect((await store.replicas.reap(fresh.id, b.id, at + 1, null, closeDraft, seal))?.map((record) => record.detail)).toEqual([expect.objectContaining({ tunnel: orphan.id, bytes_up: 7, bytes_down: 8 })])
+      expect((await verifyAuditChain(replica, TEST_CHAIN_KEY)).problems).toEqual([])
     })
 
     it('attempt reservations: of many parallel ones (two instances) exactly the limit pass; a release takes one back', async () => {

@@ -6,6 +6,7 @@ import type {
 import type { Uses } from '../context.js'
 import type { SessionRow } from '../store/store.js'
 import { requestedObject } from '../http/request-fields.js'
+import { SILENT_BEATS } from '../replicas/replica-lease.js'
 import { adminReason, Revocations } from '../revocation/revocation-service.js'
 import { parseAuditSearch, searchAuditPage, type AuditSearchParams } from './audit-query.js'
 import { requireAdmin } from './require-admin.js'
@@ -23,13 +24,13 @@ function sessionState(row: SessionRow, now: number): 'active' | 'revoked' | 'exp
  * groups}`); everyone else gets 403 `ERR_FORBIDDEN`. Reads are not audited; every change is.
  *
  *   GET  audit?user=&host=&type=&since=&until=&limit=&cursor=&order=   AuditPage, newest first by default
- *   GET  sessions[?all=1][&user=U]                                     SessionList (active only without all)
+ *   GET  sessions[?all=1][&user=U]                                     SessionList (active only without all; live tunnels on every live replica)
  *   GET  tunnels                                                       TunnelList (this replica's)
  *   POST revoke {session_id} | {user} [reason]                         RevokeResult
  *   POST users/disable {user} [reason], users/enable {user}            UserAccessResult
  *   GET  users/disabled                                                DisabledUserList
  */
-export type AdminRouteDeps = Uses<'accessTokens' | 'audit' | 'config' | 'now' | 'reload' | 'sessions' | 'tunnels', 'admin' | 'sessions' | 'users'>
+export type AdminRouteDeps = Uses<'accessTokens' | 'audit' | 'config' | 'now' | 'reload' | 'sessions' | 'tunnels', 'admin' | 'replicas' | 'sessions' | 'users'>
 
 export function registerAdminRoutes(app: FastifyInstance, ctx: AdminRouteDeps): void {
   const revocations = new Revocations(ctx)
@@ -46,10 +47,12 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AdminRouteDeps): 
     const userEmail = request.query.user === undefined || request.query.user === '' ? undefined : await resolveUserEmail(ctx, request.query.user)
     const now = ctx.now()
     const rows = await ctx.store.admin.listSessions({ now, includeEnded: all === '1' || all === 'true', limit: 10_000, ...(userEmail ? { userEmail } : {}) })
+    // Counted from the processes alive now: the tunnels of one that died and was not reaped yet are not live.
+    const live = await ctx.store.replicas.liveTunnelsBySession(await ctx.store.replicas.now(), SILENT_BEATS)
     return {
       sessions: rows.map((row) => ({
         session_id: row.id, user: row.identity.email, created_at: iso(row.createdAt), expires_at: iso(row.expiresAt),
-        revoked_at: row.revokedAt === null ? null : iso(row.revokedAt), live_tunnels: ctx.tunnels.countForSession(row.id),
+        revoked_at: row.revokedAt === null ? null : iso(row.revokedAt), live_tunnels: live.get(row.id) ?? 0,
         state: sessionState(row, now), revoked_reason: row.revokedReason, grant: row.grant, client_ip: row.clientIp,
       })),
     }

@@ -3,6 +3,7 @@ import { isServiceSubject } from '../identity/identity.js'
 import { findLocalUser } from '../identity/local-users.js'
 import { findServiceAccount } from '../identity/service-accounts.js'
 import type { Uses } from '../context.js'
+import { isPlainName } from '../http/request-fields.js'
 
 export type UserNameDeps = Uses<'config', 'admin'>
 
@@ -16,8 +17,8 @@ const USERNAME_SHAPE = /^[a-z0-9][a-z0-9._:-]*$/
  * and disabled users are all keyed by the email (a service account's is its key).
  */
 export async function resolveUserEmail(ctx: UserNameDeps, value: unknown, field = 'user'): Promise<string> {
-  if (typeof value !== 'string' || value.trim() === '' || value.length > 320) {
-    throw new JitsshError('ERR_BAD_REQUEST', `${field} must be an email address or a username`)
+  if (typeof value !== 'string' || value.trim() === '' || value.length > 320 || !isPlainName(value)) {
+    throw new JitsshError('ERR_BAD_REQUEST', `${field} must be an email address or a username (without control characters)`)
   }
   const name = value.trim().toLowerCase()
   if (name.startsWith('oidc:')) {

@@ -54,10 +54,20 @@ export function hashKind(hash: string): { keyed: true; keyId: string } | { keyed
   return match ? { keyed: true, keyId: match[1]! } : { keyed: false }
 }
 
+/**
+ * Text as the database gives it back: UTF-8 has no lone surrogates, so both dialects store each as U+FFFD.
+ * The seal must cover those stored bytes, or `audit verify` would call the row altered.
+ */
+const asStored = <T extends string | null>(text: T): T => (text === null ? text : (text.replace(/\p{Cs}/gu, '\ufffd') as T))
+
 /** The next record of the chain after `previous` (undefined for the first), sealed with `key`. */
 export function sealAuditRecord(draft: AuditDraft, previous: AuditHead | undefined, now: number, key: AuditChainKey): AuditRecord {
   const unsealed = {
     ...draft,
+    type: asStored(draft.type),
+    user: asStored(draft.user),
+    sessionId: asStored(draft.sessionId),
+    host: asStored(draft.host),
     detail: JSON.parse(canonicalJson(draft.detail)) as Record<string, unknown>,
     seq: (previous?.seq ?? 0) + 1,
     time: new Date(now).toISOString(),

@@ -1,4 +1,4 @@
-import type { AuditDraft, AuditOutcome, AuditRecord, AuditSeal, AuditStore, CertificateRow, CertificateStore } from '../store/store.js'
+import type { AuditDraft, AuditOutcome, AuditRecord, AuditSeal, AuditStore, CertificateRow, CertificateStore, LiveTunnelRow, ReplicaRow, ReplicaStore } from '../store/store.js'
 import { sealAuditRecord } from './audit-chain.js'
 import type { AuditChainKey } from './audit-keys.js'
 
@@ -57,6 +57,7 @@ export class AuditLog {
   constructor(
     private readonly events: AuditStore,
     private readonly certificates: CertificateStore,
+    private readonly replicas: ReplicaStore,
     key: AuditChainKey,
     private readonly now: () => number,
   ) {
@@ -75,6 +76,26 @@ export class AuditLog {
   /** An issued certificate and its audit event, in one durable write (see CertificateStore.record). */
   async recordCertificate(row: CertificateRow, event: AuditEventInput): Promise<AuditRecord> {
     return this.recorded(await this.certificates.record(row, auditDraft(event), this.now(), this.seal))
+  }
+
+  /** A tunnel's tunnel.open and its live row, in one durable write (see ReplicaStore.openTunnel). */
+  async recordTunnelOpen(row: LiveTunnelRow, event: AuditEventInput): Promise<AuditRecord> {
+    return this.recorded(await this.replicas.openTunnel(row, auditDraft(event), this.now(), this.seal))
+  }
+
+  /** Its tunnel.close, with its row removed; undefined when the row was gone (its reaper wrote the close). */
+  async recordTunnelClose(id: string, event: AuditEventInput): Promise<AuditRecord | undefined> {
+    const record = await this.replicas.closeTunnel(id, auditDraft(event), this.now(), this.seal)
+    return record && this.recorded(record)
+  }
+
+  /**
+   * Reaps a dead process (see ReplicaStore.reap) as of `at` (the replicas' clock): the tunnel.close of each
+   * tunnel it left open; undefined when another reaped it, or it was alive.
+   */
+  async recordReaping(id: string, by: string, at: number, silentBeats: number | null, event: (tunnel: LiveTunnelRow, replica: ReplicaRow) => AuditEventInput): Promise<AuditRecord[] | undefined> {
+    const records = await this.replicas.reap(id, by, at, silentBeats, (tunnel, replica) => auditDraft(event(tunnel, replica)), this.seal)
+    return records?.map((record) => this.recorded(record))
   }
 
   private recorded(record: AuditRecord): AuditRecord {

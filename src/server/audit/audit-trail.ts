@@ -31,12 +31,12 @@ export interface AuditTrail {
  * Loads the audit keys from keys_dir (creating missing ones, and logging that), refuses a chain key that did
  * not seal the chain's head, opens the configured checkpoint sinks and hooks the checkpointer to the log.
  */
-export async function openAuditTrail(config: ServerConfig, store: Pick<Store, 'audit' | 'certificates'>, options: AuditTrailOptions): Promise<AuditTrail> {
+export async function openAuditTrail(config: ServerConfig, store: Pick<Store, 'audit' | 'certificates' | 'replicas'>, options: AuditTrailOptions): Promise<AuditTrail> {
   const keys = loadAuditKeys(config.keysDir, (path) => options.log({ path }, 'created a missing audit key (mode 0600); every replica needs the same one'))
   await assertSameChainKey(store.audit, keys.chain, config.keysDir)
   const problems = new SampledLog(options.log, SINK_LOG_INTERVAL_MS)
   const sinks = openCheckpointSinks(config.audit.checkpoints, config.source, options, (message, fields) => problems.note(String(fields.sink), message, fields))
-  const log = new AuditLog(store.audit, store.certificates, keys.chain, options.now)
+  const log = new AuditLog(store.audit, store.certificates, store.replicas, keys.chain, options.now)
   const checkpointer = new AuditCheckpointer(keys.checkpoint, sinks, config.audit.checkpoints, options.now)
   log.onRecorded((record) => checkpointer.recorded(record))
   return {

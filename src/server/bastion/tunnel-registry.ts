@@ -5,6 +5,8 @@ export interface LiveTunnel {
   id: number
   /** `tunnel`: the CLI's ProxyCommand through /v1/tunnel; `terminal`: a browser terminal's ssh. */
   kind: 'tunnel' | 'terminal'
+  /** Its row in the store's live_tunnels (and `tunnel` in its audit events): how a crash is reconciled. Tunnels only: browser terminals are not reconciled. */
+  recordId?: string
   sessionId: string
   user: string
   host: string
@@ -74,6 +76,16 @@ export class TunnelRegistry extends EventEmitter<{ added: [LiveTunnel]; removed:
 
   closeAll(code: number, reason: string): number {
     return this.closeWhere(() => true, code, reason)
+  }
+
+  /** The tunnels with a row in the store's live_tunnels (those a crash reconciles), for the replica heartbeat. */
+  recorded(): Array<LiveTunnel & { recordId: string }> {
+    return this.list('tunnel').filter((tunnel): tunnel is LiveTunnel & { recordId: string } => tunnel.recordId !== undefined)
+  }
+
+  /** Closes the recorded tunnels: another process took this one for dead and closed their records. */
+  closeRecorded(code: number, reason: string): number {
+    return this.closeWhere((tunnel) => tunnel.recordId !== undefined, code, reason)
   }
 
   private closeWhere(match: (tunnel: LiveTunnel) => boolean, code: number, reason: string): number {

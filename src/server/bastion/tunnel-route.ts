@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { connect, type Socket } from 'node:net'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { WebSocket } from 'ws'
@@ -10,6 +11,8 @@ import { requestedHost } from '../http/request-fields.js'
 import { policyDetail } from '../policy/access.js'
 import { openHostAccess } from './access-check.js'
 import { authenticatedBy } from '../identity/service-accounts.js'
+import type { AuditEventInput } from '../audit/audit-log.js'
+import type { LiveTunnelRow } from '../store/store.js'
 import { bridgeWebSocketToTcp } from './tcp-bridge.js'
 
 interface PreparedTunnel {
@@ -51,7 +54,7 @@ function connectWithTimeout(target: TargetAddress, timeoutMs: number, host: stri
  * grants, policy, target, port), then the TCP connect — happens before the upgrade, so a failure is a plain HTTP
  * 401/403/502 with a JSON body.
  */
-export type TunnelRouteDeps = Uses<'accessTokens' | 'sessions' | 'audit' | 'config' | 'now' | 'requests' | 'tunnels' | 'unauthenticated'>
+export type TunnelRouteDeps = Uses<'accessTokens' | 'sessions' | 'audit' | 'config' | 'now' | 'replica' | 'requests' | 'tunnels' | 'unauthenticated'>
 
 export function registerTunnelRoute(app: FastifyInstance, ctx: TunnelRouteDeps): void {
   const prepared = new WeakMap<FastifyRequest, PreparedTunnel>()
@@ -91,6 +94,15 @@ export function registerTunnelRoute(app: FastifyInstance, ctx: TunnelRouteDeps):
     const { auth, host, target, tcp, grantId } = tunnel
     const openedAt = ctx.now()
     const user = auth.session.identity.email
+    // Its row lives as long as the tunnel: if this process dies, whoever reaps it writes the close (replicas/).
+    const record: LiveTunnelRow = { id: randomUUID(), replicaId: ctx.replica.id, sessionId: auth.session.id, userEmail: user, host, openedAt, bytesUp: 0, bytesDown: 0, bytesAt: openedAt }
+    const recordClose = (detail: Record<string, unknown>): Promise<void> =>
+      ctx.audit
+        .recordTunnelClose(record.id, { type: 'tunnel.close', outcome: 'ok', user, sessionId: auth.session.id, host, detail: { tunnel: record.id, ...detail } } satisfies AuditEventInput)
+        .then(
+          (written) => void (written ?? request.log.warn({ tunnel: record.id }, 'tunnel.close not written here: the server process that took this one for dead wrote it')),
+          (error: unknown) => request.log.error({ err: error }, 'audit write failed for tunnel.close'),
+        )
     // The client may send at once (ssh's banner): hold its messages while the open is audited (a network
     // round trip with PostgreSQL), and hand them to the bridge in order once it is attached.
     ws.pause()
@@ -98,9 +110,9 @@ export function registerTunnelRoute(app: FastifyInstance, ctx: TunnelRouteDeps):
     const hold = (data: Buffer, isBinary: boolean): void => void early.push([data, isBinary])
     ws.on('message', hold)
     const recorded = await ctx.audit
-      .record({
+      .recordTunnelOpen(record, {
         type: 'tunnel.open', outcome: 'ok', user, sessionId: auth.session.id, host,
-        detail: { target: `${target.host}:${target.port}`, ip: request.ip, connect_ms: Date.now() - tunnel.startedAt, ...(grantId ? { grant: grantId } : {}), ...authenticatedBy(auth.session.auth) },
+        detail: { tunnel: record.id, target: `${target.host}:${target.port}`, ip: request.ip, connect_ms: Date.now() - tunnel.startedAt, ...(grantId ? { grant: grantId } : {}), ...authenticatedBy(auth.session.auth) },
       })
       .then(() => true, (error: unknown) => (request.log.error({ err: error }, 'audit write failed for tunnel.open'), false))
     ws.off('message', hold)
@@ -113,28 +125,20 @@ export function registerTunnelRoute(app: FastifyInstance, ctx: TunnelRouteDeps):
       if (!recorded) return ws.close(1011, 'the audit log is unavailable')
       const reason = targetGone ? 'target closed the connection' : 'the client left before the tunnel started'
       if (targetGone) ws.close(TUNNEL_CLOSE.TARGET_CLOSED, reason)
-      await ctx.audit
-        .record({
-          type: 'tunnel.close', outcome: 'ok', user, sessionId: auth.session.id, host,
-          detail: { bytes_up: 0, bytes_down: 0, duration_ms: ctx.now() - openedAt, reason, ...(targetGone ? { close_code: TUNNEL_CLOSE.TARGET_CLOSED } : {}) },
-        })
-        .catch((error: unknown) => request.log.error({ err: error }, 'audit write failed for tunnel.close'))
+      await recordClose({ bytes_up: 0, bytes_down: 0, duration_ms: ctx.now() - openedAt, reason, ...(targetGone ? { close_code: TUNNEL_CLOSE.TARGET_CLOSED } : {}) })
       return
     }
     let entryId = 0
     const bridge = bridgeWebSocketToTcp(ws, tcp, {
       keepaliveMs: ctx.config.bastion.keepaliveMs,
       onClose: (stats) => {
-        void ctx.audit
-          .record({
-            type: 'tunnel.close', outcome: 'ok', user, sessionId: auth.session.id, host,
-            detail: { bytes_up: stats.bytesUp, bytes_down: stats.bytesDown, duration_ms: ctx.now() - openedAt, close_code: stats.closeCode, reason: stats.closeReason },
-          })
-          .catch((error: unknown) => request.log.error({ err: error }, 'audit write failed for tunnel.close'))
+        void recordClose({ bytes_up: stats.bytesUp, bytes_down: stats.bytesDown, duration_ms: ctx.now() - openedAt, close_code: stats.closeCode, reason: stats.closeReason })
           .finally(() => ctx.tunnels.remove(entryId))
       },
     })
-    entryId = ctx.tunnels.add({ kind: 'tunnel', sessionId: auth.session.id, user, host, sourceIp: request.ip, openedAt, grantId, close: (code, reason) => bridge.close(code, reason), bytes: () => bridge.bytes() }).id
+    entryId = ctx.tunnels.add({
+      kind: 'tunnel', recordId: record.id, sessionId: auth.session.id, user, host, sourceIp: request.ip, openedAt, grantId, close: (code, reason) => bridge.close(code, reason), bytes: () => bridge.bytes(),
+    }).id
     if (grantId) {
       const actor = { identity: auth.session.identity, auth: auth.session.auth, sessionId: auth.session.id, ip: request.ip }
       void ctx.requests.used(grantId, actor, { action: 'tunnel', host }).catch((error: unknown) => request.log.error({ err: error }, 'access requests: recording the first use failed'))

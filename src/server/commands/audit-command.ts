@@ -27,7 +27,7 @@ export async function auditVerifyCommand(io: ServerCliIo, options: AuditVerifyOp
     io.stderr.write(`jitssh-server: ${options.checkpoints}: no such checkpoint file\n`)
     return 1
   }
-  const store = await openStore(config.storage, { listenForRevocations: false })
+  const store = await openStore(config.storage, { listenForRevocations: false, source: config.source })
   let result: AuditVerification
   try {
     result = await verifyAuditChain(store, keys.chain, checkpoints)

@@ -135,11 +135,11 @@ export async function issueHostCertificate(
   const keys = await loadServerKeys(config.keysDir)
   const plan = planHostCertificate({ publicKey: input.publicKey, hostnames: input.hostnames, nowMs: Date.now(), validityMs: input.validityMs })
   const certificate = await signPlan(plan, keys.hostCa, input.publicKey.comment)
-  const store = await openStore(config.storage, { listenForRevocations: false })
+  const store = await openStore(config.storage, { listenForRevocations: false, source: config.source })
   try {
     const auditKeys = loadAuditKeys(config.keysDir, (path) => io.stderr.write(`created ${path} (mode 0600): it was missing\n`))
     await assertSameChainKey(store.audit, auditKeys.chain, config.keysDir)
-    await new AuditLog(store.audit, store.certificates, auditKeys.chain, Date.now).record({
+    await new AuditLog(store.audit, store.certificates, store.replicas, auditKeys.chain, Date.now).record({
       type: 'host_cert.sign', outcome: 'ok', host: input.hostnames[0],
       detail: {
         serial: certificate.serial.toString(), key_id: certificate.keyId, principals: certificate.principals,

@@ -24,7 +24,7 @@ export function registerKrl(program: Command, cli: CliRun, run: CommandRun<KrlOp
 export async function krlCommand(io: ServerCliIo, { config: configPath, out }: KrlOptions): Promise<number> {
   const config = loadConfig(configPath)
   const keys = await loadServerKeys(config.keysDir)
-  const store = await openStore(config.storage, { listenForRevocations: false })
+  const store = await openStore(config.storage, { listenForRevocations: false, source: config.source })
   try {
     const krl = await buildRevocationKrl(store, keys.userCa.publicKey, Date.now())
     if (out === '-') {

@@ -33,6 +33,10 @@ storage:
 #   postgres:
 #     url: postgres://jitssh@db.internal:5432/jitssh
 #     pool_size: 10
+# Beside either: how often this process records that it is alive (with its live tunnels' bytes). A replica
+# silent for 3 heartbeats is taken for dead, and another writes the tunnel.close ("server crashed") of each
+# tunnel it left open; on SQLite the next start does.
+#   heartbeat: 5s
 
 # user_ca, host_ca (OpenSSH private keys), token_signing_key.pem (Ed25519), audit_key (the audit chain's
 # HMAC key) and audit_checkpoint_key.pem (Ed25519, signs checkpoints), all mode 0600. Keep this directory

@@ -44,7 +44,7 @@ export async function targetSetupCommand(io: ServerCliIo, options: TargetSetupOp
   if (unknown.length > 0) io.stderr.write(`warning: ${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not in targets: the bastion will not connect there until it is\n`)
   if (!config.publicUrl) throw new JitsshError('ERR_INVALID_CONFIG', `${config.source}: public_url is required for target-setup (the KRL is fetched from it)`)
   const keys = await loadServerKeys(config.keysDir)
-  const store = await openStore(config.storage, { listenForRevocations: false })
+  const store = await openStore(config.storage, { listenForRevocations: false, source: config.source })
   let krl: Buffer
   try {
     krl = (await buildRevocationKrl(store, keys.userCa.publicKey, Date.now())).bytes

@@ -57,6 +57,13 @@ export class ConfigNode {
     return this.missing ? undefined : this.string()
   }
 
+  /** One of `values` (as written), or `fallback` when missing. */
+  oneOf<T extends string>(values: readonly T[], fallback: T): T {
+    if (this.missing) return fallback
+    if (typeof this.value !== 'string' || !values.includes(this.value as T)) this.fail(`expected one of: ${values.join(', ')}`)
+    return this.value as T
+  }
+
   integer(fallback: number, min: number, max: number): number {
     if (this.missing) return fallback
     if (typeof this.value !== 'number' || !Number.isInteger(this.value) || this.value < min || this.value > max) {

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { LineCounter, parseDocument } from 'yaml'
+import { LineCounter, parseDocument, visit, type Document } from 'yaml'
 import { JitsshError } from '../../shared/errors.js'
-import { isLoopbackHost, parseHostPort } from './address.js'
+import { isCidr, isLoopbackHost, parseHostPort } from './address.js'
+import { checkTlsFiles } from './check-tls.js'
 import { ConfigNode } from './config-node.js'
 import { parseAudit } from './parse-audit.js'
 import { parseConnections } from './parse-connections.js'
@@ -20,7 +21,20 @@ const TOP_LEVEL_KEYS = [
   'audit', 'connections', 'notifications', 'log_level',
 ] as const
 
-/** Reads and validates a YAML config file. Errors name the file, the key path and what is wrong. */
+/** Log levels a config may set (pino's names; `check` and the README list the same). */
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
+/** Names proxy-addr understands besides addresses and CIDRs. */
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal']
+/**
+ * Aliases expanded at most: a config has no use for more, and a few nested ones (an "alias bomb") would
+ * otherwise expand into billions of nodes.
+ */
+const MAX_ALIASES = 100
+
+/**
+ * Reads and validates a YAML config file: its values, then the files it names that are read at start (TLS).
+ * Errors name the file, the key path and what is wrong.
+ */
 export function loadConfig(file: string): ServerConfig {
   let text: string
   try {
@@ -28,21 +42,44 @@ export function loadConfig(file: string): ServerConfig {
   } catch (error) {
     throw new JitsshError('ERR_INVALID_CONFIG', `${file}: cannot read the config file (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
   }
-  return parseConfigText(text, file)
+  const config = parseConfigText(text, file)
+  checkTlsFiles(config)
+  return config
 }
 
 export function parseConfigText(text: string, file: string): ServerConfig {
   const lineCounter = new LineCounter()
   const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter })
   const firstError = document.errors[0]
-  if (firstError) {
-    const at = lineCounter.linePos(firstError.pos[0])
-    throw new JitsshError('ERR_INVALID_CONFIG', `${file}:${at.line}:${at.col}: not valid YAML: ${firstError.message.split('\n')[0]}`)
+  const notYaml = (offset: number | undefined, message: string): never => {
+    const at = offset === undefined ? undefined : lineCounter.linePos(offset)
+    throw new JitsshError('ERR_INVALID_CONFIG', `${file}${at ? `:${at.line}:${at.col}` : ''}: not valid YAML: ${message}`)
   }
-  const root = new ConfigNode(file, document.toJS(), '')
+  if (firstError) notYaml(firstError.pos[0], firstError.message.split('\n')[0]!)
+  const root = new ConfigNode(file, toPlainValue(document, (offset, message) => notYaml(offset, message)), '')
   root.mapping()
   root.onlyKeys(TOP_LEVEL_KEYS)
   return parseRoot(root, dirname(resolve(file)))
+}
+
+/**
+ * The document as plain values, or `fail`: at an alias without its anchor before it, or for aliases that
+ * expand beyond MAX_ALIASES nodes (the yaml package throws a bare ReferenceError for both).
+ */
+function toPlainValue(document: Document, fail: (offset: number | undefined, message: string) => never): unknown {
+  try {
+    return document.toJS({ maxAliasCount: MAX_ALIASES })
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) throw error
+    if (!/Unresolved alias/i.test(error.message)) return fail(undefined, `its aliases expand to more than ${MAX_ALIASES} times the anchored values (a YAML alias bomb?)`)
+    let at: number | undefined
+    visit(document, {
+      Alias(_key, node) {
+        if (at === undefined && !node.resolve(document)) at = node.range?.[0]
+      },
+    })
+    return fail(at, 'an alias (*name) without its anchor (&name) before it')
+  }
 }
 
 function parseRoot(root: ConfigNode, baseDir: string): ServerConfig {
@@ -91,7 +128,7 @@ function parseRoot(root: ConfigNode, baseDir: string): ServerConfig {
     listen,
     tls,
     behindTlsProxy,
-    trustedProxies: root.child('trusted_proxies').missing ? ['127.0.0.1', '::1'] : root.child('trusted_proxies').stringList(),
+    trustedProxies: parseTrustedProxies(root.child('trusted_proxies')),
     storage: parseStorage(root.child('storage'), baseDir),
     keysDir: path(root.child('keys_dir'), 'keys'),
     identity: parseIdentity(root.child('identity'), lifetimeMs),
@@ -138,7 +175,7 @@ function parseRoot(root: ConfigNode, baseDir: string): ServerConfig {
     audit: parseAudit(root.child('audit'), baseDir),
     connections: parseConnections(root.child('connections')),
     notifications: parseNotifications(root.child('notifications')),
-    logLevel: root.child('log_level').string('info'),
+    logLevel: root.child('log_level').oneOf(LOG_LEVELS, 'info'),
   }
 }
 
@@ -163,6 +200,16 @@ function parsePublicUrl(
     node.fail('must be https:// (http:// only for a loopback address)')
   }
   return url.origin
+}
+
+/** Whose X-Forwarded-For to believe: checked whether or not behind_tls_proxy is set, so that setting it later cannot fail at start. */
+function parseTrustedProxies(node: ConfigNode): string[] {
+  if (node.missing) return ['127.0.0.1', '::1']
+  return node.list().map((item) => {
+    const entry = item.string()
+    if (!isCidr(entry) && !PROXY_NAMES.includes(entry)) item.fail(`expected an address or CIDR like "10.0.0.0/8" (or ${PROXY_NAMES.join(', ')}), got ${JSON.stringify(entry.slice(0, 80))}`)
+    return entry
+  })
 }
 
 const LOOPBACK_SOURCES = ['127.0.0.1/32', '::1/128']

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path'
 import type { ConfigNode } from './config-node.js'
 import { outboundUrl } from './parse-sections.js'
+import { kernelFileSystemOf } from './kernel-paths.js'
 import type { AuditConfig, CheckpointHttpSinkConfig } from './types.js'
 
 /** Where checkpoints go when the config says nothing: a file next to the config. */
@@ -22,6 +23,9 @@ export function parseAudit(node: ConfigNode, baseDir: string): AuditConfig {
   const checkpoints = node.child('checkpoints').onlyKeys(['every_events', 'interval', 'file', 'stdout', 'http'])
   const fileNode = checkpoints.child('file')
   const file = fileNode.value === false ? undefined : resolve(baseDir, fileNode.string(DEFAULT_CHECKPOINT_FILE))
+  // Appending checkpoints to a file under /proc or /sys would write to the kernel (as root, to its settings).
+  const kernel = file === undefined ? undefined : kernelFileSystemOf(file)
+  if (kernel) fileNode.fail(`${file} is under ${kernel}, a kernel file system: name a file on disk, or use stdout: true for a stream`)
   const http = parseHttpSink(checkpoints.child('http'))
   return {
     checkpoints: {

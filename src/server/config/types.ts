@@ -212,10 +212,14 @@ export interface RateLimitConfig {
 }
 
 /** Where state lives: one SQLite file (one process), or PostgreSQL (several replicas share it). */
+/**
+ * `heartbeatMs`: how often this process records that it is alive, with the bytes of its live tunnels; a
+ * replica silent for three of its heartbeats is taken for dead, and another closes the tunnels it left open.
+ */
 export type StorageConfig =
-  | { kind: 'sqlite'; sqlite: string }
+  | { kind: 'sqlite'; sqlite: string; heartbeatMs: number }
   /** `url`: postgres:// or postgresql://; `poolSize`: connections per replica (plus one for LISTEN). */
-  | { kind: 'postgres'; url: string; poolSize: number }
+  | { kind: 'postgres'; url: string; poolSize: number; heartbeatMs: number }
 
 /** `GET /metrics` (Prometheus text format): off unless enabled; see config/parse-metrics.ts. */
 export interface MetricsConfig {
@@ -307,5 +311,5 @@ export interface ServerConfig {
   audit: AuditConfig
   connections: ConnectionsConfig
   notifications: { webhooks: WebhookConfig[] }
-  logLevel: string
+  logLevel: 'debug' | 'info' | 'warn' | 'error'
 }

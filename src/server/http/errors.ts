@@ -14,6 +14,14 @@ export class OAuthError extends Error {
   }
 }
 
+/**
+ * The client went away before its request was complete (it closed the connection mid-body): nobody is left
+ * to answer, and it is no fault of the server's. Node fails the body's stream with "aborted" (ECONNRESET).
+ */
+function clientLeft(error: unknown, request: FastifyRequest): boolean {
+  return request.raw.aborted || request.raw.socket?.destroyed === true || (error as NodeJS.ErrnoException).code === 'ECONNRESET'
+}
+
 function isFastifyError(error: unknown): error is FastifyError {
   return error instanceof Error && typeof (error as FastifyError).code === 'string' && (error as FastifyError).code.startsWith('FST_')
 }
@@ -43,6 +51,11 @@ export function installErrorHandlers(app: FastifyInstance, bodyLimit: number): v
       const code = status === 429 ? 'ERR_RATE_LIMITED' : 'ERR_BAD_REQUEST'
       if (isOAuthPath(request.url)) return reply.code(status).send({ error: status === 429 ? 'slow_down' : 'invalid_request', error_description: message })
       return reply.code(status).send({ error: code, message } satisfies ApiErrorBody)
+    }
+    if (clientLeft(error, request)) {
+      // Expected (a ^C, a dropped network): at debug level, with the code and without a stack.
+      request.log.debug({ err: { type: (error as Error).name, message: (error as Error).message, code: (error as NodeJS.ErrnoException).code } }, 'client left before the request was complete')
+      return reply.code(400).send({ error: 'ERR_BAD_REQUEST', message: 'the request was not complete' } satisfies ApiErrorBody)
     }
     request.log.error({ err: error }, 'unhandled error')
     return reply.code(500).send({ error: 'ERR_INTERNAL', message: 'internal server error' } satisfies ApiErrorBody)

@@ -22,7 +22,9 @@ export function redactUrl(url: string): string {
 
 /**
  * pino options for fastify: JSON lines to `stream` (stderr by default), request URLs with secrets removed,
- * and the authorization / cookie headers redacted wherever they appear.
+ * and the authorization / cookie headers redacted wherever they appear. Secrets are redacted by name where
+ * they can appear; `code` only where it is an OAuth code (a request's query or body), never as `*.code`, which
+ * would hide every error's `err.code` (ECONNRESET, ERR_BAD_REQUEST) and leave a log that cannot be read.
  */
 export function loggerOptions(level: string, stream: NodeJS.WritableStream): FastifyServerOptions['logger'] {
   return {
@@ -36,8 +38,12 @@ export function loggerOptions(level: string, stream: NodeJS.WritableStream): Fas
         '*.password',
         '*.refresh_token',
         '*.access_token',
-        '*.code',
+        'query.code',
+        'body.code',
+        'req.query.code',
+        'req.body.code',
         '*.device_code',
+        '*.user_code',
         '*.code_verifier',
         '*.token',
         '*.ticket',

@@ -36,6 +36,24 @@ export function requestedHostOrPattern(value: unknown): string {
   }
 }
 
+/** Never part of a name: C0 and C1 controls (NUL too, which PostgreSQL cannot store), DEL, bidi overrides and isolates, lone surrogates. */
+const NOT_IN_NAMES = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]|\p{Cs}/u
+
+/** Whether `text` may be a name (an email, a username, a subject key, an id): nothing of NOT_IN_NAMES. */
+export function isPlainName(text: string): boolean {
+  return !NOT_IN_NAMES.test(text)
+}
+
+/**
+ * A name someone typed (the sign-in form's username), safe to count attempts under, to audit and to show:
+ * at most `maxLength` characters, each control character, bidi override or lone surrogate as U+FFFD. No
+ * configured name has one of those, so a name made safe matches no one, and is refused like any unknown name.
+ */
+export function typedName(value: unknown, maxLength = 200): string {
+  if (typeof value !== 'string') return ''
+  return value.trim().toLowerCase().slice(0, maxLength).replace(new RegExp(NOT_IN_NAMES.source, 'gu'), '\ufffd')
+}
+
 const MAX_REASON_LENGTH = 1000
 
 /**

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { Uses } from '../context.js'
+import { typedName } from '../http/request-fields.js'
 import { OIDC_LOGIN_PATH, safeReturnTo } from './return-to.js'
 import { LOGIN_PAGE_CSP } from '../pages/html.js'
 import { renderLoginPage, renderMessagePage } from '../pages/login-page.js'
@@ -32,7 +33,8 @@ export function registerLocalLoginRoutes(app: FastifyInstance, ctx: LocalLoginDe
     async (request, reply) => {
       const form = request.body ?? {}
       const returnTo = safeReturnTo(form.return_to)
-      const username = typeof form.username === 'string' ? form.username.trim().toLowerCase().slice(0, 200) : ''
+      // Counted, audited and shown as typed, but never with a byte the store cannot keep (a NUL) or a terminal would act on.
+      const username = typedName(form.username)
       const password = typeof form.password === 'string' ? form.password.slice(0, 1024) : ''
       reply.type('text/html; charset=utf-8').header('content-security-policy', LOGIN_PAGE_CSP)
       // Until the password checks out, the caller is anyone: their failures are budgeted (a real user's first).

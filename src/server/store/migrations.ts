@@ -529,4 +529,64 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX used_token_ids_by_expires ON used_token_ids (expires_at);
     `,
   },
+  {
+    version: 9,
+    purpose: 'crash reconciliation: the server processes sharing the database (heartbeats) and the tunnels each holds open',
+    sqlite: `
+      CREATE TABLE replicas (
+        id TEXT PRIMARY KEY,
+        hostname TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        heartbeat_ms INTEGER NOT NULL,
+        heartbeat_at INTEGER NOT NULL,
+        stopped_at INTEGER,
+        reaped_at INTEGER,
+        reaped_by TEXT
+      );
+      CREATE INDEX replicas_unreaped ON replicas (reaped_at);
+
+      CREATE TABLE live_tunnels (
+        id TEXT PRIMARY KEY,
+        replica_id TEXT NOT NULL REFERENCES replicas (id),
+        session_id TEXT NOT NULL,
+        user_email TEXT NOT NULL,
+        host TEXT NOT NULL,
+        opened_at INTEGER NOT NULL,
+        bytes_up INTEGER NOT NULL,
+        bytes_down INTEGER NOT NULL,
+        bytes_at INTEGER NOT NULL
+      );
+      CREATE INDEX live_tunnels_by_replica ON live_tunnels (replica_id);
+      CREATE INDEX live_tunnels_by_session ON live_tunnels (session_id);
+    `,
+    postgres: `
+      CREATE TABLE replicas (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        hostname TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started_at BIGINT NOT NULL,
+        heartbeat_ms BIGINT NOT NULL,
+        heartbeat_at BIGINT NOT NULL,
+        stopped_at BIGINT,
+        reaped_at BIGINT,
+        reaped_by TEXT
+      );
+      CREATE INDEX replicas_unreaped ON replicas (reaped_at);
+
+      CREATE TABLE live_tunnels (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        replica_id TEXT COLLATE "C" NOT NULL REFERENCES replicas (id),
+        session_id TEXT NOT NULL,
+        user_email TEXT NOT NULL,
+        host TEXT NOT NULL,
+        opened_at BIGINT NOT NULL,
+        bytes_up BIGINT NOT NULL,
+        bytes_down BIGINT NOT NULL,
+        bytes_at BIGINT NOT NULL
+      );
+      CREATE INDEX live_tunnels_by_replica ON live_tunnels (replica_id);
+      CREATE INDEX live_tunnels_by_session ON live_tunnels (session_id);
+    `,
+  },
 ]

@@ -2,8 +2,8 @@ import type { AuthContext, Identity } from '../identity/identity.js'
 import type { DisabledUserRow } from './queries.js'
 import type { AccessRequestChange } from './store.js'
 import type {
-  AccessRequestRow, AccessReviewRow, AuditRecord, AuthCodeRow, CertificateRow, DeviceCodeRow, OidcLoginRow, RecordingRow, RefreshTokenRow, SessionRow,
-  TerminalTicketRow, UpstreamGrantRow, WebSessionRow,
+  AccessRequestRow, AccessReviewRow, AuditRecord, AuthCodeRow, CertificateRow, DeviceCodeRow, LiveTunnelRow, OidcLoginRow, RecordingRow, RefreshTokenRow,
+  ReplicaRow, SessionRow, TerminalTicketRow, UpstreamGrantRow, WebSessionRow,
 } from './rows.js'
 
 /**
@@ -274,4 +274,44 @@ export function changeAssignments(change: AccessRequestChange, placeholder: (ind
     sets.push(`${column} = ${placeholder(first + values.length - 1)}`)
   }
   return { sql: sets.join(', '), values }
+}
+
+export function toReplica(row: DbRow): ReplicaRow {
+  return {
+    id: String(row.id),
+    hostname: String(row.hostname),
+    pid: Number(row.pid),
+    startedAt: Number(row.started_at),
+    heartbeatMs: Number(row.heartbeat_ms),
+    heartbeatAt: Number(row.heartbeat_at),
+    stoppedAt: num(row.stopped_at),
+    reapedAt: num(row.reaped_at),
+    reapedBy: str(row.reaped_by),
+  }
+}
+
+export const REPLICA_COLUMNS = 'id, hostname, pid, started_at, heartbeat_ms, heartbeat_at, stopped_at, reaped_at, reaped_by'
+
+export function replicaValues(row: ReplicaRow): unknown[] {
+  return [row.id, row.hostname, row.pid, row.startedAt, row.heartbeatMs, row.heartbeatAt, row.stoppedAt, row.reapedAt, row.reapedBy]
+}
+
+export function toLiveTunnel(row: DbRow): LiveTunnelRow {
+  return {
+    id: String(row.id),
+    replicaId: String(row.replica_id),
+    sessionId: String(row.session_id),
+    userEmail: String(row.user_email),
+    host: String(row.host),
+    openedAt: Number(row.opened_at),
+    bytesUp: Number(row.bytes_up),
+    bytesDown: Number(row.bytes_down),
+    bytesAt: Number(row.bytes_at),
+  }
+}
+
+export const LIVE_TUNNEL_COLUMNS = 'id, replica_id, session_id, user_email, host, opened_at, bytes_up, bytes_down, bytes_at'
+
+export function liveTunnelValues(row: LiveTunnelRow): unknown[] {
+  return [row.id, row.replicaId, row.sessionId, row.userEmail, row.host, row.openedAt, row.bytesUp, row.bytesDown, row.bytesAt]
 }

@@ -239,3 +239,36 @@ export interface UpstreamGrantRow {
   endedAt: number | null
   endedReason: string | null
 }
+
+/**
+ * A server process sharing the database (one on SQLite; each replica on PostgreSQL), from its start: a random
+ * id, and a heartbeat it renews every `heartbeatMs`. One that stopped cleanly says so; one that fell silent for
+ * several heartbeats is taken for dead and reaped once, by one other process, which closes its live tunnels.
+ */
+export interface ReplicaRow {
+  id: string
+  hostname: string
+  pid: number
+  startedAt: number
+  heartbeatMs: number
+  heartbeatAt: number
+  stoppedAt: number | null
+  /** When another process (`reapedBy`) took it for dead and closed what it left open. */
+  reapedAt: number | null
+  reapedBy: string | null
+}
+
+/** A tunnel open through the bastion, kept while it lives so that a process that dies cannot leave it open in the audit log. */
+export interface LiveTunnelRow {
+  /** Random; the tunnel's open and close audit events carry it as `tunnel`. */
+  id: string
+  replicaId: string
+  sessionId: string
+  userEmail: string
+  host: string
+  openedAt: number
+  /** Bytes carried as of `bytesAt` (written with each heartbeat, not per byte). */
+  bytesUp: number
+  bytesDown: number
+  bytesAt: number
+}

@@ -1,7 +1,7 @@
 import type { AuthContext, Identity } from '../identity/identity.js'
 import type {
   AccessRequestRow, AccessRequestState, AccessReviewRow, AuditDraft, AuditRecord, AuditSeal, AuthCodeRow, CertificateRow, DeviceCodeRow,
-  OidcLoginRow, RecordingRow, RefreshTokenRow, SessionRow, TerminalTicketRow, UpstreamGrantRow, WebSessionRow,
+  LiveTunnelRow, OidcLoginRow, RecordingRow, RefreshTokenRow, ReplicaRow, SessionRow, TerminalTicketRow, UpstreamGrantRow, WebSessionRow,
 } from './rows.js'
 import type { AuditQuery, DisabledUserRow, RecordingQuery, RevokedCertificates, SessionQuery } from './queries.js'
 import type { RevocationListener } from './revocation-events.js'
@@ -29,6 +29,7 @@ export interface Store {
   readonly requests: AccessRequestStore
   readonly recordings: RecordingStore
   readonly replays: ReplayStore
+  readonly replicas: ReplicaStore
 
   /**
    * Revocations (sessions.revoke, users.setDisabled to true, requests.revoke) made through *other* Store instances on the same
@@ -36,7 +37,7 @@ export interface Store {
    * Returns the unsubscribe. SQLite serves one process only, so it never calls the listener.
    */
   onRevocation(listener: RevocationListener): () => void
-  /** Deletes expired codes, browser sessions, terminal tickets, pending logins, used token ids and old login failures. */
+  /** Deletes expired codes, browser sessions, terminal tickets, pending logins, used token ids, old login failures, and replicas gone for a day. */
   purgeExpired(now: number, loginFailuresBefore: number): Promise<void>
   ping(): Promise<void>
   close(): Promise<void>
@@ -240,4 +241,45 @@ export interface AccessRequestStore {
 export interface ReplayStore {
   /** Records `key` as used until `expiresAt`; false when it is recorded already and not yet expired (a replay). Atomic across replicas. */
   claim(key: string, expiresAt: number, now: number): Promise<boolean>
+}
+
+/** Bytes a live tunnel has carried so far. */
+export interface TunnelBytes {
+  id: string
+  bytesUp: number
+  bytesDown: number
+}
+
+/**
+ * The server processes sharing this database and the tunnels each holds open (replicas/replica-lease.ts
+ * decides who is dead). A tunnel's row is written with its tunnel.open audit event and removed with its
+ * tunnel.close, each in one durable write; a process that dies leaves its rows, and the process that reaps it
+ * (compare-and-set: exactly one) removes them and writes their tunnel.close events, in one write too. So every
+ * tunnel.open gets exactly one tunnel.close, from its own process or from its reaper.
+ */
+export interface ReplicaStore {
+  /**
+   * The clock replicas are judged by (heartbeats, silence, live tunnels): the database's on PostgreSQL, so
+   * that replicas whose clocks disagree cannot take each other for dead; the process's on SQLite (one process).
+   */
+  now(): Promise<number>
+  register(row: ReplicaRow): Promise<void>
+  /** Renews `id`'s heartbeat and writes the bytes of its live tunnels, in one write; false when `id` was reaped (taken for dead). */
+  heartbeat(id: string, now: number, bytes: TunnelBytes[]): Promise<boolean>
+  /** A clean shutdown (its tunnels are closed, or left to its reaper). */
+  stop(id: string, now: number): Promise<void>
+  /** Every process but `except` not reaped yet, stopped ones included (they may have left rows behind). */
+  unreaped(except: string): Promise<ReplicaRow[]>
+  /** The live tunnel's row and its tunnel.open event, in one durable write; refused when `row.replicaId` was reaped. */
+  openTunnel(row: LiveTunnelRow, audit: AuditDraft, now: number, seal: AuditSeal): Promise<AuditRecord>
+  /** Removes the row and writes its tunnel.close, in one write; undefined (nothing written) when the row was gone: its process was reaped and the reaper wrote the close. */
+  closeTunnel(id: string, audit: AuditDraft, now: number, seal: AuditSeal): Promise<AuditRecord | undefined>
+  /**
+   * Takes the reaping of `id` — if it is not reaped yet, and stopped, or silent for `silentBeats` of its own
+   * heartbeats (null: whatever its heartbeat, as on SQLite, which one process owns) — and in the same write
+   * removes its tunnels' rows and writes a tunnel.close for each (`audit`). Undefined when it was not taken.
+   */
+  reap(id: string, by: string, now: number, silentBeats: number | null, audit: (tunnel: LiveTunnelRow, replica: ReplicaRow) => AuditDraft, seal: AuditSeal): Promise<AuditRecord[] | undefined>
+  /** Live tunnels per session, counted on the processes alive at `now` (neither stopped, reaped, nor silent for `silentBeats`). */
+  liveTunnelsBySession(now: number, silentBeats: number): Promise<Map<string, number>>
 }

@@ -1,6 +1,6 @@
 import { AUDIT_COLUMNS, CERTIFICATE_COLUMNS, auditValues, certificateValues, placeholders, toAudit } from '../row-mappers.js'
 import type { AuditDraft, AuditRecord, AuditSeal, AuditStore, CertificateRow } from '../store.js'
-import type { PostgresDatabase } from './database.js'
+import type { PostgresDatabase, TransactionClient } from './database.js'
 
 /** pg_advisory_xact_lock key of the audit chain's head ("jitssh audit chain"): one appender at a time, across replicas. */
 const AUDIT_CHAIN_LOCK = 0x6a69_7473_7301
@@ -28,12 +28,30 @@ export class PostgresAudit implements AuditStore {
 
   /** Appends one event to the hash chain and, in the same transaction, an issued certificate. */
   async appendWith(draft: AuditDraft, now: number, seal: AuditSeal, certificate?: CertificateRow): Promise<AuditRecord> {
+    const [record] = await this.appendAll(now, seal, async (client) => {
+      if (certificate) await client.query(CERTIFICATE_INSERT, certificateValues(certificate))
+      return [draft]
+    })
+    return record!
+  }
+
+  /**
+   * One transaction under the chain lock: `work` runs first (its own statements, e.g. a row that must exist
+   * exactly when its event does) and says which events to append, in order; each is sealed to the one before.
+   * `work` throwing rolls everything back.
+   */
+  async appendAll(now: number, seal: AuditSeal, work: (client: TransactionClient) => Promise<AuditDraft[]>): Promise<AuditRecord[]> {
     return this.db.transaction(async (client, opened) => {
       const head = opened[opened.length - 1]!.rows[0]
-      const record = seal(draft, head && { seq: Number(head.seq), hash: String(head.hash) }, now)
-      if (certificate) await client.query(CERTIFICATE_INSERT, certificateValues(certificate))
-      await client.query(AUDIT_INSERT, auditValues(record))
-      return record
+      let previous = head && { seq: Number(head.seq), hash: String(head.hash) }
+      const records: AuditRecord[] = []
+      for (const draft of await work(client)) {
+        const record = seal(draft, previous, now)
+        await client.query(AUDIT_INSERT, auditValues(record))
+        records.push(record)
+        previous = record
+      }
+      return records
     }, BEGIN_AND_READ_HEAD)
   }
 

@@ -7,6 +7,7 @@ import { PostgresCertificates } from './certificates.js'
 import { PostgresDatabase } from './database.js'
 import { migratePostgres } from './migrate.js'
 import { PostgresOAuth } from './oauth.js'
+import { PostgresReplicas } from './replicas.js'
 import { PostgresAccessRequests } from './requests.js'
 import { PostgresRecordings } from './recordings.js'
 import { PostgresReplays } from './replays.js'
@@ -46,6 +47,7 @@ export class PostgresStore implements Store {
   readonly requests: PostgresAccessRequests
   readonly recordings: PostgresRecordings
   readonly replays: PostgresReplays
+  readonly replicas: PostgresReplicas
 
   private constructor(readonly db: PostgresDatabase) {
     this.sessions = new PostgresSessions(db, this.origin)
@@ -59,6 +61,7 @@ export class PostgresStore implements Store {
     this.requests = new PostgresAccessRequests(db, this.origin)
     this.recordings = new PostgresRecordings(db)
     this.replays = new PostgresReplays(db)
+    this.replicas = new PostgresReplicas(db, this.audit)
   }
 
   /** Connects, migrates the schema, and (if asked) listens before it resolves. */
@@ -97,7 +100,9 @@ export class PostgresStore implements Store {
         failures AS (DELETE FROM login_failures WHERE at < $2),
         used AS (DELETE FROM used_token_ids WHERE expires_at < $1),
         codes AS (DELETE FROM auth_codes WHERE expires_at < $3),
-        devices AS (DELETE FROM device_codes WHERE expires_at < $3)
+        devices AS (DELETE FROM device_codes WHERE expires_at < $3),
+        gone AS (DELETE FROM replicas WHERE coalesce(reaped_at, stopped_at) < $3
+          AND NOT EXISTS (SELECT 1 FROM live_tunnels WHERE replica_id = replicas.id))
       SELECT 1`,
       [now, loginFailuresBefore, now - 86_400_000],
     )

@@ -1,7 +1,8 @@
-import { mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
+import { JitsshError } from '../../../shared/errors.js'
 import { MIGRATIONS } from '../migrations.js'
+import { assertStorable } from '../storable.js'
+import { prepareDatabasePath } from './database-path.js'
 import { SqliteWriteBatch } from './write-batch.js'
 
 /**
@@ -15,22 +16,18 @@ export class SqliteDatabase {
   private readonly batch: SqliteWriteBatch
   private readonly statements = new Map<string, Database.Statement>()
 
+  /** Opens (or creates) `file`; a path or a file that cannot be a database is an ERR_INVALID_CONFIG saying why. */
   constructor(file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
-    this.db = new Database(file)
-    this.db.pragma('journal_mode = WAL')
-    this.db.pragma('synchronous = FULL')
-    this.db.pragma('foreign_keys = ON')
-    this.db.pragma('busy_timeout = 5000')
-    migrateSqlite(this.db)
+    if (file !== ':memory:') prepareDatabasePath(file)
+    this.db = openDatabase(file)
     this.batch = new SqliteWriteBatch(this.db)
   }
 
-  /** A prepared statement, prepared once per text. */
+  /** A prepared statement, prepared once per text, whose parameters are checked as PostgreSQL would (storable.ts). */
   sql(text: string): Database.Statement {
     let statement = this.statements.get(text)
     if (!statement) {
-      statement = this.db.prepare(text)
+      statement = guardParameters(this.db.prepare(text))
       this.statements.set(text, statement)
     }
     return statement
@@ -45,6 +42,41 @@ export class SqliteDatabase {
     this.batch.flush()
     this.db.close()
   }
+}
+
+function openDatabase(file: string): Database.Database {
+  let db: Database.Database | undefined
+  try {
+    db = new Database(file)
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = FULL')
+    db.pragma('foreign_keys = ON')
+    db.pragma('busy_timeout = 5000')
+    migrateSqlite(db)
+    return db
+  } catch (error) {
+    try {
+      db?.close()
+    } catch {
+      // The open error below is the one to report.
+    }
+    const code = (error as { code?: unknown }).code
+    throw new JitsshError('ERR_INVALID_CONFIG', `cannot open ${file} as a SQLite database: ${(error as Error).message}${typeof code === 'string' ? ` (${code})` : ''}`, { cause: error })
+  }
+}
+
+/** `statement` with every way of running it checking its parameters first (one statement object: pluck() returns it). */
+function guardParameters(statement: Database.Statement): Database.Statement {
+  for (const method of ['run', 'get', 'all', 'iterate'] as const) {
+    const original = statement[method].bind(statement) as (...params: unknown[]) => unknown
+    Object.defineProperty(statement, method, {
+      value: (...params: unknown[]) => {
+        assertStorable(params)
+        return original(...params)
+      },
+    })
+  }
+  return statement
 }
 
 /** Applies the versions of MIGRATIONS this file has not seen, each in its own transaction. */

@@ -4,6 +4,7 @@ import { SqliteAudit } from './audit.js'
 import { SqliteCertificates } from './certificates.js'
 import { SqliteDatabase } from './database.js'
 import { SqliteOAuth } from './oauth.js'
+import { SqliteReplicas } from './replicas.js'
 import { SqliteAccessRequests } from './requests.js'
 import { SqliteRecordings } from './recordings.js'
 import { SqliteReplays } from './replays.js'
@@ -26,6 +27,7 @@ export class SqliteStore implements Store {
   readonly requests: SqliteAccessRequests
   readonly recordings: SqliteRecordings
   readonly replays: SqliteReplays
+  readonly replicas: SqliteReplicas
 
   constructor(file: string) {
     const database = new SqliteDatabase(file)
@@ -41,6 +43,7 @@ export class SqliteStore implements Store {
     this.requests = new SqliteAccessRequests(database)
     this.recordings = new SqliteRecordings(database)
     this.replays = new SqliteReplays(database)
+    this.replicas = new SqliteReplicas(database, this.audit)
   }
 
   /** The better-sqlite3 handle (tests use it to look behind the store). */
@@ -64,6 +67,8 @@ export class SqliteStore implements Store {
       // Keep used codes for a day so a late replay is still recognised (and revokes its session).
       sql('DELETE FROM auth_codes WHERE expires_at < ?').run(now - 86_400_000)
       sql('DELETE FROM device_codes WHERE expires_at < ?').run(now - 86_400_000)
+      // Processes that stopped or were reaped a day ago, and left no tunnel behind.
+      sql(`DELETE FROM replicas WHERE coalesce(reaped_at, stopped_at) < ? AND NOT EXISTS (SELECT 1 FROM live_tunnels WHERE replica_id = replicas.id)`).run(now - 86_400_000)
     })
   }
 
