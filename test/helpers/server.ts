@@ -91,7 +91,8 @@ export interface TestServer {
 /** A clock to inject: starts at the real time and moves only when told. */
 export function testClock(start = Date.now()): { now: () => number; advance(ms: number): void } {
   let current = start
-  return { now: () => current, advance: (ms) => void (current += ms) }
+  // Whole milliseconds, as Date.now() gives them (the stores refuse fractional numbers).
+  return { now: () => current, advance: (ms) => void (current += Math.ceil(ms)) }
 }
 
 /** Writes the config and keys into a fresh temp dir; returns the config path. */
