@@ -54,8 +54,10 @@ export function registerExplainRoutes(app: FastifyInstance, ctx: ExplainDeps): v
         hosts.push({ host, status: 'allowed', logins: decision.principals, until: until(session, decision), ...(decision.grantId ? { grant: decision.grantId } : {}) })
       } else if (decision.requestable.length > 0) {
         hosts.push({ host, status: 'on request', logins: decision.requestable[0]!.logins, until: null, request_command: requestCommand(decision, host)! })
-      } else if (decision.checks.some((check) => check.effect === 'allow' && check.outcome === 'condition failed')) {
-        hosts.push({ host, status: 'not now', logins: [], until: null, reason: decision.reason })
+      } else {
+        // The condition of the person's own rule that fails now (the host and the person go without saying here).
+        const failed = decision.checks.find((check) => check.effect === 'allow' && check.outcome === 'condition failed')
+        if (failed) hosts.push({ host, status: 'not now', logins: [], until: null, reason: failed.detail ?? decision.reason })
       }
     }
     return { hosts }
