@@ -144,6 +144,10 @@ function sshdConfig(dir: string, port: number, options: SshdOptions): string {
     'StrictModes no',
     'PidFile none',
     'LogLevel VERBOSE',
+    // Sessions see an empty home, not the account's dotfiles: Debian's bash sources ~/.bashrc for every ssh
+    // command, and a machine's own (pyenv init, which waits up to 60 s on a lock a killed shell left behind)
+    // hung every login in CI. sshd still starts the session in the account's real home directory.
+    `SetEnv ${quote(`HOME=${join(dir, 'home')}`)}`,
   ]
   if (options.hostCertificate) lines.push(`HostCertificate ${quote(join(dir, 'host_ed25519_key-cert.pub'))}`)
   if (options.revokedKeysPath) lines.push(`RevokedKeys ${quote(options.revokedKeysPath)}`)
@@ -195,6 +199,7 @@ export async function startSshd(options: SshdOptions): Promise<RunningSshd> {
   // sshd's privilege separation needs this directory when it runs as root (as CI does).
   if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 })
   const dir = await mkdtemp(join(tmpdir(), 'jitssh-sshd-'))
+  mkdirSync(join(dir, 'home'), { mode: 0o700 })
   if (options.hostKey) {
     writeFileSync(join(dir, 'host_ed25519_key'), readFileSync(options.hostKey), { mode: 0o600 })
     writeFileSync(join(dir, 'host_ed25519_key.pub'), readFileSync(`${options.hostKey}.pub`))
