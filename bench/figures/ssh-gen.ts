@@ -20,12 +20,18 @@ import { runBash } from '../shell.js'
 
 export const SSH_GEN_BUDGET = 1.15
 
-/** The exec command of our `Match final host <host> exec "..."` line. */
-export function matchExecCommand(configText: string, host: string): string {
-  const line = configText.split('\n').find((l) => l.startsWith(`Match final host ${host} exec "`))
+/**
+ * The exec command of our `Match final host <host> [user ...] exec "..."` line, with %h and %r filled in as ssh
+ * would (%r: the login, the `User` of the block, or `login`).
+ */
+export function matchExecCommand(configText: string, host: string, login?: string): string {
+  const lines = configText.split('\n')
+  const line = lines.find((l) => l.startsWith(`Match final host ${host} `) && l.includes(' exec "'))
   if (line === undefined) throw new Error(`no Match exec line for ${host} in the ssh config:\n${configText}`)
+  const user = login ?? /^\s+User (\S+)$/m.exec(configText)?.[1]
+  if (line.includes('%r') && user === undefined) throw new Error(`the Match exec line for ${host} needs a login (%r) and the block sets no User`)
   const command = line.slice(line.indexOf('exec "') + 'exec "'.length, line.lastIndexOf('"'))
-  return command.replaceAll('%h', host).replaceAll('%%', '%')
+  return command.replaceAll('%h', host).replaceAll('%r', user ?? '').replaceAll('%%', '%')
 }
 
 export async function benchSshGen(bench: BenchEnvironment, runs: number): Promise<Row[]> {
