@@ -5,7 +5,8 @@
  * HOME, `jitssh login` done once in headless Chromium on the real login page, the jitssh ssh config written
  * by `jitssh ssh-config --write`, and a warm certificate on disk. For the baselines: a second sshd acting as
  * an OpenSSH bastion (ProxyJump), and an ssh config that reaches the target directly or through that
- * bastion with the very same key and certificate, checking host keys through the same host CA.
+ * bastion with the very same key and certificate, checking host keys through the same host CA; and a socat
+ * relay of jitssh's shape (bench/relay.ts), the floor of any ProxyCommand-plus-bastion design.
  */
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -20,12 +21,14 @@ import { completeBrowserLogin, launchChromium } from '../test/helpers/chromium.j
 import { TEST_PASSWORD } from '../test/helpers/server.js'
 import { JITSSH_BIN, VM_HOST } from '../test/helpers/stack.js'
 import { runSshKeygen, runTool, SSH_PATH, startSshd, type RunningSshd } from '../test/helpers/sshd.js'
+import { requireSocat, startSocatRelay } from './relay.js'
 import { startServerProcess, type ServerProcess } from './server-process.js'
 
 export const BASTION_ALIAS = 'bastion.example.com'
 /** ssh host names in the baseline config. */
 export const DIRECT_HOST = 'bench-direct'
 export const JUMP_HOST = 'bench-jump'
+export const RELAY_HOST = 'bench-relay'
 
 export interface BenchEnvironment {
   server: ServerProcess
@@ -36,8 +39,8 @@ export interface BenchEnvironment {
   sshConfigPath: string
   /** The environment every ssh / jitssh child gets: the temp HOME and nothing of the developer's own. */
   env: NodeJS.ProcessEnv
-  /** `ssh` argv (without the command) through jitssh, directly, and through the OpenSSH bastion. */
-  sshVia: { jitssh: string[]; direct: string[]; proxyjump: string[] }
+  /** `ssh` argv (without the command) through jitssh, directly, through the OpenSSH bastion, and through the socat relay (bench/relay.ts). */
+  sshVia: { jitssh: string[]; direct: string[]; proxyjump: string[]; relay: string[] }
   stop(): Promise<void>
 }
 
@@ -47,6 +50,7 @@ export async function startBenchEnvironment(log: (line: string) => void): Promis
     for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined)
   }
   try {
+    requireSocat()
     const keysDir = mkdtempSync(join(tmpdir(), 'jitssh-bench-keys-'))
     stops.push(() => rmSync(keysDir, { recursive: true, force: true }))
     generateServerKeys(keysDir)
@@ -98,6 +102,8 @@ export async function startBenchEnvironment(log: (line: string) => void): Promis
       hostCertificate: (hostKeyLine) => hostCertificate(keys, hostKeyLine, BASTION_ALIAS),
     })
     stops.push(() => bastion.stop().then(() => rmSync(bastion.dir, { recursive: true, force: true })))
+    const relay = await startSocatRelay(sshd.port)
+    stops.push(() => relay.stop())
 
     const keyPath = join(jitsshHome, 'certs', VM_HOST)
     const knownHosts = join(jitsshHome, 'known_hosts')
@@ -114,12 +120,14 @@ export async function startBenchEnvironment(log: (line: string) => void): Promis
       `Host ${DIRECT_HOST}`, '    HostName 127.0.0.1', `    Port ${sshd.port}`, `    HostKeyAlias ${VM_HOST}`, ...identity, '',
       `Host ${BASTION_ALIAS}`, '    HostName 127.0.0.1', `    Port ${bastion.port}`, `    HostKeyAlias ${BASTION_ALIAS}`, ...bastionIdentity, '',
       `Host ${JUMP_HOST}`, '    HostName 127.0.0.1', `    Port ${sshd.port}`, `    HostKeyAlias ${VM_HOST}`, `    ProxyJump ${BASTION_ALIAS}`, ...identity, '',
+      `Host ${RELAY_HOST}`, `    ProxyCommand ${relay.proxyCommand}`, `    HostKeyAlias ${VM_HOST}`, ...identity, '',
     ].join('\n'))
 
     const sshVia = {
       jitssh: jitsshArgv,
       direct: ['-F', baselineConfig, ...common, DIRECT_HOST],
       proxyjump: ['-F', baselineConfig, ...common, JUMP_HOST],
+      relay: ['-F', baselineConfig, ...common, RELAY_HOST],
     }
     for (const [name, argv] of Object.entries(sshVia)) {
       const said = await runSshOnce(env, argv, ['echo', 'ok'])
