@@ -7,7 +7,7 @@
  *      (jitssh-server in its own process throughout)
  *   2  `ssh vm true`: jitssh vs direct (and ProxyJump)
  *   3  bulk transfer, both directions: jitssh vs a socat relay of the same shape (and direct, ProxyJump)
- *   4  sign endpoint vs /healthz under 32 and 64 clients    (jitssh-server in its own process)
+ *   4  sign endpoint vs a sign-only fastify server (and /healthz) under 32 and 64 clients (each server in its own process)
  *   5  1,000 concurrent tunnels, server peak RSS
  *   6  admin revoke → live tunnel closed
  */
@@ -101,7 +101,7 @@ async function main(): Promise<number> {
     const echo = await startEchoServer()
     try {
       if (wanted('4')) {
-        log(`4: sign vs /healthz at ${plan.signConcurrency.join(' and ')} clients (${plan.signRuns} × ${plan.signSeconds} s each), jitssh-server in its own process`)
+        log(`4: sign vs sign-only baseline and /healthz at ${plan.signConcurrency.join(' and ')} clients (${plan.signRuns} × ${plan.signSeconds} s each), jitssh-server in its own process`)
         const server = await startServerProcess(serverOptions(echo.port))
         try {
           rows.push(...(await benchSign(server, { concurrency: plan.signConcurrency, runs: plan.signRuns, seconds: plan.signSeconds })))
