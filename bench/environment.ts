@@ -3,7 +3,9 @@
  * user CA (test/helpers/sshd.ts) with a host certificate, jitssh-server as its own process (as in
  * production: its CPU and heap are its own, not this runner's, which also holds Chromium's driver), a temp
  * HOME, `jitssh login` done once in headless Chromium on the real login page, the jitssh ssh config written
- * by `jitssh ssh-config --write`, and a warm certificate on disk. For the baselines: a second sshd acting as
+ * by `jitssh ssh-config --write`, and a warm certificate on disk. The CLI measured is the `jitssh` package as
+ * `npm run build` makes it (dist/packages/jitssh: the bundled CLI that the README's install command installs),
+ * so ssh runs what a user's machine runs, not the checkout's ES modules. For the baselines: a second sshd acting as
  * an OpenSSH bastion (ProxyJump), and an ssh config that reaches the target directly or through that
  * bastion with the very same key and certificate, checking host keys through the same host CA; and a socat
  * relay of jitssh's shape (bench/relay.ts), the floor of any ProxyCommand-plus-bastion design.
@@ -19,7 +21,7 @@ import { signCertificate } from '../src/ssh/certificate.js'
 import { parsePublicKey } from '../src/ssh/keys.js'
 import { completeBrowserLogin, launchChromium } from '../test/helpers/chromium.js'
 import { TEST_PASSWORD } from '../test/helpers/server.js'
-import { JITSSH_BIN, VM_HOST } from '../test/helpers/stack.js'
+import { REPO_ROOT, VM_HOST } from '../test/helpers/stack.js'
 import { runSshKeygen, runTool, SSH_PATH, startSshd, type RunningSshd } from '../test/helpers/sshd.js'
 import { requireSocat, startSocatRelay } from './relay.js'
 import { startServerProcess, type ServerProcess } from './server-process.js'
@@ -43,6 +45,9 @@ export interface BenchEnvironment {
   sshVia: { jitssh: string[]; direct: string[]; proxyjump: string[]; relay: string[] }
   stop(): Promise<void>
 }
+
+/** bin/jitssh.js of the built `jitssh` package (scripts/build-packages.ts). */
+export const PACKAGED_JITSSH_BIN = join(REPO_ROOT, 'dist', 'packages', 'jitssh', 'bin', 'jitssh.js')
 
 export async function startBenchEnvironment(log: (line: string) => void): Promise<BenchEnvironment> {
   const stops: Array<() => Promise<unknown> | void> = []
@@ -87,7 +92,7 @@ export async function startBenchEnvironment(log: (line: string) => void): Promis
 
     await login(server.url, env, (url) => completeBrowserLogin(browser, url, { username: 'alice', password: TEST_PASSWORD }))
     await browser.close()
-    const write = await runTool(process.execPath, [JITSSH_BIN, 'ssh-config', '--hostname', VM_HOST, '--short-lived-cert', '--write'], { env: env as Record<string, string>, timeoutMs: 60_000 })
+    const write = await runTool(process.execPath, [PACKAGED_JITSSH_BIN, 'ssh-config', '--hostname', VM_HOST, '--short-lived-cert', '--write'], { env: env as Record<string, string>, timeoutMs: 60_000 })
     if (write.code !== 0) throw new Error(`jitssh ssh-config failed:\n${write.stderr}`)
     const sshConfigPath = join(home, '.ssh', 'config')
     const common = ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=20']
@@ -142,7 +147,7 @@ export async function startBenchEnvironment(log: (line: string) => void): Promis
 
 /** `jitssh login --no-browser` as the user; `drive` completes the printed authorize URL in the browser. */
 async function login(serverUrl: string, env: NodeJS.ProcessEnv, drive: (url: string) => Promise<unknown>): Promise<void> {
-  const child = spawn(process.execPath, [JITSSH_BIN, 'login', '--server', serverUrl, '--no-browser'], { env, stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(process.execPath, [PACKAGED_JITSSH_BIN, 'login', '--server', serverUrl, '--no-browser'], { env, stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   const closed = once(child, 'close')
   const url = await new Promise<string>((resolve, reject) => {
