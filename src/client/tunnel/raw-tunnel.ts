@@ -48,7 +48,8 @@ export async function rawHandshake(options: RawHandshakeOptions): Promise<RawHan
     const servername = /^[\d.]+$|:/.test(hostname) ? undefined : hostname
     const tls = { ...(servername ? { servername } : {}), ALPNProtocols: ['http/1.1'], ...(options.ca ? { ca: options.ca } : {}) }
     const raw = options.connection
-    req = httpsRequest({ ...common, ...tls, ...(raw ? { createConnection: () => tlsConnect({ socket: raw, ...tls }) } : {}) })
+    // Over a proxy's socket, `host` names the server for the certificate check (else tls would check the proxy's name).
+    req = httpsRequest({ ...common, ...tls, ...(raw ? { createConnection: () => tlsConnect({ socket: raw, host: hostname, ...tls }) } : {}) })
   } else {
     const raw = options.connection
     req = httpRequest({ ...common, ...(raw ? { createConnection: () => raw } : {}) })

@@ -142,7 +142,7 @@ async function handshake(target: TunnelTarget, deadline: Deadline, proxySettings
   if (raw !== undefined) {
     const { connect: tlsConnect } = await import('node:tls')
     const servername = /^[\d.]+$|:/.test(url.hostname) ? undefined : url.hostname
-    createConnection = secure ? () => tlsConnect({ socket: raw, ...(servername ? { servername } : {}), ALPNProtocols: ['http/1.1'], ...(target.ca ? { ca: target.ca.ca } : {}) }) : () => raw
+    createConnection = secure ? () => tlsConnect({ socket: raw, host: url.hostname.replace(/^\[|\]$/g, ''), ...(servername ? { servername } : {}), ALPNProtocols: ['http/1.1'], ...(target.ca ? { ca: target.ca.ca } : {}) }) : () => raw
   }
   // The WebSocket library loads only when a WebSocket is used.
   const { default: WebSocketClient } = await import('ws')
