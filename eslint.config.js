@@ -30,9 +30,9 @@ export default tseslint.config(
     },
   },
   {
-    // bin/jitssh-ssh-gen.cjs: CommonJS on purpose (it starts faster than an ES module).
+    // bin/jitssh-ssh-gen.cjs, packaging/cli-bin.cjs, scripts/cli-code-cache.cjs: CommonJS on purpose (they start faster than an ES module).
     files: ['**/*.cjs'],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable' } },
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {

@@ -14,20 +14,19 @@ interface Seen {
   last: number
 }
 
-function readTicks(pid: string): number | undefined {
+interface Stat {
+  /** utime + stime */
+  ticks: number
+  parent: string
+  startTime: string
+}
+
+/** One read of /proc/<pid>/stat. */
+function readStat(pid: string): Stat | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return Number(fields[11]) + Number(fields[12]) // utime, stime
-  } catch {
-    return undefined
-  }
-}
-
-function parentOf(pid: string): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]
+    return { ticks: Number(fields[11]) + Number(fields[12]), parent: fields[1] ?? '0', startTime: fields[19] ?? '' }
   } catch {
     return undefined
   }
@@ -37,13 +36,12 @@ function parentOf(pid: string): string | undefined {
 function descendsFrom(pid: string, root: string): boolean {
   for (let current: string | undefined = pid, hops = 0; current !== undefined && current !== '0' && hops < 64; hops++) {
     if (current === root) return true
-    current = parentOf(current)
+    current = readStat(current)?.parent
   }
   return false
 }
 
 function labelOf(pid: string, classify: (cmdline: string[]) => string | undefined): string | undefined {
-  if (!descendsFrom(pid, String(process.pid))) return undefined
   try {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean)
     return classify(cmdline)
@@ -54,7 +52,10 @@ function labelOf(pid: string, classify: (cmdline: string[]) => string | undefine
 
 export class CpuSampler {
   private readonly seen = new Map<string, Seen>()
+  /** Processes that do not descend from this one (other people's), by pid and start time: never looked at twice. */
+  private readonly foreign = new Set<string>()
   private timer: NodeJS.Timeout | undefined
+  private started = false
 
   /** `classify` names the processes of interest (undefined = ignore). */
   constructor(
@@ -79,20 +80,25 @@ export class CpuSampler {
   private sample(): void {
     for (const pid of readdirSync('/proc')) {
       if (!/^\d+$/.test(pid)) continue
+      const stat = readStat(pid)
+      if (stat === undefined) continue
       const known = this.seen.get(pid)
-      const ticks = readTicks(pid)
-      if (ticks === undefined) continue
       if (known) {
-        known.last = ticks
+        known.last = stat.ticks
         continue
       }
+      const identity = `${pid}@${stat.startTime}`
+      if (this.foreign.has(identity)) continue
+      if (!descendsFrom(pid, String(process.pid))) {
+        this.foreign.add(identity)
+        continue
+      }
+      // Ours, and looked at again while of no interest: a forked child (the ProxyCommand's shell) execs its
+      // program later. A process first seen now started within the window (or we are at the window's start):
+      // count from 0 unless this is the very first sample.
       const label = labelOf(pid, this.classify)
-      // A process first seen now started within the window (or we are at the window's start): count from 0
-      // unless this is the very first sample.
-      if (label !== undefined) this.seen.set(pid, { label, first: this.started ? 0 : ticks, last: ticks })
+      if (label !== undefined) this.seen.set(pid, { label, first: this.started ? 0 : stat.ticks, last: stat.ticks })
     }
     this.started = true
   }
-
-  private started = false
 }

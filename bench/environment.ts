@@ -3,9 +3,12 @@
  * user CA (test/helpers/sshd.ts) with a host certificate, jitssh-server as its own process (as in
  * production: its CPU and heap are its own, not this runner's, which also holds Chromium's driver), a temp
  * HOME, `jitssh login` done once in headless Chromium on the real login page, the jitssh ssh config written
- * by `jitssh ssh-config --write`, and a warm certificate on disk. For the baselines: a second sshd acting as
+ * by `jitssh ssh-config --write`, and a warm certificate on disk. The CLI measured is the `jitssh` package as
+ * `npm run build` makes it (dist/packages/jitssh: the bundled CLI that the README's install command installs),
+ * so ssh runs what a user's machine runs, not the checkout's ES modules. For the baselines: a second sshd acting as
  * an OpenSSH bastion (ProxyJump), and an ssh config that reaches the target directly or through that
- * bastion with the very same key and certificate, checking host keys through the same host CA.
+ * bastion with the very same key and certificate, checking host keys through the same host CA; and a socat
+ * relay of jitssh's shape (bench/relay.ts), the floor of any ProxyCommand-plus-bastion design.
  */
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -18,14 +21,16 @@ import { signCertificate } from '../src/ssh/certificate.js'
 import { parsePublicKey } from '../src/ssh/keys.js'
 import { completeBrowserLogin, launchChromium } from '../test/helpers/chromium.js'
 import { TEST_PASSWORD } from '../test/helpers/server.js'
-import { JITSSH_BIN, VM_HOST } from '../test/helpers/stack.js'
+import { REPO_ROOT, VM_HOST } from '../test/helpers/stack.js'
 import { runSshKeygen, runTool, SSH_PATH, startSshd, type RunningSshd } from '../test/helpers/sshd.js'
+import { requireSocat, startSocatRelay } from './relay.js'
 import { startServerProcess, type ServerProcess } from './server-process.js'
 
 export const BASTION_ALIAS = 'bastion.example.com'
 /** ssh host names in the baseline config. */
 export const DIRECT_HOST = 'bench-direct'
 export const JUMP_HOST = 'bench-jump'
+export const RELAY_HOST = 'bench-relay'
 
 export interface BenchEnvironment {
   server: ServerProcess
@@ -36,10 +41,13 @@ export interface BenchEnvironment {
   sshConfigPath: string
   /** The environment every ssh / jitssh child gets: the temp HOME and nothing of the developer's own. */
   env: NodeJS.ProcessEnv
-  /** `ssh` argv (without the command) through jitssh, directly, and through the OpenSSH bastion. */
-  sshVia: { jitssh: string[]; direct: string[]; proxyjump: string[] }
+  /** `ssh` argv (without the command) through jitssh, directly, through the OpenSSH bastion, and through the socat relay (bench/relay.ts). */
+  sshVia: { jitssh: string[]; direct: string[]; proxyjump: string[]; relay: string[] }
   stop(): Promise<void>
 }
+
+/** bin/jitssh.js of the built `jitssh` package (scripts/build-packages.ts). */
+export const PACKAGED_JITSSH_BIN = join(REPO_ROOT, 'dist', 'packages', 'jitssh', 'bin', 'jitssh.js')
 
 export async function startBenchEnvironment(log: (line: string) => void): Promise<BenchEnvironment> {
   const stops: Array<() => Promise<unknown> | void> = []
@@ -47,6 +55,7 @@ export async function startBenchEnvironment(log: (line: string) => void): Promis
     for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined)
   }
   try {
+    requireSocat()
     const keysDir = mkdtempSync(join(tmpdir(), 'jitssh-bench-keys-'))
     stops.push(() => rmSync(keysDir, { recursive: true, force: true }))
     generateServerKeys(keysDir)
@@ -83,7 +92,7 @@ export async function startBenchEnvironment(log: (line: string) => void): Promis
 
     await login(server.url, env, (url) => completeBrowserLogin(browser, url, { username: 'alice', password: TEST_PASSWORD }))
     await browser.close()
-    const write = await runTool(process.execPath, [JITSSH_BIN, 'ssh-config', '--hostname', VM_HOST, '--short-lived-cert', '--write'], { env: env as Record<string, string>, timeoutMs: 60_000 })
+    const write = await runTool(process.execPath, [PACKAGED_JITSSH_BIN, 'ssh-config', '--hostname', VM_HOST, '--short-lived-cert', '--write'], { env: env as Record<string, string>, timeoutMs: 60_000 })
     if (write.code !== 0) throw new Error(`jitssh ssh-config failed:\n${write.stderr}`)
     const sshConfigPath = join(home, '.ssh', 'config')
     const common = ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=20']
@@ -98,6 +107,8 @@ export async function startBenchEnvironment(log: (line: string) => void): Promis
       hostCertificate: (hostKeyLine) => hostCertificate(keys, hostKeyLine, BASTION_ALIAS),
     })
     stops.push(() => bastion.stop().then(() => rmSync(bastion.dir, { recursive: true, force: true })))
+    const relay = await startSocatRelay(sshd.port)
+    stops.push(() => relay.stop())
 
     const keyPath = join(jitsshHome, 'certs', VM_HOST)
     const knownHosts = join(jitsshHome, 'known_hosts')
@@ -114,12 +125,14 @@ export async function startBenchEnvironment(log: (line: string) => void): Promis
       `Host ${DIRECT_HOST}`, '    HostName 127.0.0.1', `    Port ${sshd.port}`, `    HostKeyAlias ${VM_HOST}`, ...identity, '',
       `Host ${BASTION_ALIAS}`, '    HostName 127.0.0.1', `    Port ${bastion.port}`, `    HostKeyAlias ${BASTION_ALIAS}`, ...bastionIdentity, '',
       `Host ${JUMP_HOST}`, '    HostName 127.0.0.1', `    Port ${sshd.port}`, `    HostKeyAlias ${VM_HOST}`, `    ProxyJump ${BASTION_ALIAS}`, ...identity, '',
+      `Host ${RELAY_HOST}`, `    ProxyCommand ${relay.proxyCommand}`, `    HostKeyAlias ${VM_HOST}`, ...identity, '',
     ].join('\n'))
 
     const sshVia = {
       jitssh: jitsshArgv,
       direct: ['-F', baselineConfig, ...common, DIRECT_HOST],
       proxyjump: ['-F', baselineConfig, ...common, JUMP_HOST],
+      relay: ['-F', baselineConfig, ...common, RELAY_HOST],
     }
     for (const [name, argv] of Object.entries(sshVia)) {
       const said = await runSshOnce(env, argv, ['echo', 'ok'])
@@ -134,7 +147,7 @@ export async function startBenchEnvironment(log: (line: string) => void): Promis
 
 /** `jitssh login --no-browser` as the user; `drive` completes the printed authorize URL in the browser. */
 async function login(serverUrl: string, env: NodeJS.ProcessEnv, drive: (url: string) => Promise<unknown>): Promise<void> {
-  const child = spawn(process.execPath, [JITSSH_BIN, 'login', '--server', serverUrl, '--no-browser'], { env, stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(process.execPath, [PACKAGED_JITSSH_BIN, 'login', '--server', serverUrl, '--no-browser'], { env, stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   const closed = once(child, 'close')
   const url = await new Promise<string>((resolve, reject) => {

@@ -3,10 +3,11 @@
  * each measured against its baseline in the same run, on 127.0.0.1 only. Prints a markdown table, writes it
  * with the machine's details to bench/results.md, and exits 1 when a budget is missed.
  *
- *   1  ssh-gen fast path vs `node -e 0` (1b: the standalone executable)  (jitssh-server in its own process throughout)
- *   2  `ssh vm true`: jitssh vs direct vs ProxyJump
- *   3  bulk transfer, both directions: jitssh vs direct vs ProxyJump
- *   4  sign endpoint vs /healthz under 32 and 64 clients    (jitssh-server in its own process)
+ *   1  ssh-gen fast path vs `node -e 0` (1b: the standalone executable; 1c: the cold path, no certificate yet)
+ *      (jitssh-server in its own process throughout)
+ *   2  `ssh vm true`: jitssh vs direct (and ProxyJump)
+ *   3  bulk transfer, both directions: jitssh vs a socat relay of the same shape (and direct, ProxyJump)
+ *   4  sign endpoint vs a sign-only fastify server (and /healthz) under 32 and 64 clients (each server in its own process)
  *   5  1,000 concurrent tunnels, server peak RSS
  *   6  admin revoke → live tunnel closed
  */
@@ -14,6 +15,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startBenchEnvironment } from './environment.js'
 import { benchBulk } from './figures/bulk.js'
+import { benchColdPath } from './figures/cold-path.js'
 import { benchConnect } from './figures/connect.js'
 import { benchSign } from './figures/sign.js'
 import { benchSshGen } from './figures/ssh-gen.js'
@@ -47,6 +49,7 @@ async function main(): Promise<number> {
   const q = settings.quick
   const plan = {
     sshGenRuns: q ? 15 : 60,
+    coldRuns: q ? 8 : 30,
     connectRuns: q ? 5 : 15,
     bulkMegabytes: q ? 128 : 512,
     bulkRuns: q ? 1 : 3,
@@ -67,6 +70,8 @@ async function main(): Promise<number> {
       if (wanted('1')) {
         log(`1: ssh-gen fast path vs node -e 0 (${plan.sshGenRuns} runs)`)
         rows.push(...(await benchSshGen(bench, plan.sshGenRuns)))
+        log(`1c: ssh-gen cold path vs node -e 0 (${plan.coldRuns} runs)`)
+        rows.push(await benchColdPath(bench, plan.coldRuns))
       }
       if (wanted('2')) {
         log(`2: ssh vm true via jitssh / direct / ProxyJump (${plan.connectRuns} runs)`)
@@ -96,7 +101,7 @@ async function main(): Promise<number> {
     const echo = await startEchoServer()
     try {
       if (wanted('4')) {
-        log(`4: sign vs /healthz at ${plan.signConcurrency.join(' and ')} clients (${plan.signRuns} × ${plan.signSeconds} s each), jitssh-server in its own process`)
+        log(`4: sign vs sign-only baseline and /healthz at ${plan.signConcurrency.join(' and ')} clients (${plan.signRuns} × ${plan.signSeconds} s each), jitssh-server in its own process`)
         const server = await startServerProcess(serverOptions(echo.port))
         try {
           rows.push(...(await benchSign(server, { concurrency: plan.signConcurrency, runs: plan.signRuns, seconds: plan.signSeconds })))

@@ -62,6 +62,8 @@ async function buildCliPackage(): Promise<string> {
   mkdirSync(join(dir, 'bin'), { recursive: true })
   mkdirSync(join(dir, 'man'), { recursive: true })
   await bundleCli({ entry: join(ROOT, 'src/cli/entry.ts'), outfile: join(dir, 'dist/cli/jitssh.cjs') })
+  // V8's code cache of the bundle for this Node (packaging/cli-bin.cjs uses it; another Node ignores it).
+  execFileSync(process.execPath, [join(ROOT, 'scripts/cli-code-cache.cjs'), join(dir, 'dist/cli/jitssh.cjs')], { stdio: 'inherit' })
   // The fast path as in the repository's build: one small CommonJS file for bin/jitssh-ssh-gen.cjs.
   await build({ entryPoints: [join(ROOT, 'src/cli/fast-path.ts')], outfile: join(dir, 'dist/fast-path.cjs'), bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning' })
   cpSync(join(ROOT, 'packaging/cli-bin.cjs'), join(dir, 'bin/jitssh.js'))

@@ -1,6 +1,6 @@
 /**
  * The client as one CommonJS file, for the `jitssh` npm package (scripts/build-packages.ts) and the standalone
- * executable (scripts/build-sea.ts): esbuild bundles src/cli with commander, undici, ws, open and ssh-config,
+ * executable (scripts/build-sea.ts): esbuild bundles src/cli with commander, ws, open and ssh-config,
  * so the package needs no node_modules. Only @napi-rs/keyring (a prebuilt native addon, an optional dependency
  * of the package) and ws's optional native helpers stay outside. The metafile proves no server code or server
  * package went in.

@@ -8,24 +8,30 @@
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { jitsshPaths } from '../../src/client/files/paths.js'
 import { installLauncher } from '../../src/client/ssh-config/launcher.js'
 import { VERSION } from '../../src/shared/version.js'
 import { REPO_ROOT, VM_HOST } from '../../test/helpers/stack.js'
-import type { BenchEnvironment } from '../environment.js'
+import { PACKAGED_JITSSH_BIN, type BenchEnvironment } from '../environment.js'
 import { median, percentile, fmt } from '../stats.js'
 import type { Row } from '../report.js'
 import { runBash } from '../shell.js'
 
 export const SSH_GEN_BUDGET = 1.15
 
-/** The exec command of our `Match final host <host> exec "..."` line. */
-export function matchExecCommand(configText: string, host: string): string {
-  const line = configText.split('\n').find((l) => l.startsWith(`Match final host ${host} exec "`))
+/**
+ * The exec command of our `Match final host <host> [user ...] exec "..."` line, with %h and %r filled in as ssh
+ * would (%r: the login, the `User` of the block, or `login`).
+ */
+export function matchExecCommand(configText: string, host: string, login?: string): string {
+  const lines = configText.split('\n')
+  const line = lines.find((l) => l.startsWith(`Match final host ${host} `) && l.includes(' exec "'))
   if (line === undefined) throw new Error(`no Match exec line for ${host} in the ssh config:\n${configText}`)
+  const user = login ?? /^\s+User (\S+)$/m.exec(configText)?.[1]
+  if (line.includes('%r') && user === undefined) throw new Error(`the Match exec line for ${host} needs a login (%r) and the block sets no User`)
   const command = line.slice(line.indexOf('exec "') + 'exec "'.length, line.lastIndexOf('"'))
-  return command.replaceAll('%h', host).replaceAll('%%', '%')
+  return command.replaceAll('%h', host).replaceAll('%r', user ?? '').replaceAll('%%', '%')
 }
 
 export async function benchSshGen(bench: BenchEnvironment, runs: number): Promise<Row[]> {
@@ -34,7 +40,7 @@ export async function benchSshGen(bench: BenchEnvironment, runs: number): Promis
   const args = exec.slice(exec.indexOf(' ssh-gen ') + 1)
   // The same ssh-gen without the launcher (what blocks ran before it), and the standalone executable
   // (npm run build:sea) through a launcher of its own, as its ssh-config would write it.
-  const direct = `'${node}' '${join(REPO_ROOT, 'bin', 'jitssh-ssh-gen.cjs')}' ${args}`
+  const direct = `'${node}' '${join(dirname(PACKAGED_JITSSH_BIN), 'jitssh-ssh-gen.cjs')}' ${args}`
   let standalone: string | null = null
   const seaExecutable = join(REPO_ROOT, 'dist', 'sea', 'jitssh')
   const seaDir = mkdtempSync(join(tmpdir(), 'jitssh-bench-sea-'))
@@ -88,7 +94,7 @@ done
       '1',
       '`ssh-gen` fast path (warm certificate), wall time',
       'fast',
-      `median of ${runs} runs each, rotating order; command: \`${exec.replace(/'/g, '')}\` (the launcher, which execs node on bin/jitssh-ssh-gen.cjs); without the launcher ${fmt(directMs)} ms (${fmt(directMs / base, 2)}× node)`,
+      `median of ${runs} runs each, rotating order; command: \`${exec.replace(/'/g, '')}\` (the launcher, which execs node on the jitssh package's bin/jitssh-ssh-gen.cjs); without the launcher ${fmt(directMs)} ms (${fmt(directMs / base, 2)}× node)`,
     ),
   ]
   if (standalone !== null) {

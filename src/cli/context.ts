@@ -1,15 +1,15 @@
-// The real outside world, gathered in one place: the process's streams and env, undici with
-// EnvHttpProxyAgent, the `open` package, @napi-rs/keyring, the clock, and SIGINT/SIGTERM → abort.
+// The real outside world, gathered in one place: the process's streams and env, HTTP on node:http(s)
+// (node-fetch.ts), the `open` package, @napi-rs/keyring, the clock, and SIGINT/SIGTERM → abort.
 import { homedir, userInfo } from 'node:os'
 import { isSea } from 'node:sea'
 import { fileURLToPath } from 'node:url'
-import type { EnvHttpProxyAgent } from 'undici'
 import { JitsshError } from '../shared/errors.js'
 import type { ClientContext, FetchLike, Keychain } from '../client/context.js'
 import { proxySettingsFromEnv } from '../client/tunnel/proxy.js'
 import { readConfig } from '../client/files/config-store.js'
 import { jitsshPaths } from '../client/files/paths.js'
 import { caFileFor, readCaFile, type ExtraCa } from '../client/trust.js'
+import { createNodeFetch } from './node-fetch.js'
 
 /** Keychains can hang (a locked login keyring, a D-Bus service that never answers): give up after this. */
 const KEYCHAIN_TIMEOUT_MS = 3_000
@@ -39,13 +39,11 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
- * A fetch through undici's EnvHttpProxyAgent configured from `env` (not from process.env). undici loads on
- * the first request only: loading it takes longer than all the rest of the CLI, and the ProxyCommand with a
- * cached token (`jitssh ssh`, on every connection) makes no HTTP request at all. A server with a private CA
- * (JITSSH_CA_FILE, or `login --ca-file` kept in config.json under `home`) gets a dispatcher that trusts it.
+ * The CLI's fetch (node-fetch.ts: node:http(s), keep-alive, HTTPS_PROXY/NO_PROXY from `env`, not from
+ * process.env). A server with a private CA (JITSSH_CA_FILE, or `login --ca-file` kept in config.json under
+ * `home`) is trusted for its requests.
  */
 export function createProxyFetch(env: Record<string, string | undefined>, home: string = homedir()): { fetch: FetchLike; close(): Promise<void> } {
-  const dispatchers = new Map<string, EnvHttpProxyAgent>()
   const caByOrigin = new Map<string, Promise<ExtraCa | null>>()
   const extraCa = (url: string): Promise<ExtraCa | null> => {
     const origin = new URL(url).origin
@@ -59,22 +57,14 @@ export function createProxyFetch(env: Record<string, string | undefined>, home: 
     }
     return found
   }
-  return {
-    fetch: async (url, init) => {
-      const [undici, trusted] = await Promise.all([import('undici'), extraCa(url)])
-      const key = trusted?.file ?? ''
-      let dispatcher = dispatchers.get(key)
-      if (dispatcher === undefined) {
-        const tls = trusted === null ? {} : { ca: trusted.ca }
-        dispatcher = new undici.EnvHttpProxyAgent({ ...proxySettingsFromEnv(env), connect: { timeout: 10_000, ...tls }, requestTls: tls })
-        dispatchers.set(key, dispatcher)
-      }
-      return undici.fetch(url, { ...init, dispatcher })
+  const http = createNodeFetch({
+    proxy: proxySettingsFromEnv(env),
+    caFor: async (url) => {
+      const trusted = await extraCa(url)
+      return trusted === null ? null : { key: trusted.file, ca: trusted.ca }
     },
-    close: async () => {
-      await Promise.all([...dispatchers.values()].map((d) => d.close().catch(() => undefined)))
-    },
-  }
+  })
+  return { fetch: http.fetch, close: async () => http.close() }
 }
 
 /**

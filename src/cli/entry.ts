@@ -1,6 +1,6 @@
 // The CLI's entry point (bin/jitssh.js imports this). `ssh-gen` runs before every ssh connection, so it
 // has a fast path (fast-path.ts): a certificate on disk valid for longer than the margin, with its key →
-// exit 0 with no network and no heavy imports (none of commander, undici, ws, sshpk load). Everything
+// exit 0 with no network and no heavy imports (none of commander, ws, sshpk load). Everything
 // else loads main.js.
 import { homedir } from 'node:os'
 import { hasFreshCertificate } from './fast-path.js'

@@ -66,10 +66,10 @@ async function carry(ctx: ClientContext, paths: JitsshPaths, host: string, port:
   const target = { host, port }
   const ca = await extraCaFor(ctx.env, paths, discovery.jitssh.tunnel_endpoint)
   // No `login` option: a refused token is refreshed once, but never a login here (stdin/stdout belong to ssh).
-  const ws = await withAccessToken(ctx, paths, server, {}, (token) =>
+  const tunnel = await withAccessToken(ctx, paths, server, {}, (token) =>
     openTunnel(ctx, { tunnelEndpoint: discovery.jitssh.tunnel_endpoint, ...target, token, ca }, { handshakeTimeoutMs }))
   onOpen()
-  await runTunnel(ctx, ws, target, {
+  await runTunnel(ctx, tunnel, target, {
     stdin: ctx.stdin,
     stdout: ctx.stdout,
     keepaliveMs,

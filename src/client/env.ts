@@ -29,6 +29,12 @@ export interface JitsshEnv {
   routeCheck: boolean
   /** JITSSH_CA_FILE: a PEM file of CA certificates to trust for the server's TLS, for every server (over `login --ca-file`). */
   caFile: string | undefined
+  /**
+   * JITSSH_TUNNEL=raw|websocket: how the ProxyCommand carries ssh to the bastion. Unset (or anything else): the raw
+   * upgrade, and a WebSocket when something between refuses it; `websocket` skips the raw try (for proxies that let
+   * only WebSockets through), `raw` never falls back.
+   */
+  tunnelTransport: 'auto' | 'raw' | 'websocket'
 }
 
 /** A positive number of milliseconds, or `fallback` for anything else (unset, empty, 0, negative, not a number). */
@@ -53,5 +59,6 @@ export function parseJitsshEnv(env: Record<string, string | undefined>): JitsshE
     debug: debug !== undefined && debug !== '' && debug !== '0' && debug !== 'false',
     routeCheck: env.JITSSH_ROUTE_CHECK === '1',
     caFile: caFile !== undefined && caFile !== '' ? caFile : undefined,
+    tunnelTransport: env.JITSSH_TUNNEL === 'raw' || env.JITSSH_TUNNEL === 'websocket' ? env.JITSSH_TUNNEL : 'auto',
   }
 }

@@ -134,7 +134,17 @@ export async function createServer(config: ServerConfig, deps: ServerDeps = {}):
     connectionTimeout: timeouts.connectionTimeout,
     keepAliveTimeout: timeouts.keepAliveTimeout,
     return503OnClosing: true,
+    // One log line per request (below), not fastify's two: each line is a synchronous write to stderr, and
+    // on the signing path that write was a large part of a request's CPU (bench figure 4).
+    disableRequestLogging: true,
   }) as unknown as FastifyInstance
+  app.addHook('onResponse', async (request, reply) => {
+    reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed')
+  })
+  // An upgrade (a tunnel, a terminal) may never complete a response: it is logged as it arrives.
+  app.addHook('onRequest', async (request) => {
+    if (request.headers.upgrade !== undefined) request.log.info({ req: request }, 'incoming request')
+  })
 
   let boundUrl: string | undefined
   const publicUrl = (): string => config.publicUrl ?? boundUrl ?? `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${config.listen.port}`

@@ -6,7 +6,9 @@
 // also for an older block that still runs a node that is gone.
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir, userInfo } from 'node:os'
+import Module from 'node:module'
 import { join } from 'node:path'
+import { constants as vmConstants, Script } from 'node:vm'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launcherProblems, launcherTargets } from '../../src/client/ssh-config/launcher.js'
@@ -85,6 +87,12 @@ describe('the npm package: npm install -g, then the first day', { timeout: 180_0
       const scripts = manifest.scripts ?? {}
       expect([name, scripts.preinstall, scripts.install, scripts.postinstall, manifest.gypfile]).toEqual([name, undefined, undefined, undefined, undefined])
     }
+  })
+
+  it("carries V8's code cache of the bundled CLI for this Node, and this Node accepts it (the CLI's start-up cost)", () => {
+    const bundle = join(prefix, 'lib', 'node_modules', 'jitssh', 'dist', 'cli', 'jitssh.cjs')
+    const script = new Script(Module.wrap(readFileSync(bundle, 'utf8')), { filename: bundle, cachedData: readFileSync(`${bundle}.cache`), importModuleDynamically: vmConstants.USE_MAIN_CONTEXT_DEFAULT_LOADER })
+    expect(script.cachedDataRejected).toBe(false)
   })
 
   it('logs in, writes the block, and ssh goes through the bastion', async () => {

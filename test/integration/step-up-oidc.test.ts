@@ -27,7 +27,10 @@ beforeAll(async () => {
   })
   await idp.registerClient({ client_id: 'jitssh', client_secret: 'test-secret', redirect_uris: [`${srv.url}/oidc/callback`] })
 })
+/** completeBrowserLogin() runs started by the CLI's openBrowser. */
+const browserLogins: Array<Promise<unknown>> = []
 afterAll(async () => {
+  await Promise.allSettled(browserLogins)
   await Promise.allSettled([srv?.stop(), idp?.stop(), browser?.close()])
   if (home) await removeTempHome(home)
 })
@@ -38,7 +41,9 @@ const cli = (argv: string[], tty: boolean) =>
     home, isTTY: tty, env: { DISPLAY: ':0' },
     openBrowser: async (url) => {
       opened.push(url)
-      void completeBrowserLogin(browser, url, { username: 'unused', password: 'unused' })
+      // The CLI goes on once the code reaches its loopback page; the page's own last steps finish here, and
+      // afterAll waits for them before it closes the browser (else: 'Target page ... has been closed').
+      browserLogins.push(completeBrowserLogin(browser, url, { username: 'unused', password: 'unused' }).catch(() => undefined))
     },
   })
 

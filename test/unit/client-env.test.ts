@@ -14,6 +14,7 @@ describe('parseJitsshEnv', () => {
       debug: false,
       routeCheck: false,
       caFile: undefined,
+      tunnelTransport: 'auto',
     })
   })
 
@@ -28,6 +29,7 @@ describe('parseJitsshEnv', () => {
       JITSSH_DEBUG: '1',
       JITSSH_CA_FILE: '/etc/jitssh/ca.pem',
       JITSSH_ROUTE_CHECK: '1',
+      JITSSH_TUNNEL: 'websocket',
     })).toEqual({
       home: '/srv/jitssh',
       certMarginSeconds: 5,
@@ -38,7 +40,12 @@ describe('parseJitsshEnv', () => {
       debug: true,
       routeCheck: true,
       caFile: '/etc/jitssh/ca.pem',
+      tunnelTransport: 'websocket',
     })
+  })
+
+  it.each([['raw', 'raw'], ['websocket', 'websocket'], ['', 'auto'], ['WebSocket', 'auto'], ['tcp', 'auto']])('JITSSH_TUNNEL=%j → %s', (raw, transport) => {
+    expect(parseJitsshEnv({ JITSSH_TUNNEL: raw }).tunnelTransport).toBe(transport)
   })
 
   it('an empty JITSSH_HOME means the default home', () => {

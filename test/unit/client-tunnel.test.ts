@@ -4,11 +4,18 @@ import { PassThrough, Writable } from 'node:stream'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { isJitsshError } from '../../src/shared/errors.js'
-import { openTunnel, runTunnel, type TunnelTarget } from '../../src/client/tunnel/tunnel.js'
+import { openTunnel, runTunnel, type OpenTunnel, type TunnelTarget } from '../../src/client/tunnel/tunnel.js'
 import { makeTempHome, removeTempHome, runCli, seedSession, testContext } from '../helpers/cli.js'
 import { startConnectProxy } from '../helpers/connect-proxy.js'
 
 const TOKEN = 'test-access-token'
+/** These tests are about the WebSocket transport (the stand-in bastion below speaks only WebSocket). */
+const WS_ONLY = { JITSSH_TUNNEL: 'websocket' }
+
+function wsOf(tunnel: OpenTunnel): WebSocket {
+  if (tunnel.transport !== 'websocket') throw new Error(`expected a WebSocket tunnel, got ${tunnel.transport}`)
+  return tunnel.ws
+}
 
 interface Bastion {
   url: string
@@ -72,8 +79,8 @@ function collect(stream: PassThrough): () => Buffer {
 
 describe('openTunnel', () => {
   it('sends the bearer token and the host and port in the query', async () => {
-    const { ctx, close } = testContext({ home })
-    const ws = await openTunnel(ctx, { ...target(), port: 2222 }, { handshakeTimeoutMs: 5000 })
+    const { ctx, close } = testContext({ home, env: WS_ONLY })
+    const ws = wsOf(await openTunnel(ctx, { ...target(), port: 2222 }, { handshakeTimeoutMs: 5000 }))
     ws.terminate()
     await close()
     expect(bastion.requests[0]?.url).toBe('/v1/tunnel?host=vm.example.com&port=2222')
@@ -84,7 +91,7 @@ describe('openTunnel', () => {
     ['denied.example.com', TOKEN, 'ERR_POLICY_DENIED', /^access to denied\.example\.com:22 denied: no rule lets alice reach denied\.example\.com$/],
     ['down.example.com', TOKEN, 'ERR_TARGET_UNREACHABLE', /^down\.example\.com:22 is unreachable from the jitssh server: connect ECONNREFUSED$/],
   ])('maps a refusal for %s to a one-line error', async (host, token, code, message) => {
-    const { ctx, close } = testContext({ home })
+    const { ctx, close } = testContext({ home, env: WS_ONLY })
     const error = await openTunnel(ctx, target(host, token), { handshakeTimeoutMs: 5000 }).catch((e: unknown) => e)
     await close()
     expect(isJitsshError(error, code as never)).toBe(true)
@@ -92,7 +99,7 @@ describe('openTunnel', () => {
   })
 
   it('reports an unreachable server as ERR_NETWORK', async () => {
-    const { ctx, close } = testContext({ home })
+    const { ctx, close } = testContext({ home, env: WS_ONLY })
     await bastion.close()
     const error = await openTunnel(ctx, target(), { handshakeTimeoutMs: 5000 }).catch((e: unknown) => e)
     await close()
@@ -103,8 +110,8 @@ describe('openTunnel', () => {
   it('goes through an HTTP CONNECT proxy from HTTP_PROXY, and not when NO_PROXY matches', async () => {
     const proxy = await startConnectProxy()
     try {
-      const via = testContext({ home, env: { HTTP_PROXY: proxy.url, NO_PROXY: '' } })
-      const ws = await openTunnel(via.ctx, target(), { handshakeTimeoutMs: 5000 })
+      const via = testContext({ home, env: { ...WS_ONLY, HTTP_PROXY: proxy.url, NO_PROXY: '' } })
+      const ws = wsOf(await openTunnel(via.ctx, target(), { handshakeTimeoutMs: 5000 }))
       const echoed = new Promise<Buffer>((r) => ws.once('message', (d: Buffer) => r(d)))
       ws.resume() // openTunnel hands the socket over paused
       ws.send(Buffer.from('through the proxy'))
@@ -113,8 +120,8 @@ describe('openTunnel', () => {
       await via.close()
       expect(proxy.connects).toEqual([new URL(bastion.url).host])
 
-      const direct = testContext({ home, env: { HTTP_PROXY: proxy.url, NO_PROXY: '127.0.0.1' } })
-      ;(await openTunnel(direct.ctx, target(), { handshakeTimeoutMs: 5000 })).terminate()
+      const direct = testContext({ home, env: { ...WS_ONLY, HTTP_PROXY: proxy.url, NO_PROXY: '127.0.0.1' } })
+      ;wsOf(await openTunnel(direct.ctx, target(), { handshakeTimeoutMs: 5000 })).terminate()
       await direct.close()
       expect(proxy.connects).toHaveLength(1)
     } finally {
@@ -123,11 +130,43 @@ describe('openTunnel', () => {
   })
 })
 
+describe('openTunnel: the raw upgrade first, a WebSocket when something refuses it', () => {
+  it('falls back to a WebSocket when the server answers the raw upgrade with a 400 (a WebSocket-only bastion or proxy)', async () => {
+    const { ctx, close } = testContext({ home })
+    const tunnel = await openTunnel(ctx, target(), { handshakeTimeoutMs: 5000 })
+    const ws = wsOf(tunnel)
+    const echoed = new Promise<Buffer>((r) => ws.once('message', (d: Buffer) => r(d)))
+    ws.resume()
+    ws.send(Buffer.from('after the fallback'))
+    expect((await echoed).toString()).toBe('after the fallback')
+    ws.terminate()
+    await close()
+    expect(bastion.requests.map((r) => r.headers.upgrade?.toLowerCase())).toEqual(['jitssh-tunnel/1', 'websocket'])
+  })
+
+  it("takes a refusal of the raw upgrade that is the server's own (401, 403, 502 with an ERR_ code) as final: no second try", async () => {
+    const { ctx, close } = testContext({ home })
+    const error = await openTunnel(ctx, target('denied.example.com'), { handshakeTimeoutMs: 5000 }).catch((e: unknown) => e)
+    await close()
+    expect(isJitsshError(error, 'ERR_POLICY_DENIED')).toBe(true)
+    expect(bastion.requests).toHaveLength(1)
+  })
+
+  it('never falls back with JITSSH_TUNNEL=raw: one line that says what the server answered and how to allow the fallback', async () => {
+    const { ctx, close } = testContext({ home, env: { JITSSH_TUNNEL: 'raw' } })
+    const error = await openTunnel(ctx, target(), { handshakeTimeoutMs: 5000 }).catch((e: unknown) => e)
+    await close()
+    expect(isJitsshError(error, 'ERR_SERVER')).toBe(true)
+    expect((error as Error).message).toMatch(/^the jitssh server did not take the raw tunnel to vm\.example\.com:22 \(HTTP 400/)
+    expect(bastion.requests).toHaveLength(1)
+  })
+})
+
 describe('runTunnel', () => {
   async function bridgeWith(stdin: PassThrough, stdout: Writable, keepaliveMs = 30_000) {
-    const { ctx, close } = testContext({ home })
-    const ws = await openTunnel(ctx, target(), { handshakeTimeoutMs: 5000 })
-    return runTunnel(ctx, ws, target(), { stdin, stdout, keepaliveMs, handshakeTimeoutMs: 5000 }).finally(close)
+    const { ctx, close } = testContext({ home, env: WS_ONLY })
+    const ws = wsOf(await openTunnel(ctx, target(), { handshakeTimeoutMs: 5000 }))
+    return runTunnel(ctx, { transport: 'websocket', ws }, target(), { stdin, stdout, keepaliveMs, handshakeTimeoutMs: 5000 }).finally(close)
   }
 
   it('carries bytes both ways intact and ends politely on stdin EOF', async () => {
@@ -261,7 +300,7 @@ describe('jitssh ssh (in-process, seeded session)', () => {
     })
     const stdin = new PassThrough()
     stdin.write('SSH-2.0-client\r\n')
-    const r = await runCli(['ssh', '--hostname', 'VM.example.com', '--port', '22'], { home, stdin })
+    const r = await runCli(['ssh', '--hostname', 'VM.example.com', '--port', '22'], { home, env: WS_ONLY, stdin })
     expect(r.code).toBe(0)
     expect(r.stdout).toBe('SSH-2.0-client\r\n')
     expect(r.stderr).toBe('')
@@ -308,7 +347,7 @@ describe('jitssh ssh (in-process, seeded session)', () => {
     })
     const stdin = new PassThrough()
     stdin.write('SSH-2.0-client\r\n')
-    const r = await runCli(['ssh', '--hostname', 'vm.example.com'], { home, stdin })
+    const r = await runCli(['ssh', '--hostname', 'vm.example.com'], { home, env: WS_ONLY, stdin })
     expect(r.code, r.stderr).toBe(0)
     expect(r.stdout).toBe('SSH-2.0-client\r\n')
     expect(refreshed).toEqual(['rt-1'])

@@ -17,7 +17,7 @@ import { EXPLANATION_ANSWER } from '../person-answers.js'
 import type { Discovery } from '../server-answers.js'
 import { terminalSafe } from '../terminal-text.js'
 import { caFileFor, extraCaFor } from '../trust.js'
-import { openTunnel } from '../tunnel/tunnel.js'
+import { openTunnel, readTunnel } from '../tunnel/tunnel.js'
 import { fail, pass, skip, warn, type CheckResult } from './report.js'
 
 /** When this machine asked and when the answer came (its clock), and the server's clock in between. */
@@ -122,13 +122,14 @@ export async function reachTarget(ctx: ClientContext, paths: JitsshPaths, server
   const ca = await extraCaFor(ctx.env, paths, discovery.jitssh.tunnel_endpoint)
   const { httpTimeoutMs } = parseJitsshEnv(ctx.env)
   try {
-    const ws = await withAccessToken(ctx, paths, server, {}, (token) =>
+    const tunnel = await withAccessToken(ctx, paths, server, {}, (token) =>
       openTunnel(ctx, { tunnelEndpoint: discovery.jitssh.tunnel_endpoint, host, port, token, ca }, { handshakeTimeoutMs: httpTimeoutMs }))
+    let close = (): void => undefined
     try {
       const banner = await new Promise<string>((resolve, reject) => {
         let text = ''
         const timer = setTimeout(() => reject(new JitsshError('ERR_TARGET_UNREACHABLE', `${host}:${port} sent no SSH banner through the bastion within 10 s`)), 10_000)
-        ws.on('message', (data: Buffer) => {
+        close = readTunnel(tunnel, (data) => {
           text += data.toString('latin1')
           const line = text.split(/\r?\n/).find((l) => l.startsWith('SSH-'))
           if (line !== undefined) {
@@ -138,16 +139,14 @@ export async function reachTarget(ctx: ClientContext, paths: JitsshPaths, server
             clearTimeout(timer)
             reject(new JitsshError('ERR_TARGET_UNREACHABLE', `${host}:${port} answers through the bastion, but not as an SSH server`))
           }
-        })
-        ws.once('close', () => {
+        }, () => {
           clearTimeout(timer)
           reject(new JitsshError('ERR_TARGET_UNREACHABLE', `${host}:${port} closed the connection before its SSH banner`))
         })
-        ws.resume()
       })
       return { banner: terminalSafe(banner).slice(0, 120) }
     } finally {
-      ws.terminate()
+      close()
     }
   } catch (error) {
     if (!isJitsshError(error)) throw error

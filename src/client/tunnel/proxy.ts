@@ -1,5 +1,5 @@
-// Which proxy a URL goes through: HTTPS_PROXY / HTTP_PROXY / NO_PROXY with the same rules as undici's
-// EnvHttpProxyAgent (used for fetch), so HTTP requests and the WebSocket tunnel take the same route.
+// Which proxy a URL goes through: HTTPS_PROXY / HTTP_PROXY / NO_PROXY with the rules of undici's
+// EnvHttpProxyAgent (and curl's), for HTTP requests (src/cli/node-fetch.ts) and the tunnel alike.
 export interface ProxySettings {
   httpProxy: string
   httpsProxy: string

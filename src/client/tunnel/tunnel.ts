@@ -1,18 +1,24 @@
-// The ProxyCommand bridge: a WebSocket to the bastion's /v1/tunnel, carrying stdin → server and
-// server → stdout with backpressure both ways, EOF propagated, keepalive pings, prompt exit.
-import { connect as tlsConnect } from 'node:tls'
+// The ProxyCommand's tunnel to the bastion's /v1/tunnel, carrying stdin → server and server → stdout with
+// backpressure both ways, EOF propagated, keepalive pings, prompt exit. Two transports on the same checks: the raw
+// upgrade (`Upgrade: jitssh-tunnel/1`, records of plain bytes: raw-tunnel.ts, raw-bridge.ts), tried first, and a
+// WebSocket (bridge.ts) when something between the client and the server refuses the raw upgrade, or when
+// JITSSH_TUNNEL=websocket says so.
 import type { Socket } from 'node:net'
-import type { Readable, Writable } from 'node:stream'
-import WebSocket from 'ws'
+import type { Duplex, Readable, Writable } from 'node:stream'
+import type WebSocket from 'ws'
 import { JitsshError } from '../../shared/errors.js'
 import { TUNNEL_CLOSE } from '../../shared/protocol.js'
+import { controlRecord, RECORD, RecordReader } from '../../shared/tunnel-records.js'
 import type { ClientContext } from '../context.js'
 import { HttpStatusError, serverMessage } from '../http.js'
 import { firstLine } from '../terminal-text.js'
 import { startDeadline, timedOut, type Deadline } from '../deadline.js'
+import { parseJitsshEnv } from '../env.js'
 import { proxyForUrl, type ProxySettings } from './proxy.js'
 import { connectThroughProxy } from './proxy-connect.js'
-import { bridge } from './bridge.js'
+import { bridge, type BridgeResult } from './bridge.js'
+import { bridgeRaw } from './raw-bridge.js'
+import { MAX_REFUSAL_BYTES, rawHandshake } from './raw-tunnel.js'
 import { tlsError, tlsProblem, type ExtraCa } from '../trust.js'
 
 export interface TunnelTarget {
@@ -31,6 +37,11 @@ export interface TunnelOptions {
   handshakeTimeoutMs: number
 }
 
+/** An open tunnel, its socket paused until a bridge (or a reader) takes it. */
+export type OpenTunnel =
+  | { transport: 'raw'; socket: Duplex; head: Buffer }
+  | { transport: 'websocket'; ws: WebSocket }
+
 export function tunnelUrl(target: TunnelTarget): URL {
   const url = new URL(target.tunnelEndpoint)
   url.protocol = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss:' : 'ws:'
@@ -39,34 +50,103 @@ export function tunnelUrl(target: TunnelTarget): URL {
   return url
 }
 
-/** Enough of a refusal's body to say why; the rest is not read. */
-const MAX_REFUSAL_BYTES = 8192
-
 /**
- * Opens the tunnel; resolves with the open socket (paused: the bridge resumes it), or rejects with the server's
- * refusal mapped to a fix. One deadline covers all of it: the proxy's CONNECT, TLS, the upgrade, a refusal's body.
+ * Opens the tunnel; resolves with it (paused: the bridge resumes it), or rejects with the server's refusal mapped
+ * to a fix. One deadline covers all of it: the proxy's CONNECT, TLS, the upgrade (both tries), a refusal's body.
  */
-export async function openTunnel(ctx: ClientContext, target: TunnelTarget, options: Pick<TunnelOptions, 'handshakeTimeoutMs'>): Promise<WebSocket> {
+export async function openTunnel(ctx: ClientContext, target: TunnelTarget, options: Pick<TunnelOptions, 'handshakeTimeoutMs'>): Promise<OpenTunnel> {
   const deadline = startDeadline(ctx.signal, options.handshakeTimeoutMs)
+  const mode = parseJitsshEnv(ctx.env).tunnelTransport
   try {
-    return await handshake(target, deadline, ctx.proxy)
+    if (mode !== 'websocket') {
+      const raw = await rawTry(target, deadline, ctx.proxy)
+      if (raw.transport === 'raw') return raw
+      if (mode === 'raw') {
+        throw new JitsshError('ERR_SERVER', `the jitssh server did not take the raw tunnel to ${target.host}:${target.port} (${raw.answer})`, { hint: 'unset JITSSH_TUNNEL to fall back to a WebSocket' })
+      }
+    }
+    return { transport: 'websocket', ws: await handshake(target, deadline, ctx.proxy) }
   } finally {
     deadline.done()
   }
 }
 
+/** Named like the HTTP errors name it (the server's http(s) origin), not by the ws:// URL. */
+function originOf(url: URL): string {
+  return `${url.protocol === 'wss:' || url.protocol === 'https:' ? 'https' : 'http'}://${url.host}`
+}
+
+/** The socket to the server through the proxy that applies to `url` (its CONNECT answered), or undefined. */
+async function proxiedSocket(url: URL, deadline: Deadline, proxySettings: ProxySettings): Promise<Socket | undefined> {
+  const proxy = proxyForUrl(url, proxySettings)
+  if (proxy === null) return undefined
+  const secure = url.protocol === 'wss:' || url.protocol === 'https:'
+  return connectThroughProxy(proxy, url.hostname.replace(/^\[|\]$/g, ''), Number(url.port) || (secure ? 443 : 80), deadline)
+}
+
+/**
+ * The raw upgrade. An answer that is ours (a JSON refusal with an ERR_ code, other than 400) is final, as over a
+ * WebSocket; anything else (a 400: the Upgrade header did not arrive; a proxy's own answer) means "try a WebSocket".
+ */
+async function rawTry(target: TunnelTarget, deadline: Deadline, proxySettings: ProxySettings): Promise<Extract<OpenTunnel, { transport: 'raw' }> | { transport: 'none'; answer: string }> {
+  const url = tunnelUrl(target)
+  const origin = originOf(url)
+  url.protocol = url.protocol === 'wss:' ? 'https:' : 'http:'
+  let answer: Awaited<ReturnType<typeof rawHandshake>>
+  try {
+    const connection = await proxiedSocket(url, deadline, proxySettings)
+    answer = await rawHandshake({ url, token: target.token, deadline, ...(connection ? { connection } : {}), ...(target.ca ? { ca: target.ca.ca } : {}) })
+  } catch (error) {
+    throw handshakeError(error, origin, deadline, target)
+  }
+  if (answer.kind === 'open') return { transport: 'raw', socket: answer.socket, head: answer.head }
+  const body = jsonBody(answer.body)
+  if (answer.status !== 400 && answer.status !== 101 && typeof body?.error === 'string' && /^ERR_[A-Z_]+$/.test(body.error)) {
+    throw refusal(target, answer.status, answer.body)
+  }
+  return { transport: 'none', answer: `HTTP ${answer.status}${body && serverMessage(body) ? `: ${serverMessage(body)}` : ''}` }
+}
+
+function jsonBody(text: string): HttpStatusError['body'] | undefined {
+  try {
+    const parsed = JSON.parse(text) as unknown
+    return typeof parsed === 'object' && parsed !== null ? (parsed as HttpStatusError['body']) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** A failure before any answer: the deadline, Ctrl-C, TLS, the network. */
+function handshakeError(error: unknown, origin: string, deadline: Deadline, target: TunnelTarget): JitsshError {
+  if (error instanceof JitsshError) return error
+  if (deadline.signal.aborted) {
+    return deadline.expired
+      ? new JitsshError('ERR_NETWORK', `cannot reach ${origin}: ${timedOut(deadline.ms)}`, { hint: 'check the network and HTTPS_PROXY/NO_PROXY' })
+      : new JitsshError('ERR_INTERRUPTED', 'interrupted')
+  }
+  const tls = tlsProblem(error)
+  if (tls !== null) return tlsError(origin, tls, target.ca?.file, error)
+  const code = (error as NodeJS.ErrnoException).code
+  return new JitsshError('ERR_NETWORK', `cannot reach ${origin}: ${code ?? (error as Error).message}`, {
+    cause: error,
+    hint: 'check the network and HTTPS_PROXY/NO_PROXY',
+  })
+}
+
 async function handshake(target: TunnelTarget, deadline: Deadline, proxySettings: ProxySettings): Promise<WebSocket> {
   const url = tunnelUrl(target)
   const secure = url.protocol === 'wss:'
-  const proxy = proxyForUrl(url, proxySettings)
+  const origin = originOf(url)
   let createConnection: (() => Socket) | undefined
-  if (proxy !== null) {
-    const port = Number(url.port) || (secure ? 443 : 80)
-    const raw = await connectThroughProxy(proxy, url.hostname.replace(/^\[|\]$/g, ''), port, deadline)
+  const raw = await proxiedSocket(url, deadline, proxySettings)
+  if (raw !== undefined) {
+    const { connect: tlsConnect } = await import('node:tls')
     const servername = /^[\d.]+$|:/.test(url.hostname) ? undefined : url.hostname
-    createConnection = secure ? () => tlsConnect({ socket: raw, ...(servername ? { servername } : {}), ALPNProtocols: ['http/1.1'], ...(target.ca ? { ca: target.ca.ca } : {}) }) : () => raw
+    createConnection = secure ? () => tlsConnect({ socket: raw, host: url.hostname.replace(/^\[|\]$/g, ''), ...(servername ? { servername } : {}), ALPNProtocols: ['http/1.1'], ...(target.ca ? { ca: target.ca.ca } : {}) }) : () => raw
   }
-  const ws = new WebSocket(url, {
+  // The WebSocket library loads only when a WebSocket is used.
+  const { default: WebSocketClient } = await import('ws')
+  const ws = new WebSocketClient(url, {
     headers: { authorization: `Bearer ${target.token}`, 'user-agent': 'jitssh-cli' },
     perMessageDeflate: false,
     // An all-zero masking key: ws then skips masking here and unmasking on the server, which otherwise cost
@@ -79,14 +159,10 @@ async function handshake(target: TunnelTarget, deadline: Deadline, proxySettings
     ...(createConnection ? { createConnection } : {}),
     ...(target.ca ? { ca: target.ca.ca } : {}),
   })
-  // Named like the HTTP errors name it (the server's http(s) origin), not by the ws:// URL.
-  const origin = `${secure ? 'https' : 'http'}://${url.host}`
   return new Promise<WebSocket>((resolve, reject) => {
     const onAbort = () => {
       ws.terminate()
-      reject(deadline.expired
-        ? new JitsshError('ERR_NETWORK', `cannot reach ${origin}: ${timedOut(deadline.ms)}`, { hint: 'check the network and HTTPS_PROXY/NO_PROXY' })
-        : new JitsshError('ERR_INTERRUPTED', 'interrupted'))
+      reject(handshakeError(new Error('aborted'), origin, deadline, target))
     }
     deadline.signal.addEventListener('abort', onAbort, { once: true })
     const done = () => deadline.signal.removeEventListener('abort', onAbort)
@@ -113,13 +189,7 @@ async function handshake(target: TunnelTarget, deadline: Deadline, proxySettings
     })
     ws.once('error', (error) => {
       done()
-      const code = (error as NodeJS.ErrnoException).code
-      const tls = tlsProblem(error)
-      if (tls !== null && !(error instanceof JitsshError)) return reject(tlsError(origin, tls, target.ca?.file, error))
-      reject(error instanceof JitsshError ? error : new JitsshError('ERR_NETWORK', `cannot reach ${origin}: ${code ?? error.message}`, {
-        cause: error,
-        hint: 'check the network and HTTPS_PROXY/NO_PROXY',
-      }))
+      reject(handshakeError(error, origin, deadline, target))
     })
   })
 }
@@ -151,9 +221,46 @@ function refusal(target: TunnelTarget, status: number, text: string): JitsshErro
   }
 }
 
+/**
+ * Reads an open tunnel without bridging it (doctor's look at the target's banner): `onData` gets the target's
+ * bytes, `onEnd` runs once when the tunnel ends. Returns what closes it.
+ */
+export function readTunnel(tunnel: OpenTunnel, onData: (bytes: Buffer) => void, onEnd: () => void): () => void {
+  let ended = false
+  const end = () => {
+    if (!ended) {
+      ended = true
+      onEnd()
+    }
+  }
+  if (tunnel.transport === 'websocket') {
+    tunnel.ws.on('message', (data: Buffer) => onData(data))
+    tunnel.ws.once('close', end)
+    tunnel.ws.resume()
+    return () => tunnel.ws.terminate()
+  }
+  const { socket } = tunnel
+  const reader = new RecordReader({
+    data: onData,
+    control: (type, payload) => {
+      if (type === RECORD.PING && socket.writable) socket.write(controlRecord(RECORD.PONG, payload))
+      if (type === RECORD.CLOSE) end()
+    },
+  })
+  socket.on('data', (chunk: Buffer) => void (reader.push(chunk) !== null && end()))
+  socket.once('close', end)
+  socket.on('error', () => undefined)
+  if (tunnel.head.length > 0) socket.emit('data', tunnel.head)
+  socket.resume()
+  return () => socket.destroy()
+}
+
 /** Bridges an open tunnel until either side ends; rejects when the server closed it for a reason. */
-export async function runTunnel(ctx: ClientContext, ws: WebSocket, target: Pick<TunnelTarget, 'host' | 'port'>, options: TunnelOptions): Promise<void> {
-  const result = await bridge(ws, options.stdin, options.stdout, { keepaliveMs: options.keepaliveMs, signal: ctx.signal })
+export async function runTunnel(ctx: ClientContext, tunnel: OpenTunnel, target: Pick<TunnelTarget, 'host' | 'port'>, options: TunnelOptions): Promise<void> {
+  const settings = { keepaliveMs: options.keepaliveMs, signal: ctx.signal }
+  const result: BridgeResult = tunnel.transport === 'raw'
+    ? await bridgeRaw(tunnel.socket, tunnel.head, options.stdin, options.stdout, settings)
+    : await bridge(tunnel.ws, options.stdin, options.stdout, settings)
   const where = `${target.host}:${target.port}`
   switch (result.kind) {
     case 'closed':

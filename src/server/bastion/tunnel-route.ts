@@ -1,9 +1,11 @@
-import { randomUUID } from 'node:crypto'
-import { connect, type Socket } from 'node:net'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { connect, type OnReadOpts, type Socket } from 'node:net'
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { WebSocket } from 'ws'
 import { JitsshError } from '../../shared/errors.js'
 import { TUNNEL_CLOSE } from '../../shared/protocol.js'
+import { closeRecord, RAW_TUNNEL_ID_HEADER, RAW_TUNNEL_PROTOCOL } from '../../shared/tunnel-records.js'
 import type { TargetAddress } from '../config/types.js'
 import type { Uses } from '../context.js'
 import { authenticateBearer, type Authenticated } from '../http/bearer-auth.js'
@@ -11,23 +13,16 @@ import { requestedHost } from '../http/request-fields.js'
 import { policyDetail } from '../policy/access.js'
 import { openHostAccess } from './access-check.js'
 import { authenticatedBy } from '../identity/service-accounts.js'
-import type { AuditEventInput } from '../audit/audit-log.js'
-import type { LiveTunnelRow } from '../store/store.js'
 import { bridgeWebSocketToTcp } from './tcp-bridge.js'
+import { bridgeRawTunnelToTcp } from './raw-bridge.js'
+import { AuditedTunnel, type PreparedTunnel } from './tunnel-lifecycle.js'
+import { pooledReads } from './read-buffers.js'
 
-interface PreparedTunnel {
-  auth: Authenticated
-  host: string
-  target: TargetAddress
-  tcp: Socket
-  startedAt: number
-  /** The access request whose grant allows it (its end or revocation closes the tunnel). */
-  grantId: string | null
-}
-
-function connectWithTimeout(target: TargetAddress, timeoutMs: number, host: string): Promise<Socket> {
+function connectWithTimeout(target: TargetAddress, timeoutMs: number, host: string, onread?: OnReadOpts): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: target.host, port: target.port, noDelay: true })
+    const socket = connect({ host: target.host, port: target.port, noDelay: true, ...(onread ? { onread } : {}) })
+    // Nothing is read until the bridge takes over (the target's banner waits in the kernel).
+    if (onread) socket.pause()
     const fail = (why: string): void => {
       socket.destroy()
       reject(new JitsshError('ERR_TARGET_UNREACHABLE', `cannot reach ${host}: ${why}`))
@@ -49,31 +44,56 @@ function connectWithTimeout(target: TargetAddress, timeoutMs: number, host: stri
   })
 }
 
+/** Which transport the request asks for: the raw upgrade (`Upgrade: jitssh-tunnel/1`), a WebSocket, or neither. */
+export function requestedTransport(headers: IncomingHttpHeaders): 'raw' | 'websocket' | null {
+  const upgrade = headers.upgrade
+  if (typeof upgrade !== 'string') return null
+  const offered = upgrade.toLowerCase().split(',').map((token) => token.trim())
+  if (offered.includes(RAW_TUNNEL_PROTOCOL)) return 'raw'
+  if (offered.includes('websocket')) return 'websocket'
+  return null
+}
+
+/** A plain HTTP answer on a socket that fastify no longer owns (the raw upgrade hijacked it), then its end. */
+function answerOnSocket(socket: Duplex, status: number, statusText: string, body: Record<string, unknown>): void {
+  const json = JSON.stringify(body)
+  socket.end(`HTTP/1.1 ${status} ${statusText}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(json)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${json}`)
+}
+
 /**
- * `GET /v1/tunnel?host=&port=` (WebSocket): every check — token, then openHostAccess (session, person,
- * grants, policy, target, port), then the TCP connect — happens before the upgrade, so a failure is a plain HTTP
- * 401/403/502 with a JSON body.
+ * `GET /v1/tunnel?host=&port=`, upgraded to the raw tunnel (`Upgrade: jitssh-tunnel/1`: plain bytes in records,
+ * src/shared/tunnel-records.ts, the default of the CLI) or to a WebSocket (for proxies that let nothing else
+ * through). Every check — token, then openHostAccess (session, person, grants, policy, target, port), then the
+ * TCP connect — happens before the upgrade, the same for both, so a failure is a plain HTTP 401/403/502 with a
+ * JSON body. The raw upgrade also writes `tunnel.open` before its 101; a WebSocket's is written after the upgrade,
+ * before any byte is carried.
  */
 export type TunnelRouteDeps = Uses<'accessTokens' | 'sessions' | 'audit' | 'config' | 'now' | 'replica' | 'requests' | 'tunnels' | 'unauthenticated'>
 
 export function registerTunnelRoute(app: FastifyInstance, ctx: TunnelRouteDeps): void {
   const prepared = new WeakMap<FastifyRequest, PreparedTunnel>()
 
-  async function prepare(request: FastifyRequest<{ Querystring: { host?: unknown; port?: unknown } }>): Promise<void> {
+  // Bytes a client sent right behind its raw upgrade request (ours waits for the 101) go back into the socket,
+  // to be read as the tunnel's first bytes.
+  app.server.prependListener('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (head.length > 0 && requestedTransport(request.headers) === 'raw') socket.unshift(head)
+  })
+
+  async function prepare(request: FastifyRequest<{ Querystring: { host?: unknown; port?: unknown } }>, reply: FastifyReply): Promise<void> {
     let auth: Authenticated | undefined
     let host: string | null = null
+    let tunnel: PreparedTunnel
+    const transport = requestedTransport(request.headers)
     try {
-      if (!(request as { ws?: boolean }).ws) throw new JitsshError('ERR_BAD_REQUEST', 'this endpoint needs a WebSocket upgrade')
+      if (!(request as { ws?: boolean }).ws || transport === null) throw new JitsshError('ERR_BAD_REQUEST', `this endpoint needs an upgrade: ${RAW_TUNNEL_PROTOCOL} or websocket`)
       auth = await authenticateBearer(ctx, request)
       host = requestedHost(request.query.host)
       const { target, decision: grant } = await openHostAccess(ctx, auth.session, host, { port: request.query.port, sourceIp: request.ip })
       const startedAt = Date.now()
-      const tcp = await connectWithTimeout(target, ctx.config.bastion.connectTimeoutMs, host)
-      // If the upgrade never completes (bad handshake, client gone), do not keep the target connection.
-      request.raw.socket.once('close', () => {
-        if (prepared.has(request)) tcp.destroy()
-      })
-      prepared.set(request, { auth, host, target, tcp, startedAt, grantId: grant.grantId })
+      // A raw tunnel reads the target into reused buffers (read-buffers.ts); a WebSocket's bridge reads 'data'.
+      const reads = transport === 'raw' ? pooledReads() : undefined
+      const tcp = await connectWithTimeout(target, ctx.config.bastion.connectTimeoutMs, host, reads?.onread)
+      tunnel = { auth, host, target, tcp, startedAt, grantId: grant.grantId, ...(reads ? { reads: reads.sink } : {}) }
     } catch (error) {
       if (error instanceof JitsshError && auth === undefined) ctx.unauthenticated.refused('tunnel', request, error)
       else if (error instanceof JitsshError) {
@@ -85,36 +105,60 @@ export function registerTunnelRoute(app: FastifyInstance, ctx: TunnelRouteDeps):
       }
       throw error
     }
+    if (transport === 'raw') {
+      // Fastify answers nothing more: the socket is the tunnel's from here.
+      reply.hijack()
+      await openRaw(request, tunnel).catch((error: unknown) => {
+        request.log.error({ err: error }, 'raw tunnel failed to start')
+        tunnel.tcp.destroy()
+        request.raw.socket.destroy()
+      })
+      return
+    }
+    // If the WebSocket upgrade never completes (bad handshake, client gone), do not keep the target connection.
+    request.raw.socket.once('close', () => {
+      if (prepared.has(request)) tunnel.tcp.destroy()
+    })
+    prepared.set(request, tunnel)
+  }
+
+  /** The raw upgrade: tunnel.open written, then the 101, then records both ways (raw-bridge.ts). */
+  async function openRaw(request: FastifyRequest, tunnel: PreparedTunnel): Promise<void> {
+    const socket = request.raw.socket
+    const { tcp } = tunnel
+    socket.setTimeout(0)
+    socket.setNoDelay(true)
+    const audited = new AuditedTunnel(ctx, request, tunnel)
+    if (!(await audited.opened('raw'))) {
+      tcp.destroy()
+      return answerOnSocket(socket, 500, 'Internal Server Error', { error: 'ERR_SERVER', message: 'the audit log is unavailable; try again shortly' })
+    }
+    if (socket.destroyed || !socket.writable) {
+      tcp.destroy()
+      return audited.closed({ bytes_up: 0, bytes_down: 0, reason: 'the client left before the tunnel started' })
+    }
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${RAW_TUNNEL_PROTOCOL}\r\n${RAW_TUNNEL_ID_HEADER}: ${audited.record.id}\r\n\r\n`)
+    if (tcp.destroyed) {
+      const reason = 'target closed the connection'
+      socket.end(closeRecord(TUNNEL_CLOSE.TARGET_CLOSED, reason))
+      return audited.closed({ bytes_up: 0, bytes_down: 0, reason, close_code: TUNNEL_CLOSE.TARGET_CLOSED })
+    }
+    audited.register(bridgeRawTunnelToTcp(socket, tcp, { keepaliveMs: ctx.config.bastion.keepaliveMs, onClose: audited.onBridgeClosed(), ...(tunnel.reads ? { tcpReads: tunnel.reads } : {}) }))
   }
 
   async function open(ws: WebSocket, request: FastifyRequest): Promise<void> {
     const tunnel = prepared.get(request)
     prepared.delete(request)
     if (!tunnel) return ws.close(1011, 'tunnel was not prepared')
-    const { auth, host, target, tcp, grantId } = tunnel
-    const openedAt = ctx.now()
-    const user = auth.session.identity.email
-    // Its row lives as long as the tunnel: if this process dies, whoever reaps it writes the close (replicas/).
-    const record: LiveTunnelRow = { id: randomUUID(), replicaId: ctx.replica.id, sessionId: auth.session.id, userEmail: user, host, openedAt, bytesUp: 0, bytesDown: 0, bytesAt: openedAt }
-    const recordClose = (detail: Record<string, unknown>): Promise<void> =>
-      ctx.audit
-        .recordTunnelClose(record.id, { type: 'tunnel.close', outcome: 'ok', user, sessionId: auth.session.id, host, detail: { tunnel: record.id, ...detail } } satisfies AuditEventInput)
-        .then(
-          (written) => void (written ?? request.log.warn({ tunnel: record.id }, 'tunnel.close not written here: the server process that took this one for dead wrote it')),
-          (error: unknown) => request.log.error({ err: error }, 'audit write failed for tunnel.close'),
-        )
+    const { tcp } = tunnel
+    const audited = new AuditedTunnel(ctx, request, tunnel)
     // The client may send at once (ssh's banner): hold its messages while the open is audited (a network
     // round trip with PostgreSQL), and hand them to the bridge in order once it is attached.
     ws.pause()
     const early: Array<[Buffer, boolean]> = []
     const hold = (data: Buffer, isBinary: boolean): void => void early.push([data, isBinary])
     ws.on('message', hold)
-    const recorded = await ctx.audit
-      .recordTunnelOpen(record, {
-        type: 'tunnel.open', outcome: 'ok', user, sessionId: auth.session.id, host,
-        detail: { tunnel: record.id, target: `${target.host}:${target.port}`, ip: request.ip, connect_ms: Date.now() - tunnel.startedAt, ...(grantId ? { grant: grantId } : {}), ...authenticatedBy(auth.session.auth) },
-      })
-      .then(() => true, (error: unknown) => (request.log.error({ err: error }, 'audit write failed for tunnel.open'), false))
+    const recorded = await audited.opened('websocket')
     ws.off('message', hold)
     // No session is carried unrecorded, none to a client that left while the open was written, and no
     // destroyed target socket is bridged (the target reset the connection meanwhile).
@@ -125,24 +169,10 @@ export function registerTunnelRoute(app: FastifyInstance, ctx: TunnelRouteDeps):
       if (!recorded) return ws.close(1011, 'the audit log is unavailable')
       const reason = targetGone ? 'target closed the connection' : 'the client left before the tunnel started'
       if (targetGone) ws.close(TUNNEL_CLOSE.TARGET_CLOSED, reason)
-      await recordClose({ bytes_up: 0, bytes_down: 0, duration_ms: ctx.now() - openedAt, reason, ...(targetGone ? { close_code: TUNNEL_CLOSE.TARGET_CLOSED } : {}) })
+      await audited.closed({ bytes_up: 0, bytes_down: 0, reason, ...(targetGone ? { close_code: TUNNEL_CLOSE.TARGET_CLOSED } : {}) })
       return
     }
-    let entryId = 0
-    const bridge = bridgeWebSocketToTcp(ws, tcp, {
-      keepaliveMs: ctx.config.bastion.keepaliveMs,
-      onClose: (stats) => {
-        void recordClose({ bytes_up: stats.bytesUp, bytes_down: stats.bytesDown, duration_ms: ctx.now() - openedAt, close_code: stats.closeCode, reason: stats.closeReason })
-          .finally(() => ctx.tunnels.remove(entryId))
-      },
-    })
-    entryId = ctx.tunnels.add({
-      kind: 'tunnel', recordId: record.id, sessionId: auth.session.id, user, host, sourceIp: request.ip, openedAt, grantId, close: (code, reason) => bridge.close(code, reason), bytes: () => bridge.bytes(),
-    }).id
-    if (grantId) {
-      const actor = { identity: auth.session.identity, auth: auth.session.auth, sessionId: auth.session.id, ip: request.ip }
-      void ctx.requests.used(grantId, actor, { action: 'tunnel', host }).catch((error: unknown) => request.log.error({ err: error }, 'access requests: recording the first use failed'))
-    }
+    audited.register(bridgeWebSocketToTcp(ws, tcp, { keepaliveMs: ctx.config.bastion.keepaliveMs, onClose: audited.onBridgeClosed() }))
     ws.resume() // the socket's next data comes on a later tick, after the held messages
     for (const [data, isBinary] of early) ws.emit('message', data, isBinary)
   }
@@ -153,7 +183,7 @@ export function registerTunnelRoute(app: FastifyInstance, ctx: TunnelRouteDeps):
     config: { rateLimit: { max: ctx.config.rateLimits.tunnelPerMinute, timeWindow: 60_000 } },
     preHandler: prepare,
     handler: async () => {
-      throw new JitsshError('ERR_BAD_REQUEST', 'this endpoint needs a WebSocket upgrade')
+      throw new JitsshError('ERR_BAD_REQUEST', `this endpoint needs an upgrade: ${RAW_TUNNEL_PROTOCOL} or websocket`)
     },
     wsHandler: open,
   })

@@ -1,0 +1,130 @@
+// The byte pump of the raw tunnel (src/shared/tunnel-records.ts) between ssh's stdin/stdout and the socket:
+// stdin's reads go out as DATA records (header and bytes in one writev), the server's DATA records go to stdout as
+// views of the socket's reads (no copy). stdin is paused while the socket is full, the socket while stdout is.
+// Either side ending ends both: stdin EOF → our CLOSE and FIN (forced after CLOSE_GRACE_MS); the server's CLOSE →
+// its code and reason (closeOutcome in tunnel.ts says what they mean); a socket gone without one → lost.
+import type { Readable, Writable } from 'node:stream'
+import type { Duplex } from 'node:stream'
+import { closeRecord, controlRecord, parseClosePayload, RECORD, RecordReader, recordHeader } from '../../shared/tunnel-records.js'
+import type { BridgeResult } from './bridge.js'
+
+const CLOSE_GRACE_MS = 3_000
+
+export function bridgeRaw(socket: Duplex, head: Buffer, stdin: Readable, stdout: Writable, options: { keepaliveMs: number; signal: AbortSignal }): Promise<BridgeResult> {
+  return new Promise<BridgeResult>((resolve) => {
+    let settled = false
+    let stdinEnded = false
+    let socketPaused = false
+    let alive = true
+    let lastError = ''
+    let graceTimer: NodeJS.Timeout | undefined
+
+    const finish = (result: BridgeResult) => {
+      if (settled) return
+      settled = true
+      clearInterval(keepalive)
+      clearTimeout(graceTimer)
+      stdin.off('data', onStdinData)
+      stdin.off('end', onStdinEnd)
+      stdin.off('error', onStdinEnd)
+      stdout.off('error', onStdoutError)
+      socket.off('drain', onSocketDrain)
+      options.signal.removeEventListener('abort', onAbort)
+      stdin.pause()
+      stdin.destroy() // otherwise a pending read keeps the process alive
+      stdout.on('error', () => undefined) // EPIPE after the end is nobody's business now
+      socket.destroy()
+      const flushed = setTimeout(() => resolve(result), 1_000)
+      stdout.end(() => {
+        clearTimeout(flushed)
+        resolve(result)
+      })
+    }
+
+    const reader = new RecordReader({
+      data(bytes) {
+        if (settled) return
+        if (!stdout.write(bytes) && !socketPaused) {
+          socketPaused = true
+          socket.pause()
+          stdout.once('drain', () => {
+            socketPaused = false
+            if (!settled) socket.resume()
+          })
+        }
+      },
+      control(type, payload) {
+        if (type === RECORD.PING) {
+          if (socket.writable) socket.write(controlRecord(RECORD.PONG, payload))
+        } else if (type === RECORD.CLOSE) {
+          const { code, reason } = parseClosePayload(payload)
+          finish(stdinEnded ? { kind: 'eof' } : { kind: 'closed', code, reason })
+        }
+      },
+    })
+
+    const onStdinData = (chunk: Buffer) => {
+      if (!socket.writable) return
+      socket.cork()
+      socket.write(recordHeader(RECORD.DATA, chunk.length))
+      const flowing = socket.write(chunk)
+      socket.uncork()
+      if (!flowing) stdin.pause()
+    }
+    const onSocketDrain = () => {
+      if (!stdinEnded && !settled) stdin.resume()
+    }
+    const onStdinEnd = (error?: Error) => {
+      if (stdinEnded) return
+      stdinEnded = true
+      if (error instanceof Error) lastError = error.message
+      if (socket.writable) socket.end(closeRecord(1000, 'client done'))
+      graceTimer = setTimeout(() => finish({ kind: 'eof' }), CLOSE_GRACE_MS)
+    }
+    const onStdoutError = () => {
+      // ssh went away: nobody is left to read what the server sends.
+      finish({ kind: 'stdout-gone' })
+    }
+    const onAbort = () => finish({ kind: 'interrupted' })
+
+    socket.on('data', (chunk: Buffer) => {
+      alive = true
+      if (settled) return
+      // A read holds the end of one record and the start of the next: one write of both to ssh.
+      stdout.cork()
+      const problem = reader.push(chunk)
+      stdout.uncork()
+      if (problem !== null) finish({ kind: 'lost', detail: `the server broke the tunnel's format (${problem})` })
+    })
+    socket.on('error', (error: Error) => {
+      lastError = (error as NodeJS.ErrnoException).code ?? error.message
+    })
+    const onGone = () => {
+      if (stdinEnded) finish({ kind: 'eof' })
+      else finish({ kind: 'lost', detail: lastError || 'closed without a close record' })
+    }
+    socket.on('end', onGone)
+    socket.on('close', onGone)
+
+    const keepalive = setInterval(() => {
+      if (!alive) {
+        finish({ kind: 'lost', detail: `no answer to a keepalive ping within ${Math.round(options.keepaliveMs / 1000)} s` })
+        return
+      }
+      alive = false
+      if (socket.writable) socket.write(controlRecord(RECORD.PING))
+    }, options.keepaliveMs)
+
+    stdin.on('data', onStdinData)
+    stdin.once('end', onStdinEnd)
+    stdin.once('error', onStdinEnd)
+    stdout.on('error', onStdoutError)
+    socket.on('drain', onSocketDrain)
+    if (options.signal.aborted) onAbort()
+    else options.signal.addEventListener('abort', onAbort, { once: true })
+    // What came with the 101 (the target's banner, perhaps) first; then the socket's own reads.
+    if (head.length > 0) socket.emit('data', head)
+    stdin.resume()
+    socket.resume()
+  })
+}
