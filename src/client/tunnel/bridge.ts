@@ -15,6 +15,21 @@ export type BridgeResult =
   | { kind: 'interrupted' }
   | { kind: 'stdout-gone' }
 
+/**
+ * The end of a tunnel on ssh's side (both transports): stop reading its stdin (a pending read would keep the
+ * process alive), end its stdout, and call `done` once what is buffered is written (or after 1 s).
+ */
+export function releaseSsh(stdin: Readable, stdout: Writable, done: () => void): void {
+  stdin.pause()
+  stdin.destroy()
+  stdout.on('error', () => undefined) // EPIPE after the end is nobody's business now
+  const flushed = setTimeout(done, 1_000)
+  stdout.end(() => {
+    clearTimeout(flushed)
+    done()
+  })
+}
+
 export function bridge(ws: WebSocket, stdin: Readable, stdout: Writable, options: { keepaliveMs: number; signal: AbortSignal }): Promise<BridgeResult> {
   return new Promise<BridgeResult>((resolve) => {
     let settled = false
@@ -36,15 +51,8 @@ export function bridge(ws: WebSocket, stdin: Readable, stdout: Writable, options
       stdin.off('error', onStdinError)
       stdout.off('error', onStdoutError)
       options.signal.removeEventListener('abort', onAbort)
-      stdin.pause()
-      stdin.destroy() // otherwise a pending read keeps the process alive
-      stdout.on('error', () => undefined) // EPIPE after the end is nobody's business now
       if (ws.readyState !== ws.CLOSED) ws.terminate()
-      const flushed = setTimeout(() => resolve(result), 1_000)
-      stdout.end(() => {
-        clearTimeout(flushed)
-        resolve(result)
-      })
+      releaseSsh(stdin, stdout, () => resolve(result))
     }
 
     const onStdinData = (chunk: Buffer) => {

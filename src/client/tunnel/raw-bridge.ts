@@ -6,7 +6,7 @@
 import type { Readable, Writable } from 'node:stream'
 import type { Duplex } from 'node:stream'
 import { closeRecord, controlRecord, parseClosePayload, RECORD, RecordReader, recordHeader } from '../../shared/tunnel-records.js'
-import type { BridgeResult } from './bridge.js'
+import { releaseSsh, type BridgeResult } from './bridge.js'
 
 const CLOSE_GRACE_MS = 3_000
 
@@ -30,15 +30,8 @@ export function bridgeRaw(socket: Duplex, head: Buffer, stdin: Readable, stdout:
       stdout.off('error', onStdoutError)
       socket.off('drain', onSocketDrain)
       options.signal.removeEventListener('abort', onAbort)
-      stdin.pause()
-      stdin.destroy() // otherwise a pending read keeps the process alive
-      stdout.on('error', () => undefined) // EPIPE after the end is nobody's business now
       socket.destroy()
-      const flushed = setTimeout(() => resolve(result), 1_000)
-      stdout.end(() => {
-        clearTimeout(flushed)
-        resolve(result)
-      })
+      releaseSsh(stdin, stdout, () => resolve(result))
     }
 
     const reader = new RecordReader({
