@@ -1,4 +1,4 @@
-import type { FastifyServerOptions } from 'fastify'
+import { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 
 /** Query parameters whose values never reach the log. */
 const SECRET_PARAMS = new Set(['code', 'state', 'user_code', 'device_code', 'token', 'refresh_token', 'access_token', 'password', 'code_verifier', 'nonce', 'ticket'])
@@ -60,4 +60,21 @@ export function loggerOptions(level: string, stream: NodeJS.WritableStream): Fas
       }),
     },
   } as FastifyServerOptions['logger']
+}
+
+/**
+ * One log line per request, when it completes (method, URL, client, status, time), instead of fastify's two:
+ * each line is a synchronous write to stderr, and on the signing path the second was a large part of a request's
+ * CPU (bench figure 4). An upgrade (a tunnel, a terminal) may never complete a response: it is logged as it arrives.
+ * Errors are logged as fastify logs them.
+ */
+export class OneLinePerRequest extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    if (request.headers.upgrade !== undefined) request.log.info({ req: request }, 'incoming request')
+  }
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored')
+    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed')
+  }
 }
