@@ -3,7 +3,7 @@ import { TUNNEL_CLOSE } from '../../shared/protocol.js'
 import { closeRecord, controlRecord, parseClosePayload, RECORD, RecordReader, recordHeader } from '../../shared/tunnel-records.js'
 import type { TunnelBridge, TunnelStats } from './tcp-bridge.js'
 import { keepPeerAlive } from './ws-keepalive.js'
-import type { PooledReadSink } from './read-buffers.js'
+import type { PooledReadSink } from '../../shared/read-buffers.js'
 
 /** After our CLOSE (or the target's end), the client has this long to end its side before it is cut off. */
 const CLOSE_GRACE_MS = 1_000

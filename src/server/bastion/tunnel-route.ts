@@ -16,7 +16,7 @@ import { authenticatedBy } from '../identity/service-accounts.js'
 import { bridgeWebSocketToTcp } from './tcp-bridge.js'
 import { bridgeRawTunnelToTcp } from './raw-bridge.js'
 import { AuditedTunnel, type PreparedTunnel } from './tunnel-lifecycle.js'
-import { movedToPooledReads, pooledReads } from './read-buffers.js'
+import { movedToPooledReads, pooledReads } from '../../shared/read-buffers.js'
 
 function connectWithTimeout(target: TargetAddress, timeoutMs: number, host: string, onread?: OnReadOpts): Promise<Socket> {
   return new Promise((resolve, reject) => {
