@@ -89,23 +89,29 @@ export async function main(argv: string[], context?: ClientContext, runs: Comman
     .showSuggestionAfterError(true)
   // Commander keeps nothing an action returns: each run leaves its exit code here.
   const exitCode = <O>(run: RunCommand<O>): RunCommand<O> => async (c, options) => (code = await run(c, options))
-  registerLogin(program, ctx, exitCode(runs.login))
-  registerLogout(program, ctx, exitCode(runs.logout))
-  registerStatus(program, ctx, exitCode(runs.status))
-  registerSshConfig(program, ctx, exitCode(runs.sshConfig))
-  registerSshGen(program, ctx, exitCode(runs.sshGen))
-  registerSsh(program, ctx, exitCode(runs.ssh))
-  registerAudit(program, ctx, exitCode(runs.audit))
-  registerSessions(program, ctx, exitCode(runs.sessions))
-  registerRevoke(program, ctx, exitCode(runs.revoke))
-  registerUser(program, ctx, exitCode(runs.user))
-  registerHosts(program, ctx, exitCode(runs.hosts))
-  registerExplain(program, ctx, exitCode(runs.explain))
-  registerRequest(program, ctx, exitCode(runs.request))
-  registerRecordings(program, ctx, exitCode(runs.recordings))
-  registerAgent(program, ctx, exitCode(runs.agent))
-  registerServiceAccounts(program, ctx, exitCode(runs.serviceAccounts))
-  registerDoctor(program, ctx, exitCode(runs.doctor))
+  const commands: Array<[name: string, register: () => void]> = [
+    ['login', () => registerLogin(program, ctx, exitCode(runs.login))],
+    ['logout', () => registerLogout(program, ctx, exitCode(runs.logout))],
+    ['status', () => registerStatus(program, ctx, exitCode(runs.status))],
+    ['ssh-config', () => registerSshConfig(program, ctx, exitCode(runs.sshConfig))],
+    ['ssh-gen', () => registerSshGen(program, ctx, exitCode(runs.sshGen))],
+    ['ssh', () => registerSsh(program, ctx, exitCode(runs.ssh))],
+    ['audit', () => registerAudit(program, ctx, exitCode(runs.audit))],
+    ['sessions', () => registerSessions(program, ctx, exitCode(runs.sessions))],
+    ['revoke', () => registerRevoke(program, ctx, exitCode(runs.revoke))],
+    ['user', () => registerUser(program, ctx, exitCode(runs.user))],
+    ['hosts', () => registerHosts(program, ctx, exitCode(runs.hosts))],
+    ['explain', () => registerExplain(program, ctx, exitCode(runs.explain))],
+    ['request', () => registerRequest(program, ctx, exitCode(runs.request))],
+    ['recordings', () => registerRecordings(program, ctx, exitCode(runs.recordings))],
+    ['agent', () => registerAgent(program, ctx, exitCode(runs.agent))],
+    ['service-accounts', () => registerServiceAccounts(program, ctx, exitCode(runs.serviceAccounts))],
+    ['doctor', () => registerDoctor(program, ctx, exitCode(runs.doctor))],
+  ]
+  // A command named in full is the only one set up (ssh runs `jitssh ssh` and, for a new certificate,
+  // `jitssh ssh-gen` on every connection); anything else sets them all up, for the help and suggestions.
+  const named = commands.find(([name]) => name === argv[0])
+  for (const [, register] of named ? [named] : commands) register()
   try {
     await program.parseAsync(argv, { from: 'user' })
     return code
