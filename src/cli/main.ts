@@ -7,24 +7,23 @@ import { parseJitsshEnv } from '../client/env.js'
 import { createProcessContext } from './context.js'
 import { formatError } from './output.js'
 import type { RunCommand } from './command.js'
-import { registerLogin, loginCommand, type LoginCommandOptions } from './login.js'
-import { registerLogout, logoutCommand, type LogoutOptions } from './logout.js'
-import { registerStatus, statusCommand, type StatusOptions } from './status.js'
-import { registerSshConfig, sshConfigCommand, type SshConfigOptions } from './ssh-config.js'
-import { registerSshGen, sshGenCommand, type SshGenOptions } from './ssh-gen.js'
-import { registerSsh, sshCommand, type SshOptions } from './ssh.js'
-import { registerAudit, auditCommand, type AuditOptions } from './audit.js'
-import { registerRevoke, revokeCommand, type RevokeOptions } from './revoke.js'
-import { registerSessions, sessionsCommand, type SessionsOptions } from './sessions.js'
-import { registerUser, userCommand, type UserOptions } from './user-access.js'
-import { registerHosts, hostsCommand, type HostsOptions } from './hosts.js'
-import { registerExplain, explainCommand, type ExplainOptions } from './explain.js'
-import { registerRequest, requestCommand, type RequestOptions } from './request.js'
-import { recordingsCommand, registerRecordings, type RecordingsOptions } from './recordings.js'
-import { registerAgent, agentCommand, type AgentCommandOptions } from './agent.js'
-import { registerServiceAccounts, serviceAccountsCommand, type ServiceAccountsOptions } from './service-accounts.js'
-import { doctorCommand, registerDoctor, type DoctorOptions } from './doctor.js'
-
+import type { LoginCommandOptions } from './login.js'
+import type { LogoutOptions } from './logout.js'
+import type { StatusOptions } from './status.js'
+import type { SshConfigOptions } from './ssh-config.js'
+import type { SshGenOptions } from './ssh-gen.js'
+import type { SshOptions } from './ssh.js'
+import type { AuditOptions } from './audit.js'
+import type { RevokeOptions } from './revoke.js'
+import type { SessionsOptions } from './sessions.js'
+import type { UserOptions } from './user-access.js'
+import type { HostsOptions } from './hosts.js'
+import type { ExplainOptions } from './explain.js'
+import type { RequestOptions } from './request.js'
+import type { RecordingsOptions } from './recordings.js'
+import type { AgentCommandOptions } from './agent.js'
+import type { ServiceAccountsOptions } from './service-accounts.js'
+import type { DoctorOptions } from './doctor.js'
 import { VERSION } from '../shared/version.js'
 
 export { VERSION }
@@ -50,28 +49,39 @@ export interface CommandRuns {
   doctor: RunCommand<DoctorOptions>
 }
 
-export const COMMANDS: CommandRuns = {
-  login: loginCommand,
-  logout: logoutCommand,
-  status: statusCommand,
-  sshConfig: sshConfigCommand,
-  sshGen: sshGenCommand,
-  ssh: sshCommand,
-  audit: auditCommand,
-  sessions: sessionsCommand,
-  revoke: revokeCommand,
-  user: userCommand,
-  hosts: hostsCommand,
-  explain: explainCommand,
-  request: requestCommand,
-  recordings: recordingsCommand,
-  agent: agentCommand,
-  serviceAccounts: serviceAccountsCommand,
-  doctor: doctorCommand,
+/** A command file as main uses it: `registerX` and the real run function `xCommand`. */
+interface CommandModule<R> {
+  register(program: Command, ctx: ClientContext, run: R): void
+  run: R
+}
+
+/**
+ * Each command: its name on the command line and its file, imported when the command is set up. Only the
+ * command being run is (ssh runs `jitssh ssh` and, for a new certificate, `jitssh ssh-gen` on every connection):
+ * loading and initialising every command's file and what it imports was most of the CLI's start-up.
+ */
+export const COMMANDS: { [K in keyof CommandRuns]: [name: string, load: () => Promise<CommandModule<CommandRuns[K]>>] } = {
+  login: ['login', () => import('./login.js').then((m) => ({ register: m.registerLogin, run: m.loginCommand }))],
+  logout: ['logout', () => import('./logout.js').then((m) => ({ register: m.registerLogout, run: m.logoutCommand }))],
+  status: ['status', () => import('./status.js').then((m) => ({ register: m.registerStatus, run: m.statusCommand }))],
+  sshConfig: ['ssh-config', () => import('./ssh-config.js').then((m) => ({ register: m.registerSshConfig, run: m.sshConfigCommand }))],
+  sshGen: ['ssh-gen', () => import('./ssh-gen.js').then((m) => ({ register: m.registerSshGen, run: m.sshGenCommand }))],
+  ssh: ['ssh', () => import('./ssh.js').then((m) => ({ register: m.registerSsh, run: m.sshCommand }))],
+  audit: ['audit', () => import('./audit.js').then((m) => ({ register: m.registerAudit, run: m.auditCommand }))],
+  sessions: ['sessions', () => import('./sessions.js').then((m) => ({ register: m.registerSessions, run: m.sessionsCommand }))],
+  revoke: ['revoke', () => import('./revoke.js').then((m) => ({ register: m.registerRevoke, run: m.revokeCommand }))],
+  user: ['user', () => import('./user-access.js').then((m) => ({ register: m.registerUser, run: m.userCommand }))],
+  hosts: ['hosts', () => import('./hosts.js').then((m) => ({ register: m.registerHosts, run: m.hostsCommand }))],
+  explain: ['explain', () => import('./explain.js').then((m) => ({ register: m.registerExplain, run: m.explainCommand }))],
+  request: ['request', () => import('./request.js').then((m) => ({ register: m.registerRequest, run: m.requestCommand }))],
+  recordings: ['recordings', () => import('./recordings.js').then((m) => ({ register: m.registerRecordings, run: m.recordingsCommand }))],
+  agent: ['agent', () => import('./agent.js').then((m) => ({ register: m.registerAgent, run: m.agentCommand }))],
+  serviceAccounts: ['service-accounts', () => import('./service-accounts.js').then((m) => ({ register: m.registerServiceAccounts, run: m.serviceAccountsCommand }))],
+  doctor: ['doctor', () => import('./doctor.js').then((m) => ({ register: m.registerDoctor, run: m.doctorCommand }))],
 }
 
 /** `runs` replaces the real run functions (the parse tests record the options instead of running anything). */
-export async function main(argv: string[], context?: ClientContext, runs: CommandRuns = COMMANDS): Promise<number> {
+export async function main(argv: string[], context?: ClientContext, runs: Partial<CommandRuns> = {}): Promise<number> {
   const owned = context === undefined ? createProcessContext() : null
   const ctx = context ?? owned!.ctx
   const debug = argv.includes('--debug') || parseJitsshEnv(ctx.env).debug
@@ -89,23 +99,14 @@ export async function main(argv: string[], context?: ClientContext, runs: Comman
     .showSuggestionAfterError(true)
   // Commander keeps nothing an action returns: each run leaves its exit code here.
   const exitCode = <O>(run: RunCommand<O>): RunCommand<O> => async (c, options) => (code = await run(c, options))
-  registerLogin(program, ctx, exitCode(runs.login))
-  registerLogout(program, ctx, exitCode(runs.logout))
-  registerStatus(program, ctx, exitCode(runs.status))
-  registerSshConfig(program, ctx, exitCode(runs.sshConfig))
-  registerSshGen(program, ctx, exitCode(runs.sshGen))
-  registerSsh(program, ctx, exitCode(runs.ssh))
-  registerAudit(program, ctx, exitCode(runs.audit))
-  registerSessions(program, ctx, exitCode(runs.sessions))
-  registerRevoke(program, ctx, exitCode(runs.revoke))
-  registerUser(program, ctx, exitCode(runs.user))
-  registerHosts(program, ctx, exitCode(runs.hosts))
-  registerExplain(program, ctx, exitCode(runs.explain))
-  registerRequest(program, ctx, exitCode(runs.request))
-  registerRecordings(program, ctx, exitCode(runs.recordings))
-  registerAgent(program, ctx, exitCode(runs.agent))
-  registerServiceAccounts(program, ctx, exitCode(runs.serviceAccounts))
-  registerDoctor(program, ctx, exitCode(runs.doctor))
+  // A command named in full is the only one set up; anything else sets them all up, for the help and suggestions.
+  const all = Object.entries(COMMANDS) as Array<[keyof CommandRuns, (typeof COMMANDS)[keyof CommandRuns]]>
+  const named = all.filter(([, [name]]) => name === argv[0])
+  const modules = await Promise.all((named.length > 0 ? named : all).map(async ([key, [, load]]) => [key, await load()] as const))
+  for (const [key, module] of modules) {
+    const run = (runs[key] ?? module.run) as RunCommand<unknown>
+    ;(module.register as CommandModule<RunCommand<unknown>>['register'])(program, ctx, exitCode(run))
+  }
   try {
     await program.parseAsync(argv, { from: 'user' })
     return code

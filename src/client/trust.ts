@@ -3,7 +3,6 @@
 // config block runs, ssh-gen and the ProxyCommand, trusts it too, whatever their environment), and how a
 // TLS failure is told apart from a network one and named with its fix.
 import { readFileSync } from 'node:fs'
-import { rootCertificates } from 'node:tls'
 import { JitsshError } from '../shared/errors.js'
 import { parseJitsshEnv } from './env.js'
 import { readConfig, type ClientConfig } from './files/config-store.js'
@@ -28,6 +27,8 @@ export function readCaFile(file: string): ExtraCa {
   }
   const certificates = text.match(PEM_CERTIFICATE) ?? []
   if (certificates.length === 0) throw new JitsshError('ERR_USAGE', `${file} holds no PEM certificate ("-----BEGIN CERTIFICATE-----")`)
+  // node:tls loads here, for a private CA only: at the top it cost every jitssh command its start-up time.
+  const { rootCertificates } = process.getBuiltinModule('node:tls') as typeof import('node:tls')
   return { file, ca: [...rootCertificates, ...certificates] }
 }
 

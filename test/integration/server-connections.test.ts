@@ -98,6 +98,33 @@ describe('connections', () => {
     expect(Number(/^jitssh_connections_refused_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1)
   })
 
+  it('counts raw tunnels (whose connection the bastion moves to pooled reads) while they are open, and frees their places when they close', async () => {
+    const alice = await loginWithPassword(srv.url)
+    /** A raw tunnel from 127.0.0.1: the socket once the 101 came, or null when the server closed it unanswered. */
+    const rawTunnel = async (): Promise<Socket | null> => {
+      const socket = await tcpFrom('127.0.0.1')
+      socket.on('error', () => undefined)
+      socket.write(`GET /v1/tunnel?host=echo.example.com HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: jitssh-tunnel/1\r\nAuthorization: Bearer ${alice.access_token}\r\n\r\n`)
+      const first = await Promise.race([once(socket, 'data').then(([chunk]) => String(chunk)), once(socket, 'close').then(() => '')])
+      if (!first.startsWith('HTTP/1.1 101 ')) return socket.destroy(), null
+      return socket
+    }
+    // How many fit next to what this address already holds (the login's keep-alive connections), three times:
+    // a tunnel whose place was not given back would make each round smaller.
+    const fitted: number[] = []
+    for (let round = 0; round < 3; round++) {
+      const open: Socket[] = []
+      for (let tunnel = await rawTunnel(); tunnel !== null; tunnel = await rawTunnel()) open.push(tunnel)
+      fitted.push(open.length)
+      for (const socket of open) socket.destroy()
+      // Their places come back once the server has seen them close.
+      await expect.poll(async () => (await healthzOn(await tcpFrom('127.0.0.1'))).slice(0, 12), { timeout: 5_000 }).toBe('HTTP/1.1 200')
+    }
+    expect(fitted[0]).toBeGreaterThanOrEqual(PER_IP - 3)
+    expect(fitted[0]).toBeLessThanOrEqual(PER_IP)
+    expect(new Set(fitted).size, fitted.join(', ')).toBe(1)
+  })
+
   it('does not cap the connections of a TLS proxy in front (every connection is the proxy\'s)', async () => {
     const proxied = await startTestServer({ config: { behind_tls_proxy: true, public_url: 'https://access.example.com', connections: { per_ip: 2 } } })
     try {

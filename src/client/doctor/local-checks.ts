@@ -1,6 +1,6 @@
 // The doctor's checks of this machine: the OpenSSH version, where `ssh -G` goes, the certificate on disk, the
 // agent, and the host CA line ssh needs to trust the targets.
-import { spawn } from 'node:child_process'
+import { childProcess } from '../../shared/child-process.js'
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { parseCertificate, type SshCertificate } from '../../ssh/certificate.js'
@@ -16,7 +16,7 @@ import { fail, pass, warn, type CheckResult } from './report.js'
 /** Runs a program to the end (or `timeoutMs`); its exit code and output. ENOENT: code null. */
 export function runProgram(command: string, args: string[], env: Record<string, string | undefined>, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string; missing: boolean }> {
   return new Promise((done) => {
-    const child = spawn(command, args, { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = childProcess().spawn(command, args, { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))

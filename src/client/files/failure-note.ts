@@ -3,7 +3,7 @@
 // leaves a note `~/.jitssh/failures/<host>.json` naming the ssh process and what failed; the ProxyCommand of
 // that same ssh, failing the same way, stays silent. The ssh process is found through the parent process
 // (ssh runs both through the user's shell, which may or may not exec the command: then the grandparent).
-import { execFileSync } from 'node:child_process'
+import { childProcess } from '../../shared/child-process.js'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ensurePrivateDir, readJsonOrNull, removeFile, writeFileAtomic } from './atomic-files.js'
@@ -25,7 +25,7 @@ function commandOf(pid: number, platform: NodeJS.Platform): string {
   try {
     if (platform === 'linux') return readFileSync(`/proc/${pid}/comm`, 'utf8').trim()
     if (platform === 'win32') return ''
-    return execFileSync('ps', ['-o', 'comm=', '-p', String(pid)], { encoding: 'utf8', timeout: 2_000 }).trim().split('/').pop() ?? ''
+    return childProcess().execFileSync('ps', ['-o', 'comm=', '-p', String(pid)], { encoding: 'utf8', timeout: 2_000 }).trim().split('/').pop() ?? ''
   } catch {
     return ''
   }
@@ -38,7 +38,7 @@ function parentOf(pid: number, platform: NodeJS.Platform): number | null {
       return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) || null
     }
     if (platform === 'win32') return null
-    return Number(execFileSync('ps', ['-o', 'ppid=', '-p', String(pid)], { encoding: 'utf8', timeout: 2_000 }).trim()) || null
+    return Number(childProcess().execFileSync('ps', ['-o', 'ppid=', '-p', String(pid)], { encoding: 'utf8', timeout: 2_000 }).trim()) || null
   } catch {
     return null
   }

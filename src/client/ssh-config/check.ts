@@ -2,7 +2,8 @@
 // for a host that no jitssh block matches, so none of our `Match exec` commands run (ssh skips an exec
 // whose earlier criteria failed) and nothing connects. An ssh that cannot parse the result (an OpenSSH
 // older than 8.2 rejects `Match final`, and with it the whole file) is caught here, before the rename.
-import { spawn } from 'node:child_process'
+
+import { childProcess } from '../../shared/child-process.js'
 
 /** RFC 2606 reserves .invalid: no block of ours, and no sane block of the user's, matches it. */
 const PROBE_HOST = 'jitssh-config-check.invalid'
@@ -12,7 +13,7 @@ export type SshConfigVerdict = { kind: 'ok' } | { kind: 'rejected'; message: str
 
 export function checkSshConfig(path: string, env: Record<string, string | undefined>): Promise<SshConfigVerdict> {
   return new Promise((resolve) => {
-    const child = spawn('ssh', ['-G', '-F', path, PROBE_HOST], { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'ignore', 'pipe'] })
+    const child = childProcess().spawn('ssh', ['-G', '-F', path, PROBE_HOST], { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'ignore', 'pipe'] })
     let stderr = ''
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
     const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS)

@@ -4,7 +4,7 @@
 // with a ProxyJump, or a HostName that renames the host, silently wins over it. The -vvv trace says which
 // sections of which files applied, in order; the first one that sets the keyword is named as the cause.
 // JITSSH_ROUTE_CHECK=1 makes our own Match exec succeed at once without doing anything (src/cli/fast-path.ts).
-import { spawn } from 'node:child_process'
+import { childProcess } from '../../shared/child-process.js'
 import { readFileSync } from 'node:fs'
 import { isAbsolute, resolve } from 'node:path'
 
@@ -51,7 +51,7 @@ export type RouteResult = { kind: 'ok'; route: SshRoute } | { kind: 'failed'; me
 export function resolveSshRoute(host: string, options: { configFile?: string; env: Record<string, string | undefined>; cwd?: string }): Promise<RouteResult> {
   const args = ['-G', '-vvv', ...(options.configFile !== undefined ? ['-F', options.configFile] : []), '--', host]
   return new Promise((done) => {
-    const child = spawn('ssh', args, {
+    const child = childProcess().spawn('ssh', args, {
       env: { ...options.env, JITSSH_ROUTE_CHECK: '1' } as NodeJS.ProcessEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),

@@ -1,7 +1,6 @@
 // An HTTP CONNECT tunnel through a proxy (the WebSocket's route when HTTPS_PROXY/HTTP_PROXY apply), given up
 // when the caller's deadline (the whole tunnel handshake's) ends.
 import { request as httpRequest } from 'node:http'
-import { request as httpsRequest } from 'node:https'
 import type { Socket } from 'node:net'
 import { JitsshError } from '../../shared/errors.js'
 import { timedOut, type Deadline } from '../deadline.js'
@@ -13,7 +12,8 @@ export async function connectThroughProxy(proxy: URL, host: string, port: number
     const credentials = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`
     headers['proxy-authorization'] = `Basic ${Buffer.from(credentials).toString('base64')}`
   }
-  const request = proxy.protocol === 'https:' ? httpsRequest : httpRequest
+  // node:https (and TLS) load only for an https proxy.
+  const request = proxy.protocol === 'https:' ? (process.getBuiltinModule('node:https') as typeof import('node:https')).request : httpRequest
   return new Promise<Socket>((resolve, reject) => {
     const req = request({
       host: proxy.hostname.replace(/^\[|\]$/g, ''),

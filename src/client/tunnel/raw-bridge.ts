@@ -3,14 +3,21 @@
 // views of the socket's reads (no copy). stdin is paused while the socket is full, the socket while stdout is.
 // Either side ending ends both: stdin EOF → our CLOSE and FIN (forced after CLOSE_GRACE_MS); the server's CLOSE →
 // its code and reason (closeOutcome in tunnel.ts says what they mean); a socket gone without one → lost.
+import { Socket } from 'node:net'
 import type { Readable, Writable } from 'node:stream'
 import type { Duplex } from 'node:stream'
 import { closeRecord, controlRecord, parseClosePayload, RECORD, RecordReader, recordHeader } from '../../shared/tunnel-records.js'
+import { movedToPooledReads } from '../../shared/read-buffers.js'
 import { releaseSsh, type BridgeResult } from './bridge.js'
 
 const CLOSE_GRACE_MS = 3_000
 
-export function bridgeRaw(socket: Duplex, head: Buffer, stdin: Readable, stdout: Writable, options: { keepaliveMs: number; signal: AbortSignal }): Promise<BridgeResult> {
+export function bridgeRaw(upgraded: Duplex, head: Buffer, stdin: Readable, stdout: Writable, options: { keepaliveMs: number; signal: AbortSignal }): Promise<BridgeResult> {
+  // The server's bytes are read into reused buffers (as the bastion reads; src/shared/read-buffers.ts) when ssh's
+  // stdout is a socket or pipe, whose writes are done with a buffer once their callback runs. A stream that keeps
+  // what it is given (a PassThrough in tests) gets the socket's own reads.
+  const moved = stdout instanceof Socket && upgraded instanceof Socket ? movedToPooledReads(upgraded) : null
+  const socket: Duplex = moved?.socket ?? upgraded
   return new Promise<BridgeResult>((resolve) => {
     let settled = false
     let stdinEnded = false
@@ -34,17 +41,23 @@ export function bridgeRaw(socket: Duplex, head: Buffer, stdin: Readable, stdout:
       releaseSsh(stdin, stdout, () => resolve(result))
     }
 
+    /** ssh's stdout is full: no more reads of the server until its drain. */
+    let stdoutFull = false
+    /** During a read's parse: counts one more write of its bytes to stdout and gives that write's callback. */
+    let track: (() => () => void) | null = null
     const reader = new RecordReader({
       data(bytes) {
         if (settled) return
-        if (!stdout.write(bytes) && !socketPaused) {
-          socketPaused = true
-          socket.pause()
-          stdout.once('drain', () => {
-            socketPaused = false
-            if (!settled) socket.resume()
-          })
-        }
+        if (stdout.write(bytes, track?.())) return
+        stdoutFull = true
+        if (socketPaused) return
+        socketPaused = true
+        // Reads into pooled buffers stop when fromServer() returns false; the socket's own reads by pause().
+        if (moved === null) socket.pause()
+        stdout.once('drain', () => {
+          socketPaused = false
+          if (!settled) socket.resume()
+        })
       },
       control(type, payload) {
         if (type === RECORD.PING) {
@@ -80,15 +93,32 @@ export function bridgeRaw(socket: Duplex, head: Buffer, stdin: Readable, stdout:
     }
     const onAbort = () => finish({ kind: 'interrupted' })
 
-    socket.on('data', (chunk: Buffer) => {
+    /** One read of the server's; `release` once stdout has taken its DATA (at once when it held none). */
+    const fromServer = (chunk: Buffer, release: () => void): boolean => {
       alive = true
-      if (settled) return
+      if (settled) {
+        release()
+        return false
+      }
+      stdoutFull = false
+      let writes = 1
+      const written = (): void => {
+        if (--writes === 0) release()
+      }
+      track = () => {
+        writes++
+        return written
+      }
       // A read holds the end of one record and the start of the next: one write of both to ssh.
       stdout.cork()
       const problem = reader.push(chunk)
       stdout.uncork()
+      track = null
+      written()
       if (problem !== null) finish({ kind: 'lost', detail: `the server broke the tunnel's format (${problem})` })
-    })
+      return !stdoutFull
+    }
+    if (moved === null) socket.on('data', (chunk: Buffer) => void fromServer(chunk, () => undefined))
     socket.on('error', (error: Error) => {
       lastError = (error as NodeJS.ErrnoException).code ?? error.message
     })
@@ -116,7 +146,11 @@ export function bridgeRaw(socket: Duplex, head: Buffer, stdin: Readable, stdout:
     if (options.signal.aborted) onAbort()
     else options.signal.addEventListener('abort', onAbort, { once: true })
     // What came with the 101 (the target's banner, perhaps) first; then the socket's own reads.
-    if (head.length > 0) socket.emit('data', head)
+    if (head.length > 0) fromServer(head, () => undefined)
+    if (moved !== null) {
+      if (moved.pending !== null) fromServer(moved.pending, () => undefined)
+      moved.sink.current = fromServer
+    }
     stdin.resume()
     socket.resume()
   })

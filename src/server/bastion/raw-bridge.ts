@@ -3,7 +3,7 @@ import { TUNNEL_CLOSE } from '../../shared/protocol.js'
 import { closeRecord, controlRecord, parseClosePayload, RECORD, RecordReader, recordHeader } from '../../shared/tunnel-records.js'
 import type { TunnelBridge, TunnelStats } from './tcp-bridge.js'
 import { keepPeerAlive } from './ws-keepalive.js'
-import type { PooledReadSink } from './read-buffers.js'
+import type { PooledReadSink } from '../../shared/read-buffers.js'
 
 /** After our CLOSE (or the target's end), the client has this long to end its side before it is cut off. */
 const CLOSE_GRACE_MS = 1_000
@@ -18,7 +18,16 @@ const TARGET_END_MS = 5_000
  * answered nothing since the last is cut off. `close(code, reason)` sends a CLOSE record the client prints;
  * the target's end is CLOSE 4000. `onClose` runs once, when the client's socket has closed.
  */
-export function bridgeRawTunnelToTcp(client: Socket, tcp: Socket, options: { keepaliveMs: number; onClose: (stats: TunnelStats) => void; tcpReads?: { current: PooledReadSink | null } }): TunnelBridge {
+export interface RawBridgeOptions {
+  keepaliveMs: number
+  onClose: (stats: TunnelStats) => void
+  /** The target socket reads into pooled buffers (pooledReads): its bytes come here. */
+  tcpReads?: { current: PooledReadSink | null }
+  /** The client socket reads into pooled buffers (movedToPooledReads), `pending` first. */
+  clientReads?: { sink: { current: PooledReadSink | null }; pending: Buffer | null }
+}
+
+export function bridgeRawTunnelToTcp(client: Socket, tcp: Socket, options: RawBridgeOptions): TunnelBridge {
   let bytesUp = 0
   let bytesDown = 0
   let finished = false
@@ -74,11 +83,15 @@ export function bridgeRawTunnelToTcp(client: Socket, tcp: Socket, options: { kee
     () => void (closeReason ||= 'keepalive timeout'),
   )
 
+  /** The target is full: stop reading the client until its drain. */
+  let targetFull = false
+  /** During a read's parse: counts one more write of its bytes and gives that write's callback. */
+  let track: (() => () => void) | null = null
   const reader = new RecordReader({
     data(bytes) {
       if (closing) return
       bytesUp += bytes.length
-      if (!tcp.write(bytes)) client.pause()
+      if (!tcp.write(bytes, track?.())) targetFull = true
     },
     control(type, payload) {
       if (type === RECORD.PING) {
@@ -89,17 +102,41 @@ export function bridgeRawTunnelToTcp(client: Socket, tcp: Socket, options: { kee
       }
     },
   })
-  client.on('data', (chunk: Buffer) => {
+  /** One read of the client; `release` once the target has taken its DATA (at once when it held none). */
+  const up = (chunk: Buffer, release: () => void): boolean => {
     keepalive.seen()
+    targetFull = false
+    // This read's buffer goes back when its last write is done; the count holds one more until it is parsed.
+    let writes = 1
+    const written = (): void => {
+      if (--writes === 0) release()
+    }
+    track = () => {
+      writes++
+      return written
+    }
     // A read holds the end of one record and the start of the next: their bytes go to the target in one writev.
     tcp.cork()
     const problem = reader.push(chunk)
     tcp.uncork()
+    track = null
+    written()
     if (problem !== null) {
       sendClose(1002, `protocol error: ${problem}`)
       tcp.destroy()
     }
-  })
+    return !targetFull
+  }
+  if (options.clientReads) {
+    // The client's reads go into pooled buffers too (read-buffers.ts movedToPooledReads).
+    if (options.clientReads.pending) up(options.clientReads.pending, () => undefined)
+    options.clientReads.sink.current = up
+    client.resume()
+  } else {
+    client.on('data', (chunk: Buffer) => {
+      if (!up(chunk, () => undefined)) client.pause()
+    })
+  }
   tcp.on('drain', () => client.resume())
 
   /** One DATA record per read of the target; false: the client is full (the target waits for its drain). */

@@ -8,7 +8,7 @@ import { authenticatedBy } from '../identity/service-accounts.js'
 import type { AuditEventInput } from '../audit/audit-log.js'
 import type { LiveTunnelRow } from '../store/store.js'
 import type { TunnelBridge, TunnelStats } from './tcp-bridge.js'
-import type { PooledReadSink } from './read-buffers.js'
+import type { PooledReadSink } from '../../shared/read-buffers.js'
 
 /** A tunnel whose checks passed and whose target connection is open, before its transport is attached. */
 export interface PreparedTunnel {

@@ -16,7 +16,7 @@ import { authenticatedBy } from '../identity/service-accounts.js'
 import { bridgeWebSocketToTcp } from './tcp-bridge.js'
 import { bridgeRawTunnelToTcp } from './raw-bridge.js'
 import { AuditedTunnel, type PreparedTunnel } from './tunnel-lifecycle.js'
-import { pooledReads } from './read-buffers.js'
+import { movedToPooledReads, pooledReads } from '../../shared/read-buffers.js'
 
 function connectWithTimeout(target: TargetAddress, timeoutMs: number, host: string, onread?: OnReadOpts): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -137,13 +137,21 @@ export function registerTunnelRoute(app: FastifyInstance, ctx: TunnelRouteDeps):
       tcp.destroy()
       return audited.closed({ bytes_up: 0, bytes_down: 0, reason: 'the client left before the tunnel started' })
     }
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${RAW_TUNNEL_PROTOCOL}\r\n${RAW_TUNNEL_ID_HEADER}: ${audited.record.id}\r\n\r\n`)
+    // The client's reads go into pooled buffers from here (as the target's do), where the socket can move.
+    const moved = movedToPooledReads(socket)
+    const client = moved?.socket ?? socket
+    client.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${RAW_TUNNEL_PROTOCOL}\r\n${RAW_TUNNEL_ID_HEADER}: ${audited.record.id}\r\n\r\n`)
     if (tcp.destroyed) {
       const reason = 'target closed the connection'
-      socket.end(closeRecord(TUNNEL_CLOSE.TARGET_CLOSED, reason))
+      client.end(closeRecord(TUNNEL_CLOSE.TARGET_CLOSED, reason))
       return audited.closed({ bytes_up: 0, bytes_down: 0, reason, close_code: TUNNEL_CLOSE.TARGET_CLOSED })
     }
-    audited.register(bridgeRawTunnelToTcp(socket, tcp, { keepaliveMs: ctx.config.bastion.keepaliveMs, onClose: audited.onBridgeClosed(), ...(tunnel.reads ? { tcpReads: tunnel.reads } : {}) }))
+    audited.register(bridgeRawTunnelToTcp(client, tcp, {
+      keepaliveMs: ctx.config.bastion.keepaliveMs,
+      onClose: audited.onBridgeClosed(),
+      ...(tunnel.reads ? { tcpReads: tunnel.reads } : {}),
+      ...(moved ? { clientReads: { sink: moved.sink, pending: moved.pending } } : {}),
+    }))
   }
 
   async function open(ws: WebSocket, request: FastifyRequest): Promise<void> {

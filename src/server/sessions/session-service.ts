@@ -2,7 +2,7 @@ import { isJitsshError, JitsshError } from '../../shared/errors.js'
 import type { AuditLog } from '../audit/audit-log.js'
 import type { Identities } from '../identity/identities.js'
 import type { AuthContext, Identity } from '../identity/identity.js'
-import { randomToken } from '../oauth/secrets.js'
+import { randomId } from '../oauth/secrets.js'
 import { browserSessionId, type BrowserSignIn } from './browser-session-id.js'
 import { accountDisabledReason } from '../oauth/refused-login.js'
 import type { RevocationEvent, SessionRow, Store } from '../store/store.js'
@@ -51,7 +51,7 @@ export class SessionService {
   async create(identity: Identity, auth: AuthContext | null, meta: SessionMeta): Promise<SessionRow> {
     const createdAt = this.now()
     const row: SessionRow = {
-      id: randomToken(18),
+      id: randomId(18),
       identity,
       auth,
       grant: meta.grant,

@@ -10,7 +10,7 @@ import { signSshData } from '../../ssh/ssh-signature.js'
 import type { HostAccess } from '../bastion/access-check.js'
 import { issueUserCertificate } from '../ca/issue-certificate.js'
 import type { Uses } from '../context.js'
-import { randomToken } from '../oauth/secrets.js'
+import { randomId } from '../oauth/secrets.js'
 import { bridgeWebSocketToPty, type PtyProcess, type TerminalBridge, type TerminalFlow, type TerminalStats } from './pty-bridge.js'
 import { Recorder, type FinishedRecording } from './recorder.js'
 import { knownHostsText, sshArguments } from './ssh-command.js'
@@ -159,7 +159,7 @@ export class TerminalService extends EventEmitter<{ closed: [ClosedTerminal] }> 
       workspace.agent = await startAgent(join(workspace.dir, 'agent.sock'), { blob: certificate.blob, comment: certificate.keyId, sign: (data) => signSshData(key.type, key.privateKey, data) })
       await writeFile(join(workspace.dir, 'known_hosts'), knownHostsText(host, this.deps.keys.hostCaLine), { mode: 0o600 })
       const recording = {
-        id: randomToken(12), sessionId: session.id, userEmail: session.identity.email, host, login, startedAt: openedAt, endedAt: null, durationMs: null,
+        id: randomId(12), sessionId: session.id, userEmail: session.identity.email, host, login, startedAt: openedAt, endedAt: null, durationMs: null,
         size: null, sha256: null, recordInput: decision.recordInput, width: request.size.cols, height: request.size.rows,
       }
       workspace.recorder = await Recorder.start(this.deps.store.recordings, recording, `${login}@${host} (${session.identity.email})`, this.deps.now)

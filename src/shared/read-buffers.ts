@@ -1,4 +1,4 @@
-import type { OnReadOpts } from 'node:net'
+import { Socket as NetSocket, type OnReadOpts, type Socket } from 'node:net'
 
 /** A read that filled its buffer says more is waiting: the next read gets a big buffer. */
 export const BIG_READ = 64 * 1024
@@ -64,4 +64,32 @@ export function pooledReads(pool: ReadBufferPool = readBuffers): { onread: OnRea
       },
     },
   }
+}
+
+/** What net.Socket keeps of a connection that can move to another Socket object (not public API: see below). */
+interface MovableHandle {
+  readStop(): number
+  useUserBuffer(buffer: Uint8Array): void
+}
+
+/**
+ * The same TCP connection as `socket` (an upgraded request's: Node's HTTP server created it, so it could not be
+ * given `onread`), now read into pooled buffers: its handle moves to a new net.Socket made with `onread`.
+ * `pending` is what `socket` had already read (the tunnel's first bytes). `socket` stays as the connection's
+ * old face, without a handle: it closes when the new one does (the per-address connection count listens there).
+ * Uses `socket._handle` and net.Socket's `handle` option, which Node does not document: where they are not as
+ * expected (a TLS socket, another Node), null, and the caller reads `socket` as it is.
+ */
+export function movedToPooledReads(socket: Socket, pool: ReadBufferPool = readBuffers): { socket: Socket; pending: Buffer | null; sink: { current: PooledReadSink | null } } | null {
+  const internal = socket as unknown as { _handle: (MovableHandle & Record<string, unknown>) | null; encrypted?: boolean }
+  const handle = internal._handle
+  if (internal.encrypted === true || handle === null || typeof handle !== 'object' || typeof handle.readStop !== 'function' || typeof handle.useUserBuffer !== 'function') return null
+  if (socket.destroyed || socket.readableFlowing === true || socket.writableLength > 0) return null
+  const pending = socket.readableLength > 0 ? (socket.read(socket.readableLength) as Buffer | null) : null
+  handle.readStop()
+  internal._handle = null
+  const reads = pooledReads(pool)
+  const moved = new NetSocket({ handle, onread: reads.onread, readable: true, writable: true, pauseOnCreate: true } as unknown as ConstructorParameters<typeof NetSocket>[0])
+  moved.once('close', () => socket.destroy())
+  return { socket: moved, pending, sink: reads.sink }
 }
