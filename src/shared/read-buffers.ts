@@ -77,10 +77,10 @@ interface MovableHandle {
  * given `onread`), now read into pooled buffers: its handle moves to a new net.Socket made with `onread`.
  * `pending` is what `socket` had already read (the tunnel's first bytes). `socket` stays as the connection's
  * old face, without a handle: it closes when the new one does (the per-address connection count listens there).
- * Uses `socket._handle` and net.Socket's `handle` option, which Node does not document: where they are not as
+ * `writable: false` for a read-only stream such as a piped stdin. Uses `socket._handle` and net.Socket's `handle` option, which Node does not document: where they are not as
  * expected (a TLS socket, another Node), null, and the caller reads `socket` as it is.
  */
-export function movedToPooledReads(socket: Socket, pool: ReadBufferPool = readBuffers): { socket: Socket; pending: Buffer | null; sink: { current: PooledReadSink | null } } | null {
+export function movedToPooledReads(socket: Socket, options: { writable?: boolean } = {}, pool: ReadBufferPool = readBuffers): { socket: Socket; pending: Buffer | null; sink: { current: PooledReadSink | null } } | null {
   const internal = socket as unknown as { _handle: (MovableHandle & Record<string, unknown>) | null; encrypted?: boolean }
   const handle = internal._handle
   if (internal.encrypted === true || handle === null || typeof handle !== 'object' || typeof handle.readStop !== 'function' || typeof handle.useUserBuffer !== 'function') return null
@@ -89,7 +89,7 @@ export function movedToPooledReads(socket: Socket, pool: ReadBufferPool = readBu
   handle.readStop()
   internal._handle = null
   const reads = pooledReads(pool)
-  const moved = new NetSocket({ handle, onread: reads.onread, readable: true, writable: true, pauseOnCreate: true } as unknown as ConstructorParameters<typeof NetSocket>[0])
+  const moved = new NetSocket({ handle, onread: reads.onread, readable: true, writable: options.writable ?? true, pauseOnCreate: true } as unknown as ConstructorParameters<typeof NetSocket>[0])
   moved.once('close', () => socket.destroy())
   return { socket: moved, pending, sink: reads.sink }
 }

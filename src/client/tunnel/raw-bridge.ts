@@ -18,6 +18,10 @@ export function bridgeRaw(upgraded: Duplex, head: Buffer, stdin: Readable, stdou
   // what it is given (a PassThrough in tests) gets the socket's own reads.
   const moved = stdout instanceof Socket && upgraded instanceof Socket ? movedToPooledReads(upgraded) : null
   const socket: Duplex = moved?.socket ?? upgraded
+  // ssh's stdin likewise when it is a pipe (under ssh; a terminal stays as it is): each read goes out as it is,
+  // and its buffer comes back when the socket's write of it is done.
+  const movedStdin = moved !== null && stdin instanceof Socket && !(stdin as { isTTY?: boolean }).isTTY ? movedToPooledReads(stdin, { writable: false }) : null
+  const input: Readable = movedStdin?.socket ?? stdin
   return new Promise<BridgeResult>((resolve) => {
     let settled = false
     let stdinEnded = false
@@ -31,14 +35,14 @@ export function bridgeRaw(upgraded: Duplex, head: Buffer, stdin: Readable, stdou
       settled = true
       clearInterval(keepalive)
       clearTimeout(graceTimer)
-      stdin.off('data', onStdinData)
-      stdin.off('end', onStdinEnd)
-      stdin.off('error', onStdinEnd)
+      input.off('data', onStdinData)
+      input.off('end', onStdinEnd)
+      input.off('error', onStdinEnd)
       stdout.off('error', onStdoutError)
       socket.off('drain', onSocketDrain)
       options.signal.removeEventListener('abort', onAbort)
       socket.destroy()
-      releaseSsh(stdin, stdout, () => resolve(result))
+      releaseSsh(input, stdout, () => resolve(result))
     }
 
     /** ssh's stdout is full: no more reads of the server until its drain. */
@@ -69,16 +73,23 @@ export function bridgeRaw(upgraded: Duplex, head: Buffer, stdin: Readable, stdou
       },
     })
 
-    const onStdinData = (chunk: Buffer) => {
-      if (!socket.writable) return
+    /** One read of ssh's stdin as a DATA record; `release` once the socket has taken it. False: the socket is full. */
+    const toServer = (chunk: Buffer, release: () => void): boolean => {
+      if (!socket.writable) {
+        release()
+        return true
+      }
       socket.cork()
       socket.write(recordHeader(RECORD.DATA, chunk.length))
-      const flowing = socket.write(chunk)
+      const flowing = socket.write(chunk, () => release())
       socket.uncork()
-      if (!flowing) stdin.pause()
+      return flowing
+    }
+    const onStdinData = (chunk: Buffer) => {
+      if (!toServer(chunk, () => undefined)) input.pause()
     }
     const onSocketDrain = () => {
-      if (!stdinEnded && !settled) stdin.resume()
+      if (!stdinEnded && !settled) input.resume()
     }
     const onStdinEnd = (error?: Error) => {
       if (stdinEnded) return
@@ -138,9 +149,9 @@ export function bridgeRaw(upgraded: Duplex, head: Buffer, stdin: Readable, stdou
       if (socket.writable) socket.write(controlRecord(RECORD.PING))
     }, options.keepaliveMs)
 
-    stdin.on('data', onStdinData)
-    stdin.once('end', onStdinEnd)
-    stdin.once('error', onStdinEnd)
+    if (movedStdin === null) input.on('data', onStdinData)
+    input.once('end', onStdinEnd)
+    input.once('error', onStdinEnd)
     stdout.on('error', onStdoutError)
     socket.on('drain', onSocketDrain)
     if (options.signal.aborted) onAbort()
@@ -151,7 +162,11 @@ export function bridgeRaw(upgraded: Duplex, head: Buffer, stdin: Readable, stdou
       if (moved.pending !== null) fromServer(moved.pending, () => undefined)
       moved.sink.current = fromServer
     }
-    stdin.resume()
+    if (movedStdin !== null) {
+      if (movedStdin.pending !== null) toServer(movedStdin.pending, () => undefined)
+      movedStdin.sink.current = toServer
+    }
+    input.resume()
     socket.resume()
   })
 }
