@@ -73,12 +73,13 @@ interface MovableHandle {
 }
 
 /**
- * The same TCP connection as `socket` (an upgraded request's: Node's HTTP server created it, so it could not be
- * given `onread`), now read into pooled buffers: its handle moves to a new net.Socket made with `onread`.
- * `pending` is what `socket` had already read (the tunnel's first bytes). `socket` stays as the connection's
- * old face, without a handle: it closes when the new one does (the per-address connection count listens there).
- * `writable: false` for a read-only stream such as a piped stdin. Uses `socket._handle` and net.Socket's `handle` option, which Node does not document: where they are not as
- * expected (a TLS socket, another Node), null, and the caller reads `socket` as it is.
+ * The same connection as `socket` (one Node made, which therefore has no `onread`: an upgraded request's socket,
+ * the ProxyCommand's, a piped stdin), now read into pooled buffers: its handle moves to a new net.Socket made with
+ * `onread`. `pending` is what `socket` had already read. `socket` stays as the connection's old face, without a
+ * handle: it closes when the new one does (the bastion's per-address connection count listens there).
+ * `writable: false` for a read-only stream such as stdin. Uses `socket._handle` and net.Socket's `handle` option,
+ * which Node does not document: where they are not as expected (a TLS socket, another Node), null, and the caller
+ * reads `socket` as it is.
  */
 export function movedToPooledReads(socket: Socket, options: { writable?: boolean } = {}, pool: ReadBufferPool = readBuffers): { socket: Socket; pending: Buffer | null; sink: { current: PooledReadSink | null } } | null {
   const internal = socket as unknown as { _handle: (MovableHandle & Record<string, unknown>) | null; encrypted?: boolean }
