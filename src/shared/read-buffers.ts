@@ -94,3 +94,22 @@ export function movedToPooledReads(socket: Socket, options: { writable?: boolean
   moved.once('close', () => socket.destroy())
   return { socket: moved, pending, sink: reads.sink }
 }
+
+/**
+ * Counts the writes made with the bytes of one pooled read: `writeDone()` for each write (its callback), `parsed()`
+ * once the read is handled; `release` runs after the last of them, so the buffer goes back only when nothing holds
+ * a view of it (at once when no write was made).
+ */
+export function trackWrites(release: () => void): { writeDone(): () => void; parsed(): void } {
+  let writes = 1
+  const written = (): void => {
+    if (--writes === 0) release()
+  }
+  return {
+    writeDone: () => {
+      writes++
+      return written
+    },
+    parsed: written,
+  }
+}

@@ -2,6 +2,7 @@
 // the reader hands out the same bytes and the same control records, and refuses what breaks the format.
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { trackWrites } from '../../src/shared/read-buffers.js'
 import { closeReasonText, closeRecord, controlRecord, MAX_CLOSE_REASON, parseClosePayload, RECORD, RecordReader, recordHeader, type RecordType } from '../../src/shared/tunnel-records.js'
 
 function readAll(chunks: Buffer[]): { data: Buffer; controls: Array<[RecordType, string]>; problem: string | null } {
@@ -66,5 +67,25 @@ describe('close records', () => {
 
   it('a CLOSE without a code reads as 1005 (no status), as a WebSocket close frame does', () => {
     expect(parseClosePayload(Buffer.alloc(0))).toEqual({ code: 1005, reason: '' })
+  })
+})
+
+describe('trackWrites (a pooled read buffer goes back only when nothing holds a view of it)', () => {
+  it('releases after the parse and every write, in whatever order they finish, and only once', () => {
+    let released = 0
+    const writes = trackWrites(() => void released++)
+    const first = writes.writeDone()
+    const second = writes.writeDone()
+    second()
+    writes.parsed()
+    expect(released).toBe(0)
+    first()
+    expect(released).toBe(1)
+  })
+
+  it('releases at once when the read made no write', () => {
+    let released = 0
+    trackWrites(() => void released++).parsed()
+    expect(released).toBe(1)
   })
 })

@@ -7,7 +7,7 @@ import { Socket } from 'node:net'
 import type { Readable, Writable } from 'node:stream'
 import type { Duplex } from 'node:stream'
 import { closeRecord, controlRecord, parseClosePayload, RECORD, RecordReader, recordHeader } from '../../shared/tunnel-records.js'
-import { movedToPooledReads } from '../../shared/read-buffers.js'
+import { movedToPooledReads, trackWrites } from '../../shared/read-buffers.js'
 import { releaseSsh, type BridgeResult } from './bridge.js'
 
 const CLOSE_GRACE_MS = 3_000
@@ -112,20 +112,14 @@ export function bridgeRaw(upgraded: Duplex, head: Buffer, stdin: Readable, stdou
         return false
       }
       stdoutFull = false
-      let writes = 1
-      const written = (): void => {
-        if (--writes === 0) release()
-      }
-      track = () => {
-        writes++
-        return written
-      }
+      const writes = trackWrites(release)
+      track = writes.writeDone
       // A read holds the end of one record and the start of the next: one write of both to ssh.
       stdout.cork()
       const problem = reader.push(chunk)
       stdout.uncork()
       track = null
-      written()
+      writes.parsed()
       if (problem !== null) finish({ kind: 'lost', detail: `the server broke the tunnel's format (${problem})` })
       return !stdoutFull
     }

@@ -3,7 +3,7 @@ import { TUNNEL_CLOSE } from '../../shared/protocol.js'
 import { closeRecord, controlRecord, parseClosePayload, RECORD, RecordReader, recordHeader } from '../../shared/tunnel-records.js'
 import type { TunnelBridge, TunnelStats } from './tcp-bridge.js'
 import { keepPeerAlive } from './ws-keepalive.js'
-import type { PooledReadSink } from '../../shared/read-buffers.js'
+import { trackWrites, type PooledReadSink } from '../../shared/read-buffers.js'
 
 /** After our CLOSE (or the target's end), the client has this long to end its side before it is cut off. */
 const CLOSE_GRACE_MS = 1_000
@@ -106,21 +106,14 @@ export function bridgeRawTunnelToTcp(client: Socket, tcp: Socket, options: RawBr
   const up = (chunk: Buffer, release: () => void): boolean => {
     keepalive.seen()
     targetFull = false
-    // This read's buffer goes back when its last write is done; the count holds one more until it is parsed.
-    let writes = 1
-    const written = (): void => {
-      if (--writes === 0) release()
-    }
-    track = () => {
-      writes++
-      return written
-    }
+    const writes = trackWrites(release)
+    track = writes.writeDone
     // A read holds the end of one record and the start of the next: their bytes go to the target in one writev.
     tcp.cork()
     const problem = reader.push(chunk)
     tcp.uncork()
     track = null
-    written()
+    writes.parsed()
     if (problem !== null) {
       sendClose(1002, `protocol error: ${problem}`)
       tcp.destroy()
