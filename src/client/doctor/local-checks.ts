@@ -1,6 +1,6 @@
 // The doctor's checks of this machine: the OpenSSH version, where `ssh -G` goes, the certificate on disk, the
 // agent, and the host CA line ssh needs to trust the targets.
-import { childProcess } from '../../shared/child-process.js'
+import { runProgram } from '../../shared/child-process.js'
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { parseCertificate, type SshCertificate } from '../../ssh/certificate.js'
@@ -12,26 +12,6 @@ import type { SshRoute } from '../ssh-config/route-check.js'
 import { isOurProxyCommand, routeProblem } from '../ssh-config/route-problem.js'
 import type { Discovery } from '../server-answers.js'
 import { fail, pass, warn, type CheckResult } from './report.js'
-
-/** Runs a program to the end (or `timeoutMs`); its exit code and output. ENOENT: code null. */
-export function runProgram(command: string, args: string[], env: Record<string, string | undefined>, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string; missing: boolean }> {
-  return new Promise((done) => {
-    const child = childProcess().spawn(command, args, { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-    child.once('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer)
-      done({ code: null, stdout, stderr: stderr || error.message, missing: error.code === 'ENOENT' })
-    })
-    child.once('close', (code) => {
-      clearTimeout(timer)
-      done({ code, stdout, stderr, missing: false })
-    })
-  })
-}
 
 /** OpenSSH 8.2 or later: the block needs `Match final`. */
 export async function checkOpenSsh(ctx: ClientContext): Promise<CheckResult> {

@@ -4,7 +4,7 @@
 // ProxyCommand's) is the cause as it stands.
 import type { ClientContext } from '../context.js'
 import { terminalSafe } from '../terminal-text.js'
-import { runProgram } from './local-checks.js'
+import { runProgram } from '../../shared/child-process.js'
 import { fail, pass, type CheckResult } from './report.js'
 import type { HostKeySeen } from './server-checks.js'
 

@@ -3,7 +3,7 @@
 // whose earlier criteria failed) and nothing connects. An ssh that cannot parse the result (an OpenSSH
 // older than 8.2 rejects `Match final`, and with it the whole file) is caught here, before the rename.
 
-import { childProcess } from '../../shared/child-process.js'
+import { runProgram } from '../../shared/child-process.js'
 
 /** RFC 2606 reserves .invalid: no block of ours, and no sane block of the user's, matches it. */
 const PROBE_HOST = 'jitssh-config-check.invalid'
@@ -11,22 +11,11 @@ const TIMEOUT_MS = 10_000
 
 export type SshConfigVerdict = { kind: 'ok' } | { kind: 'rejected'; message: string } | { kind: 'no-ssh' }
 
-export function checkSshConfig(path: string, env: Record<string, string | undefined>): Promise<SshConfigVerdict> {
-  return new Promise((resolve) => {
-    const child = childProcess().spawn('ssh', ['-G', '-F', path, PROBE_HOST], { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'ignore', 'pipe'] })
-    let stderr = ''
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-    const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS)
-    child.once('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer)
-      resolve(error.code === 'ENOENT' ? { kind: 'no-ssh' } : { kind: 'rejected', message: error.message })
-    })
-    child.once('close', (code) => {
-      clearTimeout(timer)
-      if (code === 0) return resolve({ kind: 'ok' })
-      resolve({ kind: 'rejected', message: firstComplaint(stderr) || `ssh -G exited with ${code ?? 'a signal'}` })
-    })
-  })
+export async function checkSshConfig(path: string, env: Record<string, string | undefined>): Promise<SshConfigVerdict> {
+  const result = await runProgram('ssh', ['-G', '-F', path, PROBE_HOST], env, TIMEOUT_MS)
+  if (result.missing) return { kind: 'no-ssh' }
+  if (result.code === 0) return { kind: 'ok' }
+  return { kind: 'rejected', message: firstComplaint(result.stderr) || `ssh -G exited with ${result.code ?? 'a signal'}` }
 }
 
 /** ssh's own words, without the noise lines it prints around them. */

@@ -4,7 +4,7 @@
 // with a ProxyJump, or a HostName that renames the host, silently wins over it. The -vvv trace says which
 // sections of which files applied, in order; the first one that sets the keyword is named as the cause.
 // JITSSH_ROUTE_CHECK=1 makes our own Match exec succeed at once without doing anything (src/cli/fast-path.ts).
-import { childProcess } from '../../shared/child-process.js'
+import { runProgram } from '../../shared/child-process.js'
 import { readFileSync } from 'node:fs'
 import { isAbsolute, resolve } from 'node:path'
 
@@ -48,32 +48,15 @@ export type RouteResult = { kind: 'ok'; route: SshRoute } | { kind: 'failed'; me
  * `ssh -G -vvv [-F configFile] [user@]host` with our exec short-circuited. `configFile` undefined: ssh's own
  * default files, as a plain `ssh host` reads them.
  */
-export function resolveSshRoute(host: string, options: { configFile?: string; env: Record<string, string | undefined>; cwd?: string }): Promise<RouteResult> {
+export async function resolveSshRoute(host: string, options: { configFile?: string; env: Record<string, string | undefined>; cwd?: string }): Promise<RouteResult> {
   const args = ['-G', '-vvv', ...(options.configFile !== undefined ? ['-F', options.configFile] : []), '--', host]
-  return new Promise((done) => {
-    const child = childProcess().spawn('ssh', args, {
-      env: { ...options.env, JITSSH_ROUTE_CHECK: '1' } as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-    const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS)
-    child.once('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer)
-      done(error.code === 'ENOENT' ? { kind: 'no-ssh' } : { kind: 'failed', message: error.message })
-    })
-    child.once('close', (code) => {
-      clearTimeout(timer)
-      if (code !== 0) {
-        const said = stderr.split('\n').filter((line) => line !== '' && !/^(debug\d|OpenSSH_)/.test(line)).slice(0, 2).join('; ')
-        return done({ kind: 'failed', message: said || `ssh -G exited with ${code ?? 'a signal'}` })
-      }
-      done({ kind: 'ok', route: parseRoute(host, stdout, stderr, options.cwd ?? process.cwd()) })
-    })
-  })
+  const result = await runProgram('ssh', args, { ...options.env, JITSSH_ROUTE_CHECK: '1' }, TIMEOUT_MS, options.cwd)
+  if (result.missing) return { kind: 'no-ssh' }
+  if (result.code !== 0) {
+    const said = result.stderr.split('\n').filter((line) => line !== '' && !/^(debug\d|OpenSSH_)/.test(line)).slice(0, 2).join('; ')
+    return { kind: 'failed', message: said || `ssh -G exited with ${result.code ?? 'a signal'}` }
+  }
+  return { kind: 'ok', route: parseRoute(host, result.stdout, result.stderr, options.cwd ?? process.cwd()) }
 }
 
 export function parseRoute(host: string, dump: string, trace: string, cwd: string): SshRoute {
