@@ -8,7 +8,7 @@ import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type In
 import type { Agent as HttpsAgent } from 'node:https'
 import type { Socket } from 'node:net'
 import type { FetchBody, FetchInit, FetchLike, FetchResponse } from '../client/context.js'
-import { connectThroughProxy } from '../client/tunnel/proxy-connect.js'
+import { connectThroughProxy, tlsThroughProxy } from '../client/tunnel/proxy-connect.js'
 import { proxyForUrl, type ProxySettings } from '../client/tunnel/proxy.js'
 
 export interface NodeFetchOptions {
@@ -17,13 +17,10 @@ export interface NodeFetchOptions {
   caFor(url: string): Promise<{ key: string; ca: string[] } | null>
 }
 
-const isIpLiteral = (host: string): boolean => /^[\d.]+$/.test(host) || host.includes(':')
-
 /** A FetchLike over node:http(s) with keep-alive connections per CA; close() drops them. */
 export function createNodeFetch(options: NodeFetchOptions): { fetch: FetchLike; close(): void } {
   const agents = new Map<string, HttpAgent | HttpsAgent>()
   let httpsModule: typeof import('node:https') | undefined
-  let tlsModule: typeof import('node:tls') | undefined
 
   async function agentFor(secure: boolean, trusted: { key: string; ca: string[] } | null): Promise<HttpAgent | HttpsAgent> {
     const key = secure ? `https:${trusted?.key ?? ''}` : 'http:'
@@ -71,12 +68,12 @@ export function createNodeFetch(options: NodeFetchOptions): { fetch: FetchLike; 
         throw error
       }
       if (secure) {
-        tlsModule ??= await import('node:tls')
         httpsModule ??= await import('node:https')
-        const tls = tlsModule.connect({ socket, host: hostname, ...(isIpLiteral(hostname) ? {} : { servername: hostname }), ALPNProtocols: ['http/1.1'], ...(trusted ? { ca: trusted.ca } : {}) })
-        request = httpsModule.request({ ...common, agent: false, createConnection: () => tls })
+        const tls = tlsThroughProxy(socket, hostname, trusted?.ca)
+        // No `agent`: with `agent: false` Node makes a fresh Agent, which ignores createConnection.
+        request = httpsModule.request({ ...common, createConnection: () => tls })
       } else {
-        request = httpRequest({ ...common, agent: false, createConnection: () => socket })
+        request = httpRequest({ ...common, createConnection: () => socket })
       }
     } else if (secure) {
       httpsModule ??= await import('node:https')

@@ -6,11 +6,14 @@ export interface ConnectProxy {
   url: string
   /** The `host:port` of every CONNECT, in order. */
   connects: string[]
+  /** Bytes the clients sent through the tunnels (after the CONNECT). */
+  carried(): number
   close(): Promise<void>
 }
 
 export async function startConnectProxy(): Promise<ConnectProxy> {
   const connects: string[] = []
+  let carried = 0
   const sockets = new Set<Socket>()
   const server = createHttpServer((_req, res) => res.writeHead(405).end())
   server.on('connect', (req, client: Socket, head) => {
@@ -19,6 +22,8 @@ export async function startConnectProxy(): Promise<ConnectProxy> {
     const upstream = connect(Number(port), host!, () => {
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
       if (head.length) upstream.write(head)
+      carried += head.length
+      client.on('data', (chunk: Buffer) => void (carried += chunk.length))
       upstream.pipe(client)
       client.pipe(upstream)
     })
@@ -30,6 +35,7 @@ export async function startConnectProxy(): Promise<ConnectProxy> {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     connects,
+    carried: () => carried,
     close: async () => {
       for (const socket of sockets) socket.destroy()
       await new Promise((resolve) => server.close(resolve))

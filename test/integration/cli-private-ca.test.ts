@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { jitsshPaths } from '../../src/client/files/paths.js'
 import { makeTempHome, removeTempHome, runCli } from '../helpers/cli.js'
+import { startConnectProxy } from '../helpers/connect-proxy.js'
 import { makePrivateCa, type PrivateCa } from '../helpers/private-ca.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 import { freeLoopbackPort } from '../helpers/sshd.js'
@@ -71,6 +72,19 @@ describe('a server with a private CA', () => {
     // A later command, with nothing in its environment: the kept file applies (it reaches the server's API).
     const later = await runCli(['hosts', '--server', srv.url], { home })
     expect(later.stderr).toMatch(/^jitssh: not logged in/)
+  })
+
+  it('through an HTTPS_PROXY named by host name: the certificate is checked against the server (an IP), not the proxy', async () => {
+    const proxy = await startConnectProxy()
+    try {
+      const viaName = proxy.url.replace('127.0.0.1', 'localhost')
+      const r = await deviceLoginUntilCode(['--ca-file', ca.caFile], { HTTPS_PROXY: viaName, NO_PROXY: '' })
+      expect(r.stderr).not.toMatch(/TLS/)
+      expect(r.shown).toBe(true)
+      expect(proxy.connects).toContain(new URL(srv.url).host)
+    } finally {
+      await proxy.close()
+    }
   })
 
   it('JITSSH_CA_FILE does the same for one environment; a wrong file says which file does not hold the CA', async () => {

@@ -44,12 +44,16 @@ describe('proxy settings', () => {
     expect(gen.code, gen.stderr).toBe(0)
     const httpConnects = proxy.connects.length
     expect(httpConnects).toBeGreaterThan(0)
+    // The requests themselves crossed the proxy, not only its CONNECT.
+    const afterHttp = proxy.carried()
+    expect(afterHttp).toBeGreaterThan(200)
     const stdin = new PassThrough()
     stdin.write('ping\n')
     const ssh = await runCli(['ssh', '--hostname', 'echo.example.com'], { home, env, stdin })
     expect(ssh.code, ssh.stderr).toBe(0)
     expect(ssh.stdout).toBe('pong\n')
     expect(proxy.connects.length).toBe(httpConnects + 1)
+    expect(proxy.carried()).toBeGreaterThan(afterHttp)
     expect(new Set(proxy.connects)).toEqual(new Set([serverAuthority()]))
   })
 

@@ -14,6 +14,7 @@ import type { LiveTunnel } from '../../src/server/bastion/tunnel-registry.js'
 import { openTunnel, runTunnel } from '../../src/client/tunnel/tunnel.js'
 import { listenOnLoopback, loginWithPassword, startTestServer, type TestServer } from '../helpers/server.js'
 import { makeTempHome, removeTempHome, testContext } from '../helpers/cli.js'
+import { startConnectProxy } from '../helpers/connect-proxy.js'
 
 let srv: TestServer
 let alice: Awaited<ReturnType<typeof loginWithPassword>>
@@ -237,6 +238,37 @@ describe('an open raw tunnel', () => {
     expect(client.socket.writableLength).toBeGreaterThan(16 << 20)
     client.socket.destroy()
     target.destroy()
+  })
+})
+
+describe('the raw tunnel through an HTTP CONNECT proxy', () => {
+  it('goes through HTTP_PROXY (the upgrade and the bytes cross the proxy) and carries bytes; NO_PROXY keeps it direct', async () => {
+    const proxy = await startConnectProxy()
+    const home = await makeTempHome()
+    try {
+      for (const [env, viaProxy] of [[{ HTTP_PROXY: proxy.url, NO_PROXY: '' }, true], [{ HTTP_PROXY: proxy.url, NO_PROXY: '127.0.0.1' }, false]] as const) {
+        const before = proxy.carried()
+        const { ctx, close } = testContext({ home, env: { ...env, JITSSH_TUNNEL: 'raw' } })
+        const tunnel = await openTunnel(ctx, { tunnelEndpoint: `${srv.url}/v1/tunnel`, host: 'echo.example.com', port: 22, token: alice.access_token }, { handshakeTimeoutMs: 5000 })
+        expect(tunnel.transport).toBe('raw')
+        const stdin = new PassThrough()
+        const stdout = new PassThrough()
+        const chunks: Buffer[] = []
+        stdout.on('data', (chunk: Buffer) => chunks.push(chunk))
+        const running = runTunnel(ctx, tunnel, { host: 'echo.example.com', port: 22 }, { stdin, stdout, keepaliveMs: 30_000, handshakeTimeoutMs: 5000 })
+        stdin.write('through the proxy')
+        await expect.poll(() => Buffer.concat(chunks).toString()).toBe('through the proxy')
+        stdin.end()
+        await running
+        await close()
+        // The upgrade request and the tunnel's bytes went through the proxy, or none of them did.
+        expect(proxy.carried() - before > 100, JSON.stringify(env)).toBe(viaProxy)
+      }
+      expect(proxy.connects).toEqual([new URL(srv.url).host])
+    } finally {
+      await proxy.close()
+      await removeTempHome(home)
+    }
   })
 })
 

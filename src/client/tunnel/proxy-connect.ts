@@ -2,6 +2,7 @@
 // when the caller's deadline (the whole tunnel handshake's) ends.
 import { request as httpRequest } from 'node:http'
 import type { Socket } from 'node:net'
+import type { TLSSocket } from 'node:tls'
 import { JitsshError } from '../../shared/errors.js'
 import { timedOut, type Deadline } from '../deadline.js'
 
@@ -47,4 +48,14 @@ export async function connectThroughProxy(proxy: URL, host: string, port: number
     })
     req.end()
   })
+}
+
+/**
+ * TLS to `host` over a socket a proxy's CONNECT opened: the certificate is checked against `host` (tls.connect on
+ * a given socket would otherwise check the proxy's name), SNI only for a name (not an IP literal), HTTP/1.1.
+ */
+export function tlsThroughProxy(socket: Socket, host: string, ca: string[] | undefined): TLSSocket {
+  const tls = process.getBuiltinModule('node:tls') as typeof import('node:tls')
+  const ipLiteral = /^[\d.]+$/.test(host) || host.includes(':')
+  return tls.connect({ socket, host, ...(ipLiteral ? {} : { servername: host }), ALPNProtocols: ['http/1.1'], ...(ca ? { ca } : {}) })
 }

@@ -6,6 +6,7 @@ import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { RAW_TUNNEL_PROTOCOL } from '../../shared/tunnel-records.js'
 import type { Deadline } from '../deadline.js'
+import { tlsThroughProxy } from './proxy-connect.js'
 
 /** Enough of a refusal's body to say why; the rest is not read. */
 export const MAX_REFUSAL_BYTES = 8192
@@ -37,22 +38,21 @@ export async function rawHandshake(options: RawHandshakeOptions): Promise<RawHan
     path: `${url.pathname}${url.search}`,
     method: 'GET',
     headers: { host: url.host, authorization: `Bearer ${options.token}`, 'user-agent': 'jitssh-cli', connection: 'Upgrade', upgrade: RAW_TUNNEL_PROTOCOL },
-    agent: false as const,
     signal: deadline.signal,
   }
+  // A connection of our own (the proxy's CONNECT) is used only without an agent: with `agent: false` Node makes a
+  // fresh Agent, which ignores createConnection and connects straight to the server, around the proxy.
+  const raw = options.connection
+  const via = raw === undefined ? { agent: false as const } : {}
   let req: ClientRequest
   if (secure) {
     // TLS loads only for an https server.
     const { request: httpsRequest } = await import('node:https')
-    const { connect: tlsConnect } = await import('node:tls')
     const servername = /^[\d.]+$|:/.test(hostname) ? undefined : hostname
     const tls = { ...(servername ? { servername } : {}), ALPNProtocols: ['http/1.1'], ...(options.ca ? { ca: options.ca } : {}) }
-    const raw = options.connection
-    // Over a proxy's socket, `host` names the server for the certificate check (else tls would check the proxy's name).
-    req = httpsRequest({ ...common, ...tls, ...(raw ? { createConnection: () => tlsConnect({ socket: raw, host: hostname, ...tls }) } : {}) })
+    req = httpsRequest({ ...common, ...tls, ...via, ...(raw ? { createConnection: () => tlsThroughProxy(raw, hostname, options.ca) } : {}) })
   } else {
-    const raw = options.connection
-    req = httpRequest({ ...common, ...(raw ? { createConnection: () => raw } : {}) })
+    req = httpRequest({ ...common, ...via, ...(raw ? { createConnection: () => raw } : {}) })
   }
   return new Promise<RawHandshake>((resolve, reject) => {
     req.once('upgrade', (res: IncomingMessage, socket: Duplex, head: Buffer) => {

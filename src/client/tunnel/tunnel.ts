@@ -15,7 +15,7 @@ import { firstLine } from '../terminal-text.js'
 import { startDeadline, timedOut, type Deadline } from '../deadline.js'
 import { parseJitsshEnv } from '../env.js'
 import { proxyForUrl, type ProxySettings } from './proxy.js'
-import { connectThroughProxy } from './proxy-connect.js'
+import { connectThroughProxy, tlsThroughProxy } from './proxy-connect.js'
 import { bridge, type BridgeResult } from './bridge.js'
 import { bridgeRaw } from './raw-bridge.js'
 import { MAX_REFUSAL_BYTES, rawHandshake } from './raw-tunnel.js'
@@ -140,9 +140,7 @@ async function handshake(target: TunnelTarget, deadline: Deadline, proxySettings
   let createConnection: (() => Socket) | undefined
   const raw = await proxiedSocket(url, deadline, proxySettings)
   if (raw !== undefined) {
-    const { connect: tlsConnect } = await import('node:tls')
-    const servername = /^[\d.]+$|:/.test(url.hostname) ? undefined : url.hostname
-    createConnection = secure ? () => tlsConnect({ socket: raw, host: url.hostname.replace(/^\[|\]$/g, ''), ...(servername ? { servername } : {}), ALPNProtocols: ['http/1.1'], ...(target.ca ? { ca: target.ca.ca } : {}) }) : () => raw
+    createConnection = secure ? () => tlsThroughProxy(raw, url.hostname.replace(/^\[|\]$/g, ''), target.ca?.ca) : () => raw
   }
   // The WebSocket library loads only when a WebSocket is used.
   const { default: WebSocketClient } = await import('ws')
