@@ -1,4 +1,4 @@
-// HTTPS_PROXY / HTTP_PROXY / NO_PROXY: HTTP requests (undici EnvHttpProxyAgent) and the WebSocket tunnel
+// HTTPS_PROXY / HTTP_PROXY / NO_PROXY: HTTP requests (src/cli/node-fetch.ts) and the tunnel
 // (our CONNECT) take the same route, through a tiny CONNECT proxy on 127.0.0.1.
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { PassThrough } from 'node:stream'
